@@ -1,0 +1,482 @@
+//! The statuses a person can have and the policy each one carries.
+//!
+//! Built-ins are the union of the five product specs; organisations add their own custom
+//! statuses (name, emoji, enabled or not, policy). Everything the rest of the engine decides
+//! (whether a notification may interrupt, what a direct call does, who is routable) is read
+//! from the policy here, never from the status's name.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::ids::CustomStatusId;
+use crate::text::{Emoji, StatusName};
+use crate::PresenceError;
+
+/// The built-in statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuiltinStatus {
+    Available,
+    Busy,
+    Away,
+    DoNotDisturb,
+    Offline,
+    OnACall,
+    InAMeeting,
+    AfterCallWork,
+    ForwardToPhone,
+    BeRightBack,
+    Invisible,
+}
+
+impl BuiltinStatus {
+    pub const ALL: [BuiltinStatus; 11] = [
+        BuiltinStatus::Available,
+        BuiltinStatus::Busy,
+        BuiltinStatus::Away,
+        BuiltinStatus::DoNotDisturb,
+        BuiltinStatus::Offline,
+        BuiltinStatus::OnACall,
+        BuiltinStatus::InAMeeting,
+        BuiltinStatus::AfterCallWork,
+        BuiltinStatus::ForwardToPhone,
+        BuiltinStatus::BeRightBack,
+        BuiltinStatus::Invisible,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            BuiltinStatus::Available => "available",
+            BuiltinStatus::Busy => "busy",
+            BuiltinStatus::Away => "away",
+            BuiltinStatus::DoNotDisturb => "do_not_disturb",
+            BuiltinStatus::Offline => "offline",
+            BuiltinStatus::OnACall => "on_a_call",
+            BuiltinStatus::InAMeeting => "in_a_meeting",
+            BuiltinStatus::AfterCallWork => "after_call_work",
+            BuiltinStatus::ForwardToPhone => "forward_to_phone",
+            BuiltinStatus::BeRightBack => "be_right_back",
+            BuiltinStatus::Invisible => "invisible",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BuiltinStatus::Available => "Available",
+            BuiltinStatus::Busy => "Busy",
+            BuiltinStatus::Away => "Away",
+            BuiltinStatus::DoNotDisturb => "Do not disturb",
+            BuiltinStatus::Offline => "Offline",
+            BuiltinStatus::OnACall => "On a call",
+            BuiltinStatus::InAMeeting => "In a meeting",
+            BuiltinStatus::AfterCallWork => "After call work",
+            BuiltinStatus::ForwardToPhone => "Forward to phone",
+            BuiltinStatus::BeRightBack => "Be right back",
+            BuiltinStatus::Invisible => "Invisible",
+        }
+    }
+
+    /// The policy of each built-in. The reasons are in `docs/presence-model.md`.
+    pub fn policy(self) -> StatusPolicy {
+        use BuiltinStatus::*;
+        use DirectCallPolicy as Call;
+        use Family as F;
+        use Glyph as G;
+        use NotificationPolicy as N;
+        let p = |family, glyph, selectable, notifications, direct_call, team_calls, assignable| {
+            StatusPolicy {
+                family,
+                colour: family.colour(),
+                glyph,
+                selectable,
+                notifications,
+                direct_call,
+                team_calls,
+                assignable,
+            }
+        };
+        match self {
+            Available => p(
+                F::Available,
+                G::Check,
+                true,
+                N::Deliver,
+                Call::Ring,
+                true,
+                true,
+            ),
+            Busy => p(
+                F::Busy,
+                G::Dot,
+                true,
+                N::Deliver,
+                Call::BusyAction,
+                false,
+                false,
+            ),
+            Away => p(F::Away, G::Clock, true, N::Deliver, Call::Ring, true, false),
+            DoNotDisturb => p(
+                F::DoNotDisturb,
+                G::Line,
+                true,
+                N::Hold,
+                Call::BusyAction,
+                false,
+                false,
+            ),
+            Offline => p(
+                F::Offline,
+                G::Cross,
+                false,
+                N::Hold,
+                Call::Voicemail,
+                false,
+                false,
+            ),
+            OnACall => p(
+                F::Busy,
+                G::Phone,
+                false,
+                N::Deliver,
+                Call::BusyAction,
+                false,
+                false,
+            ),
+            InAMeeting => p(
+                F::Busy,
+                G::Calendar,
+                false,
+                N::Deliver,
+                Call::BusyAction,
+                false,
+                false,
+            ),
+            AfterCallWork => p(
+                F::Busy,
+                G::Pencil,
+                false,
+                N::Deliver,
+                Call::BusyAction,
+                false,
+                false,
+            ),
+            ForwardToPhone => p(
+                F::Available,
+                G::Forward,
+                true,
+                N::Deliver,
+                Call::ForwardToPhone,
+                true,
+                true,
+            ),
+            BeRightBack => p(F::Away, G::Clock, true, N::Deliver, Call::Ring, true, false),
+            Invisible => p(
+                F::Offline,
+                G::Cross,
+                true,
+                N::Deliver,
+                Call::Ring,
+                true,
+                false,
+            ),
+        }
+    }
+}
+
+/// A status: a built-in or one of the organisation's custom statuses.
+/// On the wire: `"busy"`, `"custom:lunch"`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum StatusId {
+    Builtin(BuiltinStatus),
+    Custom(CustomStatusId),
+}
+
+impl StatusId {
+    pub const AVAILABLE: StatusId = StatusId::Builtin(BuiltinStatus::Available);
+    pub const BUSY: StatusId = StatusId::Builtin(BuiltinStatus::Busy);
+    pub const AWAY: StatusId = StatusId::Builtin(BuiltinStatus::Away);
+    pub const DND: StatusId = StatusId::Builtin(BuiltinStatus::DoNotDisturb);
+    pub const OFFLINE: StatusId = StatusId::Builtin(BuiltinStatus::Offline);
+    pub const ON_A_CALL: StatusId = StatusId::Builtin(BuiltinStatus::OnACall);
+    pub const IN_A_MEETING: StatusId = StatusId::Builtin(BuiltinStatus::InAMeeting);
+    pub const AFTER_CALL_WORK: StatusId = StatusId::Builtin(BuiltinStatus::AfterCallWork);
+    pub const INVISIBLE: StatusId = StatusId::Builtin(BuiltinStatus::Invisible);
+
+    pub fn is(&self, b: BuiltinStatus) -> bool {
+        matches!(self, StatusId::Builtin(x) if *x == b)
+    }
+}
+
+impl fmt::Display for StatusId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatusId::Builtin(b) => f.write_str(b.key()),
+            StatusId::Custom(c) => write!(f, "custom:{c}"),
+        }
+    }
+}
+
+impl FromStr for StatusId {
+    type Err = PresenceError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(slug) = s.strip_prefix("custom:") {
+            return Ok(StatusId::Custom(CustomStatusId::parse(slug)?));
+        }
+        BuiltinStatus::ALL
+            .into_iter()
+            .find(|b| b.key() == s)
+            .map(StatusId::Builtin)
+            .ok_or_else(|| PresenceError::UnknownStatus(s.chars().take(80).collect()))
+    }
+}
+
+impl TryFrom<String> for StatusId {
+    type Error = PresenceError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<StatusId> for String {
+    fn from(s: StatusId) -> String {
+        s.to_string()
+    }
+}
+
+/// The five families a person recognises at a glance; each has its own tray icon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    Available,
+    Busy,
+    Away,
+    DoNotDisturb,
+    Offline,
+}
+
+impl Family {
+    pub fn colour(self) -> Colour {
+        match self {
+            Family::Available => Colour::Green,
+            Family::Busy | Family::DoNotDisturb => Colour::Red,
+            Family::Away => Colour::Amber,
+            Family::Offline => Colour::Gray,
+        }
+    }
+    /// Sort order for "available first" grouping in the presence panel.
+    pub fn reachability_rank(self) -> u8 {
+        match self {
+            Family::Available => 0,
+            Family::Away => 1,
+            Family::Busy => 2,
+            Family::DoNotDisturb => 3,
+            Family::Offline => 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Colour {
+    Green,
+    Red,
+    Amber,
+    Gray,
+}
+
+/// A shape drawn with the colour, so that status never relies on colour alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Glyph {
+    Check,
+    Dot,
+    Clock,
+    /// The line of "red with a line".
+    Line,
+    Cross,
+    Phone,
+    Calendar,
+    Pencil,
+    Forward,
+    /// A custom status shows its emoji.
+    Emoji,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationPolicy {
+    /// Desktop notifications appear.
+    Deliver,
+    /// Notifications are kept in the missed-notification center, silently.
+    Hold,
+}
+
+/// What a direct call to a person in this status does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectCallPolicy {
+    Ring,
+    /// The person's configured busy action (engaged tone, voicemail, message, redirect).
+    BusyAction,
+    Voicemail,
+    ForwardToPhone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StatusPolicy {
+    pub family: Family,
+    pub colour: Colour,
+    pub glyph: Glyph,
+    /// A person may pick it; otherwise only automation sets it.
+    pub selectable: bool,
+    pub notifications: NotificationPolicy,
+    pub direct_call: DirectCallPolicy,
+    /// Team calls ring people in this status.
+    pub team_calls: bool,
+    /// Auto-assigned contacts may go to people in this status.
+    pub assignable: bool,
+}
+
+/// An organisation's own status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomStatus {
+    pub id: CustomStatusId,
+    pub name: StatusName,
+    pub emoji: Option<Emoji>,
+    pub enabled: bool,
+    pub policy: StatusPolicy,
+}
+
+impl CustomStatus {
+    /// A custom status of the usual kind: logged in, not taking calls or contacts, notifications
+    /// still delivered (the contact-center spec's Meeting, Break, Training, Lunch).
+    pub fn unavailable(id: &str, name: &str, emoji: &str) -> Result<CustomStatus, PresenceError> {
+        Ok(CustomStatus {
+            id: CustomStatusId::parse(id)?,
+            name: StatusName::parse(name)?,
+            emoji: Some(Emoji::parse(emoji)?),
+            enabled: true,
+            policy: StatusPolicy {
+                family: Family::Away,
+                colour: Colour::Amber,
+                glyph: Glyph::Emoji,
+                selectable: true,
+                notifications: NotificationPolicy::Deliver,
+                direct_call: DirectCallPolicy::BusyAction,
+                team_calls: false,
+                assignable: false,
+            },
+        })
+    }
+}
+
+/// One status as a person sees it listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusEntry {
+    pub id: StatusId,
+    pub label: String,
+    pub emoji: Option<Emoji>,
+    pub enabled: bool,
+    pub policy: StatusPolicy,
+}
+
+/// The statuses of one organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Forward to phone is off unless the organisation turns it on (the contact-center spec
+    /// enables it on request).
+    pub forward_to_phone_enabled: bool,
+    pub custom: Vec<CustomStatus>,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Catalog {
+            forward_to_phone_enabled: false,
+            custom: Vec::new(),
+        }
+    }
+}
+
+impl Catalog {
+    /// The default custom statuses of the contact-center spec.
+    pub fn with_default_custom() -> Catalog {
+        let custom = [
+            ("meeting", "Meeting", "📅"),
+            ("break", "Break", "☕"),
+            ("training", "Training", "🎓"),
+            ("lunch", "Lunch", "🍽️"),
+        ]
+        .into_iter()
+        .map(|(id, name, emoji)| CustomStatus::unavailable(id, name, emoji).expect("valid default"))
+        .collect();
+        Catalog {
+            forward_to_phone_enabled: false,
+            custom,
+        }
+    }
+
+    pub fn entry(&self, id: &StatusId) -> Option<StatusEntry> {
+        match id {
+            StatusId::Builtin(b) => Some(StatusEntry {
+                id: id.clone(),
+                label: b.label().to_owned(),
+                emoji: None,
+                enabled: *b != BuiltinStatus::ForwardToPhone || self.forward_to_phone_enabled,
+                policy: b.policy(),
+            }),
+            StatusId::Custom(c) => self
+                .custom
+                .iter()
+                .find(|s| &s.id == c)
+                .map(|s| StatusEntry {
+                    id: id.clone(),
+                    label: s.name.to_string(),
+                    emoji: s.emoji.clone(),
+                    enabled: s.enabled,
+                    policy: s.policy,
+                }),
+        }
+    }
+
+    /// The policy of a status. A custom status that was deleted while someone still had it falls
+    /// back to Busy's policy (logged in, not taking calls) rather than failing.
+    pub fn policy(&self, id: &StatusId) -> StatusPolicy {
+        self.entry(id)
+            .map(|e| e.policy)
+            .unwrap_or_else(|| BuiltinStatus::Busy.policy())
+    }
+
+    pub fn label(&self, id: &StatusId) -> String {
+        self.entry(id)
+            .map(|e| e.label)
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// What a person may pick from the dropdown or the tray, in menu order.
+    pub fn selectable(&self) -> Vec<StatusEntry> {
+        BuiltinStatus::ALL
+            .into_iter()
+            .map(StatusId::Builtin)
+            .chain(self.custom.iter().map(|c| StatusId::Custom(c.id.clone())))
+            .filter_map(|id| self.entry(&id))
+            .filter(|e| e.enabled && e.policy.selectable)
+            .collect()
+    }
+
+    /// Checks that a person may choose `id` by hand.
+    pub fn check_selectable(&self, id: &StatusId) -> Result<StatusEntry, PresenceError> {
+        let entry = self
+            .entry(id)
+            .ok_or_else(|| PresenceError::UnknownStatus(id.to_string()))?;
+        if !entry.policy.selectable {
+            return Err(PresenceError::AutomaticOnly(entry.label));
+        }
+        if !entry.enabled {
+            return Err(PresenceError::StatusDisabled(entry.label));
+        }
+        Ok(entry)
+    }
+}

@@ -1,0 +1,255 @@
+//! The decisions presence drives: may a notification interrupt, what a direct call does, whom a
+//! team call rings, who gets the next contact.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{DirectCallPolicy, NotificationPolicy, StatusId};
+use crate::claims::ClaimSource;
+use crate::ids::{TeamId, UserId};
+use crate::person::Person;
+use crate::rules::Rules;
+use crate::time::Timestamp;
+use crate::PresenceError;
+
+/// An incoming notification, as far as the rules care.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub sender: Option<UserId>,
+    pub urgent: bool,
+}
+
+/// Why a notification is held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum HoldReason {
+    /// The status holds notifications (Do not disturb).
+    Status {
+        status: StatusId,
+    },
+    Paused {
+        until: Timestamp,
+    },
+    QuietHours {
+        until: Timestamp,
+    },
+    /// No device is connected to show it on.
+    NoDevice,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "delivery", rename_all = "snake_case")]
+pub enum Delivery {
+    Show,
+    /// Kept in the missed-notification center without sound or banner. Never dropped.
+    Hold {
+        why: HoldReason,
+    },
+    /// Urgent, from someone on the person's allow-list: shown despite `why`.
+    BreakThrough {
+        why: HoldReason,
+    },
+}
+
+impl Delivery {
+    pub fn interrupts(&self) -> bool {
+        !matches!(self, Delivery::Hold { .. })
+    }
+}
+
+/// A phone number in international form (`+441234567890`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(raw: &str) -> Result<PhoneNumber, PresenceError> {
+        let digits: String = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+            .collect();
+        let ok = digits.starts_with('+')
+            && (5..=16).contains(&digits.len())
+            && digits[1..].chars().all(|c| c.is_ascii_digit());
+        if ok {
+            Ok(PhoneNumber(digits))
+        } else {
+            Err(PresenceError::InvalidPhoneNumber(
+                raw.chars().take(40).collect(),
+            ))
+        }
+    }
+}
+
+impl TryFrom<String> for PhoneNumber {
+    type Error = PresenceError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        PhoneNumber::parse(&s)
+    }
+}
+
+impl From<PhoneNumber> for String {
+    fn from(p: PhoneNumber) -> String {
+        p.0
+    }
+}
+
+/// What happens to a direct call the person cannot take (the business-phone spec's list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", content = "target", rename_all = "snake_case")]
+pub enum BusyAction {
+    EngagedTone,
+    Voicemail,
+    /// Play a message, no voicemail.
+    Message,
+    RedirectUser(UserId),
+    RedirectTeam(TeamId),
+    RedirectMenu(String),
+    RedirectNumber(PhoneNumber),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSettings {
+    /// For Busy, Do not disturb and the other statuses that do not ring.
+    pub busy_action: BusyAction,
+    /// Outside working hours; when unset, the busy action.
+    pub out_of_hours: Option<BusyAction>,
+    /// For Forward to phone.
+    pub forward_to: Option<PhoneNumber>,
+}
+
+impl Default for CallSettings {
+    fn default() -> Self {
+        CallSettings {
+            busy_action: BusyAction::Voicemail,
+            out_of_hours: None,
+            forward_to: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CallOutcome {
+    Ring,
+    Busy { action: BusyAction },
+    Voicemail,
+    Forward { to: PhoneNumber },
+    OutOfHours { action: BusyAction },
+}
+
+/// A candidate for the next auto-assigned contact.
+#[derive(Debug, Clone, Copy)]
+pub struct AssignmentCandidate<'a> {
+    pub user: &'a UserId,
+    pub person: &'a Person,
+    /// When they last received an assigned contact.
+    pub last_assigned: Option<Timestamp>,
+}
+
+impl Rules {
+    /// Show, hold (with the reason) or break through.
+    pub fn notification(&self, person: &Person, now: Timestamp, notice: &Notice) -> Delivery {
+        let r = self.resolve(person, now);
+        let why = if r.winner.source == ClaimSource::NoDevice {
+            return Delivery::Hold {
+                why: HoldReason::NoDevice,
+            };
+        } else if self.catalog.policy(&r.winner.status).notifications == NotificationPolicy::Hold {
+            HoldReason::Status {
+                status: r.winner.status,
+            }
+        } else if let Some(until) = person.paused_until(now) {
+            HoldReason::Paused { until }
+        } else if let Some((_, until)) = person
+            .preferences
+            .schedule
+            .as_ref()
+            .and_then(|s| s.quiet(now))
+        {
+            HoldReason::QuietHours { until }
+        } else {
+            return Delivery::Show;
+        };
+        let allowed = notice
+            .sender
+            .as_ref()
+            .is_some_and(|s| person.preferences.breakthrough.contains(s));
+        if notice.urgent && allowed {
+            Delivery::BreakThrough { why }
+        } else {
+            Delivery::Hold { why }
+        }
+    }
+
+    /// What a direct call to this person does now.
+    pub fn direct_call(&self, person: &Person, now: Timestamp) -> CallOutcome {
+        let settings = &person.preferences.call;
+        let working = person
+            .preferences
+            .schedule
+            .as_ref()
+            .is_none_or(|s| s.is_working(now));
+        let status = self.resolve(person, now).winner.status;
+        let policy = self.catalog.policy(&status);
+        if !working && policy.direct_call != DirectCallPolicy::ForwardToPhone {
+            return CallOutcome::OutOfHours {
+                action: settings
+                    .out_of_hours
+                    .clone()
+                    .unwrap_or_else(|| settings.busy_action.clone()),
+            };
+        }
+        match policy.direct_call {
+            DirectCallPolicy::Ring => CallOutcome::Ring,
+            DirectCallPolicy::BusyAction => CallOutcome::Busy {
+                action: settings.busy_action.clone(),
+            },
+            DirectCallPolicy::Voicemail => CallOutcome::Voicemail,
+            DirectCallPolicy::ForwardToPhone => match &settings.forward_to {
+                Some(to) => CallOutcome::Forward { to: to.clone() },
+                None => CallOutcome::Ring,
+            },
+        }
+    }
+
+    /// Whether a team call rings this person: routable status, not holding notifications.
+    pub fn rings_for_team_call(&self, person: &Person, now: Timestamp) -> bool {
+        let status = self.resolve(person, now).winner.status;
+        let policy = self.catalog.policy(&status);
+        policy.team_calls && policy.notifications == NotificationPolicy::Deliver
+    }
+
+    /// The members a team call rings, in the order given.
+    pub fn team_call<'a>(
+        &self,
+        members: impl IntoIterator<Item = (&'a UserId, &'a Person)>,
+        now: Timestamp,
+    ) -> Vec<UserId> {
+        members
+            .into_iter()
+            .filter(|(_, p)| self.rings_for_team_call(p, now))
+            .map(|(u, _)| u.clone())
+            .collect()
+    }
+
+    /// Whether the person may receive an auto-assigned contact: online (a device connected) and
+    /// in an assignable status.
+    pub fn assignable(&self, person: &Person, now: Timestamp) -> bool {
+        let r = self.resolve(person, now);
+        r.winner.source != ClaimSource::NoDevice && self.catalog.policy(&r.winner.status).assignable
+    }
+
+    /// The next contact goes to the assignable candidate who waited longest since their last
+    /// assignment (never assigned first; ties by user id, so the order is stable).
+    pub fn next_assignee(
+        &self,
+        candidates: &[AssignmentCandidate<'_>],
+        now: Timestamp,
+    ) -> Option<UserId> {
+        candidates
+            .iter()
+            .filter(|c| self.assignable(c.person, now))
+            .min_by(|a, b| (a.last_assigned, a.user).cmp(&(b.last_assigned, b.user)))
+            .map(|c| c.user.clone())
+    }
+}

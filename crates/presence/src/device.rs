@@ -1,0 +1,81 @@
+//! Devices: what each of a person's devices last reported, and whether it is still there.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::DeviceId;
+use crate::time::{Span, Timestamp};
+
+/// What a device says about its user right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DeviceActivity {
+    Active,
+    /// No input for this long. A span, not a time, so a device's clock skew does not matter.
+    Idle {
+        idle_for: Span,
+    },
+    /// The screen has been locked for this long.
+    Locked {
+        locked_for: Span,
+    },
+}
+
+/// A device's report. `seq` grows with every report the device sends, across restarts; a report
+/// whose `seq` is not above the last one applied is stale and changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceReport {
+    pub device: DeviceId,
+    pub seq: u64,
+    pub activity: DeviceActivity,
+    pub in_call: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceState {
+    pub last_seq: u64,
+    pub last_report_at: Timestamp,
+    /// The device counts as present while `now < lease_until`.
+    pub lease_until: Timestamp,
+    /// Set when the lease lapsed or the device signed out; cleared by its next fresh report.
+    pub gone_at: Option<Timestamp>,
+    pub idle_since: Option<Timestamp>,
+    pub locked_since: Option<Timestamp>,
+    pub in_call_since: Option<Timestamp>,
+}
+
+impl DeviceState {
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.gone_at.is_none() && now < self.lease_until
+    }
+
+    /// When this device started to count as away: at once when locked, after the threshold when
+    /// idle; `None` while active.
+    pub fn away_from(&self, idle_after: Span) -> Option<Timestamp> {
+        match (self.locked_since, self.idle_since) {
+            (Some(l), Some(i)) => Some(l.min(i.plus(idle_after))),
+            (Some(l), None) => Some(l),
+            (None, Some(i)) => Some(i.plus(idle_after)),
+            (None, None) => None,
+        }
+    }
+
+    /// The last moment the user was seen doing something on this device.
+    pub fn last_activity(&self) -> Timestamp {
+        match (self.locked_since, self.idle_since) {
+            (Some(l), Some(i)) => l.min(i),
+            (Some(t), None) | (None, Some(t)) => t,
+            (None, None) => self.last_report_at,
+        }
+    }
+}
+
+/// What became of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ReportOutcome {
+    Applied,
+    /// Older than or equal to what was already applied; ignored.
+    Stale {
+        last_seq: u64,
+    },
+}

@@ -1,0 +1,265 @@
+//! What a person sees of themselves, what teammates see, and why.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Colour, Family, Glyph, StatusId};
+use crate::claims::ClaimSource;
+use crate::ids::DeviceId;
+use crate::person::Person;
+use crate::rules::{Candidate, Rules};
+use crate::text::{Emoji, MessageText};
+use crate::time::Timestamp;
+
+/// A status as drawn: label, colour and glyph, since and until.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    pub status: StatusId,
+    pub label: String,
+    pub family: Family,
+    pub colour: Colour,
+    pub glyph: Glyph,
+    pub emoji: Option<Emoji>,
+    pub since: Timestamp,
+    pub until: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub text: MessageText,
+    pub emoji: Option<Emoji>,
+    pub expires: Option<Timestamp>,
+}
+
+/// Whether something may interrupt the person now. Kept apart from availability: Busy does not
+/// mute; Do not disturb, a pause and quiet hours do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Interruptibility {
+    Normal,
+    /// The status holds notifications (Do not disturb, Offline).
+    DoNotDisturb {
+        until: Option<Timestamp>,
+    },
+    Paused {
+        until: Timestamp,
+    },
+    QuietHours {
+        until: Timestamp,
+    },
+}
+
+/// What teammates see. Equal values mean nothing visible changed, so no delta is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamView {
+    pub status: StatusView,
+    pub message: Option<MessageView>,
+    /// When shown Offline: the last moment they were seen (frozen while Invisible).
+    pub last_seen: Option<Timestamp>,
+}
+
+/// What the person sees of themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfView {
+    pub status: StatusView,
+    pub message: Option<MessageView>,
+    pub interruptibility: Interruptibility,
+    /// Exactly what teammates see, shown beside the status when it differs (Invisible).
+    pub seen_by_others: TeamView,
+}
+
+/// One line of "why am I shown as X?".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimLine {
+    pub status: StatusId,
+    pub label: String,
+    pub source: ClaimSource,
+    pub because: String,
+    pub priority: u8,
+    pub device: Option<DeviceId>,
+    pub since: Timestamp,
+    pub until: Option<Timestamp>,
+    pub standing: crate::rules::Standing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextChange {
+    pub at: Timestamp,
+    pub status: StatusId,
+    pub label: String,
+}
+
+/// "Why am I shown as X?"
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub winner: ClaimLine,
+    /// Everything else in the stack, in the order it would come back.
+    pub others: Vec<ClaimLine>,
+    /// The status if the winning claim ended now.
+    pub when_this_ends: StatusId,
+    /// The next change that happens by itself, if any, and what it leads to.
+    pub next: Option<NextChange>,
+    pub seen_by_others: StatusId,
+}
+
+impl Rules {
+    fn status_view(
+        &self,
+        status: &StatusId,
+        since: Timestamp,
+        until: Option<Timestamp>,
+    ) -> StatusView {
+        let entry = self.catalog.entry(status);
+        let policy = self.catalog.policy(status);
+        StatusView {
+            status: status.clone(),
+            label: self.catalog.label(status),
+            family: policy.family,
+            colour: policy.colour,
+            glyph: policy.glyph,
+            emoji: entry.and_then(|e| e.emoji),
+            since,
+            until,
+        }
+    }
+
+    fn message_view(person: &Person, now: Timestamp) -> Option<MessageView> {
+        person.message(now).map(|m| MessageView {
+            text: m.text.clone(),
+            emoji: m.emoji.clone(),
+            expires: m.expires,
+        })
+    }
+
+    fn shown_since(person: &Person, winner: &Candidate) -> Timestamp {
+        match &person.shown {
+            Some(s) if s.status == winner.status => s.since,
+            _ => winner.since,
+        }
+    }
+
+    pub fn self_view(&self, person: &Person, now: Timestamp) -> SelfView {
+        let r = self.resolve(person, now);
+        SelfView {
+            status: self.status_view(
+                &r.winner.status,
+                Self::shown_since(person, &r.winner),
+                r.winner.until,
+            ),
+            message: Self::message_view(person, now),
+            interruptibility: self.interruptibility(person, now),
+            seen_by_others: self.team_view(person, now),
+        }
+    }
+
+    /// What teammates see: Invisible shows as Offline with last seen frozen at the moment the
+    /// person went invisible.
+    pub fn team_view(&self, person: &Person, now: Timestamp) -> TeamView {
+        let r = self.resolve(person, now);
+        let message = Self::message_view(person, now);
+        if let Some(since) = r.invisible_since {
+            let frozen = if r.winner.source == ClaimSource::NoDevice {
+                since.min(r.winner.since)
+            } else {
+                since
+            };
+            return TeamView {
+                status: self.status_view(&StatusId::OFFLINE, frozen, None),
+                message,
+                last_seen: Some(frozen),
+            };
+        }
+        let last_seen = match r.winner.source {
+            ClaimSource::NoDevice => person.devices.values().map(|d| d.last_report_at).max(),
+            ClaimSource::Inactivity => person
+                .devices
+                .values()
+                .filter(|d| d.is_live(now))
+                .map(|d| d.last_activity())
+                .max(),
+            _ => None,
+        };
+        TeamView {
+            status: self.status_view(
+                &r.winner.status,
+                Self::shown_since(person, &r.winner),
+                r.winner.until,
+            ),
+            message,
+            last_seen,
+        }
+    }
+
+    pub fn interruptibility(&self, person: &Person, now: Timestamp) -> Interruptibility {
+        let r = self.resolve(person, now);
+        if self.catalog.policy(&r.winner.status).notifications
+            == crate::catalog::NotificationPolicy::Hold
+        {
+            return Interruptibility::DoNotDisturb {
+                until: r.winner.until,
+            };
+        }
+        if let Some(until) = person.paused_until(now) {
+            return Interruptibility::Paused { until };
+        }
+        if let Some((_, until)) = person
+            .preferences
+            .schedule
+            .as_ref()
+            .and_then(|s| s.quiet(now))
+        {
+            return Interruptibility::QuietHours { until };
+        }
+        Interruptibility::Normal
+    }
+
+    fn line(&self, c: &Candidate) -> ClaimLine {
+        ClaimLine {
+            status: c.status.clone(),
+            label: self.catalog.label(&c.status),
+            source: c.source,
+            because: c.source.describe().to_owned(),
+            priority: c.priority,
+            device: c.device.clone(),
+            since: c.since,
+            until: c.until,
+            standing: c.standing,
+        }
+    }
+
+    pub fn explain(&self, person: &Person, now: Timestamp) -> Explanation {
+        let r = self.resolve(person, now);
+        let when_this_ends = {
+            let mut without = person.clone();
+            match r.winner.claim {
+                Some(id) => without.claims.retain(|c| c.id != id),
+                None => {}
+            }
+            if r.winner.claim.is_some() {
+                self.resolve(&without, now).winner.status
+            } else {
+                r.stack
+                    .iter()
+                    .find(|c| c.standing == crate::rules::Standing::Below)
+                    .map(|c| c.status.clone())
+                    .unwrap_or_else(|| r.winner.status.clone())
+            }
+        };
+        let next = person.next_deadline(self, now).map(|at| {
+            let mut later = person.clone();
+            later.settle(self, at);
+            let status = self.resolve(&later, at).winner.status;
+            NextChange {
+                at,
+                label: self.catalog.label(&status),
+                status,
+            }
+        });
+        Explanation {
+            winner: self.line(&r.winner),
+            others: r.stack.iter().skip(1).map(|c| self.line(c)).collect(),
+            when_this_ends,
+            next,
+            seen_by_others: self.team_view(person, now).status.status,
+        }
+    }
+}

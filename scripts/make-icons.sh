@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Draws the app icon and one tray icon per status family with ImageMagick. The PNGs are committed;
+# run this only to change them. Each family has a glyph as well as a colour, so the tray never
+# relies on colour alone: a check (available), a bar (busy), a clock (away), a line across a ring
+# (do not disturb) and a cross in a hollow ring (offline).
+set -euo pipefail
+cd "$(dirname "$0")/../icons"
+S=64
+circle() { echo "circle 32,32 32,3"; }
+convert -size ${S}x${S} xc:none -fill '#2e9e4f' -draw "$(circle)" \
+  -stroke white -strokewidth 7 -fill none -draw "polyline 18,33 28,43 46,22" -depth 8 PNG32:tray-available.png
+convert -size ${S}x${S} xc:none -fill '#d13438' -draw "$(circle)" \
+  -fill white -draw "circle 32,32 32,22" -depth 8 PNG32:tray-busy.png
+convert -size ${S}x${S} xc:none -fill '#e8a300' -draw "$(circle)" \
+  -stroke white -strokewidth 6 -fill none -draw "polyline 32,15 32,33 44,40" -depth 8 PNG32:tray-away.png
+convert -size ${S}x${S} xc:none -fill '#d13438' -draw "$(circle)" \
+  -fill white -draw "roundrectangle 14,27 50,37 3,3" -depth 8 PNG32:tray-dnd.png
+convert -size ${S}x${S} xc:none -fill none -stroke '#8a8886' -strokewidth 7 -draw "circle 32,32 32,7" \
+  -strokewidth 6 -draw "line 22,22 42,42" -draw "line 42,22 22,42" -depth 8 PNG32:tray-offline.png
+# App icon: a speech-bubble-like ring with a green presence dot.
+convert -size 256x256 xc:none -fill '#3b4cc0' -draw "roundrectangle 8,8 248,248 56,56" \
+  -fill white -draw "circle 112,120 112,52" \
+  -fill '#3b4cc0' -draw "circle 112,120 112,82" \
+  -fill '#2e9e4f' -stroke white -strokewidth 12 -draw "circle 184,188 184,148" -depth 8 PNG32:icon.png
