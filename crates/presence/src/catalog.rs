@@ -383,21 +383,12 @@ pub struct StatusEntry {
 }
 
 /// The statuses of one organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Catalog {
     /// Forward to phone is off unless the organisation turns it on (the contact-center spec
     /// enables it on request).
     pub forward_to_phone_enabled: bool,
     pub custom: Vec<CustomStatus>,
-}
-
-impl Default for Catalog {
-    fn default() -> Self {
-        Catalog {
-            forward_to_phone_enabled: false,
-            custom: Vec::new(),
-        }
-    }
 }
 
 impl Catalog {

@@ -150,7 +150,7 @@ impl Rules {
     /// Show, hold (with the reason) or break through.
     pub fn notification(&self, person: &Person, now: Timestamp, notice: &Notice) -> Delivery {
         let r = self.resolve(person, now);
-        let why = if r.winner.source == ClaimSource::NoDevice {
+        let why = if !person.has_live_device(now) {
             return Delivery::Hold {
                 why: HoldReason::NoDevice,
             };

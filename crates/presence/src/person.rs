@@ -487,9 +487,16 @@ impl Person {
         match &self.shown {
             Some(s) if s.status == winner.status => {}
             _ => {
+                // Available by default has no moment of its own: it began when whatever was above
+                // it ended, which is now.
+                let since = if winner.source == ClaimSource::Automatic {
+                    now
+                } else {
+                    winner.since.min(now)
+                };
                 self.shown = Some(Shown {
                     status: winner.status,
-                    since: winner.since.max(Timestamp(0)).min(now),
+                    since,
                 })
             }
         }

@@ -228,21 +228,18 @@ impl Rules {
 
     pub fn explain(&self, person: &Person, now: Timestamp) -> Explanation {
         let r = self.resolve(person, now);
-        let when_this_ends = {
-            let mut without = person.clone();
-            match r.winner.claim {
-                Some(id) => without.claims.retain(|c| c.id != id),
-                None => {}
-            }
-            if r.winner.claim.is_some() {
+        let when_this_ends = match r.winner.claim {
+            Some(id) => {
+                let mut without = person.clone();
+                without.claims.retain(|c| c.id != id);
                 self.resolve(&without, now).winner.status
-            } else {
-                r.stack
-                    .iter()
-                    .find(|c| c.standing == crate::rules::Standing::Below)
-                    .map(|c| c.status.clone())
-                    .unwrap_or_else(|| r.winner.status.clone())
             }
+            None => r
+                .stack
+                .iter()
+                .find(|c| c.standing == crate::rules::Standing::Below)
+                .map(|c| c.status.clone())
+                .unwrap_or_else(|| r.winner.status.clone()),
         };
         let next = person.next_deadline(self, now).map(|at| {
             let mut later = person.clone();

@@ -1,0 +1,193 @@
+//! Devices: sequence numbers, leases, merging several devices, idle and lock.
+
+use crate::common::*;
+use presence::*;
+
+#[test]
+fn a_stale_or_replayed_report_changes_nothing() {
+    let mut w = World::new();
+    w.idle(1000, 0);
+    let before = w.person.clone();
+    let replay = DeviceReport {
+        device: dev("desk"),
+        seq: 1,
+        activity: DeviceActivity::Active,
+        in_call: true,
+    };
+    let outcome = w.person.report(&w.rules.clone(), t(1001), &replay);
+    assert_eq!(outcome, ReportOutcome::Stale { last_seq: 2 });
+    assert_eq!(w.person, before, "not even the lease is renewed");
+    assert_eq!(w.shown(1001), StatusId::AWAY);
+}
+
+#[test]
+fn a_device_whose_lease_lapsed_is_gone_and_offline_needs_no_device_left() {
+    let mut r = rules();
+    r.policy.device_lease = Span::seconds(90);
+    let mut w = World::with_rules(r);
+    w.report(0, "laptop", DeviceActivity::Active, false);
+    // The desk keeps heartbeating; the laptop crashed at t=0.
+    for s in (60..=300).step_by(60) {
+        w.active(s);
+    }
+    assert_eq!(
+        w.seen(300),
+        StatusId::AVAILABLE,
+        "one device left is enough"
+    );
+    assert!(!w.person.devices()[&dev("laptop")].is_live(t(300)));
+    // The desk goes silent too (sleep, closed lid, crash): no ghost online.
+    assert_eq!(w.seen(389), StatusId::AVAILABLE);
+    assert_eq!(
+        w.seen(390),
+        StatusId::OFFLINE,
+        "Offline exactly when the last lease lapses"
+    );
+    let view = w.rules.team_view(&w.person, t(400));
+    assert_eq!(view.last_seen, Some(t(300)));
+}
+
+#[test]
+fn several_devices_do_not_flap_the_status() {
+    let mut w = World::new();
+    w.report(0, "laptop", DeviceActivity::Active, false);
+    // The laptop sits idle while the person works at the desk.
+    for s in (30..=900).step_by(30) {
+        w.active(s);
+        w.report(
+            s,
+            "laptop",
+            DeviceActivity::Idle {
+                idle_for: Span::seconds(s),
+            },
+            false,
+        );
+        assert_eq!(w.shown(s), StatusId::AVAILABLE, "at {s}");
+    }
+}
+
+#[test]
+fn away_only_when_every_device_is_idle_since_the_later_threshold() {
+    let mut w = World::new();
+    w.report(0, "laptop", DeviceActivity::Active, false);
+    w.report(
+        60,
+        "laptop",
+        DeviceActivity::Idle {
+            idle_for: Span::seconds(60),
+        },
+        false,
+    ); // idle since 0
+    w.idle(60, 40); // desk idle since 40
+    assert_eq!(w.shown(339), StatusId::AVAILABLE);
+    assert_eq!(
+        w.shown(340),
+        StatusId::AWAY,
+        "away at the later device's threshold"
+    );
+    let ex = w.rules.explain(&w.person, t(341));
+    assert_eq!(ex.winner.source, ClaimSource::Idle);
+    assert_eq!(ex.winner.since, t(340));
+}
+
+#[test]
+fn a_locked_screen_is_away_at_once() {
+    let mut w = World::new();
+    w.report(
+        10,
+        "desk",
+        DeviceActivity::Locked {
+            locked_for: Span::ZERO,
+        },
+        false,
+    );
+    assert_eq!(w.shown(10), StatusId::AWAY);
+    w.active(20);
+    assert_eq!(w.shown(20), StatusId::AVAILABLE);
+}
+
+#[test]
+fn idle_then_activity_restores_exactly_what_was_there() {
+    for before in [
+        None,
+        Some(StatusId::BUSY),
+        Some(StatusId::DND),
+        Some(custom("training")),
+        Some(StatusId::Builtin(BuiltinStatus::BeRightBack)),
+    ] {
+        let mut w = World::new();
+        if let Some(s) = before.clone() {
+            w.choose(5, s, None);
+        }
+        let shown = w.shown(10);
+        w.idle(2000, 10);
+        w.active(2001);
+        assert_eq!(w.shown(2001), shown, "before: {before:?}");
+    }
+}
+
+#[test]
+fn long_inactivity_goes_offline_and_activity_brings_back_the_earlier_status() {
+    let mut w = World::new();
+    w.choose(0, StatusId::BUSY, None);
+    w.idle(3599, 0);
+    assert_eq!(w.seen(3599), StatusId::BUSY);
+    w.idle(3600, 0);
+    assert_eq!(
+        w.seen(3600),
+        StatusId::OFFLINE,
+        "the organisation's inactivity timeout"
+    );
+    assert_eq!(w.rules.team_view(&w.person, t(3600)).last_seen, Some(t(0)));
+    w.active(3700);
+    assert_eq!(
+        w.seen(3700),
+        StatusId::BUSY,
+        "the earlier status comes back"
+    );
+}
+
+#[test]
+fn signing_out_removes_the_device_at_once_and_signing_in_restores_the_choice() {
+    let mut w = World::new();
+    w.choose(0, StatusId::DND, None);
+    w.person.sign_out(&w.rules.clone(), t(10), &dev("desk"));
+    assert_eq!(w.seen(10), StatusId::OFFLINE);
+    let ex = w.rules.explain(&w.person, t(10));
+    assert!(ex
+        .others
+        .iter()
+        .any(|l| l.status == StatusId::DND && l.standing == Standing::Suspended));
+    w.active(20);
+    assert_eq!(w.seen(20), StatusId::DND);
+}
+
+#[test]
+fn a_call_reported_by_a_device_ends_with_the_device() {
+    let mut r = rules();
+    r.policy.device_lease = Span::seconds(90);
+    let mut w = World::with_rules(r);
+    w.report(0, "phone", DeviceActivity::Active, true);
+    assert_eq!(w.shown(1), StatusId::ON_A_CALL);
+    // The phone dies mid-call; the desk is still there.
+    for s in (60..=180).step_by(60) {
+        w.active(s);
+    }
+    assert_eq!(
+        w.shown(180),
+        StatusId::AVAILABLE,
+        "no stuck 'On a call' after a crash"
+    );
+}
+
+#[test]
+fn a_desk_phone_call_shows_even_with_no_app_connected() {
+    let mut r = rules();
+    r.policy.after_call_work = None;
+    let mut p = Person::default();
+    p.start_activity(&r, t(0), Activity::Call, ext("pbx-9"), None)
+        .unwrap();
+    assert_eq!(r.team_view(&p, t(1)).status.status, StatusId::ON_A_CALL);
+    p.end_activity(&r, t(60), Activity::Call, &ext("pbx-9"));
+    assert_eq!(r.team_view(&p, t(60)).status.status, StatusId::OFFLINE);
+}

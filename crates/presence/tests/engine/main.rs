@@ -1,0 +1,9 @@
+//! The engine's rules as tables, and its invariants as properties.
+
+mod common;
+mod decisions;
+mod devices;
+mod properties;
+mod stack;
+mod statuses;
+mod views;

@@ -1,0 +1,162 @@
+//! The catalog: built-ins, custom statuses and their policies.
+
+use crate::common::*;
+use presence::*;
+
+#[test]
+fn every_builtin_has_the_policy_the_specs_ask_for() {
+    use BuiltinStatus::*;
+    use Colour::*;
+    // (status, colour, selectable, holds notifications, team calls, assignable)
+    let table = [
+        (Available, Green, true, false, true, true),
+        (Busy, Red, true, false, false, false),
+        (Away, Amber, true, false, true, false),
+        (DoNotDisturb, Red, true, true, false, false),
+        (Offline, Gray, false, true, false, false),
+        (OnACall, Red, false, false, false, false),
+        (InAMeeting, Red, false, false, false, false),
+        (AfterCallWork, Red, false, false, false, false),
+        (ForwardToPhone, Green, true, false, true, true),
+        (BeRightBack, Amber, true, false, true, false),
+        (Invisible, Gray, true, false, true, false),
+    ];
+    for (status, colour, selectable, holds, team, assignable) in table {
+        let p = status.policy();
+        assert_eq!(p.colour, colour, "{status:?} colour");
+        assert_eq!(p.selectable, selectable, "{status:?} selectable");
+        assert_eq!(
+            p.notifications == NotificationPolicyAlias::Hold,
+            holds,
+            "{status:?} holds"
+        );
+        assert_eq!(p.team_calls, team, "{status:?} team calls");
+        assert_eq!(p.assignable, assignable, "{status:?} assignable");
+    }
+    assert_eq!(
+        DoNotDisturb.policy().glyph,
+        Glyph::Line,
+        "DND is red with a line"
+    );
+    assert_ne!(
+        Busy.policy().glyph,
+        DoNotDisturb.policy().glyph,
+        "Busy and DND differ by glyph, not only colour"
+    );
+}
+
+use presence::catalog::NotificationPolicy as NotificationPolicyAlias;
+
+#[test]
+fn glyphs_tell_every_family_apart_without_colour() {
+    let families = [
+        BuiltinStatus::Available,
+        BuiltinStatus::Busy,
+        BuiltinStatus::Away,
+        BuiltinStatus::DoNotDisturb,
+        BuiltinStatus::Offline,
+    ];
+    let glyphs: std::collections::HashSet<_> = families.iter().map(|s| s.policy().glyph).collect();
+    assert_eq!(glyphs.len(), families.len());
+}
+
+#[test]
+fn the_menu_lists_only_enabled_selectable_statuses() {
+    let mut catalog = Catalog::with_default_custom();
+    let ids = |c: &Catalog| {
+        c.selectable()
+            .into_iter()
+            .map(|e| e.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    let listed = ids(&catalog);
+    assert_eq!(
+        listed,
+        [
+            "available",
+            "busy",
+            "away",
+            "do_not_disturb",
+            "be_right_back",
+            "invisible",
+            "custom:meeting",
+            "custom:break",
+            "custom:training",
+            "custom:lunch"
+        ]
+    );
+    catalog.forward_to_phone_enabled = true;
+    catalog.custom[3].enabled = false;
+    let listed = ids(&catalog);
+    assert!(listed.contains(&"forward_to_phone".to_string()));
+    assert!(!listed.contains(&"custom:lunch".to_string()));
+}
+
+#[test]
+fn choosing_refuses_automatic_disabled_and_unknown_statuses() {
+    let mut w = World::new();
+    let r = w.rules.clone();
+    let err = w
+        .person
+        .choose(&r, t(1), StatusId::ON_A_CALL, None)
+        .unwrap_err();
+    assert!(matches!(err, PresenceError::AutomaticOnly(_)), "{err}");
+    let err = w
+        .person
+        .choose(
+            &r,
+            t(1),
+            StatusId::Builtin(BuiltinStatus::ForwardToPhone),
+            None,
+        )
+        .unwrap_err();
+    assert!(matches!(err, PresenceError::StatusDisabled(_)), "{err}");
+    assert!(err.to_string().contains("administrator can enable"));
+    let err = w.person.choose(&r, t(1), custom("gym"), None).unwrap_err();
+    assert!(matches!(err, PresenceError::UnknownStatus(_)));
+    let err = w
+        .person
+        .choose(&r, t(5), StatusId::BUSY, Some(t(5)))
+        .unwrap_err();
+    assert!(matches!(err, PresenceError::ExpiryNotInFuture { .. }));
+    assert_eq!(
+        w.shown(6),
+        StatusId::AVAILABLE,
+        "a refused choice changes nothing"
+    );
+}
+
+#[test]
+fn status_ids_round_trip_through_their_wire_form() {
+    for b in BuiltinStatus::ALL {
+        let id = StatusId::Builtin(b);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<StatusId>(&json).unwrap(), id);
+    }
+    assert_eq!("custom:lunch".parse::<StatusId>().unwrap(), custom("lunch"));
+    assert!("custom:".parse::<StatusId>().is_err());
+    assert!("sleeping".parse::<StatusId>().is_err());
+    assert!(serde_json::from_str::<StatusId>("\"custom:a b\"").is_err());
+}
+
+#[test]
+fn text_limits_are_enforced_at_parse_time() {
+    assert!(MessageText::parse("On a deadline").is_ok());
+    assert!(MessageText::parse("x".repeat(100)).is_ok());
+    let err = MessageText::parse("x".repeat(101)).unwrap_err();
+    assert!(err.to_string().contains("at most 100"), "{err}");
+    assert!(MessageText::parse("   ").is_err());
+    assert!(MessageText::parse("two\nlines").is_err());
+    assert_eq!(MessageText::parse("  padded  ").unwrap().as_str(), "padded");
+    assert!(StatusName::parse("y".repeat(41)).is_err());
+    assert!(serde_json::from_str::<MessageText>(&format!("\"{}\"", "z".repeat(200))).is_err());
+    // Characters, not bytes: 100 emoji fit.
+    assert!(MessageText::parse("🎉".repeat(100)).is_ok());
+}
+
+#[test]
+fn a_deleted_custom_status_falls_back_to_a_safe_policy() {
+    let catalog = Catalog::default();
+    let p = catalog.policy(&custom("lunch"));
+    assert!(!p.team_calls && !p.assignable);
+}
