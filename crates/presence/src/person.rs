@@ -506,11 +506,32 @@ impl Person {
     /// idle threshold passes, a message clears, a schedule window opens or closes). The server
     /// sets a timer for it.
     pub fn next_deadline(&self, rules: &Rules, now: Timestamp) -> Option<Timestamp> {
+        self.deadline(rules, now, true)
+    }
+
+    /// Like [`Person::next_deadline`], assuming connected devices keep reporting: the next change
+    /// a person would notice ("Do not disturb ends at 15:00").
+    pub fn next_change(&self, rules: &Rules, now: Timestamp) -> Option<Timestamp> {
+        self.deadline(rules, now, false)
+    }
+
+    /// A copy whose connected devices keep their leases for good, to look ahead.
+    pub(crate) fn assuming_devices_stay(&self, now: Timestamp) -> Person {
+        let mut p = self.clone();
+        for d in p.devices.values_mut().filter(|d| d.is_live(now)) {
+            d.lease_until = Timestamp(i64::MAX);
+        }
+        p
+    }
+
+    fn deadline(&self, rules: &Rules, now: Timestamp, leases: bool) -> Option<Timestamp> {
         let idle_after = rules.idle_after(self);
         let mut times: Vec<Timestamp> = Vec::new();
         times.extend(self.claims.iter().filter_map(|c| c.until));
         for d in self.devices.values().filter(|d| d.is_live(now)) {
-            times.push(d.lease_until);
+            if leases {
+                times.push(d.lease_until);
+            }
             if let Some(a) = d.away_from(idle_after) {
                 times.push(a);
             }

@@ -241,8 +241,9 @@ impl Rules {
                 .map(|c| c.status.clone())
                 .unwrap_or_else(|| r.winner.status.clone()),
         };
-        let next = person.next_deadline(self, now).map(|at| {
-            let mut later = person.clone();
+        let ahead = person.assuming_devices_stay(now);
+        let next = ahead.next_change(self, now).map(|at| {
+            let mut later = ahead.clone();
             later.settle(self, at);
             let status = self.resolve(&later, at).winner.status;
             NextChange {

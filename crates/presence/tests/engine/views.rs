@@ -127,8 +127,14 @@ fn explain_names_the_winner_its_device_its_end_and_what_comes_next() {
     let next = ex.next.unwrap();
     assert_eq!(
         next.at,
-        t(20 + 90),
-        "the desk's lease is the next thing due"
+        t(1800),
+        "the DND timer is the next change, not a lease renewal"
+    );
+    assert_eq!(next.status, StatusId::ON_A_CALL);
+    assert_eq!(
+        w.person.next_deadline(&w.rules, t(30)),
+        Some(t(20 + 90)),
+        "the timer still wakes for the lease"
     );
 }
 

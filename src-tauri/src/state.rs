@@ -1,0 +1,140 @@
+//! The app's presence state: this person, this device, the organisation's rules. Until the app
+//! syncs with a server (see the client crate), it runs the engine locally so that the tray and
+//! the window work on their own.
+
+use presence::{
+    DeviceActivity, DeviceId, DeviceReport, Explanation, Person, PresenceError, Rules, SelfView,
+    StatusEntry, StatusId, Timestamp,
+};
+use serde::Serialize;
+use std::sync::Mutex;
+use tokio::sync::Notify;
+
+use crate::clock;
+
+pub struct AppState {
+    inner: Mutex<Inner>,
+    /// Wakes the timer task when the next deadline may have moved.
+    pub changed: Notify,
+}
+
+struct Inner {
+    rules: Rules,
+    person: Person,
+    device: DeviceId,
+    seq: u64,
+}
+
+/// What the window and the tray draw.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub me: SelfView,
+    pub statuses: Vec<StatusEntry>,
+}
+
+/// An error as it crosses IPC: `{kind, message}`.
+#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    pub kind: String,
+    pub message: String,
+}
+
+impl From<PresenceError> for CommandError {
+    fn from(e: PresenceError) -> Self {
+        let kind = serde_json::to_value(&e)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| "presence".into());
+        CommandError {
+            kind,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl AppState {
+    pub fn new(rules: Rules) -> AppState {
+        let now = clock::now();
+        let device = DeviceId::parse("desktop").expect("valid id");
+        let mut inner = Inner {
+            rules,
+            person: Person::default(),
+            device,
+            // Milliseconds since the epoch: grows across restarts without storing anything.
+            seq: now.millis().max(1) as u64,
+        };
+        inner.heartbeat(now);
+        AppState {
+            inner: Mutex::new(inner),
+            changed: Notify::new(),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        // A poisoned lock means a panic elsewhere already; the state itself is plain data.
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.with(|i| {
+            let now = clock::now();
+            Snapshot {
+                me: i.rules.self_view(&i.person, now),
+                statuses: i.rules.catalog.selectable(),
+            }
+        })
+    }
+
+    pub fn explain(&self) -> Explanation {
+        self.with(|i| i.rules.explain(&i.person, clock::now()))
+    }
+
+    pub fn choose(
+        &self,
+        status: StatusId,
+        until: Option<Timestamp>,
+    ) -> Result<Snapshot, CommandError> {
+        self.with(|i| i.person.choose(&i.rules, clock::now(), status, until))?;
+        self.changed.notify_one();
+        Ok(self.snapshot())
+    }
+
+    pub fn pause(&self, until: Option<Timestamp>) -> Result<Snapshot, CommandError> {
+        self.with(|i| {
+            let now = clock::now();
+            match until {
+                Some(u) => i.person.pause_notifications(&i.rules, now, u),
+                None => {
+                    i.person.resume_notifications(&i.rules, now);
+                    Ok(())
+                }
+            }
+        })?;
+        self.changed.notify_one();
+        Ok(self.snapshot())
+    }
+
+    /// Reports this device as present and applies whatever fell due. Returns the next deadline.
+    pub fn tick(&self) -> Option<Timestamp> {
+        self.with(|i| {
+            let now = clock::now();
+            i.heartbeat(now);
+            i.person.next_deadline(&i.rules, now)
+        })
+    }
+}
+
+impl Inner {
+    fn heartbeat(&mut self, now: Timestamp) {
+        self.seq += 1;
+        let report = DeviceReport {
+            device: self.device.clone(),
+            seq: self.seq,
+            activity: DeviceActivity::Active,
+            in_call: false,
+        };
+        self.person.report(&self.rules, now, &report);
+    }
+}

@@ -1,0 +1,209 @@
+//! The tray: an icon in the colour and glyph of the effective status, and a menu that reaches
+//! everything (Linux trays have no click or tooltip).
+
+use presence::{Family, Glyph, SelfView, StatusId, Timestamp};
+use tauri::image::Image;
+use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+use crate::state::{AppState, Snapshot};
+
+pub const TRAY_ID: &str = "presently";
+
+fn icon(family: Family) -> Image<'static> {
+    let bytes: &'static [u8] = match family {
+        Family::Available => include_bytes!("../../icons/tray-available.png"),
+        Family::Busy => include_bytes!("../../icons/tray-busy.png"),
+        Family::Away => include_bytes!("../../icons/tray-away.png"),
+        Family::DoNotDisturb => include_bytes!("../../icons/tray-dnd.png"),
+        Family::Offline => include_bytes!("../../icons/tray-offline.png"),
+    };
+    Image::from_bytes(bytes).expect("tray icons are valid PNGs checked in with the source")
+}
+
+/// A text glyph for the menu's first line, so that it never relies on the icon's colour.
+pub fn glyph_text(glyph: Glyph) -> &'static str {
+    match glyph {
+        Glyph::Check => "✓",
+        Glyph::Dot => "●",
+        Glyph::Clock => "◷",
+        Glyph::Line => "⊖",
+        Glyph::Cross => "⊗",
+        Glyph::Phone => "☎",
+        Glyph::Calendar => "▦",
+        Glyph::Pencil => "✎",
+        Glyph::Forward => "↪",
+        Glyph::Emoji => "",
+    }
+}
+
+/// The first line of the menu: "● Busy — On a deadline".
+pub fn headline(me: &SelfView) -> String {
+    let s = &me.status;
+    let mark = s
+        .emoji
+        .as_ref()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| glyph_text(s.glyph).to_owned());
+    let mut line = format!("{mark} {}", s.label);
+    if let Some(m) = &me.message {
+        line.push_str(" — ");
+        if let Some(e) = &m.emoji {
+            line.push_str(e.as_str());
+            line.push(' ');
+        }
+        line.push_str(m.text.as_str());
+    }
+    line
+}
+
+fn menu<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<Menu<R>> {
+    let menu = Menu::new(app)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "headline",
+        headline(&snap.me),
+        false,
+        None::<&str>,
+    )?)?;
+    if snap.me.seen_by_others.status.status != snap.me.status.status {
+        let others = format!("Others see you as {}", snap.me.seen_by_others.status.label);
+        menu.append(&MenuItem::with_id(
+            app,
+            "seen-by-others",
+            others,
+            false,
+            None::<&str>,
+        )?)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    for entry in &snap.statuses {
+        let label = match &entry.emoji {
+            Some(e) => format!("{e} {}", entry.label),
+            None => entry.label.clone(),
+        };
+        let checked = entry.id == snap.me.status.status;
+        let item = CheckMenuItem::with_id(
+            app,
+            format!("status:{}", entry.id),
+            label,
+            true,
+            checked,
+            None::<&str>,
+        )?;
+        menu.append(&item)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    let paused = matches!(
+        snap.me.interruptibility,
+        presence::Interruptibility::Paused { .. }
+    );
+    let pause = Submenu::with_id(app, "pause", "Pause notifications", true)?;
+    for (id, label) in [
+        ("pause:30", "For 30 minutes"),
+        ("pause:60", "For 1 hour"),
+        ("pause:120", "For 2 hours"),
+        ("pause:tomorrow", "Until tomorrow"),
+    ] {
+        pause.append(&MenuItem::with_id(app, id, label, true, None::<&str>)?)?;
+    }
+    pause.append(&MenuItem::with_id(
+        app,
+        "pause:resume",
+        "Resume notifications",
+        paused,
+        None::<&str>,
+    )?)?;
+    menu.append(&pause)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "open",
+        "Open Presently",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
+    Ok(menu)
+}
+
+pub fn create<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<()> {
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon(snap.me.status.family))
+        .menu(&menu(app, snap)?)
+        .show_menu_on_left_click(true)
+        .on_menu_event(on_menu_event)
+        .build(app)?;
+    Ok(())
+}
+
+/// Redraws the icon and the menu, and tells the window.
+pub fn refresh<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) {
+    if let Some(tray) = app.tray_by_id(TRAY_ID) {
+        if let Err(e) = menu(app, snap).and_then(|m| tray.set_menu(Some(m))) {
+            tracing::warn!("could not update the tray menu: {e}");
+        }
+        if let Err(e) = tray.set_icon(Some(icon(snap.me.status.family))) {
+            tracing::warn!("could not update the tray icon: {e}");
+        }
+    }
+    if let Err(e) = app.emit("presence-changed", snap) {
+        tracing::warn!("could not notify the window: {e}");
+    }
+}
+
+fn pause_until(choice: &str) -> Option<Timestamp> {
+    let now = crate::clock::now();
+    let minutes = match choice {
+        "30" => 30,
+        "60" => 60,
+        "120" => 120,
+        "tomorrow" => {
+            use chrono::{Duration, Local, NaiveTime, TimeZone};
+            let tomorrow = Local::now().date_naive() + Duration::days(1);
+            let at = tomorrow.and_time(NaiveTime::from_hms_opt(8, 0, 0)?);
+            let t = Local.from_local_datetime(&at).earliest()?;
+            return Some(Timestamp(t.timestamp_millis()));
+        }
+        _ => return None,
+    };
+    Some(now.plus(presence::Span::minutes(minutes)))
+}
+
+fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
+    let id = event.id().as_ref();
+    let state = app.state::<AppState>();
+    let result = if let Some(status) = id.strip_prefix("status:") {
+        status
+            .parse::<StatusId>()
+            .map_err(Into::into)
+            .and_then(|s| state.choose(s, None))
+    } else if let Some(choice) = id.strip_prefix("pause:") {
+        state.pause(pause_until(choice))
+    } else {
+        match id {
+            "open" => {
+                show_window(app);
+                return;
+            }
+            "quit" => {
+                app.exit(0);
+                return;
+            }
+            _ => return,
+        }
+    };
+    match result {
+        Ok(snap) => refresh(app, &snap),
+        Err(e) => tracing::warn!("tray action {id} failed: {e}"),
+    }
+}
+
+pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
