@@ -1,0 +1,279 @@
+//! A private desktop for end-to-end tests: Xvfb, a session bus, and the real app in it.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use zbus::blocking::Connection;
+use zbus::zvariant::{OwnedValue, Value};
+
+/// Whether a test that needs the desktop tools must fail (CI) or may skip (elsewhere).
+pub fn require(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        let msg = format!("{tool} is not installed: run scripts/test.sh, which installs the desktop test packages");
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+    }
+    found
+}
+
+pub struct Desktop {
+    pub display: String,
+    pub bus_address: String,
+    pub home: PathBuf,
+    xvfb: Child,
+    bus: Child,
+}
+
+impl Desktop {
+    pub fn start() -> Desktop {
+        let (display, xvfb) = (90..200)
+            .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists())
+            .map(|n| {
+                let child = Command::new("Xvfb")
+                    .args([
+                        &format!(":{n}"),
+                        "-screen",
+                        "0",
+                        "1280x800x24",
+                        "-nolisten",
+                        "tcp",
+                    ])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("Xvfb starts");
+                (format!(":{n}"), child)
+            })
+            .expect("a free X display number");
+        let socket = format!("/tmp/.X11-unix/X{}", &display[1..]);
+        wait_for(Duration::from_secs(10), || {
+            Path::new(&socket).exists().then_some(())
+        })
+        .expect("Xvfb did not come up within 10 s");
+
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon starts");
+        let mut line = String::new();
+        BufReader::new(bus.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("dbus-daemon prints its address");
+        let home = std::env::temp_dir().join(format!(
+            "presently-e2e-{}-{}",
+            std::process::id(),
+            &display[1..]
+        ));
+        std::fs::create_dir_all(&home).expect("temp home");
+        Desktop {
+            display,
+            bus_address: line.trim().to_owned(),
+            home,
+            xvfb,
+            bus,
+        }
+    }
+
+    /// The real app binary, in this desktop, with its own home directory.
+    pub fn launch(&self, binary: &str) -> Child {
+        Command::new(binary)
+            .env("DISPLAY", &self.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .env("HOME", &self.home)
+            .env("XDG_DATA_HOME", self.home.join("data"))
+            .env("XDG_CONFIG_HOME", self.home.join("config"))
+            .env("NO_AT_BRIDGE", "1")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the app starts")
+    }
+
+    pub fn bus(&self) -> Connection {
+        zbus::blocking::connection::Builder::address(self.bus_address.as_str())
+            .and_then(|b| b.build())
+            .expect("connect to the test session bus")
+    }
+
+    pub fn screenshot(&self, path: &Path) {
+        let ok = Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "screenshot with ImageMagick's import failed");
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        let _ = self.bus.kill();
+        let _ = self.xvfb.kill();
+        let _ = self.bus.wait();
+        let _ = self.xvfb.wait();
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
+
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if start.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The app's tray as a StatusNotifierItem on the bus.
+pub struct Tray {
+    pub service: String,
+    pub item_path: String,
+    pub menu_path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MenuEntry {
+    pub id: i32,
+    pub label: String,
+    pub enabled: bool,
+    pub toggle_state: Option<i32>,
+    pub children: Vec<MenuEntry>,
+}
+
+impl MenuEntry {
+    /// Every entry, depth first.
+    pub fn flatten(&self) -> Vec<&MenuEntry> {
+        let mut out = vec![self];
+        for c in &self.children {
+            out.extend(c.flatten());
+        }
+        out
+    }
+
+    pub fn find(&self, label: &str) -> Option<&MenuEntry> {
+        self.flatten().into_iter().find(|e| e.label == label)
+    }
+}
+
+type Layout = (i32, HashMap<String, OwnedValue>, Vec<OwnedValue>);
+
+fn parse(layout: Layout) -> MenuEntry {
+    let (id, props, children) = layout;
+    let string = |k: &str| {
+        props
+            .get(k)
+            .and_then(|v| String::try_from(v.try_clone().ok()?).ok())
+    };
+    MenuEntry {
+        id,
+        // GTK mnemonics arrive as underscores.
+        label: string("label").unwrap_or_default().replace('_', ""),
+        enabled: props
+            .get("enabled")
+            .and_then(|v| bool::try_from(&**v).ok())
+            .unwrap_or(true),
+        toggle_state: props
+            .get("toggle-state")
+            .and_then(|v| i32::try_from(&**v).ok()),
+        children: children
+            .into_iter()
+            .filter_map(|c| Layout::try_from(c).ok())
+            .map(parse)
+            .collect(),
+    }
+}
+
+impl Tray {
+    /// Finds the app's tray item on the bus (waits up to `timeout` for it to appear).
+    pub fn find(bus: &Connection, timeout: Duration) -> Option<Tray> {
+        let dbus = zbus::blocking::fdo::DBusProxy::new(bus).ok()?;
+        wait_for(timeout, || {
+            let names = dbus.list_names().ok()?;
+            names
+                .into_iter()
+                .filter(|n| n.starts_with(':'))
+                .find_map(|name| {
+                    let reply = bus
+                        .call_method(
+                            Some(name.as_str()),
+                            "/org/ayatana/NotificationItem",
+                            Some("org.freedesktop.DBus.Introspectable"),
+                            "Introspect",
+                            &(),
+                        )
+                        .ok()?;
+                    let xml: String = reply.body().deserialize().ok()?;
+                    let node = xml
+                        .split("<node name=\"")
+                        .nth(1)?
+                        .split('"')
+                        .next()?
+                        .to_owned();
+                    let item_path = format!("/org/ayatana/NotificationItem/{node}");
+                    Some(Tray {
+                        service: name.to_string(),
+                        menu_path: format!("{item_path}/Menu"),
+                        item_path,
+                    })
+                })
+        })
+    }
+
+    pub fn layout(&self, bus: &Connection) -> MenuEntry {
+        let reply = bus
+            .call_method(
+                Some(self.service.as_str()),
+                self.menu_path.as_str(),
+                Some("com.canonical.dbusmenu"),
+                "GetLayout",
+                &(0i32, -1i32, Vec::<String>::new()),
+            )
+            .expect("GetLayout answers");
+        let (_revision, layout): (u32, Layout) =
+            reply.body().deserialize().expect("a dbusmenu layout");
+        parse(layout)
+    }
+
+    pub fn click(&self, bus: &Connection, id: i32) {
+        bus.call_method(
+            Some(self.service.as_str()),
+            self.menu_path.as_str(),
+            Some("com.canonical.dbusmenu"),
+            "Event",
+            &(id, "clicked", Value::from(0i32), 0u32),
+        )
+        .expect("Event(clicked) is accepted");
+    }
+
+    pub fn property(&self, bus: &Connection, name: &str) -> OwnedValue {
+        let reply = bus
+            .call_method(
+                Some(self.service.as_str()),
+                self.item_path.as_str(),
+                Some("org.freedesktop.DBus.Properties"),
+                "Get",
+                &("org.kde.StatusNotifierItem", name),
+            )
+            .expect("StatusNotifierItem property");
+        reply.body().deserialize::<OwnedValue>().expect("a variant")
+    }
+}

@@ -1,0 +1,128 @@
+//! The real app under Xvfb with a private session bus: its window opens, its tray menu is on the
+//! bus, and clicking a status in that menu changes the status, the menu and the icon.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use support::{require, wait_for, Desktop, Tray};
+
+const APP: &str = env!("CARGO_BIN_EXE_presently");
+
+#[test]
+fn the_tray_menu_sets_the_status_and_the_icon_follows() {
+    if !["Xvfb", "dbus-daemon", "xdotool"]
+        .iter()
+        .all(|t| require(t))
+    {
+        return;
+    }
+    let desktop = Desktop::start();
+    let bus = desktop.bus();
+    let mut app = desktop.launch(APP);
+
+    let tray = Tray::find(&bus, Duration::from_secs(30))
+        .expect("the app's tray item appears on the session bus");
+
+    // The window is there too.
+    let window = wait_for(Duration::from_secs(20), || {
+        let out = Command::new("xdotool")
+            .args(["search", "--name", "^Presently$"])
+            .env("DISPLAY", &desktop.display)
+            .output()
+            .ok()?;
+        (!out.stdout.is_empty()).then_some(())
+    });
+    assert!(window.is_some(), "the Presently window opened");
+
+    let menu = tray.layout(&bus);
+    let labels: Vec<&str> = menu.children.iter().map(|e| e.label.as_str()).collect();
+    assert_eq!(
+        labels.first().copied(),
+        Some("✓ Available"),
+        "the current status is the first line: {labels:?}"
+    );
+    assert!(
+        !menu.children[0].enabled,
+        "the first line is information, not an action"
+    );
+    for expected in [
+        "Available",
+        "Busy",
+        "Away",
+        "Do not disturb",
+        "Be right back",
+        "Invisible",
+        "🍽️ Lunch",
+        "Pause notifications",
+        "Open Presently",
+        "Quit",
+    ] {
+        assert!(
+            labels.contains(&expected),
+            "menu has {expected}: {labels:?}"
+        );
+    }
+    assert!(
+        !labels.contains(&"On a call"),
+        "automatic-only statuses are not offered"
+    );
+    assert_eq!(menu.find("Available").unwrap().toggle_state, Some(1));
+    assert_eq!(menu.find("Do not disturb").unwrap().toggle_state, Some(0));
+    let pause = menu.find("Pause notifications").unwrap();
+    let pause_labels: Vec<&str> = pause.children.iter().map(|e| e.label.as_str()).collect();
+    assert_eq!(
+        pause_labels,
+        [
+            "For 30 minutes",
+            "For 1 hour",
+            "For 2 hours",
+            "Until tomorrow",
+            "Resume notifications"
+        ]
+    );
+
+    let icon_before = format!("{:?}", tray.property(&bus, "IconName"));
+
+    // Click Do not disturb in the tray menu, as a person would.
+    let dnd = menu.find("Do not disturb").unwrap().id;
+    tray.click(&bus, dnd);
+    let after = wait_for(Duration::from_secs(10), || {
+        let m = tray.layout(&bus);
+        (m.children.first()?.label == "⊖ Do not disturb").then_some(m)
+    })
+    .expect("the first line says Do not disturb within a second or so");
+    assert_eq!(after.find("Do not disturb").unwrap().toggle_state, Some(1));
+    assert_eq!(after.find("Available").unwrap().toggle_state, Some(0));
+    let icon_after = format!("{:?}", tray.property(&bus, "IconName"));
+    assert_ne!(
+        icon_before, icon_after,
+        "the tray icon changed with the status"
+    );
+
+    // Pause notifications, then resume: the resume item is enabled only while paused.
+    let pause_30 = after.find("For 30 minutes").unwrap().id;
+    tray.click(&bus, pause_30);
+    let paused = wait_for(Duration::from_secs(10), || {
+        let m = tray.layout(&bus);
+        m.find("Resume notifications")?.enabled.then_some(m)
+    });
+    // DND already holds everything, so a pause on top still shows DND first.
+    assert!(
+        paused.is_some(),
+        "Resume notifications becomes available after pausing"
+    );
+
+    // Quit from the tray: the process ends cleanly.
+    let quit = tray.layout(&bus).find("Quit").unwrap().id;
+    tray.click(&bus, quit);
+    let status = wait_for(Duration::from_secs(10), || app.try_wait().ok().flatten());
+    match status {
+        Some(s) => assert!(s.success(), "Quit exits cleanly: {s}"),
+        None => {
+            let _ = app.kill();
+            panic!("the app did not quit from the tray menu");
+        }
+    }
+}
