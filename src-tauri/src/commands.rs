@@ -1,10 +1,9 @@
 //! The IPC commands the window calls. Thin: parse, call the state, emit the change.
 
 use presence::{StatusId, Timestamp};
-use tauri::{AppHandle, Runtime, State};
+use tauri::State;
 
 use crate::state::{AppState, CommandError, Snapshot};
-use crate::tray;
 
 #[tauri::command]
 pub fn get_snapshot(state: State<'_, AppState>) -> Snapshot {
@@ -18,14 +17,12 @@ pub fn explain(state: State<'_, AppState>) -> presence::Explanation {
 
 /// `until` in milliseconds since the epoch, or none for "until I change it".
 #[tauri::command]
-pub fn set_status<R: Runtime>(
-    app: AppHandle<R>,
+pub fn set_status(
     state: State<'_, AppState>,
     status: String,
     until: Option<i64>,
 ) -> Result<Snapshot, CommandError> {
     let status: StatusId = status.parse()?;
-    let snapshot = state.choose(status, until.map(Timestamp))?;
-    tray::refresh(&app, &snapshot);
-    Ok(snapshot)
+    // The timer task, woken by the change, redraws the tray and emits the event.
+    state.choose(status, until.map(Timestamp))
 }

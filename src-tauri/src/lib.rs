@@ -19,6 +19,7 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "presently=info,presently_app=info".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
 
     let rules = presence::Rules {

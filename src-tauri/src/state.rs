@@ -30,6 +30,8 @@ struct Inner {
 pub struct Snapshot {
     pub me: SelfView,
     pub statuses: Vec<StatusEntry>,
+    /// Notifications paused until then, whatever the status (DND may hide the pause).
+    pub paused_until: Option<Timestamp>,
 }
 
 /// An error as it crosses IPC: `{kind, message}`.
@@ -83,6 +85,7 @@ impl AppState {
             Snapshot {
                 me: i.rules.self_view(&i.person, now),
                 statuses: i.rules.catalog.selectable(),
+                paused_until: i.person.paused_until(now),
             }
         })
     }

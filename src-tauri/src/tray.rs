@@ -173,6 +173,7 @@ fn pause_until(choice: &str) -> Option<Timestamp> {
 
 fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     let id = event.id().as_ref();
+    tracing::info!(item = id, "tray menu");
     let state = app.state::<AppState>();
     let result = if let Some(status) = id.strip_prefix("status:") {
         status
@@ -194,9 +195,9 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
             _ => return,
         }
     };
-    match result {
-        Ok(snap) => refresh(app, &snap),
-        Err(e) => tracing::warn!("tray action {id} failed: {e}"),
+    // The timer task redraws the tray and tells the window: one place, so a change is drawn once.
+    if let Err(e) = result {
+        tracing::warn!("tray action {id} failed: {e}");
     }
 }
 

@@ -99,13 +99,18 @@ impl Desktop {
             .env("NO_AT_BRIDGE", "1")
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(
+                std::fs::File::create(self.home.join("app.log"))
+                    .map(Stdio::from)
+                    .unwrap_or(Stdio::null()),
+            )
             .spawn()
             .expect("the app starts")
     }
 
     pub fn bus(&self) -> Connection {
         zbus::blocking::connection::Builder::address(self.bus_address.as_str())
+            .map(|b| b.method_timeout(Duration::from_secs(5)))
             .and_then(|b| b.build())
             .expect("connect to the test session bus")
     }
@@ -253,15 +258,31 @@ impl Tray {
         parse(layout)
     }
 
+    /// Opens a submenu as a tray host does before a person can click inside it.
+    pub fn open_submenu(&self, bus: &Connection, id: i32) {
+        let _ = bus.call_method(
+            Some(self.service.as_str()),
+            self.menu_path.as_str(),
+            Some("com.canonical.dbusmenu"),
+            "AboutToShow",
+            &(id,),
+        );
+        self.event(bus, id, "opened");
+    }
+
     pub fn click(&self, bus: &Connection, id: i32) {
+        self.event(bus, id, "clicked");
+    }
+
+    fn event(&self, bus: &Connection, id: i32, what: &str) {
         bus.call_method(
             Some(self.service.as_str()),
             self.menu_path.as_str(),
             Some("com.canonical.dbusmenu"),
             "Event",
-            &(id, "clicked", Value::from(0i32), 0u32),
+            &(id, what, Value::from(0i32), 0u32),
         )
-        .expect("Event(clicked) is accepted");
+        .unwrap_or_else(|e| panic!("Event({what}) on item {id} is accepted: {e}"));
     }
 
     pub fn property(&self, bus: &Connection, name: &str) -> OwnedValue {

@@ -20,6 +20,7 @@ function snapshot(me: StatusView, others: StatusView = me): Snapshot {
       { id: "do_not_disturb", label: "Do not disturb", emoji: null, enabled: true, policy: { family: "do_not_disturb", glyph: "line" } },
       { id: "custom:lunch", label: "Lunch", emoji: "🍽️", enabled: true, policy: { family: "away", glyph: "emoji" } },
     ],
+    paused_until: null,
   };
 }
 

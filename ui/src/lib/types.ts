@@ -52,6 +52,7 @@ export interface StatusEntry {
 export interface Snapshot {
   me: SelfView;
   statuses: StatusEntry[];
+  paused_until: number | null;
 }
 
 export interface ClaimLine {
