@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what building and testing Presently needs, and only what is missing:
+# Debian/Ubuntu packages (WebKitGTK, appindicator, Xvfb, D-Bus tools, ImageMagick) and the UI's
+# npm packages. Safe to run again: it does nothing when everything is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_PKGS=(build-essential pkg-config libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libxss-dev libx11-dev)
+TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock imagemagick fonts-noto-color-emoji)
+
+want=("${BUILD_PKGS[@]}")
+if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> Installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+else
+  echo "==> System packages: all present"
+fi
+
+for tool in cargo npm; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is not installed; install Rust (rustup.rs) and Node.js 20+ first" >&2; exit 1; }
+done
+
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  echo "==> Installing the UI's npm packages (npm ci)"
+  npm --prefix ui ci --no-audit --no-fund
+else
+  echo "==> UI npm packages: up to date"
+fi
+
+echo "==> Building the UI (ui/dist, embedded in the app)"
+npm --prefix ui run build --silent
