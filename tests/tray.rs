@@ -101,6 +101,35 @@ fn the_tray_menu_sets_the_status_and_the_icon_follows() {
         "the tray icon changed with the status"
     );
 
+    // Pause notifications for 30 minutes from the submenu: the submenu says until when, and
+    // Resume becomes available.
+    let layout = tray.layout(&bus);
+    tray.open_submenu(&bus, layout.find("Pause notifications").unwrap().id);
+    assert!(
+        !layout.find("Resume notifications").unwrap().enabled,
+        "nothing to resume yet"
+    );
+    tray.click(&bus, layout.find("For 30 minutes").unwrap().id);
+    let paused = wait_for(Duration::from_secs(10), || {
+        let m = tray.layout(&bus);
+        m.children
+            .iter()
+            .any(|e| e.label.starts_with("Notifications paused until "))
+            .then_some(m)
+    })
+    .expect("the submenu says notifications are paused");
+    assert_eq!(
+        paused.children[0].label, "⊖ Do not disturb",
+        "a pause does not change the status"
+    );
+    let resume = paused.find("Resume notifications").unwrap();
+    assert!(resume.enabled);
+    tray.click(&bus, resume.id);
+    wait_for(Duration::from_secs(10), || {
+        tray.layout(&bus).find("Pause notifications").map(|_| ())
+    })
+    .expect("Resume notifications ends the pause");
+
     // Quit from the tray: the process ends cleanly.
     let quit = tray.layout(&bus).find("Quit").unwrap().id;
     tray.click(&bus, quit);

@@ -95,11 +95,13 @@ fn menu<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<Menu<R
         menu.append(&item)?;
     }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
-    let paused = matches!(
-        snap.me.interruptibility,
-        presence::Interruptibility::Paused { .. }
-    );
-    let pause = Submenu::with_id(app, "pause", "Pause notifications", true)?;
+    // The submenu's own label says whether notifications are paused and until when: a person
+    // sees it without opening anything, and DND in the first line can hide a pause.
+    let pause_label = match snap.paused_until {
+        Some(until) => format!("Notifications paused until {}", local_time(until)),
+        None => "Pause notifications".to_owned(),
+    };
+    let pause = Submenu::with_id(app, "pause", pause_label, true)?;
     for (id, label) in [
         ("pause:30", "For 30 minutes"),
         ("pause:60", "For 1 hour"),
@@ -112,7 +114,7 @@ fn menu<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<Menu<R
         app,
         "pause:resume",
         "Resume notifications",
-        paused,
+        snap.paused_until.is_some(),
         None::<&str>,
     )?)?;
     menu.append(&pause)?;
@@ -151,6 +153,12 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) {
     if let Err(e) = app.emit("presence-changed", snap) {
         tracing::warn!("could not notify the window: {e}");
     }
+}
+
+fn local_time(t: Timestamp) -> String {
+    chrono::DateTime::from_timestamp_millis(t.millis())
+        .map(|d| d.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .unwrap_or_default()
 }
 
 fn pause_until(choice: &str) -> Option<Timestamp> {
