@@ -5,6 +5,31 @@ use std::fmt;
 
 use crate::PresenceError;
 
+/// `TryFrom<String>` through `parse`, `Into<String>` and `Display` for a validated string newtype.
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl TryFrom<String> for $name {
+            type Error = PresenceError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+pub(crate) use string_newtype;
+
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, $max:expr, $what:expr, allow_empty = $empty:expr) => {
         $(#[$doc])*
@@ -43,24 +68,7 @@ macro_rules! bounded_text {
             }
         }
 
-        impl TryFrom<String> for $name {
-            type Error = PresenceError;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                Self::parse(s)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
+        string_newtype!($name);
     };
 }
 
