@@ -280,3 +280,34 @@ fn contacts_go_to_online_routable_people_in_fair_order() {
         "nobody assignable: the contact waits in the queue"
     );
 }
+
+#[test]
+fn schedules_follow_the_time_zone_across_a_dst_change() {
+    let london = TimeZone::parse("Europe/London").unwrap();
+    let mut s = Schedule::new(london);
+    // 01:30–03:00 local on Sunday 2027-03-28, the night clocks go from 01:00 GMT to 02:00 BST:
+    // 01:30 does not exist, so the window opens at the first instant after the gap.
+    s.quiet_hours = vec![WeeklyWindow::new(
+        &[chrono::Weekday::Sun],
+        MinuteOfDay::new(1, 30).unwrap(),
+        MinuteOfDay::new(3, 0).unwrap(),
+    )];
+    let utc = |h: i64, m: i64| Timestamp::from_secs(1_806_192_000 + h * 3600 + m * 60); // 2027-03-28 00:00 UTC
+    assert_eq!(s.quiet(utc(0, 59)), None);
+    assert_eq!(
+        s.quiet(utc(1, 0)),
+        Some((utc(1, 0), utc(2, 0))),
+        "02:00 BST to 03:00 BST"
+    );
+    assert_eq!(s.quiet(utc(2, 0)), None);
+    // A week later, a normal night: 01:30–03:00 BST = 00:30–02:00 UTC.
+    let week = 7 * 24;
+    assert_eq!(
+        s.quiet(utc(week, 45)),
+        Some((utc(week, 30), utc(week + 2, 0)))
+    );
+    assert_eq!(
+        TimeZone::parse("Mars/Olympus").unwrap_err().to_string(),
+        "unknown time zone \"Mars/Olympus\": use an IANA name such as Europe/London"
+    );
+}
