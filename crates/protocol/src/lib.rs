@@ -1,0 +1,277 @@
+//! The wire protocol: every frame a client and the server exchange, as JSON text frames over a
+//! WebSocket, tagged by `type`. Shared by the server and every client so they cannot drift.
+//!
+//! Decoding is the one way in: [`decode_client`] and [`decode_server`] check the size first, then
+//! parse, and say precisely what was wrong, so a bad frame gets a typed error instead of a panic
+//! or a dropped connection.
+
+use presence::{
+    ClearAfter, Delivery, DeviceId, DeviceReport, Emoji, MessageText, SelfView, StatusId, TeamView,
+    Timestamp, UserId,
+};
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change. The server answers a `hello` with another version with an
+/// `unsupported_version` error that names the versions it speaks.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The largest frame either side accepts.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// A client's id for one request, echoed in the `ack` or `error` that answers it. Clients use it
+/// to make replays idempotent (the outbox resends with the same id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(pub String);
+
+/// A notification's id: its position in the user's notification sequence (the resume cursor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NotificationSeq(pub u64);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// First frame on a connection.
+    Hello {
+        protocol: u16,
+        token: String,
+        device: DeviceId,
+        /// Deliver every notification after this one (none: from the start of what is unread).
+        resume_after: Option<NotificationSeq>,
+    },
+    SetStatus {
+        request: RequestId,
+        status: StatusId,
+        until: Option<Timestamp>,
+    },
+    SetMessage {
+        request: RequestId,
+        text: MessageText,
+        emoji: Option<Emoji>,
+        clear_after: ClearAfter,
+    },
+    ClearMessage {
+        request: RequestId,
+    },
+    /// Pause notifications until a time; none resumes.
+    PauseNotifications {
+        request: RequestId,
+        until: Option<Timestamp>,
+    },
+    DeviceReport {
+        report: DeviceReport,
+    },
+    MarkRead {
+        request: RequestId,
+        notifications: Vec<NotificationSeq>,
+    },
+    Dismiss {
+        request: RequestId,
+        notifications: Vec<NotificationSeq>,
+    },
+    MarkAllRead {
+        request: RequestId,
+    },
+    Heartbeat,
+}
+
+/// A teammate as the presence panel shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user: UserId,
+    pub name: String,
+    /// IANA time zone, for the teammate's local time.
+    pub time_zone: String,
+    pub view: TeamView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub seq: NotificationSeq,
+    pub title: String,
+    pub body: String,
+    pub sender: Option<UserId>,
+    pub urgent: bool,
+    pub created_at: Timestamp,
+    /// What the engine decided when it arrived: shown, or held and why.
+    pub delivery: Delivery,
+    pub read: bool,
+    pub dismissed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Welcome {
+        protocol: u16,
+        user: UserId,
+        device: DeviceId,
+        server_time: Timestamp,
+        /// The newest notification sequence at the moment of the welcome.
+        cursor: NotificationSeq,
+    },
+    /// Everyone in the user's teams; sent after the welcome.
+    TeamSnapshot {
+        members: Vec<Member>,
+    },
+    /// One teammate's visible presence changed.
+    PresenceDelta {
+        user: UserId,
+        view: TeamView,
+    },
+    /// The user's own view changed (from any device).
+    SelfUpdate {
+        view: SelfView,
+    },
+    Notification {
+        notification: Notification,
+    },
+    /// Read or dismissed on some device: applies to every device of the user.
+    NotificationsChanged {
+        notifications: Vec<NotificationSeq>,
+        read: bool,
+        dismissed: bool,
+    },
+    Ack {
+        request: RequestId,
+    },
+    Error {
+        request: Option<RequestId>,
+        error: WireError,
+    },
+    HeartbeatAck {
+        server_time: Timestamp,
+    },
+}
+
+/// What went wrong, for a program (`kind`) and for a person (`message`, which says what to do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct WireError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    TooLarge,
+    Malformed,
+    UnknownType,
+    UnsupportedVersion,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Invalid,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorKind {
+    /// Whether the connection ends after this error. Bad frames and refused requests keep it;
+    /// a failed sign-in or a protocol mismatch ends it.
+    pub fn is_fatal(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Unauthorized | ErrorKind::UnsupportedVersion
+        )
+    }
+}
+
+impl WireError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> WireError {
+        WireError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<presence::PresenceError> for WireError {
+    fn from(e: presence::PresenceError) -> Self {
+        let kind = match e {
+            presence::PresenceError::UnknownClaim(_) => ErrorKind::NotFound,
+            _ => ErrorKind::Invalid,
+        };
+        WireError::new(kind, e.to_string())
+    }
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(frame: &str, known: &[&str]) -> Result<T, WireError> {
+    if frame.len() > MAX_FRAME_BYTES {
+        return Err(WireError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "the frame has {} bytes; at most {MAX_FRAME_BYTES} are accepted: send less at a time",
+                frame.len()
+            ),
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_str(frame).map_err(|e| {
+        WireError::new(
+            ErrorKind::Malformed,
+            format!("the frame is not valid JSON: {e}"),
+        )
+    })?;
+    match value.get("type").and_then(|t| t.as_str()) {
+        None => {
+            return Err(WireError::new(
+                ErrorKind::Malformed,
+                "the frame has no \"type\" field: every frame is an object with a type",
+            ))
+        }
+        Some(t) if !known.contains(&t) => {
+            return Err(WireError::new(
+                ErrorKind::UnknownType,
+                format!(
+                    "unknown message type \"{}\": this server speaks protocol {PROTOCOL_VERSION}",
+                    t.chars().take(40).collect::<String>()
+                ),
+            ))
+        }
+        Some(_) => {}
+    }
+    serde_json::from_value(value)
+        .map_err(|e| WireError::new(ErrorKind::Invalid, format!("the message is not valid: {e}")))
+}
+
+pub const CLIENT_TYPES: &[&str] = &[
+    "hello",
+    "set_status",
+    "set_message",
+    "clear_message",
+    "pause_notifications",
+    "device_report",
+    "mark_read",
+    "dismiss",
+    "mark_all_read",
+    "heartbeat",
+];
+
+pub const SERVER_TYPES: &[&str] = &[
+    "welcome",
+    "team_snapshot",
+    "presence_delta",
+    "self_update",
+    "notification",
+    "notifications_changed",
+    "ack",
+    "error",
+    "heartbeat_ack",
+];
+
+/// Parses a frame from a client.
+pub fn decode_client(frame: &str) -> Result<ClientMessage, WireError> {
+    decode(frame, CLIENT_TYPES)
+}
+
+/// Parses a frame from the server.
+pub fn decode_server(frame: &str) -> Result<ServerMessage, WireError> {
+    decode(frame, SERVER_TYPES)
+}
+
+/// Serializes a frame. Wire types always serialize; the `expect` documents that invariant.
+pub fn encode<T: Serialize>(message: &T) -> String {
+    serde_json::to_string(message).expect("wire types serialize to JSON")
+}

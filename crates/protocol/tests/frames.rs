@@ -1,0 +1,185 @@
+//! Every message round-trips, and every kind of bad frame gets the right typed error.
+
+use presence::*;
+use protocol::*;
+
+fn rid(s: &str) -> RequestId {
+    RequestId(s.into())
+}
+
+fn all_client_messages() -> Vec<ClientMessage> {
+    vec![
+        ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            token: "tok".into(),
+            device: DeviceId::parse("laptop").unwrap(),
+            resume_after: Some(NotificationSeq(41)),
+        },
+        ClientMessage::SetStatus {
+            request: rid("1"),
+            status: StatusId::DND,
+            until: Some(Timestamp(1_800_000_000_000)),
+        },
+        ClientMessage::SetMessage {
+            request: rid("2"),
+            text: MessageText::parse("On a deadline").unwrap(),
+            emoji: Some(Emoji::parse("🚀").unwrap()),
+            clear_after: ClearAfter::Today,
+        },
+        ClientMessage::ClearMessage { request: rid("3") },
+        ClientMessage::PauseNotifications {
+            request: rid("4"),
+            until: None,
+        },
+        ClientMessage::DeviceReport {
+            report: DeviceReport {
+                device: DeviceId::parse("laptop").unwrap(),
+                seq: 7,
+                activity: DeviceActivity::Idle {
+                    idle_for: Span::seconds(300),
+                },
+                in_call: false,
+            },
+        },
+        ClientMessage::MarkRead {
+            request: rid("5"),
+            notifications: vec![NotificationSeq(1), NotificationSeq(2)],
+        },
+        ClientMessage::Dismiss {
+            request: rid("6"),
+            notifications: vec![NotificationSeq(3)],
+        },
+        ClientMessage::MarkAllRead { request: rid("7") },
+        ClientMessage::Heartbeat,
+    ]
+}
+
+#[test]
+fn every_client_message_round_trips_and_is_listed() {
+    let messages = all_client_messages();
+    assert_eq!(messages.len(), CLIENT_TYPES.len());
+    for m in messages {
+        let frame = encode(&m);
+        let back = decode_client(&frame).unwrap_or_else(|e| panic!("{frame}: {e}"));
+        assert_eq!(back, m);
+        let ty: serde_json::Value = serde_json::from_str(&frame).unwrap();
+        assert!(CLIENT_TYPES.contains(&ty["type"].as_str().unwrap()));
+    }
+}
+
+#[test]
+fn server_messages_round_trip() {
+    let rules = Rules::default();
+    let person = Person::default();
+    let now = Timestamp(1_800_000_000_000);
+    let messages = vec![
+        ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            user: UserId::parse("u1").unwrap(),
+            device: DeviceId::parse("d1").unwrap(),
+            server_time: now,
+            cursor: NotificationSeq(9),
+        },
+        ServerMessage::TeamSnapshot {
+            members: vec![Member {
+                user: UserId::parse("u2").unwrap(),
+                name: "Teammate".into(),
+                time_zone: "Europe/Paris".into(),
+                view: rules.team_view(&person, now),
+            }],
+        },
+        ServerMessage::PresenceDelta {
+            user: UserId::parse("u2").unwrap(),
+            view: rules.team_view(&person, now),
+        },
+        ServerMessage::SelfUpdate {
+            view: rules.self_view(&person, now),
+        },
+        ServerMessage::Notification {
+            notification: Notification {
+                seq: NotificationSeq(10),
+                title: "New message".into(),
+                body: "Can we talk?".into(),
+                sender: Some(UserId::parse("u2").unwrap()),
+                urgent: false,
+                created_at: now,
+                delivery: Delivery::Hold {
+                    why: HoldReason::NoDevice,
+                },
+                read: false,
+                dismissed: false,
+            },
+        },
+        ServerMessage::NotificationsChanged {
+            notifications: vec![NotificationSeq(10)],
+            read: true,
+            dismissed: false,
+        },
+        ServerMessage::Ack { request: rid("1") },
+        ServerMessage::Error {
+            request: Some(rid("2")),
+            error: WireError::new(ErrorKind::Invalid, "no"),
+        },
+        ServerMessage::HeartbeatAck { server_time: now },
+    ];
+    assert_eq!(messages.len(), SERVER_TYPES.len());
+    for m in messages {
+        let frame = encode(&m);
+        assert_eq!(
+            decode_server(&frame).unwrap_or_else(|e| panic!("{frame}: {e}")),
+            m
+        );
+    }
+}
+
+#[test]
+fn bad_frames_get_typed_errors() {
+    let table: [(String, ErrorKind); 7] = [
+        ("x".repeat(MAX_FRAME_BYTES + 1), ErrorKind::TooLarge),
+        ("{not json".into(), ErrorKind::Malformed),
+        ("[1,2]".into(), ErrorKind::Malformed),
+        (r#"{"status":"busy"}"#.into(), ErrorKind::Malformed),
+        (
+            r#"{"type":"launch_rockets"}"#.into(),
+            ErrorKind::UnknownType,
+        ),
+        (
+            r#"{"type":"set_status","request":"1","status":"sleeping","until":null}"#.into(),
+            ErrorKind::Invalid,
+        ),
+        (
+            format!(
+                r#"{{"type":"set_message","request":"1","text":"{}","emoji":null,"clear_after":{{"kind":"never"}}}}"#,
+                "a".repeat(101)
+            ),
+            ErrorKind::Invalid,
+        ),
+    ];
+    for (frame, kind) in table {
+        let err = decode_client(&frame).unwrap_err();
+        assert_eq!(err.kind, kind, "{}: {err}", &frame[..frame.len().min(60)]);
+        assert!(!err.kind.is_fatal(), "a bad frame keeps the connection");
+        assert!(!err.message.is_empty());
+    }
+    let err = decode_client(
+        r#"{"type":"set_message","request":"1","text":"x","emoji":null,"clear_after":{"kind":"never"},"extra":1}"#,
+    );
+    assert!(
+        err.is_ok(),
+        "unknown fields are ignored, so newer clients stay compatible"
+    );
+    assert!(ErrorKind::Unauthorized.is_fatal());
+}
+
+#[test]
+fn the_wire_form_is_stable() {
+    let frame = encode(&ClientMessage::SetStatus {
+        request: rid("r1"),
+        status: StatusId::DND,
+        until: None,
+    });
+    assert_eq!(
+        frame,
+        r#"{"type":"set_status","request":"r1","status":"do_not_disturb","until":null}"#
+    );
+}
