@@ -3,14 +3,13 @@
 //! the window work on their own.
 
 use presence::{
-    DeviceActivity, DeviceId, DeviceReport, Explanation, Person, PresenceError, Rules, SelfView,
-    StatusEntry, StatusId, Timestamp,
+    DeviceActivity, DeviceId, DeviceReport, Explanation, Person, Rules, StatusId, Timestamp,
 };
-use serde::Serialize;
 use std::sync::Mutex;
 use tokio::sync::Notify;
 
 use crate::clock;
+pub use protocol::ipc::{CommandError, Snapshot};
 
 pub struct AppState {
     inner: Mutex<Inner>,
@@ -23,36 +22,6 @@ struct Inner {
     person: Person,
     device: DeviceId,
     seq: u64,
-}
-
-/// What the window and the tray draw.
-#[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
-    pub me: SelfView,
-    pub statuses: Vec<StatusEntry>,
-    /// Notifications paused until then, whatever the status (DND may hide the pause).
-    pub paused_until: Option<Timestamp>,
-}
-
-/// An error as it crosses IPC: `{kind, message}`.
-#[derive(Debug, Clone, Serialize, thiserror::Error)]
-#[error("{message}")]
-pub struct CommandError {
-    pub kind: String,
-    pub message: String,
-}
-
-impl From<PresenceError> for CommandError {
-    fn from(e: PresenceError) -> Self {
-        let kind = serde_json::to_value(&e)
-            .ok()
-            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| "presence".into());
-        CommandError {
-            kind,
-            message: e.to_string(),
-        }
-    }
 }
 
 impl AppState {

@@ -186,6 +186,7 @@ impl BuiltinStatus {
 
 /// A status: a built-in or one of the organisation's custom statuses.
 /// On the wire: `"busy"`, `"custom:lunch"`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum StatusId {
@@ -246,6 +247,7 @@ impl From<StatusId> for String {
 }
 
 /// The five families a person recognises at a glance; each has its own tray icon.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
@@ -277,6 +279,7 @@ impl Family {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Colour {
@@ -287,6 +290,7 @@ pub enum Colour {
 }
 
 /// A shape drawn with the colour, so that status never relies on colour alone.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Glyph {
@@ -304,6 +308,7 @@ pub enum Glyph {
     Emoji,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationPolicy {
@@ -314,6 +319,7 @@ pub enum NotificationPolicy {
 }
 
 /// What a direct call to a person in this status does.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DirectCallPolicy {
@@ -324,6 +330,7 @@ pub enum DirectCallPolicy {
     ForwardToPhone,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct StatusPolicy {
     pub family: Family,
@@ -373,6 +380,7 @@ impl CustomStatus {
 }
 
 /// One status as a person sees it listed.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusEntry {
     pub id: StatusId,

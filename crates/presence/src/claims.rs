@@ -12,6 +12,7 @@ pub struct ClaimId(pub u64);
 
 /// Where a claim comes from. The first group is stored; the second is derived from devices and
 /// the schedule each time the engine resolves.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimSource {

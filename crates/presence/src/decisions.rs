@@ -19,6 +19,7 @@ pub struct Notice {
 }
 
 /// Why a notification is held.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum HoldReason {
@@ -36,6 +37,7 @@ pub enum HoldReason {
     NoDevice,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "delivery", rename_all = "snake_case")]
 pub enum Delivery {
@@ -57,6 +59,7 @@ impl Delivery {
 }
 
 /// A phone number in international form (`+441234567890`).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PhoneNumber(String);
@@ -94,6 +97,7 @@ impl From<PhoneNumber> for String {
 }
 
 /// What happens to a direct call the person cannot take (the business-phone spec's list).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", content = "target", rename_all = "snake_case")]
 pub enum BusyAction {

@@ -6,6 +6,7 @@ use crate::ids::DeviceId;
 use crate::time::{Span, Timestamp};
 
 /// What a device says about its user right now.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum DeviceActivity {
@@ -22,6 +23,7 @@ pub enum DeviceActivity {
 
 /// A device's report. `seq` grows with every report the device sends, across restarts; a report
 /// whose `seq` is not above the last one applied is stale and changes nothing.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceReport {
     pub device: DeviceId,

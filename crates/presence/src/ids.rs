@@ -8,6 +8,7 @@ use crate::PresenceError;
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $what:expr) => {
         $(#[$doc])*
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);

@@ -18,8 +18,8 @@ pub mod time;
 pub mod views;
 
 pub use catalog::{
-    BuiltinStatus, Catalog, Colour, CustomStatus, Family, Glyph, StatusEntry, StatusId,
-    StatusPolicy,
+    BuiltinStatus, Catalog, Colour, CustomStatus, DirectCallPolicy, Family, Glyph,
+    NotificationPolicy, StatusEntry, StatusId, StatusPolicy,
 };
 pub use claims::{Claim, ClaimId, ClaimSource};
 pub use decisions::{

@@ -41,6 +41,7 @@ pub struct Rules {
 }
 
 /// Where a candidate stands in the stack.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Standing {

@@ -241,6 +241,7 @@ impl Schedule {
 }
 
 /// When a status message (or a timed status) clears itself.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "at", rename_all = "snake_case")]
 pub enum ClearAfter {

@@ -33,6 +33,7 @@ pub(crate) use string_newtype;
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, $max:expr, $what:expr, allow_empty = $empty:expr) => {
         $(#[$doc])*
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);

@@ -11,6 +11,7 @@ use crate::text::{Emoji, MessageText};
 use crate::time::Timestamp;
 
 /// A status as drawn: label, colour and glyph, since and until.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusView {
     pub status: StatusId,
@@ -23,6 +24,7 @@ pub struct StatusView {
     pub until: Option<Timestamp>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageView {
     pub text: MessageText,
@@ -32,6 +34,7 @@ pub struct MessageView {
 
 /// Whether something may interrupt the person now. Kept apart from availability: Busy does not
 /// mute; Do not disturb, a pause and quiet hours do.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Interruptibility {
@@ -49,6 +52,7 @@ pub enum Interruptibility {
 }
 
 /// What teammates see. Equal values mean nothing visible changed, so no delta is sent.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamView {
     pub status: StatusView,
@@ -58,6 +62,7 @@ pub struct TeamView {
 }
 
 /// What the person sees of themselves.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SelfView {
     pub status: StatusView,
@@ -68,6 +73,7 @@ pub struct SelfView {
 }
 
 /// One line of "why am I shown as X?".
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimLine {
     pub status: StatusId,
@@ -81,6 +87,7 @@ pub struct ClaimLine {
     pub standing: crate::rules::Standing,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NextChange {
     pub at: Timestamp,
@@ -89,6 +96,7 @@ pub struct NextChange {
 }
 
 /// "Why am I shown as X?"
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     pub winner: ClaimLine,

@@ -11,6 +11,8 @@ use presence::{
 };
 use serde::{Deserialize, Serialize};
 
+pub mod ipc;
+
 /// Bumped on any incompatible change. The server answers a `hello` with another version with an
 /// `unsupported_version` error that names the versions it speaks.
 pub const PROTOCOL_VERSION: u16 = 1;
@@ -20,16 +22,20 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// A client's id for one request, echoed in the `ack` or `error` that answers it. Clients use it
 /// to make replays idempotent (the outbox resends with the same id).
+#[derive(ts_rs::TS)]
+#[ts(type = "string")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RequestId(pub String);
 
 /// A notification's id: its position in the user's notification sequence (the resume cursor).
+#[derive(ts_rs::TS)]
+#[ts(type = "number")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct NotificationSeq(pub u64);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// First frame on a connection.
@@ -77,7 +83,7 @@ pub enum ClientMessage {
 }
 
 /// A teammate as the presence panel shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub user: UserId,
     pub name: String,
@@ -86,7 +92,7 @@ pub struct Member {
     pub view: TeamView,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
     pub seq: NotificationSeq,
     pub title: String,
@@ -100,7 +106,7 @@ pub struct Notification {
     pub dismissed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     Welcome {
@@ -146,14 +152,14 @@ pub enum ServerMessage {
 }
 
 /// What went wrong, for a program (`kind`) and for a person (`message`, which says what to do).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
 pub struct WireError {
     pub kind: ErrorKind,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     TooLarge,

@@ -1,10 +1,18 @@
 import { describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/svelte";
 import StatusPicker from "./StatusPicker.svelte";
-import type { Snapshot, StatusView } from "./types";
+import type { Family, Glyph, Snapshot, StatusEntry, StatusView } from "./types";
 
 function view(status: string, label: string, family: StatusView["family"], glyph: StatusView["glyph"]): StatusView {
   return { status, label, family, colour: "green", glyph, emoji: null, since: 0, until: null };
+}
+
+function entry(id: string, label: string, family: Family, glyph: Glyph, emoji: string | null = null): StatusEntry {
+  const policy = {
+    family, colour: "green" as const, glyph, selectable: true, notifications: "deliver" as const,
+    direct_call: "ring" as const, team_calls: true, assignable: true,
+  };
+  return { id, label, emoji, enabled: true, policy };
 }
 
 function snapshot(me: StatusView, others: StatusView = me): Snapshot {
@@ -16,9 +24,9 @@ function snapshot(me: StatusView, others: StatusView = me): Snapshot {
       seen_by_others: { status: others, message: null, last_seen: null },
     },
     statuses: [
-      { id: "available", label: "Available", emoji: null, enabled: true, policy: { family: "available", glyph: "check" } },
-      { id: "do_not_disturb", label: "Do not disturb", emoji: null, enabled: true, policy: { family: "do_not_disturb", glyph: "line" } },
-      { id: "custom:lunch", label: "Lunch", emoji: "🍽️", enabled: true, policy: { family: "away", glyph: "emoji" } },
+      entry("available", "Available", "available", "check"),
+      entry("do_not_disturb", "Do not disturb", "do_not_disturb", "line"),
+      entry("custom:lunch", "Lunch", "away", "emoji", "🍽️"),
     ],
     paused_until: null,
   };

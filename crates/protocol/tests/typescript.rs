@@ -1,0 +1,77 @@
+//! The UI's TypeScript types are generated from the Rust definitions and committed as
+//! `ui/src/lib/generated.ts`. This test fails when they drift; `UPDATE_TS=1` rewrites the file.
+
+use presence::*;
+use protocol::ipc::{CommandError, Snapshot};
+use protocol::*;
+use ts_rs::TS;
+
+fn generated() -> String {
+    let decls = [
+        Timestamp::decl(),
+        Span::decl(),
+        StatusId::decl(),
+        UserId::decl(),
+        DeviceId::decl(),
+        TeamId::decl(),
+        MessageText::decl(),
+        Emoji::decl(),
+        PhoneNumber::decl(),
+        Family::decl(),
+        Colour::decl(),
+        Glyph::decl(),
+        NotificationPolicy::decl(),
+        DirectCallPolicy::decl(),
+        StatusPolicy::decl(),
+        StatusEntry::decl(),
+        StatusView::decl(),
+        MessageView::decl(),
+        Interruptibility::decl(),
+        TeamView::decl(),
+        SelfView::decl(),
+        ClaimSource::decl(),
+        Standing::decl(),
+        ClaimLine::decl(),
+        NextChange::decl(),
+        Explanation::decl(),
+        DeviceActivity::decl(),
+        DeviceReport::decl(),
+        ClearAfter::decl(),
+        HoldReason::decl(),
+        Delivery::decl(),
+        BusyAction::decl(),
+        RequestId::decl(),
+        NotificationSeq::decl(),
+        ClientMessage::decl(),
+        Member::decl(),
+        Notification::decl(),
+        ErrorKind::decl(),
+        WireError::decl(),
+        ServerMessage::decl(),
+        Snapshot::decl(),
+        CommandError::decl(),
+    ];
+    let mut out = String::from(
+        "// Generated from crates/presence and crates/protocol by `UPDATE_TS=1 cargo test -p protocol --test typescript`.\n// Do not edit by hand.\n\n",
+    );
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.trim_end().to_owned() + "\n"
+}
+
+#[test]
+fn the_ui_types_match_the_rust_definitions() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/lib/generated.ts");
+    let fresh = generated();
+    if std::env::var("UPDATE_TS").is_ok_and(|v| v == "1") {
+        std::fs::write(path, &fresh).expect("write ui/src/lib/generated.ts");
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "ui/src/lib/generated.ts is out of date: run `UPDATE_TS=1 cargo test -p protocol --test typescript` and commit it"
+    );
+}
