@@ -48,6 +48,13 @@ impl World {
         World::with_rules(rules())
     }
 
+    /// A world whose devices must heartbeat within `lease`, for the lease rules.
+    pub fn with_lease(lease: Span) -> World {
+        let mut r = rules();
+        r.policy.device_lease = lease;
+        World::with_rules(r)
+    }
+
     pub fn with_rules(rules: Rules) -> World {
         let mut w = World {
             rules,

@@ -22,9 +22,7 @@ fn a_stale_or_replayed_report_changes_nothing() {
 
 #[test]
 fn a_device_whose_lease_lapsed_is_gone_and_offline_needs_no_device_left() {
-    let mut r = rules();
-    r.policy.device_lease = Span::seconds(90);
-    let mut w = World::with_rules(r);
+    let mut w = World::with_lease(Span::seconds(90));
     w.report(0, "laptop", DeviceActivity::Active, false);
     // The desk keeps heartbeating; the laptop crashed at t=0.
     for s in (60..=300).step_by(60) {
@@ -164,9 +162,7 @@ fn signing_out_removes_the_device_at_once_and_signing_in_restores_the_choice() {
 
 #[test]
 fn a_call_reported_by_a_device_ends_with_the_device() {
-    let mut r = rules();
-    r.policy.device_lease = Span::seconds(90);
-    let mut w = World::with_rules(r);
+    let mut w = World::with_lease(Span::seconds(90));
     w.report(0, "phone", DeviceActivity::Active, true);
     assert_eq!(w.shown(1), StatusId::ON_A_CALL);
     // The phone dies mid-call; the desk is still there.

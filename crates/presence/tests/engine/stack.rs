@@ -211,9 +211,7 @@ fn a_timed_choice_nests_over_a_manual_dnd_by_recency() {
 
 #[test]
 fn an_overdue_expiry_applies_after_a_restart() {
-    let mut r = rules();
-    r.policy.device_lease = Span::seconds(90);
-    let mut w = World::with_rules(r);
+    let mut w = World::with_lease(Span::seconds(90));
     w.choose(0, StatusId::BUSY, None);
     w.choose(10, StatusId::DND, Some(600));
     let stored = serde_json::to_string(&w.person).unwrap();

@@ -97,9 +97,7 @@ fn status_message_clears_after_the_chosen_time() {
 
 #[test]
 fn explain_names_the_winner_its_device_its_end_and_what_comes_next() {
-    let mut r = rules();
-    r.policy.device_lease = Span::seconds(90);
-    let mut w = World::with_rules(r);
+    let mut w = World::with_lease(Span::seconds(90));
     w.choose(0, StatusId::BUSY, None);
     w.choose(10, StatusId::DND, Some(1800));
     w.report(20, "desk", DeviceActivity::Active, true);
