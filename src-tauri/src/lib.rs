@@ -64,10 +64,9 @@ async fn timer<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
         let state = app.state::<AppState>();
         let next = state.tick();
         let snap = state.snapshot();
-        let key = serde_json::to_string(&snap).ok();
-        if key != last {
+        if last.as_ref() != Some(&snap) {
             tray::refresh(&app, &snap);
-            last = key;
+            last = Some(snap);
         }
         let now = clock::now();
         let wait = next

@@ -243,15 +243,23 @@ impl Tray {
         })
     }
 
+    /// Calls a `com.canonical.dbusmenu` method on the app's menu.
+    fn menu_call<B>(&self, bus: &Connection, method: &str, body: &B) -> zbus::Result<zbus::Message>
+    where
+        B: serde::Serialize + zbus::zvariant::DynamicType,
+    {
+        bus.call_method(
+            Some(self.service.as_str()),
+            self.menu_path.as_str(),
+            Some("com.canonical.dbusmenu"),
+            method,
+            body,
+        )
+    }
+
     pub fn layout(&self, bus: &Connection) -> MenuEntry {
-        let reply = bus
-            .call_method(
-                Some(self.service.as_str()),
-                self.menu_path.as_str(),
-                Some("com.canonical.dbusmenu"),
-                "GetLayout",
-                &(0i32, -1i32, Vec::<String>::new()),
-            )
+        let reply = self
+            .menu_call(bus, "GetLayout", &(0i32, -1i32, Vec::<String>::new()))
             .expect("GetLayout answers");
         let (_revision, layout): (u32, Layout) =
             reply.body().deserialize().expect("a dbusmenu layout");
@@ -260,13 +268,7 @@ impl Tray {
 
     /// Opens a submenu as a tray host does before a person can click inside it.
     pub fn open_submenu(&self, bus: &Connection, id: i32) {
-        let _ = bus.call_method(
-            Some(self.service.as_str()),
-            self.menu_path.as_str(),
-            Some("com.canonical.dbusmenu"),
-            "AboutToShow",
-            &(id,),
-        );
+        let _ = self.menu_call(bus, "AboutToShow", &(id,));
         self.event(bus, id, "opened");
     }
 
@@ -275,14 +277,8 @@ impl Tray {
     }
 
     fn event(&self, bus: &Connection, id: i32, what: &str) {
-        bus.call_method(
-            Some(self.service.as_str()),
-            self.menu_path.as_str(),
-            Some("com.canonical.dbusmenu"),
-            "Event",
-            &(id, what, Value::from(0i32), 0u32),
-        )
-        .unwrap_or_else(|e| panic!("Event({what}) on item {id} is accepted: {e}"));
+        self.menu_call(bus, "Event", &(id, what, Value::from(0i32), 0u32))
+            .unwrap_or_else(|e| panic!("Event({what}) on item {id} is accepted: {e}"));
     }
 
     pub fn property(&self, bus: &Connection, name: &str) -> OwnedValue {

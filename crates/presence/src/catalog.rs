@@ -204,10 +204,6 @@ impl StatusId {
     pub const IN_A_MEETING: StatusId = StatusId::Builtin(BuiltinStatus::InAMeeting);
     pub const AFTER_CALL_WORK: StatusId = StatusId::Builtin(BuiltinStatus::AfterCallWork);
     pub const INVISIBLE: StatusId = StatusId::Builtin(BuiltinStatus::Invisible);
-
-    pub fn is(&self, b: BuiltinStatus) -> bool {
-        matches!(self, StatusId::Builtin(x) if *x == b)
-    }
 }
 
 impl fmt::Display for StatusId {
@@ -265,16 +261,6 @@ impl Family {
             Family::Busy | Family::DoNotDisturb => Colour::Red,
             Family::Away => Colour::Amber,
             Family::Offline => Colour::Gray,
-        }
-    }
-    /// Sort order for "available first" grouping in the presence panel.
-    pub fn reachability_rank(self) -> u8 {
-        match self {
-            Family::Available => 0,
-            Family::Away => 1,
-            Family::Busy => 2,
-            Family::DoNotDisturb => 3,
-            Family::Offline => 4,
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::catalog::{Colour, Family, Glyph, StatusId};
 use crate::claims::ClaimSource;
 use crate::ids::DeviceId;
 use crate::person::Person;
-use crate::rules::{Candidate, Rules};
+use crate::rules::{Candidate, Resolution, Rules};
 use crate::text::{Emoji, MessageText};
 use crate::time::Timestamp;
 
@@ -146,6 +146,7 @@ impl Rules {
     }
 
     pub fn self_view(&self, person: &Person, now: Timestamp) -> SelfView {
+        // Resolve once; every part of the view reads the same resolution.
         let r = self.resolve(person, now);
         SelfView {
             status: self.status_view(
@@ -154,15 +155,18 @@ impl Rules {
                 r.winner.until,
             ),
             message: Self::message_view(person, now),
-            interruptibility: self.interruptibility(person, now),
-            seen_by_others: self.team_view(person, now),
+            interruptibility: self.interruptibility_of(person, &r, now),
+            seen_by_others: self.team_view_of(person, &r, now),
         }
     }
 
     /// What teammates see: Invisible shows as Offline with last seen frozen at the moment the
     /// person went invisible.
     pub fn team_view(&self, person: &Person, now: Timestamp) -> TeamView {
-        let r = self.resolve(person, now);
+        self.team_view_of(person, &self.resolve(person, now), now)
+    }
+
+    fn team_view_of(&self, person: &Person, r: &Resolution, now: Timestamp) -> TeamView {
         let message = Self::message_view(person, now);
         if let Some(since) = r.invisible_since {
             let frozen = if r.winner.source == ClaimSource::NoDevice {
@@ -198,7 +202,15 @@ impl Rules {
     }
 
     pub fn interruptibility(&self, person: &Person, now: Timestamp) -> Interruptibility {
-        let r = self.resolve(person, now);
+        self.interruptibility_of(person, &self.resolve(person, now), now)
+    }
+
+    fn interruptibility_of(
+        &self,
+        person: &Person,
+        r: &Resolution,
+        now: Timestamp,
+    ) -> Interruptibility {
         if self.catalog.policy(&r.winner.status).notifications
             == crate::catalog::NotificationPolicy::Hold
         {
@@ -265,7 +277,7 @@ impl Rules {
             others: r.stack.iter().skip(1).map(|c| self.line(c)).collect(),
             when_this_ends,
             next,
-            seen_by_others: self.team_view(person, now).status.status,
+            seen_by_others: self.team_view_of(person, &r, now).status.status,
         }
     }
 }
