@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_PKGS=(build-essential pkg-config libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libxss-dev libx11-dev)
-TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock imagemagick fonts-noto-color-emoji)
+BUILD_PKGS=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libxss-dev libx11-dev)
+TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock imagemagick fonts-noto-color-emoji webkit2gtk-driver)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
@@ -27,6 +27,12 @@ fi
 for tool in cargo npm; do
   command -v "$tool" >/dev/null || { echo "error: $tool is not installed; install Rust (rustup.rs) and Node.js 20+ first" >&2; exit 1; }
 done
+
+# WebDriver for the real window: tauri-driver in front of WebKitWebDriver (webkit2gtk-driver).
+if [ "${1:-}" = "--test" ] && ! command -v tauri-driver >/dev/null; then
+  echo "==> Installing tauri-driver (cargo install, about a minute)"
+  cargo install tauri-driver --locked --quiet
+fi
 
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   echo "==> Installing the UI's npm packages (npm ci)"

@@ -130,6 +130,22 @@ fn the_tray_menu_sets_the_status_and_the_icon_follows() {
     })
     .expect("Resume notifications ends the pause");
 
+    // A second launch in the same session does not start a second app: it hands over to this
+    // one (which shows its window) and exits.
+    let mut second = desktop.launch(APP);
+    let ended = wait_for(Duration::from_secs(15), || second.try_wait().ok().flatten());
+    if ended.is_none() {
+        let _ = second.kill();
+    }
+    assert!(
+        ended.is_some_and(|s| s.success()),
+        "a second instance exits and leaves the first: {ended:?}"
+    );
+    assert!(
+        app.try_wait().ok().flatten().is_none(),
+        "the first is still running"
+    );
+
     // Quit from the tray: the process ends cleanly.
     let quit = tray.layout(&bus).find("Quit").unwrap().id;
     tray.click(&bus, quit);

@@ -2,6 +2,7 @@
 
 mod clock;
 pub mod commands;
+pub mod remote;
 pub mod state;
 pub mod tray;
 
@@ -28,11 +29,30 @@ pub fn run() {
     };
 
     let result = tauri::Builder::default()
+        // First, so that a second launch ends before it opens anything of its own.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tracing::info!("a second launch: showing this one");
+            tray::show_window(app);
+        }))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
         .manage(AppState::new(rules))
         .invoke_handler(tauri::generate_handler![
             commands::get_snapshot,
             commands::explain,
-            commands::set_status
+            commands::set_status,
+            commands::pause,
+            commands::set_message,
+            commands::get_team,
+            commands::get_center,
+            commands::mark_read,
+            commands::dismiss,
+            commands::mark_all_read,
+            commands::get_settings,
+            commands::save_settings,
+            commands::sign_in
         ])
         .on_window_event(|window, event| {
             // Closing the window keeps the app in the tray; Quit is in the tray menu.
@@ -43,6 +63,23 @@ pub fn run() {
         })
         .setup(|app| {
             let handle = app.handle().clone();
+            if let Some(config) = remote_config() {
+                let server = config.server.clone();
+                match tauri::async_runtime::block_on(remote::Remote::start(config)) {
+                    Ok(r) => {
+                        let _ = app.state::<AppState>().remote.set(r);
+                        tauri::async_runtime::spawn(forward_events(handle.clone()));
+                        tracing::info!(%server, "connecting to the server");
+                    }
+                    Err(e) => {
+                        tracing::error!("not connected to {server}: {e}");
+                        let _ = app
+                            .state::<AppState>()
+                            .startup_error
+                            .set(format!("Not connected to {server}: {e}"));
+                    }
+                }
+            }
             let snapshot = app.state::<AppState>().snapshot();
             tray::create(&handle, &snapshot)?;
             tracing::info!(status = %snapshot.me.status.status, "tray ready");
@@ -76,6 +113,51 @@ async fn timer<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = state.changed.notified() => {}
+        }
+    }
+}
+
+/// The server to connect to: `PRESENTLY_SERVER` (with `PRESENTLY_EMAIL` and
+/// `PRESENTLY_PASSWORD` for the first sign-in), or the one the store remembers. None: the app
+/// runs the engine locally for this device.
+fn remote_config() -> Option<remote::Config> {
+    let server = std::env::var("PRESENTLY_SERVER")
+        .ok()
+        .filter(|s| !s.is_empty())?;
+    Some(remote::Config {
+        server,
+        email: std::env::var("PRESENTLY_EMAIL").ok(),
+        password: std::env::var("PRESENTLY_PASSWORD").ok(),
+    })
+}
+
+/// Turns the client core's events into redraws: the tray (through the timer task) and the
+/// window (events it listens to).
+async fn forward_events<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
+    use tauri::Emitter;
+    let state = app.state::<AppState>();
+    let Some(r) = state.remote.get() else { return };
+    let Some(mut events) = r.events.lock().ok().and_then(|mut e| e.take()) else {
+        return;
+    };
+    r.refresh_statuses().await;
+    state.changed.notify_one();
+    loop {
+        match events.recv().await {
+            Ok(event) => {
+                let changed = r.apply(&event).await;
+                if changed.presence {
+                    state.changed.notify_one();
+                }
+                if changed.team {
+                    let _ = app.emit("team-changed", r.team());
+                }
+                if changed.center {
+                    let _ = app.emit("center-changed", ());
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
     }
 }

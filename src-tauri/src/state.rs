@@ -13,6 +13,11 @@ pub use protocol::ipc::{CommandError, Snapshot};
 
 pub struct AppState {
     inner: Mutex<Inner>,
+    /// Set when the app is connected to a server: then the server decides, through the client
+    /// core, and the local engine is not used.
+    pub remote: std::sync::OnceLock<crate::remote::Remote>,
+    /// Why the app could not connect at start, shown instead of the connection state.
+    pub startup_error: std::sync::OnceLock<String>,
     /// Wakes the timer task when the next deadline may have moved.
     pub changed: Notify,
 }
@@ -38,6 +43,8 @@ impl AppState {
         inner.heartbeat(now);
         AppState {
             inner: Mutex::new(inner),
+            remote: std::sync::OnceLock::new(),
+            startup_error: std::sync::OnceLock::new(),
             changed: Notify::new(),
         }
     }
@@ -49,12 +56,38 @@ impl AppState {
     }
 
     pub fn snapshot(&self) -> Snapshot {
+        if let Some(r) = self.remote.get() {
+            let local = self.with(|i| i.rules.self_view(&i.person, clock::now()));
+            let me = r.me().unwrap_or(local);
+            let paused_until = match me.interruptibility {
+                presence::Interruptibility::Paused { until } => Some(until),
+                _ => None,
+            };
+            let statuses = r.statuses();
+            return Snapshot {
+                me,
+                statuses: if statuses.is_empty() {
+                    self.with(|i| i.rules.catalog.selectable())
+                } else {
+                    statuses
+                },
+                paused_until,
+                unread: r.unread(),
+                connection: r.connection(),
+            };
+        }
         self.with(|i| {
             let now = clock::now();
             Snapshot {
                 me: i.rules.self_view(&i.person, now),
                 statuses: i.rules.catalog.selectable(),
                 paused_until: i.person.paused_until(now),
+                unread: 0,
+                connection: self
+                    .startup_error
+                    .get()
+                    .cloned()
+                    .unwrap_or_else(|| "Not connected to a server".into()),
             }
         })
     }
@@ -68,12 +101,20 @@ impl AppState {
         status: StatusId,
         until: Option<Timestamp>,
     ) -> Result<Snapshot, CommandError> {
+        if let Some(r) = self.remote.get() {
+            r.choose(status, until);
+            return Ok(self.snapshot());
+        }
         self.with(|i| i.person.choose(&i.rules, clock::now(), status, until))?;
         self.changed.notify_one();
         Ok(self.snapshot())
     }
 
     pub fn pause(&self, until: Option<Timestamp>) -> Result<Snapshot, CommandError> {
+        if let Some(r) = self.remote.get() {
+            r.send(presently_client::sync::Command::Pause { until });
+            return Ok(self.snapshot());
+        }
         self.with(|i| {
             let now = clock::now();
             match until {
@@ -90,6 +131,10 @@ impl AppState {
 
     /// Reports this device as present and applies whatever fell due. Returns the next deadline.
     pub fn tick(&self) -> Option<Timestamp> {
+        if self.remote.get().is_some() {
+            // The server keeps the time; the client core heartbeats.
+            return None;
+        }
         self.with(|i| {
             let now = clock::now();
             i.heartbeat(now);

@@ -95,6 +95,13 @@ fn menu<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<Menu<R
         menu.append(&item)?;
     }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "message",
+        "Set status message…",
+        true,
+        None::<&str>,
+    )?)?;
     // The submenu's own label says whether notifications are paused and until when: a person
     // sees it without opening anything, and DND in the first line can hide a pause.
     let pause_label = match snap.paused_until {
@@ -118,6 +125,17 @@ fn menu<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<Menu<R
         None::<&str>,
     )?)?;
     menu.append(&pause)?;
+    let center = match snap.unread {
+        0 => "Notification center".to_owned(),
+        n => format!("Notification center ({n} unread)"),
+    };
+    menu.append(&MenuItem::with_id(
+        app,
+        "center",
+        center,
+        true,
+        None::<&str>,
+    )?)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     menu.append(&MenuItem::with_id(
         app,
@@ -192,7 +210,7 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
         state.pause(pause_until(choice))
     } else {
         match id {
-            "open" => {
+            "open" | "message" | "center" => {
                 show_window(app);
                 return;
             }

@@ -90,7 +90,13 @@ impl Desktop {
 
     /// The real app binary, in this desktop, with its own home directory.
     pub fn launch(&self, binary: &str) -> Child {
+        self.launch_with(binary, &[])
+    }
+
+    /// The same, with extra environment variables (a server to connect to, credentials).
+    pub fn launch_with(&self, binary: &str, env: &[(&str, &str)]) -> Child {
         Command::new(binary)
+            .envs(env.iter().copied())
             .env("DISPLAY", &self.display)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
             .env("HOME", &self.home)
@@ -292,5 +298,106 @@ impl Tray {
             )
             .expect("StatusNotifierItem property");
         reply.body().deserialize::<OwnedValue>().expect("a variant")
+    }
+}
+
+/// python-dbusmock's notification daemon on this desktop's bus, logging every call to `log`.
+pub fn notification_daemon(desktop: &Desktop, log: &Path) -> Child {
+    let child = Command::new("/usr/bin/python3")
+        .args([
+            "-m",
+            "dbusmock",
+            "--session",
+            "-t",
+            "notification_daemon",
+            "-l",
+        ])
+        .arg(log)
+        .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus_address)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3-dbusmock starts");
+    wait_for(Duration::from_secs(10), || {
+        Command::new("gdbus")
+            .args([
+                "call",
+                "--session",
+                "--dest",
+                "org.freedesktop.Notifications",
+                "--object-path",
+                "/org/freedesktop/Notifications",
+                "--method",
+                "org.freedesktop.Notifications.GetServerInformation",
+            ])
+            .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus_address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .ok()
+            .filter(|s| s.success())
+    })
+    .expect("the notification daemon is on the bus");
+    child
+}
+
+/// A real server on a fresh SQLite file and a loopback port, with one organisation, one team,
+/// and two members, bea and cal (password [`PASSWORD`]).
+pub struct TestServer {
+    pub running: presently_server::Running,
+    pub org: String,
+    pub bea: presence::UserId,
+    pub cal: presence::UserId,
+    _dir: tempfile::TempDir,
+}
+
+pub const PASSWORD: &str = "pass word";
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        let running = presently_server::start(&url, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("the server starts");
+        let app = running.app.clone();
+        let org = app.create_org("Org").await.unwrap().id;
+        let teams = [app.create_team(&org, "Team").await.unwrap()];
+        let member = |email: &'static str, name: &'static str| {
+            let (app, org, teams) = (app.clone(), org.clone(), teams.clone());
+            async move {
+                app.create_user(
+                    &org,
+                    email,
+                    name,
+                    PASSWORD,
+                    presently_server::db::Role::Member,
+                    "UTC",
+                    &teams,
+                )
+                .await
+                .expect("a user")
+            }
+        };
+        let bea = member("bea@one.test", "Bea").await;
+        let cal = member("cal@one.test", "Cal").await;
+        TestServer {
+            running,
+            org,
+            bea,
+            cal,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.running.addr)
+    }
+
+    /// What bea's teammates see of her now.
+    pub async fn bea_status(&self) -> presence::StatusId {
+        let app = &self.running.app;
+        let slot = app.slot(&self.bea).expect("bea");
+        app.self_view(&slot).await.status.status
     }
 }

@@ -285,6 +285,20 @@ impl Person {
         ReportOutcome::Applied
     }
 
+    /// A connected device is still there (a heartbeat without a new report): its lease is
+    /// renewed. Returns false, changing nothing, for a device that never reported or is gone:
+    /// it must send a report first.
+    pub fn keep_alive(&mut self, rules: &Rules, now: Timestamp, device: &DeviceId) -> bool {
+        self.settle(rules, now);
+        match self.devices.get_mut(device) {
+            Some(state) if state.is_live(now) => {
+                state.lease_until = now.plus(rules.policy.device_lease);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// A device signs out: it is gone at once, no lease to wait for.
     pub fn sign_out(&mut self, rules: &Rules, now: Timestamp, device: &DeviceId) {
         if let Some(state) = self.devices.get_mut(device) {

@@ -2,7 +2,7 @@
 //! `ui/src/lib/generated.ts`. This test fails when they drift; `UPDATE_TS=1` rewrites the file.
 
 use presence::*;
-use protocol::ipc::{CommandError, Snapshot};
+use protocol::ipc::{CenterItem, CommandError, Settings, Snapshot, TeamPanel};
 use protocol::*;
 use ts_rs::TS;
 
@@ -49,6 +49,9 @@ fn generated() -> String {
         WireError::decl(),
         ServerMessage::decl(),
         Snapshot::decl(),
+        TeamPanel::decl(),
+        CenterItem::decl(),
+        Settings::decl(),
         CommandError::decl(),
     ];
     let mut out = String::from(

@@ -29,6 +29,8 @@ function snapshot(me: StatusView, others: StatusView = me): Snapshot {
       entry("custom:lunch", "Lunch", "away", "emoji", "🍽️"),
     ],
     paused_until: null,
+    unread: 0,
+    connection: "Connected",
   };
 }
 

@@ -1,14 +1,29 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { CommandError, Explanation, Snapshot } from "./types";
+import type { CenterItem, CommandError, Explanation, Settings, Snapshot, TeamPanel } from "./types";
 
 export const api = {
   snapshot: () => invoke<Snapshot>("get_snapshot"),
   explain: () => invoke<Explanation>("explain"),
   setStatus: (status: string, until: number | null = null) =>
     invoke<Snapshot>("set_status", { status, until }),
+  pause: (until: number | null) => invoke<Snapshot>("pause", { until }),
+  setMessage: (text: string, emoji: string | null, clearAfter: string) =>
+    invoke<void>("set_message", { text, emoji, clearAfter }),
+  team: () => invoke<TeamPanel>("get_team"),
+  center: () => invoke<CenterItem[]>("get_center"),
+  markRead: (seqs: number[]) => invoke<void>("mark_read", { seqs }),
+  dismiss: (seqs: number[]) => invoke<void>("dismiss", { seqs }),
+  markAllRead: () => invoke<void>("mark_all_read"),
+  settings: () => invoke<Settings>("get_settings"),
+  saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
+  signIn: (server: string, email: string, password: string) =>
+    invoke<void>("sign_in", { server, email, password }),
   onChange: (f: (s: Snapshot) => void): Promise<UnlistenFn> =>
     listen<Snapshot>("presence-changed", (e) => f(e.payload)),
+  onTeam: (f: (t: TeamPanel) => void): Promise<UnlistenFn> =>
+    listen<TeamPanel>("team-changed", (e) => f(e.payload)),
+  onCenter: (f: () => void): Promise<UnlistenFn> => listen("center-changed", () => f()),
 };
 
 export function errorMessage(e: unknown): string {

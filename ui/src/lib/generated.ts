@@ -133,6 +133,41 @@ export type Snapshot = { me: SelfView, statuses: Array<StatusEntry>,
 /**
  * Notifications paused until then, whatever the status (DND may hide the pause).
  */
-paused_until: Timestamp | null, };
+paused_until: Timestamp | null, 
+/**
+ * Unread notifications in the center.
+ */
+unread: number, 
+/**
+ * The link to the server, in words: "Connected", "Offline: … retrying in 4 s", "Signed
+ * out: …", or "Not connected to a server" when the app runs on its own.
+ */
+connection: string, };
+
+export type TeamPanel = { members: Array<Member>, stale_since: Timestamp | null, };
+
+export type CenterItem = { notification: Notification, 
+/**
+ * Held during Do not disturb or a pause and not yet seen: shown first, highlighted.
+ */
+missed: boolean, };
+
+export type Settings = { 
+/**
+ * The server this app is signed in to, and as whom.
+ */
+server: string | null, account: string | null, time_zone: string, 
+/**
+ * Away after this many minutes without input; none: the organisation's threshold.
+ */
+idle_after_minutes: number | null, 
+/**
+ * Quiet hours every day (notifications held, status unchanged); none: no quiet hours.
+ */
+quiet_from: number | null, quiet_to: number | null, 
+/**
+ * Show desktop notifications (off: everything still lands in the center).
+ */
+desktop_notifications: boolean, start_on_login: boolean, };
 
 export type CommandError = { kind: string, message: string, };

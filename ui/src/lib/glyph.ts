@@ -22,3 +22,12 @@ export function formatTime(ms: number | null): string {
   if (ms === null) return "";
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
+
+/** Minutes from `now` to the next time the clock shows `hhmm`: today, or tomorrow if past. */
+export function minutesUntil(hhmm: string, now: Date = new Date()): number {
+  const [h, m] = hhmm.split(":").map(Number);
+  const at = new Date(now);
+  at.setHours(h, m, 0, 0);
+  if (at <= now) at.setDate(at.getDate() + 1);
+  return Math.round((at.getTime() - now.getTime()) / 60_000);
+}

@@ -46,6 +46,26 @@ fn a_device_whose_lease_lapsed_is_gone_and_offline_needs_no_device_left() {
 }
 
 #[test]
+fn a_heartbeat_renews_a_live_lease_but_cannot_revive_a_gone_device() {
+    let mut w = World::with_lease(Span::seconds(90));
+    w.report(0, "desk", DeviceActivity::Active, false);
+    let rules = w.rules.clone();
+    assert!(w.person.keep_alive(&rules, t(80), &dev("desk")));
+    assert_eq!(
+        w.seen(169),
+        StatusId::AVAILABLE,
+        "the lease runs from the heartbeat"
+    );
+    assert_eq!(w.seen(170), StatusId::OFFLINE);
+    assert!(
+        !w.person.keep_alive(&rules, t(200), &dev("desk")),
+        "a lapsed device must report again"
+    );
+    assert!(!w.person.keep_alive(&rules, t(200), &dev("never-seen")));
+    assert_eq!(w.seen(201), StatusId::OFFLINE);
+}
+
+#[test]
 fn several_devices_do_not_flap_the_status() {
     let mut w = World::new();
     w.report(0, "laptop", DeviceActivity::Active, false);

@@ -1,0 +1,465 @@
+//! `presently-cli`: the client core from a terminal. Status get / set, message, DND, pause,
+//! the missed-notification center, explain, and `run` (stay connected with desktop
+//! notifications and auto-away).
+
+use clap::{Parser, Subcommand};
+use presence::{ClearAfter, DeviceId, Emoji, MessageText, StatusId, Timestamp};
+use presently_client::api::Api;
+use presently_client::notifier::DesktopNotifier;
+use presently_client::store::{self, Store};
+use presently_client::sync::{self, Command, Connection, Event, Options};
+use presently_client::{idle, parse_duration};
+use protocol::NotificationSeq;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "presently-cli",
+    version,
+    about = "Presently from the command line"
+)]
+struct Cli {
+    /// The local store [default: ~/.local/share/presently/client.db]
+    #[arg(long, env = "PRESENTLY_STORE", global = true)]
+    store: Option<PathBuf>,
+    /// How long one-shot commands wait for the server
+    #[arg(long, default_value = "10s", global = true)]
+    wait: String,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Sign in and remember the server and the device token
+    Login {
+        #[arg(long, default_value = "http://127.0.0.1:7878")]
+        server: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "PRESENTLY_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "cli")]
+        device: String,
+    },
+    /// Sign out (the token stops working)
+    Logout,
+    /// Your status, message and whether notifications interrupt
+    Status,
+    /// Set a status: available, busy, do_not_disturb, away, invisible, custom:<id>
+    Set {
+        status: String,
+        /// For how long (30m, 2h); ends by itself
+        #[arg(long = "for")]
+        for_: Option<String>,
+    },
+    /// Do not disturb for a duration
+    Dnd { duration: String },
+    /// Set the status message
+    Message {
+        text: String,
+        #[arg(long)]
+        emoji: Option<String>,
+        /// never, 30m, 1h, 4h, today, week
+        #[arg(long, default_value = "never")]
+        clear_after: String,
+    },
+    /// Clear the status message
+    ClearMessage,
+    /// Pause notifications for a duration
+    Pause { duration: String },
+    /// Resume notifications
+    Resume,
+    /// The missed-notification center (after syncing)
+    Missed {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Mark notifications read
+    Read {
+        seqs: Vec<u64>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Dismiss notifications
+    Dismiss { seqs: Vec<u64> },
+    /// Why am I shown as this status?
+    Explain,
+    /// Stay connected: desktop notifications and auto-away; prints events as JSON lines
+    Run {
+        #[arg(long)]
+        no_notifications: bool,
+        #[arg(long)]
+        no_auto_away: bool,
+        /// Report idle after this long without input (the server applies the Away threshold)
+        #[arg(long, default_value = "30s")]
+        idle_report_after: String,
+        /// How often to check idle time
+        #[arg(long, default_value = "5s")]
+        idle_every: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("presently-cli: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Session {
+    store: Store,
+    server: String,
+    token: String,
+    device: DeviceId,
+}
+
+async fn session(store: Store) -> Result<Session, String> {
+    let get = |k: &'static str| {
+        let store = store.clone();
+        async move { store.get(k).await.map_err(|e| e.to_string()) }
+    };
+    let (Some(server), Some(token), Some(device)) = (
+        get("server").await?,
+        get("token").await?,
+        get("device").await?,
+    ) else {
+        return Err("not signed in: run presently-cli login --email … first".into());
+    };
+    Ok(Session {
+        store,
+        server,
+        token,
+        device: DeviceId::parse(device).map_err(|e| e.to_string())?,
+    })
+}
+
+fn until(duration: &str) -> Result<Timestamp, String> {
+    let d = parse_duration(duration)?;
+    Ok(Timestamp(
+        chrono::Utc::now().timestamp_millis() + d.as_millis() as i64,
+    ))
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let path = cli.store.clone().unwrap_or_else(store::default_path);
+    let store = Store::open(&path).await.map_err(|e| e.to_string())?;
+    let wait = parse_duration(&cli.wait)?;
+    let change = |c: Command| Some(c);
+    let command = match cli.command {
+        Cmd::Login {
+            server,
+            email,
+            password,
+            device,
+        } => {
+            DeviceId::parse(device.clone()).map_err(|e| e.to_string())?;
+            let token = Api::new(&server)
+                .sign_in(&email, &password, &device)
+                .await
+                .map_err(|e| e.to_string())?;
+            for (k, v) in [("server", &server), ("token", &token), ("device", &device)] {
+                store.set(k, v).await.map_err(|e| e.to_string())?;
+            }
+            println!("signed in to {server} as {email} (device {device})");
+            return Ok(());
+        }
+        Cmd::Logout => {
+            let s = session(store.clone()).await?;
+            Api::new(&s.server)
+                .sign_out(&s.token)
+                .await
+                .map_err(|e| e.to_string())?;
+            store.remove("token").await.map_err(|e| e.to_string())?;
+            println!("signed out");
+            return Ok(());
+        }
+        Cmd::Status => {
+            let s = session(store).await?;
+            let me = Api::new(&s.server)
+                .get(&s.token, "/me")
+                .await
+                .map_err(|e| e.to_string())?;
+            let v = &me["view"];
+            println!("{}", v["status"]["label"].as_str().unwrap_or("?"));
+            if let Some(text) = v["message"]["text"].as_str() {
+                println!(
+                    "message: {} {}",
+                    v["message"]["emoji"].as_str().unwrap_or(""),
+                    text
+                );
+            }
+            if v["seen_by_others"]["status"]["status"] != v["status"]["status"] {
+                println!(
+                    "others see: {}",
+                    v["seen_by_others"]["status"]["label"]
+                        .as_str()
+                        .unwrap_or("?")
+                );
+            }
+            println!(
+                "notifications: {}",
+                v["interruptibility"]["state"].as_str().unwrap_or("?")
+            );
+            println!("unread: {}", me["unread"]);
+            return Ok(());
+        }
+        Cmd::Explain => {
+            let s = session(store).await?;
+            let e = Api::new(&s.server)
+                .get(&s.token, "/me/explain")
+                .await
+                .map_err(|e| e.to_string())?;
+            let w = &e["winner"];
+            println!(
+                "You are shown as {} because {}.",
+                w["label"].as_str().unwrap_or("?"),
+                w["because"].as_str().unwrap_or("?")
+            );
+            if let Some(until) = w["until"].as_i64() {
+                println!("Until {}.", local_time(until));
+            }
+            for o in e["others"].as_array().into_iter().flatten() {
+                println!(
+                    "  beneath: {} ({}, {})",
+                    o["label"].as_str().unwrap_or("?"),
+                    o["because"].as_str().unwrap_or("?"),
+                    o["standing"].as_str().unwrap_or("")
+                );
+            }
+            println!(
+                "When this ends: {}",
+                e["when_this_ends"].as_str().unwrap_or("?")
+            );
+            println!(
+                "Others see: {}",
+                e["seen_by_others"].as_str().unwrap_or("?")
+            );
+            return Ok(());
+        }
+        Cmd::Set { status, for_ } => {
+            let status: StatusId = status
+                .parse()
+                .map_err(|e: presence::PresenceError| e.to_string())?;
+            let until = for_.as_deref().map(until).transpose()?;
+            change(Command::SetStatus { status, until })
+        }
+        Cmd::Dnd { duration } => change(Command::SetStatus {
+            status: StatusId::DND,
+            until: Some(until(&duration)?),
+        }),
+        Cmd::Message {
+            text,
+            emoji,
+            clear_after,
+        } => {
+            let clear_after = match clear_after.as_str() {
+                "never" => ClearAfter::Never,
+                "30m" => ClearAfter::ThirtyMinutes,
+                "1h" => ClearAfter::OneHour,
+                "4h" => ClearAfter::FourHours,
+                "today" => ClearAfter::Today,
+                "week" => ClearAfter::ThisWeek,
+                other => ClearAfter::At(until(other)?),
+            };
+            change(Command::SetMessage {
+                text: MessageText::parse(text).map_err(|e| e.to_string())?,
+                emoji: emoji
+                    .map(Emoji::parse)
+                    .transpose()
+                    .map_err(|e| e.to_string())?,
+                clear_after,
+            })
+        }
+        Cmd::ClearMessage => change(Command::ClearMessage),
+        Cmd::Pause { duration } => change(Command::Pause {
+            until: Some(until(&duration)?),
+        }),
+        Cmd::Resume => change(Command::Pause { until: None }),
+        Cmd::Read { seqs, all } => {
+            if all {
+                change(Command::MarkAllRead)
+            } else {
+                change(Command::MarkRead(
+                    seqs.into_iter().map(NotificationSeq).collect(),
+                ))
+            }
+        }
+        Cmd::Dismiss { seqs } => change(Command::Dismiss(
+            seqs.into_iter().map(NotificationSeq).collect(),
+        )),
+        Cmd::Missed { all } => {
+            // Sync first (best effort), then print the local center.
+            if let Ok(s) = session(store.clone()).await {
+                let (sync, task) = sync::spawn(
+                    s.store.clone(),
+                    Arc::new(presently_client::notifier::Recorder::default()),
+                    Options::new(&s.server, &s.token, s.device.clone()),
+                );
+                let mut events = sync.subscribe();
+                let _ = tokio::time::timeout(wait, async {
+                    while let Ok(e) = events.recv().await {
+                        match e {
+                            // The backlog follows the self view; a moment later it is in.
+                            Event::SelfView { .. } => {
+                                tokio::time::sleep(Duration::from_millis(300)).await;
+                                break;
+                            }
+                            Event::Connection(
+                                Connection::Offline { .. } | Connection::SignedOut { .. },
+                            ) => break,
+                            _ => {}
+                        }
+                    }
+                })
+                .await;
+                sync.stop();
+                let _ = task.await;
+            }
+            let entries = store.center(all, 500).await.map_err(|e| e.to_string())?;
+            if entries.is_empty() {
+                println!("no notifications");
+            }
+            for e in entries {
+                let n = &e.notification;
+                let mark = if e.missed {
+                    "missed"
+                } else if n.read {
+                    "read  "
+                } else {
+                    "unread"
+                };
+                println!(
+                    "#{:<5} {} {}  {}{}",
+                    n.seq.0,
+                    mark,
+                    local_time(n.created_at.0),
+                    n.title,
+                    if n.body.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — {}", n.body)
+                    }
+                );
+            }
+            return Ok(());
+        }
+        Cmd::Run {
+            no_notifications,
+            no_auto_away,
+            idle_report_after,
+            idle_every,
+        } => {
+            let s = session(store).await?;
+            let notifier: Arc<dyn presently_client::notifier::Notifier> = if no_notifications {
+                Arc::new(presently_client::notifier::Recorder::default())
+            } else {
+                Arc::new(DesktopNotifier::new("dialog-information", None))
+            };
+            let (sync, task) = sync::spawn(
+                s.store.clone(),
+                notifier,
+                Options::new(&s.server, &s.token, s.device.clone()),
+            );
+            let mut events = sync.subscribe();
+            if !no_auto_away {
+                let source = idle::detect();
+                if let idle::IdleSample::Unavailable { reason } = source.sample() {
+                    println!(
+                        "{}",
+                        serde_json::json!({"event": "auto_away", "state": "unavailable", "reason": reason})
+                    );
+                } else {
+                    println!(
+                        "{}",
+                        serde_json::json!({"event": "auto_away", "state": "on", "source": source.name()})
+                    );
+                }
+                tokio::spawn(idle::run(
+                    source,
+                    sync.clone(),
+                    parse_duration(&idle_every)?,
+                    parse_duration(&idle_report_after)?,
+                ));
+                idle::watch_sleep(sync.clone(), tokio::runtime::Handle::current());
+            }
+            let printer = tokio::spawn(async move {
+                while let Ok(e) = events.recv().await {
+                    println!("{}", serde_json::to_string(&e).unwrap_or_default());
+                }
+            });
+            let _ = tokio::signal::ctrl_c().await;
+            sync.stop();
+            let _ = task.await;
+            printer.abort();
+            return Ok(());
+        }
+    };
+    // A one-shot change: stored in the outbox, sent, and waited for.
+    let Some(command) = command else {
+        return Ok(());
+    };
+    let s = session(store).await?;
+    let (sync, task) = sync::spawn(
+        s.store.clone(),
+        Arc::new(presently_client::notifier::Recorder::default()),
+        Options::new(&s.server, &s.token, s.device.clone()),
+    );
+    let mut events = sync.subscribe();
+    let request = sync
+        .send(command)
+        .await
+        .ok_or("the local store refused the change")?;
+    let outcome = tokio::time::timeout(wait, async {
+        while let Ok(e) = events.recv().await {
+            match e {
+                Event::Pending { count: 0 } => return Ok(()),
+                Event::Refused { request: r, error } if r == request => return Err(error.message),
+                Event::Connection(Connection::SignedOut { reason }) => {
+                    return Err(format!("{reason} (presently-cli login)"))
+                }
+                Event::StoreFailed { message } => return Err(message),
+                _ => {}
+            }
+        }
+        Ok(())
+    })
+    .await;
+    sync.stop();
+    let _ = task.await;
+    match outcome {
+        Ok(Ok(())) => {
+            println!("done");
+            Ok(())
+        }
+        Ok(Err(e)) => Err(e),
+        Err(_) => {
+            println!("queued: the server is not reachable now; the change is sent once it is (next presently-cli command or run)");
+            Ok(())
+        }
+    }
+}
+
+fn local_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}

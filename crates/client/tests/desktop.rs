@@ -1,0 +1,345 @@
+//! The real `presently-cli run` in a private desktop: desktop notifications through a real
+//! notification daemon on a private session bus (python-dbusmock, which logs every call),
+//! auto-away from real X11 idle time under Xvfb (xdotool for activity), and a kill -9 in the
+//! middle of a burst of notifications.
+
+mod support;
+
+use presence::{Span, StatusId};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use support::*;
+
+fn desktop_tools() -> bool {
+    require("Xvfb")
+        && require("dbus-daemon")
+        && require("dbusmock")
+        && require("xdotool")
+        && require("gdbus")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shown_when_available_held_in_dnd_summary_after_and_closed_when_dismissed_elsewhere() {
+    if !desktop_tools() {
+        return;
+    }
+    let desktop = Desktop::start();
+    let server = Server::start().await;
+    let store = store_path(desktop.dir.path(), "client");
+    login(&store, &server.url(), "bea@one.test", "laptop");
+    let env = [("DBUS_SESSION_BUS_ADDRESS", desktop.bus_address.clone())];
+    let app = run(&store, &env, &["--no-auto-away"]);
+    app.wait_for("online", |l| l.contains("\"online\"")).await;
+    eventually("bea available", || async {
+        server.seen(&server.bea).await.status.status == StatusId::AVAILABLE
+    })
+    .await;
+
+    // Available: a desktop notification.
+    let first = server.notify(&server.bea, "Build failed").await;
+    eventually("a Notify call", || async {
+        desktop
+            .notify_lines()
+            .iter()
+            .any(|l| l.contains("Build failed"))
+    })
+    .await;
+    let line = desktop
+        .notify_lines()
+        .into_iter()
+        .find(|l| l.contains("Build failed"))
+        .unwrap();
+    assert!(line.contains("\"Presently\""), "app name: {line}");
+    assert!(line.contains("body of Build failed"), "{line}");
+
+    // Do not disturb (set from the CLI, through the same store's outbox): nothing shown,
+    // everything kept.
+    let out = cli_ok(&store, &[], &["dnd", "1h"]);
+    assert!(out.contains("done"), "{out}");
+    app.wait_for("dnd self view", |l| l.contains("do_not_disturb"))
+        .await;
+    let before = desktop.notify_lines().len();
+    server.notify(&server.bea, "While focused").await;
+    server.notify(&server.bea, "Also while focused").await;
+    app.wait_for("stored while DND", |l| l.contains("Also while focused"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        desktop.notify_lines().len(),
+        before,
+        "nothing shown in DND:\n{}",
+        desktop.notify_log()
+    );
+    let missed = cli_ok(&store, &[], &["missed"]);
+    assert!(
+        missed.contains("missed") && missed.contains("While focused"),
+        "{missed}"
+    );
+
+    // Leaving DND: one summary.
+    cli_ok(&store, &[], &["set", "available"]);
+    eventually("the summary", || async {
+        desktop
+            .notify_lines()
+            .iter()
+            .any(|l| l.contains("You missed 2 notifications"))
+    })
+    .await;
+    assert_eq!(
+        desktop.notify_lines().len(),
+        before + 1,
+        "one summary, not a replay:\n{}",
+        desktop.notify_log()
+    );
+
+    // Dismissed on another device: the shown notification closes here.
+    let phone = server.token(&server.bea, "phone").await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/v1/notifications/dismiss", server.url()))
+        .bearer_auth(&phone)
+        .json(&serde_json::json!({"notifications": [first]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    eventually("CloseNotification", || async {
+        desktop.notify_log().contains("CloseNotification 1")
+    })
+    .await;
+    drop(app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_away_from_real_x11_idle_time_restores_the_exact_earlier_status() {
+    if !desktop_tools() {
+        return;
+    }
+    let desktop = Desktop::start();
+    let server = Server::start().await;
+    server
+        .app()
+        .update_org(&server.org, |o| {
+            o.policy.idle_after = Span::seconds(2);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let store = store_path(desktop.dir.path(), "client");
+    login(&store, &server.url(), "bea@one.test", "laptop");
+    desktop.xdotool(&["mousemove", "10", "10"]);
+    // A status message that clears in an hour, set before stepping away. (A status chosen by
+    // hand, such as Busy, outranks auto-away in the model and would not change at all.)
+    cli_ok(
+        &store,
+        &[],
+        &[
+            "message",
+            "Reviewing the release",
+            "--emoji",
+            "🚀",
+            "--clear-after",
+            "1h",
+        ],
+    );
+    let before = server.seen(&server.bea).await.message.expect("message set");
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", desktop.bus_address.clone()),
+        ("DISPLAY", desktop.display.clone()),
+    ];
+    let app = run(
+        &store,
+        &env,
+        &[
+            "--no-notifications",
+            "--idle-report-after",
+            "1s",
+            "--idle-every",
+            "300ms",
+        ],
+    );
+    app.wait_for("auto-away on X11", |l| {
+        l.contains("\"auto_away\"") && l.contains("x11")
+    })
+    .await;
+    // Keep active while online, then stop touching anything.
+    desktop.xdotool(&["mousemove", "20", "20"]);
+    eventually("Away after the idle threshold", || async {
+        server.seen(&server.bea).await.status.status == StatusId::AWAY
+    })
+    .await;
+    // Activity: exactly what was there before, with its end time.
+    desktop.xdotool(&["mousemove", "200", "200"]);
+    eventually("Available again", || async {
+        server.seen(&server.bea).await.status.status == StatusId::AVAILABLE
+    })
+    .await;
+    let back = server.seen(&server.bea).await;
+    assert_eq!(
+        back.message,
+        Some(before),
+        "the same message, clearing at the same time"
+    );
+    drop(app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_display_auto_away_says_it_is_unavailable() {
+    if !desktop_tools() {
+        return;
+    }
+    let desktop = Desktop::start();
+    let server = Server::start().await;
+    let store = store_path(desktop.dir.path(), "client");
+    login(&store, &server.url(), "bea@one.test", "laptop");
+    let env = [("DBUS_SESSION_BUS_ADDRESS", desktop.bus_address.clone())];
+    let app = run(&store, &env, &["--no-notifications"]);
+    app.wait_for("the unavailable state", |l| {
+        l.contains("\"auto_away\"") && l.contains("unavailable")
+    })
+    .await;
+    app.wait_for("still online", |l| l.contains("\"online\""))
+        .await;
+    drop(app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_in_a_burst_loses_nothing_and_duplicates_nothing() {
+    if !desktop_tools() {
+        return;
+    }
+    let desktop = Desktop::start();
+    let server = Server::start().await;
+    let store = store_path(desktop.dir.path(), "client");
+    login(&store, &server.url(), "bea@one.test", "laptop");
+    let env = [("DBUS_SESSION_BUS_ADDRESS", desktop.bus_address.clone())];
+    let mut app = run(&store, &env, &["--no-auto-away"]);
+    app.wait_for("online", |l| l.contains("\"online\"")).await;
+    const TOTAL: u64 = 300;
+    let mut killed = false;
+    for i in 1..=TOTAL {
+        server.notify(&server.bea, &format!("burst {i}")).await;
+        if i == 120 {
+            app.kill9();
+            killed = true;
+        }
+    }
+    assert!(killed);
+    let app = run(&store, &env, &["--no-auto-away"]);
+    app.wait_for("online again", |l| l.contains("\"online\""))
+        .await;
+    let s = presently_client::store::Store::open(&store).await.unwrap();
+    eventually("all in the center", || async {
+        s.seqs().await.unwrap().len() as u64 >= TOTAL
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seqs = s.seqs().await.unwrap();
+    assert_eq!(
+        seqs,
+        (1..=TOTAL).collect::<Vec<_>>(),
+        "every notification exactly once"
+    );
+    drop(app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_reports_away_before_sleep_and_active_after_resume() {
+    if !desktop_tools() {
+        return;
+    }
+    let desktop = Desktop::start();
+    // A second private bus stands in for the system bus, with python-dbusmock's logind on it.
+    let mut system = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut address = String::new();
+    BufReader::new(system.stdout.take().unwrap())
+        .read_line(&mut address)
+        .unwrap();
+    let system_bus = address.trim().to_string();
+    let mut logind = Command::new("/usr/bin/python3")
+        .args(["-m", "dbusmock", "--system", "-t", "logind"])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &system_bus)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let emit = |going: bool| {
+        Command::new("gdbus")
+            .args([
+                "call",
+                "--address",
+                &system_bus,
+                "--dest",
+                "org.freedesktop.login1",
+                "--object-path",
+                "/org/freedesktop/login1",
+                "--method",
+                "org.freedesktop.DBus.Mock.EmitSignal",
+                "org.freedesktop.login1.Manager",
+                "PrepareForSleep",
+                "b",
+                if going { "[<true>]" } else { "[<false>]" },
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    wait_until(
+        Duration::from_secs(10),
+        "logind on the private system bus",
+        || {
+            Command::new("gdbus")
+                .args([
+                    "introspect",
+                    "--address",
+                    &system_bus,
+                    "--dest",
+                    "org.freedesktop.login1",
+                    "--object-path",
+                    "/org/freedesktop/login1",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        },
+    );
+    let server = Server::start().await;
+    let store = store_path(desktop.dir.path(), "client");
+    login(&store, &server.url(), "bea@one.test", "laptop");
+    desktop.xdotool(&["mousemove", "5", "5"]);
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", desktop.bus_address.clone()),
+        ("DBUS_SYSTEM_BUS_ADDRESS", system_bus.clone()),
+        ("DISPLAY", desktop.display.clone()),
+    ];
+    let app = run(&store, &env, &["--no-notifications"]);
+    app.wait_for("online", |l| l.contains("\"online\"")).await;
+    eventually("available", || async {
+        server.seen(&server.bea).await.status.status == StatusId::AVAILABLE
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(emit(true));
+    eventually("away before sleep", || async {
+        server.seen(&server.bea).await.status.status == StatusId::AWAY
+    })
+    .await;
+    desktop.xdotool(&["mousemove", "50", "50"]);
+    assert!(emit(false));
+    eventually("available after resume", || async {
+        server.seen(&server.bea).await.status.status == StatusId::AVAILABLE
+    })
+    .await;
+    drop(app);
+    for c in [&mut logind, &mut system] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}

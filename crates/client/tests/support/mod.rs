@@ -1,0 +1,426 @@
+//! A real server in the test process, and a private desktop (Xvfb, a session bus, the
+//! python-dbusmock notification daemon that logs every call) for the real `presently-cli`.
+
+#![allow(dead_code)]
+
+use presence::{DeviceId, UserId};
+use presently_server::db::Role;
+use presently_server::Running;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const PASSWORD: &str = "correct horse";
+
+/// Whether a test that needs a desktop tool must fail (CI) or may skip (elsewhere).
+pub fn require(tool: &str) -> bool {
+    let found = if tool == "dbusmock" {
+        Command::new("/usr/bin/python3")
+            .args(["-c", "import dbusmock"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    } else {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !found {
+        let msg = format!(
+            "{tool} is not installed: run scripts/test.sh, which installs the desktop test packages"
+        );
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+    }
+    found
+}
+
+/// A server on a fixed loopback port (so it can be stopped and started again at the same
+/// address), with one organisation, one team and two people.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub running: Option<Running>,
+    pub addr: SocketAddr,
+    pub org: String,
+    pub key: String,
+    pub bea: UserId,
+    pub cal: UserId,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        let running = presently_server::start(&url, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("server starts");
+        let app = running.app.clone();
+        let org = app.create_org("Org").await.unwrap().id;
+        let team = app.create_team(&org, "Team").await.unwrap();
+        let teams = [team];
+        let bea = app
+            .create_user(
+                &org,
+                "bea@one.test",
+                "Bea",
+                PASSWORD,
+                Role::Member,
+                "Europe/London",
+                &teams,
+            )
+            .await
+            .unwrap();
+        let cal = app
+            .create_user(
+                &org,
+                "cal@one.test",
+                "Cal",
+                PASSWORD,
+                Role::Member,
+                "Europe/London",
+                &teams,
+            )
+            .await
+            .unwrap();
+        let key = app.create_key(&org, "tests").await.unwrap().1;
+        Server {
+            addr: running.addr,
+            dir,
+            running: Some(running),
+            org,
+            key,
+            bea,
+            cal,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn app(&self) -> &std::sync::Arc<presently_server::app::App> {
+        &self.running.as_ref().expect("running").app
+    }
+
+    pub async fn token(&self, user: &UserId, device: &str) -> String {
+        self.app()
+            .issue_token(user, &DeviceId::parse(device).unwrap())
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+
+    /// Starts again on the same address and database.
+    pub async fn start_again(&mut self) {
+        let url = format!("sqlite://{}", self.dir.path().join("server.db").display());
+        let mut tries = 0;
+        loop {
+            match presently_server::start(&url, self.addr).await {
+                Ok(r) => {
+                    self.running = Some(r);
+                    return;
+                }
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("the server did not start again: {e}"),
+            }
+        }
+    }
+
+    pub async fn notify(&self, user: &UserId, title: &str) -> u64 {
+        let (n, _) = self
+            .app()
+            .notify(
+                &self.org,
+                presently_server::app::NotificationRequest {
+                    user: user.as_str().into(),
+                    title: title.into(),
+                    body: format!("body of {title}"),
+                    sender: None,
+                    urgent: false,
+                    external_id: None,
+                },
+            )
+            .await
+            .expect("notify");
+        n.seq.0
+    }
+
+    pub async fn seen(&self, user: &UserId) -> presence::SelfView {
+        let slot = self.app().slot(user).unwrap();
+        self.app().self_view(&slot).await
+    }
+}
+
+/// Xvfb (own display, picked by Xvfb itself), a private session bus and the notification
+/// daemon that logs every call.
+pub struct Desktop {
+    pub display: String,
+    pub bus_address: String,
+    pub dir: tempfile::TempDir,
+    children: Vec<Child>,
+}
+
+impl Desktop {
+    pub fn start() -> Desktop {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut xvfb = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1024x768x24",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let mut line = String::new();
+        BufReader::new(xvfb.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("Xvfb prints its display");
+        let display = format!(":{}", line.trim());
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon starts");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap())
+            .read_line(&mut address)
+            .expect("dbus-daemon prints its address");
+        let bus_address = address.trim().to_string();
+        let log = dir.path().join("notify.log");
+        let mock = Command::new("/usr/bin/python3")
+            .args([
+                "-m",
+                "dbusmock",
+                "--session",
+                "-t",
+                "notification_daemon",
+                "-l",
+            ])
+            .arg(&log)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbusmock starts");
+        let me = Desktop {
+            display,
+            bus_address,
+            dir,
+            children: vec![xvfb, bus, mock],
+        };
+        wait_until(
+            Duration::from_secs(10),
+            "the notification daemon on the bus",
+            || {
+                Command::new("gdbus")
+                    .args([
+                        "call",
+                        "--session",
+                        "--dest",
+                        "org.freedesktop.Notifications",
+                        "--object-path",
+                        "/org/freedesktop/Notifications",
+                        "--method",
+                        "org.freedesktop.Notifications.GetServerInformation",
+                    ])
+                    .env("DBUS_SESSION_BUS_ADDRESS", &me.bus_address)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            },
+        );
+        me
+    }
+
+    pub fn notify_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("notify.log")).unwrap_or_default()
+    }
+
+    pub fn notify_lines(&self) -> Vec<String> {
+        self.notify_log()
+            .lines()
+            .filter(|l| l.contains(" Notify "))
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn xdotool(&self, args: &[&str]) {
+        let ok = Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "xdotool {args:?} failed");
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A running `presently-cli run`, its JSON-line events collected.
+pub struct CliRun {
+    pub child: Child,
+    pub out: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+pub fn cli() -> &'static str {
+    env!("CARGO_BIN_EXE_presently-cli")
+}
+
+/// `presently-cli login` into a store.
+pub fn login(store: &Path, server: &str, email: &str, device: &str) {
+    let out = Command::new(cli())
+        .args(["--store"])
+        .arg(store)
+        .args([
+            "login",
+            "--server",
+            server,
+            "--email",
+            email,
+            "--password",
+            PASSWORD,
+            "--device",
+            device,
+        ])
+        .output()
+        .expect("presently-cli runs");
+    assert!(
+        out.status.success(),
+        "login failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `presently-cli <args>` (one shot), returning stdout; panics on failure.
+pub fn cli_ok(store: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = Command::new(cli())
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("presently-cli runs");
+    assert!(
+        out.status.success(),
+        "presently-cli {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn run(store: &Path, env: &[(&str, String)], extra: &[&str]) -> CliRun {
+    let mut child = Command::new(cli())
+        .arg("--store")
+        .arg(store)
+        .arg("run")
+        .args(extra)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("presently-cli run starts");
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stdout = child.stdout.take().unwrap();
+    let sink = out.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    CliRun { child, out }
+}
+
+impl CliRun {
+    pub fn lines(&self) -> Vec<String> {
+        self.out.lock().unwrap().clone()
+    }
+
+    pub async fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(15) {
+            if self.lines().iter().any(|l| pred(l)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("waited 15 s for {what}; got:\n{}", self.lines().join("\n"));
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-9", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for CliRun {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("waited {limit:?} for {what}");
+}
+
+pub async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(15) {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("waited 15 s for {what}");
+}
+
+pub fn store_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.db"))
+}

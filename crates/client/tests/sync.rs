@@ -1,0 +1,310 @@
+//! The client core against a real `presently-server` on loopback, with real local SQLite
+//! stores: resume, outbox replay, offline changes, read on another device, revoked token, and
+//! a damaged local database.
+
+mod support;
+
+use presence::{DeviceId, StatusId};
+use presently_client::notifier::Recorder;
+use presently_client::store::Store;
+use presently_client::sync::{self, Command, Connection, Event, Options, SyncHandle};
+use protocol::NotificationSeq;
+use std::sync::Arc;
+use std::time::Duration;
+use support::*;
+
+struct Device {
+    store: Store,
+    sync: SyncHandle,
+    task: tokio::task::JoinHandle<()>,
+    events: tokio::sync::broadcast::Receiver<Event>,
+    notifier: Arc<Recorder>,
+}
+
+async fn device(
+    server: &Server,
+    dir: &std::path::Path,
+    user: &presence::UserId,
+    name: &str,
+) -> Device {
+    let token = server.token(user, name).await;
+    device_with(server, dir, &token, name).await
+}
+
+async fn device_with(server: &Server, dir: &std::path::Path, token: &str, name: &str) -> Device {
+    let store = Store::open(&store_path(dir, name))
+        .await
+        .expect("store opens");
+    let notifier = Arc::new(Recorder::default());
+    let mut options = Options::new(&server.url(), token, DeviceId::parse(name).unwrap());
+    options.max_backoff = Duration::from_millis(400);
+    let (sync, task) = sync::spawn(store.clone(), notifier.clone(), options);
+    let events = sync.subscribe();
+    Device {
+        store,
+        sync,
+        task,
+        events,
+        notifier,
+    }
+}
+
+impl Device {
+    async fn until(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let wait = tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                match self.events.recv().await {
+                    Ok(e) if pred(&e) => return e,
+                    Ok(_) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(e) => panic!("events ended: {e}"),
+                }
+            }
+        });
+        wait.await
+            .unwrap_or_else(|_| panic!("waited 15 s for {what}"))
+    }
+
+    async fn stop(self) {
+        self.sync.stop();
+        let _ = self.task.await;
+        self.store.close().await;
+    }
+}
+
+fn online(e: &Event) -> bool {
+    matches!(e, Event::Connection(Connection::Online))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_after_a_restart_of_the_client_has_no_gap_and_no_duplicate() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = device(&server, dir.path(), &server.bea, "laptop").await;
+    d.until("online", online).await;
+    eventually("bea available", || async {
+        server.seen(&server.bea).await.status.status == StatusId::AVAILABLE
+    })
+    .await;
+    for i in 1..=3 {
+        server.notify(&server.bea, &format!("n{i}")).await;
+    }
+    eventually("three stored", || async {
+        d.store.seqs().await.unwrap().len() == 3
+    })
+    .await;
+    d.stop().await;
+    // Two arrive while the client is closed.
+    for i in 4..=5 {
+        server.notify(&server.bea, &format!("n{i}")).await;
+    }
+    let mut d = device(&server, dir.path(), &server.bea, "laptop").await;
+    d.until("online", online).await;
+    eventually("five stored", || async {
+        d.store.seqs().await.unwrap().len() == 5
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(d.store.seqs().await.unwrap(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(d.store.cursor().await.unwrap(), Some(NotificationSeq(5)));
+    // 4 and 5 arrived while no device was connected: held (no device), so not shown as
+    // banners now, and waiting in the center as missed.
+    assert!(d.notifier.shown.lock().unwrap().is_empty());
+    let center = d.store.center(false, 10).await.unwrap();
+    let missed: Vec<u64> = center
+        .iter()
+        .filter(|e| e.missed)
+        .map(|e| e.notification.seq.0)
+        .collect();
+    assert_eq!(missed, vec![5, 4], "held ones first in the center");
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_offline_is_pending_then_applied_exactly_once() {
+    let mut server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = device(&server, dir.path(), &server.bea, "laptop").await;
+    d.until("online", online).await;
+    server.stop().await;
+    d.until("offline", |e| {
+        matches!(e, Event::Connection(Connection::Offline { .. }))
+    })
+    .await;
+    d.sync
+        .send(Command::SetStatus {
+            status: StatusId::BUSY,
+            until: None,
+        })
+        .await
+        .expect("queued");
+    assert_eq!(
+        d.store.pending().await.unwrap().len(),
+        1,
+        "pending while offline"
+    );
+    server.start_again().await;
+    d.until("sent once back", |e| {
+        matches!(e, Event::Pending { count: 0 })
+    })
+    .await;
+    assert_eq!(server.seen(&server.bea).await.status.status, StatusId::BUSY);
+    let slot = server.app().slot(&server.bea).unwrap();
+    let person = server.app().person(&slot).await;
+    assert_eq!(
+        person
+            .claims()
+            .iter()
+            .filter(|c| c.status == StatusId::BUSY)
+            .count(),
+        1,
+        "applied exactly once"
+    );
+    // The same outbox entry replayed (as after a crash before the ack) changes nothing.
+    d.stop().await;
+    let store = Store::open(&store_path(dir.path(), "laptop"))
+        .await
+        .unwrap();
+    assert!(store.pending().await.unwrap().is_empty());
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_and_dismiss_on_one_device_apply_on_the_other() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut desk = device(&server, dir.path(), &server.bea, "desk").await;
+    let mut laptop = device(&server, dir.path(), &server.bea, "laptop").await;
+    desk.until("online", online).await;
+    laptop.until("online", online).await;
+    let a = server.notify(&server.bea, "a").await;
+    let b = server.notify(&server.bea, "b").await;
+    eventually("both on the laptop", || async {
+        laptop.store.seqs().await.unwrap().len() == 2
+    })
+    .await;
+    eventually("both on the desk", || async {
+        desk.store.seqs().await.unwrap().len() == 2
+    })
+    .await;
+    desk.sync
+        .send(Command::MarkRead(vec![NotificationSeq(a)]))
+        .await;
+    desk.sync
+        .send(Command::Dismiss(vec![NotificationSeq(b)]))
+        .await;
+    laptop
+        .until("changed elsewhere", |e| matches!(e, Event::CenterChanged))
+        .await;
+    eventually("applied on the laptop", || async {
+        let c = laptop.store.center(true, 10).await.unwrap();
+        c.iter()
+            .any(|e| e.notification.seq.0 == a && e.notification.read)
+            && c.iter()
+                .any(|e| e.notification.seq.0 == b && e.notification.dismissed)
+    })
+    .await;
+    // The desktop notification shown for b on the laptop is closed.
+    eventually("closed on the laptop", || async {
+        laptop.notifier.closed.lock().unwrap().contains(&b)
+    })
+    .await;
+    assert_eq!(laptop.store.unread_count().await.unwrap(), 0);
+    desk.stop().await;
+    laptop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_signs_the_client_out_without_retrying() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = server.token(&server.bea, "laptop").await;
+    let mut d = device_with(&server, dir.path(), &token, "laptop").await;
+    d.until("online", online).await;
+    // Signed out elsewhere (the token is revoked while connected).
+    let auth = server.app().authenticate_device(&token).await.unwrap();
+    server.app().sign_out(&auth).await.unwrap();
+    let e = d
+        .until("signed out", |e| {
+            matches!(e, Event::Connection(Connection::SignedOut { .. }))
+        })
+        .await;
+    let Event::Connection(Connection::SignedOut { reason }) = e else {
+        unreachable!()
+    };
+    assert!(reason.contains("signed out"), "{reason}");
+    // No retry loop: no further connection attempts.
+    let mut events = d.sync.subscribe();
+    assert!(tokio::time::timeout(Duration::from_millis(1500), async {
+        loop {
+            if let Ok(Event::Connection(Connection::Connecting)) = events.recv().await {
+                return;
+            }
+        }
+    })
+    .await
+    .is_err());
+    // A change made now is kept for after signing in again, not lost.
+    d.sync
+        .send(Command::SetStatus {
+            status: StatusId::BUSY,
+            until: None,
+        })
+        .await;
+    assert_eq!(d.store.pending().await.unwrap().len(), 1);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_local_database_is_moved_aside_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_path(dir.path(), "client");
+    std::fs::write(
+        &path,
+        b"this is not an SQLite database, it is a damaged file...........",
+    )
+    .unwrap();
+    let store = Store::open(&path).await.expect("a fresh store opens");
+    let moved = store
+        .get("recovered_from")
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert!(
+        std::path::Path::new(&moved).exists(),
+        "the damaged file is kept at {moved}"
+    );
+    assert!(std::fs::read(&moved).unwrap().starts_with(b"this is not"));
+    assert!(store.seqs().await.unwrap().is_empty());
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_a_state_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&store_path(dir.path(), "c")).await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let options = Options::new(
+        &format!("http://127.0.0.1:{port}"),
+        "pd_x",
+        DeviceId::parse("c").unwrap(),
+    );
+    let (sync, task) = sync::spawn(store.clone(), Arc::new(Recorder::default()), options);
+    let mut events = sync.subscribe();
+    let reason = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            if let Ok(Event::Connection(Connection::Offline { reason, .. })) = events.recv().await {
+                return reason;
+            }
+        }
+    })
+    .await
+    .expect("offline");
+    assert!(reason.contains("cannot reach the server"), "{reason}");
+    sync.stop();
+    let _ = task.await;
+}

@@ -1,0 +1,90 @@
+//! Configuration: flags, then environment variables, then a TOML file, then defaults that work
+//! (an SQLite file in the user's data directory, loopback port 7878).
+
+use crate::error::AppError;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+
+/// What a config file may set (all optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub demo: Option<bool>,
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub demo: bool,
+    pub json_logs: bool,
+}
+
+/// The default SQLite database: `$XDG_DATA_HOME/presently/server.db` (or `~/.local/share/…`).
+pub fn default_database_url() -> String {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    format!("sqlite://{}", base.join("presently/server.db").display())
+}
+
+impl Config {
+    /// Merges what the command line and environment gave (`Some`) over the file and defaults.
+    pub fn resolve(
+        listen: Option<String>,
+        database_url: Option<String>,
+        demo: bool,
+        log_format: Option<String>,
+        file: Option<&Path>,
+    ) -> Result<Config, AppError> {
+        let file: FileConfig = match file {
+            None => FileConfig::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    AppError::config(format!(
+                        "cannot read the config file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                toml::from_str(&text).map_err(|e| {
+                    AppError::config(format!(
+                        "the config file {} is not valid: {e}",
+                        path.display()
+                    ))
+                })?
+            }
+        };
+        let listen = listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen: SocketAddr = listen.parse().map_err(|_| {
+            AppError::config(format!(
+                "\"{listen}\" is not an address to listen on: use host:port, such as {DEFAULT_LISTEN}"
+            ))
+        })?;
+        let log_format = log_format
+            .or(file.log_format)
+            .unwrap_or_else(|| "text".into());
+        if log_format != "text" && log_format != "json" {
+            return Err(AppError::config(format!(
+                "log format \"{log_format}\" is not known: use text or json"
+            )));
+        }
+        Ok(Config {
+            listen,
+            database_url: database_url
+                .or(file.database_url)
+                .unwrap_or_else(default_database_url),
+            demo: demo || file.demo.unwrap_or(false),
+            json_logs: log_format == "json",
+        })
+    }
+}

@@ -1,0 +1,104 @@
+//! One error type for the server: a wire error kind for programs, a message for people, and the
+//! HTTP status it maps to. Internal details are logged, never sent.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use protocol::{ErrorKind, WireError};
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// Set for errors that mean the server cannot start (bad configuration, database missing).
+    pub config: bool,
+}
+
+impl AppError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> AppError {
+        AppError {
+            kind,
+            message: message.into(),
+            config: false,
+        }
+    }
+    pub fn invalid(message: impl Into<String>) -> AppError {
+        AppError::new(ErrorKind::Invalid, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> AppError {
+        AppError::new(ErrorKind::NotFound, message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> AppError {
+        AppError::new(ErrorKind::Unauthorized, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> AppError {
+        AppError::new(ErrorKind::Forbidden, message)
+    }
+    pub fn conflict(message: impl Into<String>) -> AppError {
+        AppError::new(ErrorKind::Invalid, message)
+    }
+    pub fn internal(message: impl Into<String>) -> AppError {
+        AppError::new(ErrorKind::Internal, message)
+    }
+    pub fn config(message: impl Into<String>) -> AppError {
+        AppError {
+            config: true,
+            ..AppError::new(ErrorKind::Internal, message)
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::Malformed | ErrorKind::UnknownType | ErrorKind::UnsupportedVersion => {
+                StatusCode::BAD_REQUEST
+            }
+            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn wire(&self) -> WireError {
+        WireError::new(self.kind, self.message.clone())
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        let hint = match &e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                "the database is not reachable; try again shortly"
+            }
+            sqlx::Error::Database(d) if d.message().contains("full") => {
+                "the server's disk is full; nothing was changed"
+            }
+            _ => "the database refused the change; nothing was changed",
+        };
+        AppError::internal(hint)
+    }
+}
+
+impl From<presence::PresenceError> for AppError {
+    fn from(e: presence::PresenceError) -> Self {
+        let w = WireError::from(e);
+        AppError::new(w.kind, w.message)
+    }
+}
+
+impl From<WireError> for AppError {
+    fn from(w: WireError) -> Self {
+        AppError::new(w.kind, w.message)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.wire() });
+        (self.status(), axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,463 @@
+//! A real server on a loopback port 0, on a fresh SQLite file or a fresh PostgreSQL database,
+//! and real WebSocket clients.
+
+use futures_util::{SinkExt, StreamExt};
+use presence::{DeviceActivity, DeviceId, DeviceReport, StatusId, UserId};
+use presently_server::app::App;
+use presently_server::db::Role;
+use presently_server::Running;
+use protocol::{decode_server, encode, ClientMessage, NotificationSeq, RequestId, ServerMessage};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
+
+/// A database for one test: an SQLite file in a temp dir, or a new PostgreSQL database.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                Some(TestDb {
+                    url: format!("sqlite://{}", dir.path().join("server.db").display()),
+                    _dir: Some(dir),
+                    pg_name: None,
+                })
+            }
+            Backend::Postgres => {
+                let admin = std::env::var("PRESENTLY_TEST_POSTGRES")
+                    .unwrap_or_else(|_| PG_ADMIN_URL.to_string());
+                sqlx::any::install_default_drivers();
+                let conn = sqlx::AnyPool::connect(&admin).await;
+                let pool = match conn {
+                    Ok(p) => p,
+                    Err(e) => {
+                        if std::env::var("CI").is_ok_and(|v| v == "true") {
+                            panic!(
+                                "PostgreSQL at {admin} is required in CI and is unreachable: {e}"
+                            );
+                        }
+                        eprintln!("SKIPPED: PostgreSQL at {admin} is unreachable ({e}); set PRESENTLY_TEST_POSTGRES to run this test on PostgreSQL");
+                        return None;
+                    }
+                };
+                let name = format!("presently_t_{}", uuid::Uuid::new_v4().simple());
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&pool)
+                    .await
+                    .expect("create a test database");
+                pool.close().await;
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                Some(TestDb {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                    pg_name: Some(name),
+                })
+            }
+        }
+    }
+
+    /// Drops a PostgreSQL test database (SQLite's temp dir goes by itself).
+    pub async fn drop_db(&self) {
+        if let Some(name) = &self.pg_name {
+            let admin = std::env::var("PRESENTLY_TEST_POSTGRES")
+                .unwrap_or_else(|_| PG_ADMIN_URL.to_string());
+            if let Ok(pool) = sqlx::AnyPool::connect(&admin).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+            }
+        }
+    }
+}
+
+/// A running server with two organisations:
+/// - org 1, team "Core" with `admin` (an administrator), `bea` and `cal`; `dan` is in org 1 but
+///   in no team with them;
+/// - org 2 with `eve` in its own team.
+pub struct Fixture {
+    pub db: TestDb,
+    pub server: Option<Running>,
+    pub org: String,
+    pub team: String,
+    pub org2: String,
+    pub team2: String,
+    pub admin: UserId,
+    pub bea: UserId,
+    pub cal: UserId,
+    pub dan: UserId,
+    pub eve: UserId,
+    pub key: String,
+    pub key2: String,
+    pub http: reqwest::Client,
+}
+
+pub const PASSWORD: &str = "correct horse";
+
+impl Fixture {
+    pub async fn start(backend: Backend) -> Option<Fixture> {
+        let db = TestDb::new(backend).await?;
+        let server = start(&db.url).await;
+        let app = server.app.clone();
+        let org = app.create_org("Org one").await.expect("org").id;
+        let team = app.create_team(&org, "Core").await.expect("team");
+        let org2 = app.create_org("Org two").await.expect("org").id;
+        let team2 = app.create_team(&org2, "Other").await.expect("team");
+        let teams = [team.clone()];
+        let user = |email: &'static str, role, teams: Vec<String>, org: String| {
+            let app = app.clone();
+            async move {
+                app.create_user(&org, email, email, PASSWORD, role, "Europe/London", &teams)
+                    .await
+                    .expect("user")
+            }
+        };
+        let admin = user("admin@one.test", Role::Admin, teams.to_vec(), org.clone()).await;
+        let bea = user("bea@one.test", Role::Member, teams.to_vec(), org.clone()).await;
+        let cal = user("cal@one.test", Role::Member, teams.to_vec(), org.clone()).await;
+        let dan = user("dan@one.test", Role::Member, vec![], org.clone()).await;
+        let eve = user(
+            "eve@two.test",
+            Role::Member,
+            vec![team2.clone()],
+            org2.clone(),
+        )
+        .await;
+        let key = app.create_key(&org, "phone system").await.expect("key").1;
+        let key2 = app.create_key(&org2, "other").await.expect("key").1;
+        Some(Fixture {
+            db,
+            server: Some(server),
+            org,
+            team,
+            org2,
+            team2,
+            admin,
+            bea,
+            cal,
+            dan,
+            eve,
+            key,
+            key2,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    pub fn app(&self) -> &Arc<App> {
+        &self.server.as_ref().expect("server running").app
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.as_ref().expect("server running").addr
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}/api/v1{path}", self.addr())
+    }
+
+    pub async fn token(&self, user: &UserId, device: &str) -> String {
+        self.app()
+            .issue_token(user, &DeviceId::parse(device).unwrap())
+            .await
+            .expect("token")
+    }
+
+    /// Connects a device (hello, welcome, snapshot, self view) and reports it active.
+    pub async fn online(&self, user: &UserId, device: &str) -> Client {
+        let token = self.token(user, device).await;
+        let mut c = Client::connect(self.addr(), &token, device, None).await;
+        c.report(DeviceActivity::Active, false).await;
+        c
+    }
+
+    pub async fn restart(&mut self) {
+        self.server.take().expect("server running").stop().await;
+        self.server = Some(start(&self.db.url).await);
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+    }
+
+    pub async fn finish(mut self) {
+        self.stop().await;
+        self.db.drop_db().await;
+    }
+
+    pub async fn seen(&self, user: &UserId) -> StatusId {
+        let slot = self.app().slot(user).expect("user");
+        self.app()
+            .self_view(&slot)
+            .await
+            .seen_by_others
+            .status
+            .status
+    }
+
+    pub async fn post(&self, path: &str, bearer: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(bearer)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, bearer: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+pub async fn start(url: &str) -> Running {
+    presently_server::start(url, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("the server starts")
+}
+
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub device: DeviceId,
+    pub user: UserId,
+    pub cursor: NotificationSeq,
+    pub members: Vec<protocol::Member>,
+    seq: u64,
+    request: u64,
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+impl Client {
+    /// Opens a connection without saying hello.
+    pub async fn raw(addr: SocketAddr) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+        tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/ws"))
+            .await
+            .expect("websocket connects")
+            .0
+    }
+
+    pub async fn connect(
+        addr: SocketAddr,
+        token: &str,
+        device: &str,
+        resume_after: Option<NotificationSeq>,
+    ) -> Client {
+        let mut ws = Client::raw(addr).await;
+        let hello = ClientMessage::Hello {
+            protocol: protocol::PROTOCOL_VERSION,
+            token: token.into(),
+            device: DeviceId::parse(device).unwrap(),
+            resume_after,
+        };
+        ws.send(Message::Text(encode(&hello).into())).await.unwrap();
+        let mut c = Client {
+            ws,
+            device: DeviceId::parse(device).unwrap(),
+            user: UserId::parse("pending").unwrap(),
+            cursor: NotificationSeq(0),
+            members: vec![],
+            seq: 0,
+            request: 0,
+        };
+        match c.next().await {
+            ServerMessage::Welcome { user, cursor, .. } => {
+                c.user = user;
+                c.cursor = cursor;
+            }
+            other => panic!("expected welcome, got {other:?}"),
+        }
+        match c.next().await {
+            ServerMessage::TeamSnapshot { members } => c.members = members,
+            other => panic!("expected team snapshot, got {other:?}"),
+        }
+        match c.next().await {
+            ServerMessage::SelfUpdate { .. } => {}
+            other => panic!("expected self update, got {other:?}"),
+        }
+        c
+    }
+
+    pub async fn send(&mut self, m: &ClientMessage) {
+        self.send_raw(encode(m)).await;
+    }
+
+    pub async fn send_raw(&mut self, text: String) {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send");
+    }
+
+    pub fn next_request(&mut self) -> RequestId {
+        self.request += 1;
+        RequestId(format!("r{}", self.request))
+    }
+
+    /// The next server frame (text), decoded; panics after 10 s.
+    pub async fn next(&mut self) -> ServerMessage {
+        self.try_next(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("no frame within {WAIT:?}"))
+    }
+
+    /// The next frame within `wait`, or none (connection closed or nothing came).
+    pub async fn try_next(&mut self, wait: Duration) -> Option<ServerMessage> {
+        loop {
+            let m = tokio::time::timeout(wait, self.ws.next()).await.ok()??;
+            match m {
+                Ok(Message::Text(t)) => {
+                    return Some(decode_server(t.as_str()).expect("the server sends valid frames"))
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// Skips frames until one matches; panics after 10 s.
+    pub async fn until(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&ServerMessage) -> bool,
+    ) -> ServerMessage {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.try_next(left).await {
+                Some(m) if pred(&m) => return m,
+                Some(_) => continue,
+                None => panic!("waited 10 s for {what}: it never came"),
+            }
+        }
+    }
+
+    /// Asserts that nothing matching arrives within `wait`.
+    pub async fn none(
+        &mut self,
+        what: &str,
+        wait: Duration,
+        pred: impl Fn(&ServerMessage) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            if let Some(m) = self.try_next(left).await {
+                assert!(!pred(&m), "expected no {what}, got {m:?}");
+            } else {
+                return;
+            }
+        }
+    }
+
+    /// Whether the server closed the connection (within 10 s), skipping other frames.
+    pub async fn closed(&mut self) -> bool {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match tokio::time::timeout(left, self.ws.next()).await {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    pub async fn report(&mut self, activity: DeviceActivity, in_call: bool) {
+        self.seq += 1;
+        let report = DeviceReport {
+            device: self.device.clone(),
+            seq: self.seq,
+            activity,
+            in_call,
+        };
+        self.send(&ClientMessage::DeviceReport { report }).await;
+    }
+
+    /// Sends a request and waits for its ack; panics on an error.
+    pub async fn request(&mut self, make: impl FnOnce(RequestId) -> ClientMessage) {
+        let id = self.next_request();
+        self.send(&make(id.clone())).await;
+        match self
+            .until("the answer", |m| match m {
+                ServerMessage::Ack { request } => *request == id,
+                ServerMessage::Error { request, .. } => request.as_ref() == Some(&id),
+                _ => false,
+            })
+            .await
+        {
+            ServerMessage::Ack { .. } => {}
+            other => panic!("request {id:?} failed: {other:?}"),
+        }
+    }
+
+    /// Sends a request and returns the error it got.
+    pub async fn refused(
+        &mut self,
+        make: impl FnOnce(RequestId) -> ClientMessage,
+    ) -> protocol::WireError {
+        let id = self.next_request();
+        self.send(&make(id.clone())).await;
+        match self
+            .until("the answer", |m| match m {
+                ServerMessage::Ack { request } => *request == id,
+                ServerMessage::Error { request, .. } => request.as_ref() == Some(&id),
+                _ => false,
+            })
+            .await
+        {
+            ServerMessage::Error { error, .. } => error,
+            other => panic!("request {id:?} was accepted: {other:?}"),
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+        // Let the server see the close.
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, self.ws.next()).await {}
+    }
+}
+
+pub fn delta_for(user: &UserId, status: StatusId) -> impl Fn(&ServerMessage) -> bool + '_ {
+    move |m| matches!(m, ServerMessage::PresenceDelta { user: u, view } if u == user && view.status.status == status)
+}
+
+pub fn any_delta(m: &ServerMessage) -> bool {
+    matches!(m, ServerMessage::PresenceDelta { .. })
+}

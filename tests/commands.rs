@@ -1,0 +1,111 @@
+//! The window's IPC commands through Tauri's mock runtime (no window, no display): the same
+//! handlers the app registers, called as the window calls them.
+
+use presently_app::commands;
+use presently_app::state::AppState;
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{
+    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
+};
+use tauri::webview::InvokeRequest;
+use tauri::WebviewWindow;
+
+fn app() -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let rules = presence::Rules {
+        catalog: presence::Catalog::with_default_custom(),
+        ..presence::Rules::default()
+    };
+    let app = mock_builder()
+        .manage(AppState::new(rules))
+        .invoke_handler(tauri::generate_handler![
+            commands::get_snapshot,
+            commands::explain,
+            commands::set_status,
+            commands::pause,
+            commands::get_team,
+            commands::get_center,
+            commands::mark_read,
+        ])
+        .build(mock_context(noop_assets()))
+        .expect("the mock app builds");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("a mock window");
+    (app, window)
+}
+
+fn call(window: &WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            // The app's own origin on Linux and macOS: local, so app commands need no ACL entry.
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(body),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().expect("JSON"))
+}
+
+#[test]
+fn choosing_a_status_returns_the_new_snapshot() {
+    let (_app, w) = app();
+    let before = call(&w, "get_snapshot", json!({})).unwrap();
+    assert_eq!(before["me"]["status"]["status"], "available");
+    assert_eq!(before["connection"], "Not connected to a server");
+    let after = call(
+        &w,
+        "set_status",
+        json!({"status": "do_not_disturb", "until": null}),
+    )
+    .unwrap();
+    assert_eq!(after["me"]["status"]["status"], "do_not_disturb");
+    assert_eq!(after["me"]["interruptibility"]["state"], "do_not_disturb");
+    let why = call(&w, "explain", json!({})).unwrap();
+    assert_eq!(why["winner"]["status"], "do_not_disturb");
+}
+
+#[test]
+fn a_bad_status_is_a_typed_error_and_changes_nothing() {
+    let (_app, w) = app();
+    let e = call(
+        &w,
+        "set_status",
+        json!({"status": "custom:nope", "until": null}),
+    )
+    .unwrap_err();
+    assert_eq!(e["kind"], "unknown_status", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("pick one"), "{e}");
+    let past = call(&w, "set_status", json!({"status": "busy", "until": 1000})).unwrap_err();
+    assert_eq!(past["kind"], "expiry_not_in_future", "{past}");
+    let snap = call(&w, "get_snapshot", json!({})).unwrap();
+    assert_eq!(snap["me"]["status"]["status"], "available");
+}
+
+#[test]
+fn pausing_and_resuming_notifications() {
+    let (_app, w) = app();
+    let until = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    let snap = call(&w, "pause", json!({"until": until})).unwrap();
+    assert_eq!(snap["paused_until"], until);
+    let snap = call(&w, "pause", json!({"until": null})).unwrap();
+    assert_eq!(snap["paused_until"], Value::Null);
+}
+
+#[test]
+fn without_a_server_the_panel_and_center_are_empty_and_say_why() {
+    let (_app, w) = app();
+    let team = call(&w, "get_team", json!({})).unwrap();
+    assert_eq!(team["members"], json!([]));
+    assert_eq!(call(&w, "get_center", json!({})).unwrap(), json!([]));
+    let e = call(&w, "mark_read", json!({"seqs": [1]})).unwrap_err();
+    assert!(
+        e["message"].as_str().unwrap().contains("needs a server"),
+        "{e}"
+    );
+}

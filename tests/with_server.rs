@@ -1,0 +1,151 @@
+//! The real app under Xvfb and a private session bus, connected to a real server: the tray
+//! menu sets Do not disturb on the server, a notification sent to the server's API then shows no
+//! desktop notification and waits in the center (the tray counts it), and leaving DND shows one
+//! summary.
+
+mod support;
+
+use presence::StatusId;
+use std::time::Duration;
+use support::{notification_daemon, require, wait_for, Desktop, TestServer, Tray, PASSWORD};
+
+const APP: &str = env!("CARGO_BIN_EXE_presently");
+
+#[test]
+fn tray_dnd_reaches_the_server_and_holds_notifications_in_the_center() {
+    if !["Xvfb", "dbus-daemon", "gdbus"].iter().all(|t| require(t)) || !require_dbusmock() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ts = rt.block_on(TestServer::start());
+    let (app, org) = (ts.running.app.clone(), ts.org.clone());
+    let seen = |rt: &tokio::runtime::Runtime| rt.block_on(ts.bea_status());
+
+    let desktop = Desktop::start();
+    let log = desktop.home.join("notify.log");
+    let mut daemon = notification_daemon(&desktop, &log);
+    let bus = desktop.bus();
+    let server = ts.url();
+    let store = desktop.home.join("client.db");
+    let mut child = desktop.launch_with(
+        APP,
+        &[
+            ("PRESENTLY_SERVER", server.as_str()),
+            ("PRESENTLY_EMAIL", "bea@one.test"),
+            ("PRESENTLY_PASSWORD", PASSWORD),
+            ("PRESENTLY_STORE", store.to_str().unwrap()),
+        ],
+    );
+    let tray = Tray::find(&bus, Duration::from_secs(30)).expect("the tray appears");
+    assert!(
+        wait_for(Duration::from_secs(20), || (seen(&rt)
+            == StatusId::AVAILABLE)
+            .then_some(()))
+        .is_some(),
+        "the app signs in and its device makes bea Available on the server"
+    );
+
+    // Do not disturb from the tray menu: the server has it, and the tray's first line follows.
+    let dnd = tray
+        .layout(&bus)
+        .find("Do not disturb")
+        .expect("a DND item")
+        .id;
+    tray.click(&bus, dnd);
+    assert!(
+        wait_for(Duration::from_secs(10), || (seen(&rt) == StatusId::DND)
+            .then_some(()))
+        .is_some(),
+        "the server shows DND"
+    );
+    assert!(wait_for(Duration::from_secs(10), || {
+        let l = tray.layout(&bus);
+        l.children
+            .first()
+            .is_some_and(|e| e.label.contains("Do not disturb"))
+            .then_some(())
+    })
+    .is_some());
+
+    // A notification through the server's API: no desktop notification, one unread in the tray.
+    rt.block_on(app.notify(
+        &org,
+        presently_server::app::NotificationRequest {
+            user: "bea@one.test".into(),
+            title: "Deploy finished".into(),
+            body: "All green".into(),
+            sender: None,
+            urgent: false,
+            external_id: Some("ci-1".into()),
+        },
+    ))
+    .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            tray.layout(&bus)
+                .find("Notification center (1 unread)")
+                .map(|_| ())
+        })
+        .is_some(),
+        "the tray counts the held notification: {:?}",
+        tray.layout(&bus)
+            .children
+            .iter()
+            .map(|e| e.label.clone())
+            .collect::<Vec<_>>()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let notify_lines = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(" Notify "))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        notify_lines().is_empty(),
+        "nothing shown in DND: {:?}",
+        notify_lines()
+    );
+
+    // Back to Available from the tray: one summary.
+    let available = tray.layout(&bus).find("Available").expect("Available").id;
+    tray.click(&bus, available);
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            notify_lines()
+                .iter()
+                .any(|l| l.contains("You missed 1 notification"))
+                .then_some(())
+        })
+        .is_some(),
+        "a summary after DND: {:?}",
+        notify_lines()
+    );
+    assert_eq!(notify_lines().len(), 1);
+
+    let quit = tray.layout(&bus).find("Quit").expect("Quit").id;
+    tray.click(&bus, quit);
+    let _ = wait_for(Duration::from_secs(10), || child.try_wait().ok().flatten());
+    let _ = child.kill();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    rt.block_on(ts.running.stop());
+}
+
+fn require_dbusmock() -> bool {
+    let ok = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import dbusmock"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        let msg = "python3-dbusmock is not installed: run scripts/test.sh";
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+    }
+    ok
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { fireEvent, render, screen } from "@testing-library/svelte";
+import PresencePanel from "./PresencePanel.svelte";
+import type { Family, Glyph, Member } from "./types";
+
+function member(name: string, status: string, label: string, family: Family, glyph: Glyph): Member {
+  return {
+    user: name.toLowerCase(),
+    name,
+    time_zone: "Europe/Berlin",
+    view: {
+      status: { status, label, family, colour: "green", glyph, emoji: null, since: 1_800_000_000_000, until: null },
+      message: status === "busy" ? { text: "Heads down", emoji: "🚀", expires: null } : null,
+      last_seen: family === "offline" ? 1_800_000_000_000 : null,
+    },
+  };
+}
+
+const team = {
+  members: [
+    member("Zoe", "offline", "Offline", "offline", "cross"),
+    member("Ben", "busy", "Busy", "busy", "dot"),
+    member("Ada", "available", "Available", "available", "check"),
+  ],
+  stale_since: null,
+};
+
+describe("PresencePanel", () => {
+  it("lists teammates available first, with glyph, message and local time", () => {
+    render(PresencePanel, { panel: team });
+    const rows = screen.getAllByTestId("member");
+    expect(rows.map((r) => r.dataset.status)).toEqual(["available", "busy", "offline"]);
+    expect(rows[1].textContent).toContain("Heads down");
+    expect(rows[1].textContent).toContain("●");
+    expect(rows[2].textContent).toContain("last seen");
+    expect(rows[0].textContent).toContain("local");
+  });
+
+  it("searches by name and filters by status", async () => {
+    render(PresencePanel, { panel: team });
+    await fireEvent.input(screen.getByRole("searchbox", { name: "Search teammates" }), { target: { value: "be" } });
+    expect(screen.getAllByTestId("member").map((r) => r.textContent)).toHaveLength(1);
+    await fireEvent.input(screen.getByRole("searchbox", { name: "Search teammates" }), { target: { value: "" } });
+    await fireEvent.change(screen.getByRole("combobox", { name: "Filter by status" }), { target: { value: "offline" } });
+    expect(screen.getAllByTestId("member").map((r) => r.dataset.status)).toEqual(["offline"]);
+  });
+
+  it("says when the list is stale", () => {
+    render(PresencePanel, { panel: { ...team, stale_since: 1_800_000_000_000 } });
+    expect(screen.getByRole("status").textContent).toContain("Offline");
+  });
+});
