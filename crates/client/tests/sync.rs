@@ -94,6 +94,12 @@ async fn resume_after_a_restart_of_the_client_has_no_gap_and_no_duplicate() {
     })
     .await;
     d.stop().await;
+    // The server records the clean close as the device signing off; wait for it, or the next
+    // two could still be decided against the device that just closed.
+    eventually("bea offline", || async {
+        server.seen(&server.bea).await.status.status == StatusId::OFFLINE
+    })
+    .await;
     // Two arrive while the client is closed.
     for i in 4..=5 {
         server.notify(&server.bea, &format!("n{i}")).await;
