@@ -7,7 +7,10 @@ mod support;
 
 use presence::StatusId;
 use std::time::Duration;
-use support::{notification_daemon, require, wait_for, Desktop, TestServer, Tray, PASSWORD};
+use support::{
+    click_notification, notification_daemon, record_browser, require, wait_for, Desktop,
+    TestServer, Tray, PASSWORD,
+};
 
 const APP: &str = env!("CARGO_BIN_EXE_presently");
 
@@ -23,7 +26,7 @@ fn tray_dnd_reaches_the_server_and_holds_notifications_in_the_center() {
 
     let desktop = Desktop::start();
     let log = desktop.home.join("notify.log");
-    let mut daemon = notification_daemon(&desktop, &log);
+    let mut daemon = notification_daemon(&desktop, &log, None);
     let bus = desktop.bus();
     let server = ts.url();
     let store = desktop.home.join("client.db");
@@ -77,6 +80,7 @@ fn tray_dnd_reaches_the_server_and_holds_notifications_in_the_center() {
             sender: None,
             urgent: false,
             external_id: Some("ci-1".into()),
+            link: None,
         },
     ))
     .unwrap();
@@ -124,6 +128,131 @@ fn tray_dnd_reaches_the_server_and_holds_notifications_in_the_center() {
         notify_lines()
     );
     assert_eq!(notify_lines().len(), 1);
+
+    let quit = tray.layout(&bus).find("Quit").expect("Quit").id;
+    tray.click(&bus, quit);
+    let _ = wait_for(Duration::from_secs(10), || child.try_wait().ok().flatten());
+    let _ = child.kill();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    rt.block_on(ts.running.stop());
+}
+
+#[test]
+fn desktop_notification_buttons_open_the_link_and_mark_read_on_the_server() {
+    if !["Xvfb", "dbus-daemon", "gdbus"].iter().all(|t| require(t)) || !require_dbusmock() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ts = rt.block_on(TestServer::start());
+    let desktop = Desktop::start();
+    let log = desktop.home.join("notify.log");
+    let mut daemon = notification_daemon(&desktop, &log, Some("body actions"));
+    let opened = desktop.home.join("opened.txt");
+    record_browser(&desktop, &opened);
+    let bus = desktop.bus();
+    let server = ts.url();
+    let store = desktop.home.join("client.db");
+    let mut child = desktop.launch_with(
+        APP,
+        &[
+            ("PRESENTLY_SERVER", server.as_str()),
+            ("PRESENTLY_EMAIL", "bea@one.test"),
+            ("PRESENTLY_PASSWORD", PASSWORD),
+            ("PRESENTLY_STORE", store.to_str().unwrap()),
+        ],
+    );
+    let tray = Tray::find(&bus, Duration::from_secs(30)).expect("the tray appears");
+    assert!(
+        wait_for(Duration::from_secs(20), || (rt.block_on(ts.bea_status())
+            == StatusId::AVAILABLE)
+            .then_some(()))
+        .is_some(),
+        "the app is connected"
+    );
+    let send = |title: &str, link: Option<&str>| {
+        rt.block_on(ts.running.app.notify(
+            &ts.org,
+            presently_server::app::NotificationRequest {
+                user: "bea@one.test".into(),
+                title: title.into(),
+                body: "from the test".into(),
+                sender: None,
+                urgent: false,
+                external_id: None,
+                link: link.map(str::to_owned),
+            },
+        ))
+        .unwrap()
+        .0
+        .seq
+    };
+    // dbusmock numbers notifications 1, 2, … in the order Notify is called.
+    let shown_as = |title: &str| {
+        wait_for(Duration::from_secs(10), || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.contains(" Notify "))
+                .position(|l| l.contains(title))
+                .map(|i| i as u32 + 1)
+        })
+    };
+    let read_on_server = |seq: protocol::NotificationSeq| {
+        rt.block_on(
+            ts.running
+                .app
+                .db
+                .notifications(ts.bea.as_str(), seq.0 - 1, 1, true),
+        )
+        .unwrap()
+        .first()
+        .is_some_and(|n| n.seq == seq && n.read)
+    };
+
+    // Open on a notification with a link: the browser gets the link; it is read everywhere.
+    let link = format!("{server}/thread/7");
+    let linked = send("Build failed", Some(&link));
+    let logs = || {
+        format!(
+            "notification daemon:\n{}\napp:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default(),
+            std::fs::read_to_string(desktop.home.join("app.log")).unwrap_or_default()
+        )
+    };
+    let id =
+        shown_as("Build failed").unwrap_or_else(|| panic!("the notification is shown; {}", logs()));
+    let line = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        line.contains(r#""default", "Open", "read", "Mark read""#),
+        "Open and Mark read buttons where the server has actions: {line}"
+    );
+    assert!(!read_on_server(linked));
+    click_notification(&desktop, id, "default");
+    assert_eq!(
+        wait_for(Duration::from_secs(10), || std::fs::read_to_string(&opened)
+            .ok()),
+        Some(format!("{link}\n")),
+        "the desktop's browser opens the link"
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || read_on_server(linked)
+            .then_some(()))
+        .is_some(),
+        "opened is read on the server"
+    );
+
+    // Mark read on another: read on the server, nothing opened.
+    let plain = send("Lunch?", None);
+    let id = shown_as("Lunch?").unwrap_or_else(|| panic!("the second is shown; {}", logs()));
+    click_notification(&desktop, id, "read");
+    assert!(
+        wait_for(Duration::from_secs(10), || read_on_server(plain)
+            .then_some(()))
+        .is_some(),
+        "Mark read reaches the server"
+    );
+    assert_eq!(std::fs::read_to_string(&opened).unwrap().lines().count(), 1);
 
     let quit = tray.layout(&bus).find("Quit").expect("Quit").id;
     tray.click(&bus, quit);

@@ -119,6 +119,38 @@ pub fn mark_read(state: State<'_, AppState>, seqs: Vec<u64>) -> Result<(), Comma
     Ok(())
 }
 
+/// Opens a notification: marks it read everywhere and opens its link in the system's browser.
+/// Returns the link (none: the window shows the whole notification instead).
+#[tauri::command]
+pub async fn open_notification(
+    state: State<'_, AppState>,
+    seq: u64,
+) -> Result<Option<String>, CommandError> {
+    let remote = state.remote.get().ok_or_else(needs_server)?;
+    let link = remote.open(seq).await.map_err(|e| CommandError {
+        kind: "store".into(),
+        message: format!("the notification could not be read from this computer's store: {e}"),
+    })?;
+    if let Some(link) = &link {
+        let link = link.clone();
+        tauri::async_runtime::spawn_blocking(move || open_link(&link))
+            .await
+            .map_err(|e| offline(format!("opening the link stopped: {e}")))??;
+    }
+    Ok(link.map(String::from))
+}
+
+/// Hands a notification's link (always http or https: the protocol refuses anything else) to
+/// the desktop's browser.
+pub fn open_link(link: &protocol::Link) -> Result<(), CommandError> {
+    tauri_plugin_opener::open_url(link.as_str(), None::<&str>).map_err(|e| CommandError {
+        kind: "open_failed".into(),
+        message: format!(
+            "could not open {link} ({e}): set a default web browser for this desktop; the notification stays in the center"
+        ),
+    })
+}
+
 #[tauri::command]
 pub fn dismiss(state: State<'_, AppState>, seqs: Vec<u64>) -> Result<(), CommandError> {
     state

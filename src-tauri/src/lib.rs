@@ -48,6 +48,7 @@ pub fn run() {
             commands::get_team,
             commands::get_center,
             commands::mark_read,
+            commands::open_notification,
             commands::dismiss,
             commands::mark_all_read,
             commands::get_settings,
@@ -67,7 +68,10 @@ pub fn run() {
                 let server = config.server.clone();
                 match tauri::async_runtime::block_on(remote::Remote::start(config)) {
                     Ok(r) => {
+                        let notifier = r.notifier.clone();
                         let _ = app.state::<AppState>().remote.set(r);
+                        let on_click = handle.clone();
+                        notifier.listen_for_actions(move |a| on_notification_action(&on_click, a));
                         tauri::async_runtime::spawn(forward_events(handle.clone()));
                         tracing::info!(%server, "connecting to the server");
                     }
@@ -129,6 +133,39 @@ fn remote_config() -> Option<remote::Config> {
         email: std::env::var("PRESENTLY_EMAIL").ok(),
         password: std::env::var("PRESENTLY_PASSWORD").ok(),
     })
+}
+
+/// A click on a desktop notification: Mark read marks it read everywhere; Open (or the
+/// notification itself) opens its link, or shows it in the window's center when it has none; the
+/// missed summary shows the center.
+fn on_notification_action<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    action: presently_client::notifier::Action,
+) {
+    use presently_client::notifier::Action;
+    use tauri::Emitter;
+    let state = app.state::<AppState>();
+    let Some(r) = state.remote.get() else { return };
+    tracing::info!(?action, "desktop notification clicked");
+    let show: Option<u64> = match action {
+        Action::MarkRead(seq) => {
+            r.mark(vec![seq], false);
+            return;
+        }
+        Action::Open(seq) => match tauri::async_runtime::block_on(r.open(seq)) {
+            Ok(Some(link)) => match commands::open_link(&link) {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    Some(seq)
+                }
+            },
+            _ => Some(seq),
+        },
+        Action::OpenCenter => None,
+    };
+    tray::show_window(app);
+    let _ = app.emit("show-center", show);
 }
 
 /// Turns the client core's events into redraws: the tray (through the timer task) and the

@@ -92,7 +92,7 @@ impl Remote {
         };
         let device =
             DeviceId::parse(device).unwrap_or_else(|_| DeviceId::parse("desktop").expect("valid"));
-        let notifier = std::sync::Arc::new(DesktopNotifier::new("presently", None));
+        let notifier = std::sync::Arc::new(DesktopNotifier::new("presently"));
         notifier.set_enabled(store.get("desktop_notifications").await?.as_deref() != Some("off"));
         let (sync, _task) = sync::spawn(
             store.clone(),
@@ -199,6 +199,19 @@ impl Remote {
         } else {
             Command::MarkRead(seqs)
         });
+    }
+
+    /// Opens a notification from the center or a desktop notification's button: marks it read
+    /// on every device and returns where it links to, if anywhere.
+    pub async fn open(
+        &self,
+        seq: u64,
+    ) -> Result<Option<protocol::Link>, presently_client::store::StoreError> {
+        let entry = self.store.entry(NotificationSeq(seq)).await?;
+        if entry.as_ref().is_some_and(|e| !e.notification.read) {
+            self.mark(vec![seq], false);
+        }
+        Ok(entry.and_then(|e| e.notification.link))
     }
 
     /// Applies one sync event to the views. Returns what changed, for the window.

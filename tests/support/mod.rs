@@ -38,30 +38,27 @@ pub struct Desktop {
 
 impl Desktop {
     pub fn start() -> Desktop {
-        let (display, xvfb) = (90..200)
-            .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists())
-            .map(|n| {
-                let child = Command::new("Xvfb")
-                    .args([
-                        &format!(":{n}"),
-                        "-screen",
-                        "0",
-                        "1280x800x24",
-                        "-nolisten",
-                        "tcp",
-                    ])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("Xvfb starts");
-                (format!(":{n}"), child)
-            })
-            .expect("a free X display number");
-        let socket = format!("/tmp/.X11-unix/X{}", &display[1..]);
-        wait_for(Duration::from_secs(10), || {
-            Path::new(&socket).exists().then_some(())
-        })
-        .expect("Xvfb did not come up within 10 s");
+        // Xvfb picks a free display itself and prints it (-displayfd): tests that run in
+        // parallel never share one.
+        let mut xvfb = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let mut number = String::new();
+        BufReader::new(xvfb.stdout.take().expect("piped"))
+            .read_line(&mut number)
+            .expect("Xvfb prints its display number");
+        let display = format!(":{}", number.trim());
 
         let mut bus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--print-address=1"])
@@ -137,7 +134,15 @@ impl Drop for Desktop {
         let _ = self.xvfb.kill();
         let _ = self.bus.wait();
         let _ = self.xvfb.wait();
-        let _ = std::fs::remove_dir_all(&self.home);
+        if std::thread::panicking() {
+            // Kept for a look at the app's log and the notification daemon's calls.
+            eprintln!(
+                "the failed test's desktop home is kept: {}",
+                self.home.display()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.home);
+        }
     }
 }
 
@@ -302,17 +307,25 @@ impl Tray {
 }
 
 /// python-dbusmock's notification daemon on this desktop's bus, logging every call to `log`.
-pub fn notification_daemon(desktop: &Desktop, log: &Path) -> Child {
-    let child = Command::new("/usr/bin/python3")
-        .args([
-            "-m",
-            "dbusmock",
-            "--session",
-            "-t",
-            "notification_daemon",
-            "-l",
-        ])
-        .arg(log)
+/// python-dbusmock's notification daemon on the desktop's bus, logging every call to `log`.
+/// `capabilities`: what it advertises (none: dbusmock's default, which has no buttons).
+pub fn notification_daemon(desktop: &Desktop, log: &Path, capabilities: Option<&str>) -> Child {
+    let mut command = Command::new("/usr/bin/python3");
+    command.args([
+        "-m",
+        "dbusmock",
+        "--session",
+        "-t",
+        "notification_daemon",
+        "-l",
+    ]);
+    command.arg(log);
+    if let Some(caps) = capabilities {
+        command
+            .arg("-p")
+            .arg(format!("{{\"capabilities\": \"{caps}\"}}"));
+    }
+    let child = command
         .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus_address)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -400,4 +413,59 @@ impl TestServer {
         let slot = app.slot(&self.bea).expect("bea");
         app.self_view(&slot).await.status.status
     }
+}
+
+/// Makes a script the desktop's web browser (an XDG handler for http and https in the
+/// desktop's own data and config directories, as a desktop's settings would) that writes each
+/// address it is given to `record`, one per line.
+pub fn record_browser(desktop: &Desktop, record: &Path) {
+    let apps = desktop.home.join("data").join("applications");
+    std::fs::create_dir_all(&apps).expect("applications dir");
+    std::fs::create_dir_all(desktop.home.join("config")).expect("config dir");
+    let script = desktop.home.join("browser.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", record.display()),
+    )
+    .expect("browser script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(
+        apps.join("presently-test-browser.desktop"),
+        format!(
+            "[Desktop Entry]\nType=Application\nName=Test browser\nExec={} %u\nMimeType=x-scheme-handler/http;x-scheme-handler/https;\n",
+            script.display()
+        ),
+    )
+    .expect("desktop entry");
+    std::fs::write(
+        desktop.home.join("config").join("mimeapps.list"),
+        "[Default Applications]\nx-scheme-handler/http=presently-test-browser.desktop\nx-scheme-handler/https=presently-test-browser.desktop\n",
+    )
+    .expect("mimeapps.list");
+}
+
+/// Sends a signal from dbusmock's notification daemon, as a notification server does when a
+/// person clicks a button (`ActionInvoked`).
+pub fn click_notification(desktop: &Desktop, id: u32, action: &str) {
+    let ok = Command::new("gdbus")
+        .args([
+            "call",
+            "--session",
+            "--dest",
+            "org.freedesktop.Notifications",
+            "--object-path",
+            "/org/freedesktop/Notifications",
+            "--method",
+            "org.freedesktop.DBus.Mock.EmitSignal",
+            "org.freedesktop.Notifications",
+            "ActionInvoked",
+            "us",
+        ])
+        .arg(format!("[<uint32 {id}>, <'{action}'>]"))
+        .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus_address)
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "dbusmock emits ActionInvoked");
 }

@@ -3,17 +3,23 @@
 
 use protocol::Notification;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, thiserror::Error)]
 #[error("desktop notifications are unavailable: {0}")]
 pub struct NotifyError(pub String);
 
-/// An action a person took on a shown notification.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a person clicked on a shown desktop notification.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "action", content = "seq", rename_all = "snake_case")]
 pub enum Action {
+    /// The notification itself or its Open button: go to what it is about.
     Open(u64),
+    /// Its Mark read button.
     MarkRead(u64),
+    /// The "You missed N notifications" summary: show the center.
+    OpenCenter,
 }
 
 pub trait Notifier: Send + Sync + 'static {
@@ -29,27 +35,126 @@ pub trait Notifier: Send + Sync + 'static {
 pub struct DesktopNotifier {
     icon: String,
     /// Turned off in settings: nothing is shown; everything still lands in the center.
-    enabled: std::sync::atomic::AtomicBool,
+    enabled: AtomicBool,
+    /// Shown notifications by sequence, with the desktop's id for each.
     shown: Mutex<HashMap<u64, notify_rust::NotificationHandle>>,
-    actions: Option<std::sync::mpsc::Sender<Action>>,
+    /// The desktop's id of the last summary shown.
+    summary_id: Mutex<Option<u32>>,
+    /// Buttons are added once someone listens for them and the notification server has them.
+    actions: AtomicBool,
 }
 
+const NOTIFICATIONS: &str = "org.freedesktop.Notifications";
+
+/// The notification server's click and close signals, if it has buttons.
+fn subscribe() -> Option<(
+    zbus::blocking::proxy::SignalIterator<'static>,
+    zbus::blocking::proxy::SignalIterator<'static>,
+)> {
+    let conn = zbus::blocking::Connection::session()
+        .map_err(
+            |e| tracing::info!(error = %e, "no session bus: desktop notification buttons are off"),
+        )
+        .ok()?;
+    let proxy = zbus::blocking::Proxy::new(&conn, NOTIFICATIONS, NOTIFICATIONS_PATH, NOTIFICATIONS)
+        .map_err(|e| tracing::info!(error = %e, "no notification server: buttons are off"))
+        .ok()?;
+    let capabilities: Vec<String> = proxy.call("GetCapabilities", &()).unwrap_or_default();
+    if !capabilities.iter().any(|c| c == "actions") {
+        tracing::info!("the notification server has no buttons (actions)");
+        return None;
+    }
+    Some((
+        proxy.receive_signal("ActionInvoked").ok()?,
+        proxy.receive_signal("NotificationClosed").ok()?,
+    ))
+}
+const NOTIFICATIONS_PATH: &str = "/org/freedesktop/Notifications";
+
 impl DesktopNotifier {
-    pub fn new(icon: impl Into<String>, actions: Option<std::sync::mpsc::Sender<Action>>) -> Self {
+    pub fn new(icon: impl Into<String>) -> Self {
         DesktopNotifier {
             icon: icon.into(),
-            enabled: std::sync::atomic::AtomicBool::new(true),
+            enabled: AtomicBool::new(true),
             shown: Mutex::new(HashMap::new()),
-            actions,
+            summary_id: Mutex::new(None),
+            actions: AtomicBool::new(false),
         }
     }
 
     pub fn set_enabled(&self, on: bool) {
-        self.enabled.store(on, std::sync::atomic::Ordering::Relaxed);
+        self.enabled.store(on, Ordering::Relaxed);
     }
 
     pub fn enabled(&self) -> bool {
-        self.enabled.load(std::sync::atomic::Ordering::Relaxed)
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Adds Open and Mark read buttons to what is shown from now on, where the notification
+    /// server supports actions, and calls `on_action` for each click. Also forgets notifications
+    /// the desktop reports closed. Where the session has no bus or the server has no actions,
+    /// notifications stay plain. Everything runs on threads of its own (blocking D-Bus calls
+    /// must not run on an async runtime's threads).
+    pub fn listen_for_actions(self: &Arc<Self>, on_action: impl Fn(Action) + Send + 'static) {
+        let me = Arc::downgrade(self);
+        std::thread::spawn(move || {
+            let Some((invoked, closed)) = subscribe() else {
+                return;
+            };
+            // Subscribed before the first button is offered, so no click is missed.
+            match me.upgrade() {
+                Some(me) => me.actions.store(true, Ordering::Relaxed),
+                None => return,
+            }
+            let forget = me.clone();
+            std::thread::spawn(move || {
+                for message in closed {
+                    let Some(me) = forget.upgrade() else { return };
+                    if let Ok((id, _reason)) = message.body().deserialize::<(u32, u32)>() {
+                        me.forget(id);
+                    }
+                }
+            });
+            for message in invoked {
+                let Some(me) = me.upgrade() else { return };
+                let Ok((id, key)) = message.body().deserialize::<(u32, String)>() else {
+                    continue;
+                };
+                if let Some(action) = me.action(id, &key) {
+                    on_action(action);
+                }
+            }
+        });
+    }
+
+    /// What a click (the desktop's id and the button's key) means, if it was on one of ours.
+    fn action(&self, id: u32, key: &str) -> Option<Action> {
+        if *self.summary_id.lock().expect("notifier lock") == Some(id) {
+            return Some(Action::OpenCenter);
+        }
+        let seq = self
+            .shown
+            .lock()
+            .expect("notifier lock")
+            .iter()
+            .find(|(_, h)| h.id() == id)
+            .map(|(seq, _)| *seq)?;
+        match key {
+            "default" | "open" => Some(Action::Open(seq)),
+            "read" => Some(Action::MarkRead(seq)),
+            _ => None,
+        }
+    }
+
+    fn forget(&self, id: u32) {
+        self.shown
+            .lock()
+            .expect("notifier lock")
+            .retain(|_, h| h.id() != id);
+    }
+
+    fn buttons(&self) -> bool {
+        self.actions.load(Ordering::Relaxed)
     }
 
     fn base(&self) -> notify_rust::Notification {
@@ -57,13 +162,6 @@ impl DesktopNotifier {
         n.appname("Presently").icon(&self.icon);
         n
     }
-}
-
-/// Whether the notification server supports actions (buttons).
-pub fn supports_actions() -> bool {
-    notify_rust::get_capabilities()
-        .map(|c| c.iter().any(|c| c == "actions"))
-        .unwrap_or(false)
 }
 
 impl Notifier for DesktopNotifier {
@@ -80,7 +178,7 @@ impl Notifier for DesktopNotifier {
             } else {
                 notify_rust::Urgency::Normal
             });
-            if self.actions.is_some() {
+            if self.buttons() {
                 d.action("default", "Open").action("read", "Mark read");
             }
         }
@@ -111,9 +209,13 @@ impl Notifier for DesktopNotifier {
         };
         d.summary(&title)
             .body("They are waiting in the notification center.");
-        d.show()
-            .map(|h| h.id())
-            .map_err(|e| NotifyError(e.to_string()))
+        #[cfg(all(unix, not(target_os = "macos")))]
+        if self.buttons() {
+            d.action("default", "Open the center");
+        }
+        let id = d.show().map_err(|e| NotifyError(e.to_string()))?.id();
+        *self.summary_id.lock().expect("notifier lock") = Some(id);
+        Ok(id)
     }
 }
 

@@ -210,8 +210,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let held = matches!(n.delivery, Delivery::Hold { .. });
         let done = sqlx::query(
-            "INSERT INTO notifications (seq, title, body, sender, urgent, created_at, delivery, is_read, dismissed, received_at, shown, missed) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (seq) DO NOTHING",
+            "INSERT INTO notifications (seq, title, body, sender, urgent, created_at, delivery, is_read, dismissed, received_at, shown, missed, link) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (seq) DO NOTHING",
         )
         .bind(n.seq.0 as i64)
         .bind(&n.title)
@@ -224,6 +224,7 @@ impl Store {
         .bind(n.dismissed)
         .bind(received_at.0)
         .bind(held && !n.read && !n.dismissed)
+        .bind(n.link.as_ref().map(|l| l.as_str().to_string()))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
@@ -273,34 +274,21 @@ impl Store {
             "WHERE dismissed = 0"
         };
         let rows = sqlx::query(&format!(
-            "SELECT seq, title, body, sender, urgent, created_at, delivery, is_read, dismissed, received_at, shown, missed \
-             FROM notifications {filter} ORDER BY missed DESC, seq DESC LIMIT ?"
+            "{CENTER_COLUMNS} {filter} ORDER BY missed DESC, seq DESC LIMIT ?"
         ))
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                let sender: Option<String> = r.get(3);
-                Some(CenterEntry {
-                    notification: Notification {
-                        seq: NotificationSeq(r.get::<i64, _>(0) as u64),
-                        title: r.get(1),
-                        body: r.get(2),
-                        sender: sender.and_then(|s| presence::UserId::parse(s).ok()),
-                        urgent: r.get(4),
-                        created_at: Timestamp(r.get(5)),
-                        delivery: serde_json::from_str(&r.get::<String, _>(6)).ok()?,
-                        read: r.get(7),
-                        dismissed: r.get(8),
-                    },
-                    received_at: Timestamp(r.get(9)),
-                    shown: r.get(10),
-                    missed: r.get(11),
-                })
-            })
-            .collect())
+        Ok(rows.iter().filter_map(center_entry).collect())
+    }
+
+    /// One notification of the center, dismissed or not.
+    pub async fn entry(&self, seq: NotificationSeq) -> Result<Option<CenterEntry>, StoreError> {
+        let row = sqlx::query(&format!("{CENTER_COLUMNS} WHERE seq = ?"))
+            .bind(seq.0 as i64)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().and_then(center_entry))
     }
 
     pub async fn unread_count(&self) -> Result<u64, StoreError> {
@@ -385,4 +373,29 @@ fn classify(path: &Path, e: sqlx::Error) -> StoreError {
             detail: text,
         }
     }
+}
+
+const CENTER_COLUMNS: &str = "SELECT seq, title, body, sender, urgent, created_at, delivery, is_read, dismissed, received_at, shown, missed, link FROM notifications";
+
+/// A stored row as the center shows it; a row that no longer decodes is left out, not fatal.
+fn center_entry(r: &sqlx::sqlite::SqliteRow) -> Option<CenterEntry> {
+    let sender: Option<String> = r.get(3);
+    let link: Option<String> = r.get(12);
+    Some(CenterEntry {
+        notification: Notification {
+            seq: NotificationSeq(r.get::<i64, _>(0) as u64),
+            title: r.get(1),
+            body: r.get(2),
+            sender: sender.and_then(|s| presence::UserId::parse(s).ok()),
+            urgent: r.get(4),
+            created_at: Timestamp(r.get(5)),
+            delivery: serde_json::from_str(&r.get::<String, _>(6)).ok()?,
+            read: r.get(7),
+            dismissed: r.get(8),
+            link: link.and_then(|l| protocol::Link::parse(l).ok()),
+        },
+        received_at: Timestamp(r.get(9)),
+        shown: r.get(10),
+        missed: r.get(11),
+    })
 }

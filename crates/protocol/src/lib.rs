@@ -104,6 +104,78 @@ pub struct Notification {
     pub delivery: Delivery,
     pub read: bool,
     pub dismissed: bool,
+    /// Where "Open" takes the person (the chat message, the ticket, the call): an http or https
+    /// address, or none.
+    #[serde(default)]
+    pub link: Option<Link>,
+}
+
+/// An http or https address a notification opens, at most [`Link::MAX_BYTES`] long. Anything
+/// else (`file:`, `javascript:`, a relative path) is refused where it enters, so a client can
+/// hand a stored link to the system's browser as it is.
+#[derive(ts_rs::TS)]
+#[ts(type = "string")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Link(String);
+
+/// Why a link was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LinkError(String);
+
+impl Link {
+    pub const MAX_BYTES: usize = 2048;
+
+    pub fn parse(raw: impl Into<String>) -> Result<Link, LinkError> {
+        let raw = raw.into();
+        if raw.len() > Self::MAX_BYTES {
+            return Err(LinkError(format!(
+                "the link is longer than {} bytes: link to a shorter address",
+                Self::MAX_BYTES
+            )));
+        }
+        let parsed = url::Url::parse(&raw).map_err(|e| {
+            LinkError(format!(
+                "the link \"{}\" is not an absolute address ({e}): send a full http or https URL",
+                short(&raw)
+            ))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(LinkError(format!(
+                "the link \"{}\" is not an http or https address: only web links can be opened",
+                short(&raw)
+            )));
+        }
+        Ok(Link(parsed.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+impl TryFrom<String> for Link {
+    type Error = LinkError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Link::parse(s)
+    }
+}
+
+impl From<Link> for String {
+    fn from(l: Link) -> String {
+        l.0
+    }
+}
+
+impl std::fmt::Display for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 #[derive(ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -108,6 +108,7 @@ fn server_messages_round_trip() {
                 },
                 read: false,
                 dismissed: false,
+                link: Some(Link::parse("https://chat.example.com/m/10").unwrap()),
             },
         },
         ServerMessage::NotificationsChanged {
@@ -182,4 +183,36 @@ fn the_wire_form_is_stable() {
         frame,
         r#"{"type":"set_status","request":"r1","status":"do_not_disturb","until":null}"#
     );
+}
+
+#[test]
+fn only_web_links_are_accepted() {
+    for ok in [
+        "https://chat.example.com/m/10",
+        "http://helpdesk.local:8080/ticket?id=4",
+    ] {
+        assert_eq!(Link::parse(ok).unwrap().as_str(), ok);
+    }
+    let long = format!("https://example.com/{}", "a".repeat(Link::MAX_BYTES));
+    for (bad, says) in [
+        ("file:///etc/passwd", "not an http or https"),
+        ("javascript:alert(1)", "not an http or https"),
+        ("/relative/path", "not an absolute address"),
+        ("https://", "not an absolute address"),
+        (long.as_str(), "longer than 2048 bytes"),
+    ] {
+        let err = Link::parse(bad).unwrap_err().to_string();
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+    // A notification without the field (an older server) decodes with no link.
+    let old = r#"{"type":"notification","notification":{"seq":1,"title":"t","body":"","sender":null,"urgent":false,"created_at":0,"delivery":{"delivery":"show"},"read":false,"dismissed":false}}"#;
+    match decode_server(old).unwrap() {
+        ServerMessage::Notification { notification } => assert_eq!(notification.link, None),
+        other => panic!("{other:?}"),
+    }
+    let bad = old.replace(
+        r#""dismissed":false"#,
+        r#""dismissed":false,"link":"file:///etc/passwd""#,
+    );
+    assert_eq!(decode_server(&bad).unwrap_err().kind, ErrorKind::Invalid);
 }

@@ -44,6 +44,7 @@ fn generated() -> String {
         NotificationSeq::decl(),
         ClientMessage::decl(),
         Member::decl(),
+        Link::decl(),
         Notification::decl(),
         ErrorKind::decl(),
         WireError::decl(),

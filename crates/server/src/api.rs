@@ -54,6 +54,7 @@ pub fn router(app: Arc<App>) -> Router {
         );
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/demo/notes/{n}", get(crate::demo::note_page))
         .nest("/api/v1", api)
         .fallback(|| async { AppError::not_found("no such endpoint: see /api/v1/openapi.json") })
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))

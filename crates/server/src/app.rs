@@ -123,6 +123,8 @@ pub struct NotificationRequest {
     pub urgent: bool,
     /// The caller's id for this notification: sending it again returns the stored one.
     pub external_id: Option<String>,
+    /// Where "Open" takes the person: an absolute http or https address.
+    pub link: Option<String>,
 }
 
 pub const MAX_TITLE: usize = 200;
@@ -727,6 +729,11 @@ impl App {
         if let Some(ext) = &req.external_id {
             ExternalId::parse(ext.clone())?;
         }
+        let link = req
+            .link
+            .map(protocol::Link::parse)
+            .transpose()
+            .map_err(|e| AppError::invalid(e.to_string()))?;
         let sender = req.sender.map(UserId::parse).transpose()?;
         let rules = self.rules(org)?;
         let now = clock::now();
@@ -753,6 +760,7 @@ impl App {
                     urgent: req.urgent,
                     created_at: now.0,
                     delivery,
+                    link,
                 },
             )
             .await?;

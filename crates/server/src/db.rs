@@ -87,6 +87,7 @@ pub struct NewNotification {
     pub urgent: bool,
     pub created_at: i64,
     pub delivery: presence::Delivery,
+    pub link: Option<protocol::Link>,
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
@@ -453,8 +454,8 @@ impl Db {
             .await?
             .get(0);
         sqlx::query(
-            "INSERT INTO notifications (user_id, seq, external_id, title, body, sender, urgent, created_at, delivery, is_read, dismissed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0)",
+            "INSERT INTO notifications (user_id, seq, external_id, title, body, sender, urgent, created_at, delivery, is_read, dismissed, link) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, $10)",
         )
         .bind(user_id)
         .bind(seq)
@@ -465,6 +466,7 @@ impl Db {
         .bind(new.urgent as i64)
         .bind(new.created_at)
         .bind(json(&new.delivery))
+        .bind(new.link.as_ref().map(|l| l.as_str().to_string()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -485,6 +487,7 @@ impl Db {
                 delivery: new.delivery.clone(),
                 read: false,
                 dismissed: false,
+                link: new.link.clone(),
             },
             true,
         ))
@@ -626,7 +629,7 @@ impl Db {
 }
 
 const USER_COLUMNS: &str = "SELECT id, org_id, email, name, password_hash, role, state, applied_requests, notification_seq, last_assigned FROM users";
-const NOTIFICATION_COLUMNS: &str = "SELECT seq, title, body, sender, urgent, created_at, delivery, is_read, dismissed FROM notifications";
+const NOTIFICATION_COLUMNS: &str = "SELECT seq, title, body, sender, urgent, created_at, delivery, is_read, dismissed, link FROM notifications";
 
 fn org_row(r: &AnyRow) -> Result<OrgRow, AppError> {
     Ok(OrgRow {
@@ -673,6 +676,11 @@ fn notification_row(r: &AnyRow) -> Result<Notification, AppError> {
         delivery: parse(&r.get::<String, _>(6), "notification delivery")?,
         read: r.get::<i64, _>(7) != 0,
         dismissed: r.get::<i64, _>(8) != 0,
+        link: r
+            .get::<Option<String>, _>(9)
+            .map(protocol::Link::parse)
+            .transpose()
+            .map_err(|e| AppError::internal(format!("a stored link cannot be read ({e})")))?,
     })
 }
 

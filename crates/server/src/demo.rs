@@ -115,8 +115,25 @@ const NOTES: &[(&str, &str)] = &[
     ("Lunch?", "A few of us are going for lunch at 12:30."),
 ];
 
-/// Keeps the simulated teammates busy until the server stops.
-pub async fn run(app: Arc<App>) {
+/// The page a demo notification's "Open" shows: the note in full, served by this server at
+/// `/demo/notes/{n}`, so "Open" has somewhere real to go without any other system.
+pub async fn note_page(
+    axum::extract::Path(n): axum::extract::Path<usize>,
+) -> Result<axum::response::Html<String>, AppError> {
+    let (title, body) = NOTES
+        .get(n)
+        .ok_or_else(|| AppError::not_found(format!("there is no demo note {n}")))?;
+    Ok(axum::response::Html(format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title}</title>\
+         <body style=\"font-family:system-ui;max-width:40em;margin:3em auto\">\
+         <p>Presently demo: where the notification's \"Open\" takes you (a chat thread, a ticket, \
+         a call) in a real setup.</p><h1>{title}</h1><p>{body}</p></body></html>"
+    )))
+}
+
+/// Keeps the simulated teammates busy until the server stops. `base` is this server's own
+/// address (`http://127.0.0.1:7878`), for the notes' links.
+pub async fn run(app: Arc<App>, base: String) {
     let mut rng = rand::rngs::StdRng::from_entropy();
     let Ok(Some(demo_user)) = app.db.user_by_email(EMAIL).await else {
         tracing::warn!("demo mode: no demo user");
@@ -160,7 +177,8 @@ pub async fn run(app: Arc<App>) {
             }
         }
         if tick.is_multiple_of(10) {
-            let (title, body) = NOTES.choose(&mut rng).expect("non-empty");
+            let n = rng.gen_range(0..NOTES.len());
+            let (title, body) = NOTES[n];
             let sender = mates.choose(&mut rng).map(|m| m.as_str().to_string());
             let _ = app
                 .notify(
@@ -172,6 +190,7 @@ pub async fn run(app: Arc<App>) {
                         sender,
                         urgent: false,
                         external_id: None,
+                        link: Some(format!("{base}/demo/notes/{n}")),
                     },
                 )
                 .await;

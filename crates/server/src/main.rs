@@ -149,7 +149,10 @@ async fn serve(config: Config) -> Result<(), AppError> {
             "presently-server: demo organisation ready: sign in as {} / {}",
             demo.email, demo.password
         );
-        tokio::spawn(presently_server::demo::run(running.app.clone()));
+        tokio::spawn(presently_server::demo::run(
+            running.app.clone(),
+            format!("http://{}", running.addr),
+        ));
     }
     shutdown_signal().await;
     eprintln!("presently-server: stopping");

@@ -130,7 +130,8 @@ pub fn document() -> Value {
                 "post": op("Notify a user (idempotent by external_id): stored, decided show or hold, delivered to every device", "apiKey", Some(obj(&["user", "title"], json!({
                     "user": { "type": "string", "description": "user id or email" },
                     "title": { "type": "string", "maxLength": 200 }, "body": { "type": "string", "maxLength": 4000 },
-                    "sender": s("string"), "urgent": s("boolean"), "external_id": s("string")
+                    "sender": s("string"), "urgent": s("boolean"), "external_id": s("string"),
+                    "link": { "type": "string", "format": "uri", "maxLength": 2048, "description": "where Open takes the person: an absolute http or https address" }
                 }))), "201")
             },
             "/notifications/read": { "post": op("Mark read; every device of the user hears of it", "device", Some(seqs.clone()), "200") },

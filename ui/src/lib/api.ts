@@ -13,6 +13,7 @@ export const api = {
   team: () => invoke<TeamPanel>("get_team"),
   center: () => invoke<CenterItem[]>("get_center"),
   markRead: (seqs: number[]) => invoke<void>("mark_read", { seqs }),
+  open: (seq: number) => invoke<string | null>("open_notification", { seq }),
   dismiss: (seqs: number[]) => invoke<void>("dismiss", { seqs }),
   markAllRead: () => invoke<void>("mark_all_read"),
   settings: () => invoke<Settings>("get_settings"),
@@ -24,6 +25,9 @@ export const api = {
   onTeam: (f: (t: TeamPanel) => void): Promise<UnlistenFn> =>
     listen<TeamPanel>("team-changed", (e) => f(e.payload)),
   onCenter: (f: () => void): Promise<UnlistenFn> => listen("center-changed", () => f()),
+  /** A desktop notification was clicked: show the center (at that notification, if any). */
+  onShowCenter: (f: (seq: number | null) => void): Promise<UnlistenFn> =>
+    listen<number | null>("show-center", (e) => f(e.payload)),
 };
 
 export function errorMessage(e: unknown): string {

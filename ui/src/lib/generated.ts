@@ -113,11 +113,18 @@ export type Member = { user: UserId, name: string,
  */
 time_zone: string, view: TeamView, };
 
+export type Link = string;
+
 export type Notification = { seq: NotificationSeq, title: string, body: string, sender: UserId | null, urgent: boolean, created_at: Timestamp, 
 /**
  * What the engine decided when it arrived: shown, or held and why.
  */
-delivery: Delivery, read: boolean, dismissed: boolean, };
+delivery: Delivery, read: boolean, dismissed: boolean, 
+/**
+ * Where "Open" takes the person (the chat message, the ticket, the call): an http or https
+ * address, or none.
+ */
+link: Link | null, };
 
 export type ErrorKind = "too_large" | "malformed" | "unknown_type" | "unsupported_version" | "unauthorized" | "forbidden" | "not_found" | "invalid" | "rate_limited" | "internal";
 

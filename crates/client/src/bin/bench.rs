@@ -132,7 +132,7 @@ async fn main() {
     eprintln!("signed in; connecting the client");
 
     let store = Store::open(&dir.join("client.db")).await.unwrap();
-    let notifier = Arc::new(DesktopNotifier::new("dialog-information", None));
+    let notifier = Arc::new(DesktopNotifier::new("dialog-information"));
     let (handle, task) = sync::spawn(
         store.clone(),
         notifier,
@@ -231,6 +231,7 @@ async fn main() {
             delivery: presence::Delivery::Show,
             read: false,
             dismissed: false,
+            link: None,
         };
         s.insert(&n, presence::Timestamp(0)).await.unwrap();
     }

@@ -5,7 +5,7 @@
 use clap::{Parser, Subcommand};
 use presence::{ClearAfter, DeviceId, Emoji, MessageText, StatusId, Timestamp};
 use presently_client::api::Api;
-use presently_client::notifier::DesktopNotifier;
+use presently_client::notifier::{Action, DesktopNotifier};
 use presently_client::store::{self, Store};
 use presently_client::sync::{self, Command, Connection, Event, Options};
 use presently_client::{idle, parse_duration};
@@ -365,16 +365,40 @@ async fn run(cli: Cli) -> Result<(), String> {
             idle_every,
         } => {
             let s = session(store).await?;
-            let notifier: Arc<dyn presently_client::notifier::Notifier> = if no_notifications {
-                Arc::new(presently_client::notifier::Recorder::default())
-            } else {
-                Arc::new(DesktopNotifier::new("dialog-information", None))
+            let desktop =
+                (!no_notifications).then(|| Arc::new(DesktopNotifier::new("dialog-information")));
+            let notifier: Arc<dyn presently_client::notifier::Notifier> = match &desktop {
+                Some(d) => d.clone(),
+                None => Arc::new(presently_client::notifier::Recorder::default()),
             };
             let (sync, task) = sync::spawn(
                 s.store.clone(),
                 notifier,
                 Options::new(&s.server, &s.token, s.device.clone()),
             );
+            if let Some(desktop) = desktop {
+                // Open and Mark read on a desktop notification: both mark it read everywhere;
+                // the click is printed like every other event (with the link, for Open).
+                let (sync, store) = (sync.clone(), s.store.clone());
+                let runtime = tokio::runtime::Handle::current();
+                desktop.listen_for_actions(move |action| {
+                    runtime.block_on(async {
+                        let mut line = serde_json::json!({"event": "notification_action"});
+                        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&action)
+                        {
+                            line.as_object_mut().expect("an object").extend(fields);
+                        }
+                        if let Action::Open(seq) | Action::MarkRead(seq) = action {
+                            let seq = protocol::NotificationSeq(seq);
+                            if let Ok(Some(entry)) = store.entry(seq).await {
+                                line["link"] = serde_json::json!(entry.notification.link);
+                            }
+                            sync.send(Command::MarkRead(vec![seq])).await;
+                        }
+                        println!("{line}");
+                    });
+                });
+            }
             let mut events = sync.subscribe();
             if !no_auto_away {
                 let source = idle::detect();

@@ -153,6 +153,7 @@ impl Server {
                     sender: None,
                     urgent: false,
                     external_id: None,
+                    link: None,
                 },
             )
             .await

@@ -492,7 +492,7 @@ async fn notifications_are_stored_decided_delivered_and_idempotent(b: Backend) {
     };
     let mut desk = f.online(&f.bea, "desk").await;
     let mut laptop = f.online(&f.bea, "laptop").await;
-    let body = json!({"user": f.bea.as_str(), "title": "Build failed", "body": "main is red", "external_id": "ci-41"});
+    let body = json!({"user": f.bea.as_str(), "title": "Build failed", "body": "main is red", "external_id": "ci-41", "link": "https://ci.example.com/main/41"});
     let (status, r) = f.post("/notifications", &f.key, body.clone()).await;
     assert_eq!(status, 201, "{r}");
     let seq = r["notification"]["seq"].as_u64().unwrap();
@@ -507,6 +507,10 @@ async fn notifications_are_stored_decided_delivered_and_idempotent(b: Backend) {
         };
         assert_eq!(notification.seq, NotificationSeq(seq));
         assert_eq!(notification.delivery, presence::Delivery::Show);
+        assert_eq!(
+            notification.link.as_ref().map(|l| l.as_str()),
+            Some("https://ci.example.com/main/41")
+        );
     }
     // The same external id again: the stored one, no second delivery.
     let (status, r) = f.post("/notifications", &f.key, body).await;
@@ -551,7 +555,13 @@ async fn notifications_are_stored_decided_delivered_and_idempotent(b: Backend) {
     let next = page["next_after"].as_u64().unwrap();
     let (_, page) = f.get(&format!("/notifications?after={next}"), &token).await;
     assert_eq!(page["notifications"][0]["title"], "While DND");
+    assert_eq!(page["notifications"][0]["link"], serde_json::Value::Null);
     assert_eq!(page["unread"], 2);
+    let (_, page) = f.get("/notifications?after=0&limit=1", &token).await;
+    assert_eq!(
+        page["notifications"][0]["link"], "https://ci.example.com/main/41",
+        "the link is stored"
+    );
 
     // Bad notifications: refused, nothing stored.
     let (status, e) = f
@@ -582,6 +592,18 @@ async fn notifications_are_stored_decided_delivered_and_idempotent(b: Backend) {
         )
         .await;
     assert_eq!(status, 422, "{e}");
+    for link in ["file:///etc/passwd", "javascript:alert(1)", "/relative"] {
+        let (status, e) = f
+            .post(
+                "/notifications",
+                &f.key,
+                json!({"user": "bea@one.test", "title": "t", "link": link}),
+            )
+            .await;
+        assert_eq!(status, 422, "{link}: {e}");
+        let message = e["error"]["message"].as_str().unwrap();
+        assert!(message.contains("http or https"), "{link}: {message}");
+    }
     let (_, page) = f.get("/notifications", &token).await;
     assert_eq!(page["notifications"].as_array().unwrap().len(), 2);
     f.finish().await;
