@@ -11,7 +11,7 @@ The app runs connected to a local presently-server with one user and no activity
 team), as a person's app sits most of the day.
 
     cargo build --release -p server --bin presently-server
-    cargo build --release --bin presently -p bare-window
+    cargo build --release -p bare-window -p presently
     scripts/footprint.py --target-dir ~/.cache/presently-target/release --settle 60 --idle 300
 """
 
@@ -146,6 +146,10 @@ def main():
     ap.add_argument("--target-dir", default=os.path.expanduser("~/.cache/presently-target/release"))
     ap.add_argument("--settle", type=int, default=60, help="seconds idle before memory is read")
     ap.add_argument("--idle", type=int, default=300, help="seconds of idle CPU measured")
+    ap.add_argument("--both-ways", action="store_true",
+                    help="also measure the bare window drawing on the CPU like the app "
+                         "(WEBKIT_DISABLE_COMPOSITING_MODE=1) and the app with WebKit's default "
+                         "GL compositing (PRESENTLY_GPU=1)")
     args = ap.parse_args()
     for tool in ["Xvfb", "dbus-daemon", "gdbus", "xdotool"]:
         if not shutil.which(tool):
@@ -185,6 +189,13 @@ def main():
             measure("bare Tauri 2 window", [bare], env, "Bare window", args.settle, args.idle, False),
             measure("Presently (connected, idle)", [app], app_env, "Presently", args.settle, args.idle, True),
         ]
+        if args.both_ways:
+            results.append(measure("bare Tauri 2 window, CPU drawing", [bare],
+                                   dict(env, WEBKIT_DISABLE_COMPOSITING_MODE="1"), "Bare window",
+                                   args.settle, args.idle, False))
+            results.append(measure("Presently, GL compositing (PRESENTLY_GPU=1)", [app],
+                                   dict(app_env, PRESENTLY_GPU="1"), "Presently", args.settle,
+                                   args.idle, True))
     finally:
         for p in [srv, bus, xvfb]:
             p.terminate()
@@ -199,6 +210,9 @@ def main():
         print(f"| {r['label']} | {tray} | {win} | {r['pss_mib']:.1f} | {r['cpu']:.3f} | {r['procs']} |")
     ratio = results[1]["pss_mib"] / results[0]["pss_mib"] if results[0]["pss_mib"] else float("nan")
     print(f"memory ratio app / bare window: {ratio:.2f} (target under 1.3)")
+    if args.both_ways:
+        print(f"both drawing on the CPU, app / bare window: {results[1]['pss_mib'] / results[2]['pss_mib']:.2f}")
+        print(f"both with GL compositing, app / bare window: {results[3]['pss_mib'] / results[0]['pss_mib']:.2f}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ fn app() -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
             commands::get_team,
             commands::get_center,
             commands::mark_read,
+            commands::open_notification,
         ])
         .build(mock_context(noop_assets()))
         .expect("the mock app builds");
@@ -103,9 +104,14 @@ fn without_a_server_the_panel_and_center_are_empty_and_say_why() {
     let team = call(&w, "get_team", json!({})).unwrap();
     assert_eq!(team["members"], json!([]));
     assert_eq!(call(&w, "get_center", json!({})).unwrap(), json!([]));
-    let e = call(&w, "mark_read", json!({"seqs": [1]})).unwrap_err();
-    assert!(
-        e["message"].as_str().unwrap().contains("needs a server"),
-        "{e}"
-    );
+    for (cmd, args) in [
+        ("mark_read", json!({"seqs": [1]})),
+        ("open_notification", json!({"seq": 1})),
+    ] {
+        let e = call(&w, cmd, args).unwrap_err();
+        assert!(
+            e["message"].as_str().unwrap().contains("needs a server"),
+            "{cmd}: {e}"
+        );
+    }
 }
