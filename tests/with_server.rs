@@ -263,6 +263,52 @@ fn desktop_notification_buttons_open_the_link_and_mark_read_on_the_server() {
     rt.block_on(ts.running.stop());
 }
 
+#[test]
+fn an_app_started_before_its_server_connects_when_the_server_comes_up() {
+    if !["Xvfb", "dbus-daemon", "gdbus"].iter().all(|t| require(t)) || !require_dbusmock() {
+        return;
+    }
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let desktop = Desktop::start();
+    let log = desktop.home.join("notify.log");
+    let mut daemon = notification_daemon(&desktop, &log, None);
+    let bus = desktop.bus();
+    let server = format!("http://{addr}");
+    let store = desktop.home.join("client.db");
+    let mut child = desktop.launch_with(
+        APP,
+        &[
+            ("PRESENTLY_SERVER", server.as_str()),
+            ("PRESENTLY_EMAIL", "bea@one.test"),
+            ("PRESENTLY_PASSWORD", PASSWORD),
+            ("PRESENTLY_STORE", store.to_str().unwrap()),
+        ],
+    );
+    let tray = Tray::find(&bus, Duration::from_secs(30)).expect("the tray appears");
+    // Nothing answers yet: the app runs and says so.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(child.try_wait().unwrap().is_none(), "the app keeps running");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ts = rt.block_on(TestServer::start_at(addr));
+    assert!(
+        wait_for(Duration::from_secs(30), || (rt.block_on(ts.bea_status())
+            == StatusId::AVAILABLE)
+            .then_some(()))
+        .is_some(),
+        "the app signs in once the server is up; app log:\n{}",
+        std::fs::read_to_string(desktop.home.join("app.log")).unwrap_or_default()
+    );
+    let quit = tray.layout(&bus).find("Quit").expect("Quit").id;
+    tray.click(&bus, quit);
+    let _ = wait_for(Duration::from_secs(10), || child.try_wait().ok().flatten());
+    let _ = child.kill();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    rt.block_on(ts.running.stop());
+}
+
 fn require_dbusmock() -> bool {
     let ok = std::process::Command::new("/usr/bin/python3")
         .args(["-c", "import dbusmock"])

@@ -68,22 +68,16 @@ pub fn run() {
                 render_on_cpu(&window);
             }
             if let Some(config) = remote_config() {
-                let server = config.server.clone();
-                match tauri::async_runtime::block_on(remote::Remote::start(config)) {
-                    Ok(r) => {
-                        let notifier = r.notifier.clone();
-                        let _ = app.state::<AppState>().remote.set(r);
-                        let on_click = handle.clone();
-                        notifier.listen_for_actions(move |a| on_notification_action(&on_click, a));
-                        tauri::async_runtime::spawn(forward_events(handle.clone()));
-                        tracing::info!(%server, "connecting to the server");
-                    }
+                // The first attempt before the tray exists, so that it starts with the server's
+                // view; a server that is not up yet is tried again in the background.
+                match tauri::async_runtime::block_on(remote::Remote::start(config.clone())) {
+                    Ok(r) => connected(&handle, r),
                     Err(e) => {
-                        tracing::error!("not connected to {server}: {e}");
-                        let _ = app
-                            .state::<AppState>()
-                            .startup_error
-                            .set(format!("Not connected to {server}: {e}"));
+                        let transient = e.is_transient();
+                        not_connected(&handle, &config.server, &e, transient);
+                        if transient {
+                            tauri::async_runtime::spawn(retry_start(handle.clone(), config));
+                        }
                     }
                 }
             }
@@ -160,6 +154,69 @@ fn remote_config() -> Option<remote::Config> {
         email: std::env::var("PRESENTLY_EMAIL").ok(),
         password: std::env::var("PRESENTLY_PASSWORD").ok(),
     })
+}
+
+/// The app runs on the client core from now on: sync events redraw the tray and the window, and
+/// desktop notification buttons act.
+fn connected<R: tauri::Runtime>(app: &tauri::AppHandle<R>, r: remote::Remote) {
+    use tauri::Emitter;
+    let state = app.state::<AppState>();
+    let notifier = r.notifier.clone();
+    let server = r.server.clone();
+    if state.remote.set(r).is_err() {
+        return;
+    }
+    if let Ok(mut e) = state.startup_error.lock() {
+        *e = None;
+    }
+    let on_click = app.clone();
+    notifier.listen_for_actions(move |a| on_notification_action(&on_click, a));
+    tauri::async_runtime::spawn(forward_events(app.clone()));
+    tracing::info!(%server, "connecting to the server");
+    state.changed.notify_one();
+    if let Some(r) = state.remote.get() {
+        let _ = app.emit("team-changed", r.team());
+    }
+    let _ = app.emit("center-changed", ());
+}
+
+fn not_connected<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    server: &str,
+    e: &remote::StartError,
+    retrying: bool,
+) {
+    tracing::error!("not connected to {server}: {e}");
+    let text = if retrying {
+        format!("Not connected to {server}: {e}. Trying again…")
+    } else {
+        format!("Not connected to {server}: {e}")
+    };
+    let state = app.state::<AppState>();
+    if let Ok(mut slot) = state.startup_error.lock() {
+        *slot = Some(text);
+    }
+    state.changed.notify_one();
+}
+
+/// Tries to sign in and start again, with backoff (2 s doubling to 60 s), until the server
+/// answers or says no.
+async fn retry_start<R: tauri::Runtime>(app: tauri::AppHandle<R>, config: remote::Config) {
+    let mut wait = Duration::from_secs(2);
+    loop {
+        tokio::time::sleep(wait).await;
+        match remote::Remote::start(config.clone()).await {
+            Ok(r) => return connected(&app, r),
+            Err(e) => {
+                let transient = e.is_transient();
+                not_connected(&app, &config.server, &e, transient);
+                if !transient {
+                    return;
+                }
+            }
+        }
+        wait = (wait * 2).min(Duration::from_secs(60));
+    }
 }
 
 /// A click on a desktop notification: Mark read marks it read everywhere; Open (or the

@@ -13,6 +13,7 @@ use protocol::{Member, NotificationSeq};
 use std::sync::Mutex;
 
 /// Where the app connects, from the environment or what the store remembers.
+#[derive(Clone)]
 pub struct Config {
     pub server: String,
     pub email: Option<String>,
@@ -50,6 +51,17 @@ pub enum StartError {
     Api(#[from] presently_client::api::ApiError),
     #[error("not signed in to {0}: set PRESENTLY_EMAIL and PRESENTLY_PASSWORD, or run presently-cli login")]
     NoToken(String),
+}
+
+impl StartError {
+    /// Worth trying again later (the server is not up yet, or the network is down), as opposed
+    /// to wrong credentials or a broken store.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StartError::Api(presently_client::api::ApiError::Unreachable { .. })
+        )
+    }
 }
 
 impl Remote {
@@ -233,7 +245,9 @@ impl Remote {
                 };
                 if matches!(c, Connection::Online) {
                     self.refresh_statuses().await;
+                    // The panel drops its "offline" mark (the fresh snapshot follows).
                     self.with(|v| v.stale_since = None);
+                    changed.team = true;
                 } else if !matches!(c, Connection::Connecting) {
                     self.with(|v| {
                         v.stale_since.get_or_insert(crate::clock::now());

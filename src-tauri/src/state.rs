@@ -17,7 +17,7 @@ pub struct AppState {
     /// core, and the local engine is not used.
     pub remote: std::sync::OnceLock<crate::remote::Remote>,
     /// Why the app could not connect at start, shown instead of the connection state.
-    pub startup_error: std::sync::OnceLock<String>,
+    pub startup_error: Mutex<Option<String>>,
     /// Wakes the timer task when the next deadline may have moved.
     pub changed: Notify,
 }
@@ -44,7 +44,7 @@ impl AppState {
         AppState {
             inner: Mutex::new(inner),
             remote: std::sync::OnceLock::new(),
-            startup_error: std::sync::OnceLock::new(),
+            startup_error: Mutex::new(None),
             changed: Notify::new(),
         }
     }
@@ -85,8 +85,9 @@ impl AppState {
                 unread: 0,
                 connection: self
                     .startup_error
-                    .get()
-                    .cloned()
+                    .lock()
+                    .ok()
+                    .and_then(|e| e.clone())
                     .unwrap_or_else(|| "Not connected to a server".into()),
             }
         })

@@ -368,9 +368,14 @@ pub const PASSWORD: &str = "pass word";
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_at("127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// On a given address (a port chosen before the app is launched).
+    pub async fn start_at(addr: std::net::SocketAddr) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("server.db").display());
-        let running = presently_server::start(&url, "127.0.0.1:0".parse().unwrap())
+        let running = presently_server::start(&url, addr)
             .await
             .expect("the server starts");
         let app = running.app.clone();
