@@ -6,6 +6,7 @@
 mod support;
 
 use presence::StatusId;
+use std::process::Child;
 use std::time::Duration;
 use support::{
     click_notification, notification_daemon, record_browser, require, wait_for, Desktop,
@@ -26,19 +27,10 @@ fn tray_dnd_reaches_the_server_and_holds_notifications_in_the_center() {
 
     let desktop = Desktop::start();
     let log = desktop.home.join("notify.log");
-    let mut daemon = notification_daemon(&desktop, &log, None);
+    let daemon = notification_daemon(&desktop, &log, None);
     let bus = desktop.bus();
     let server = ts.url();
-    let store = desktop.home.join("client.db");
-    let mut child = desktop.launch_with(
-        APP,
-        &[
-            ("PRESENTLY_SERVER", server.as_str()),
-            ("PRESENTLY_EMAIL", "bea@one.test"),
-            ("PRESENTLY_PASSWORD", PASSWORD),
-            ("PRESENTLY_STORE", store.to_str().unwrap()),
-        ],
-    );
+    let child = launch_as_bea(&desktop, &server);
     let tray = Tray::find(&bus, Duration::from_secs(30)).expect("the tray appears");
     assert!(
         wait_for(Duration::from_secs(20), || (seen(&rt)
@@ -129,12 +121,7 @@ fn tray_dnd_reaches_the_server_and_holds_notifications_in_the_center() {
     );
     assert_eq!(notify_lines().len(), 1);
 
-    let quit = tray.layout(&bus).find("Quit").expect("Quit").id;
-    tray.click(&bus, quit);
-    let _ = wait_for(Duration::from_secs(10), || child.try_wait().ok().flatten());
-    let _ = child.kill();
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    quit(&tray, &bus, child, daemon);
     rt.block_on(ts.running.stop());
 }
 
@@ -147,21 +134,12 @@ fn desktop_notification_buttons_open_the_link_and_mark_read_on_the_server() {
     let ts = rt.block_on(TestServer::start());
     let desktop = Desktop::start();
     let log = desktop.home.join("notify.log");
-    let mut daemon = notification_daemon(&desktop, &log, Some("body actions"));
+    let daemon = notification_daemon(&desktop, &log, Some("body actions"));
     let opened = desktop.home.join("opened.txt");
     record_browser(&desktop, &opened);
     let bus = desktop.bus();
     let server = ts.url();
-    let store = desktop.home.join("client.db");
-    let mut child = desktop.launch_with(
-        APP,
-        &[
-            ("PRESENTLY_SERVER", server.as_str()),
-            ("PRESENTLY_EMAIL", "bea@one.test"),
-            ("PRESENTLY_PASSWORD", PASSWORD),
-            ("PRESENTLY_STORE", store.to_str().unwrap()),
-        ],
-    );
+    let child = launch_as_bea(&desktop, &server);
     let tray = Tray::find(&bus, Duration::from_secs(30)).expect("the tray appears");
     assert!(
         wait_for(Duration::from_secs(20), || (rt.block_on(ts.bea_status())
@@ -254,12 +232,7 @@ fn desktop_notification_buttons_open_the_link_and_mark_read_on_the_server() {
     );
     assert_eq!(std::fs::read_to_string(&opened).unwrap().lines().count(), 1);
 
-    let quit = tray.layout(&bus).find("Quit").expect("Quit").id;
-    tray.click(&bus, quit);
-    let _ = wait_for(Duration::from_secs(10), || child.try_wait().ok().flatten());
-    let _ = child.kill();
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    quit(&tray, &bus, child, daemon);
     rt.block_on(ts.running.stop());
 }
 
@@ -273,19 +246,10 @@ fn an_app_started_before_its_server_connects_when_the_server_comes_up() {
         .expect("a free port");
     let desktop = Desktop::start();
     let log = desktop.home.join("notify.log");
-    let mut daemon = notification_daemon(&desktop, &log, None);
+    let daemon = notification_daemon(&desktop, &log, None);
     let bus = desktop.bus();
     let server = format!("http://{addr}");
-    let store = desktop.home.join("client.db");
-    let mut child = desktop.launch_with(
-        APP,
-        &[
-            ("PRESENTLY_SERVER", server.as_str()),
-            ("PRESENTLY_EMAIL", "bea@one.test"),
-            ("PRESENTLY_PASSWORD", PASSWORD),
-            ("PRESENTLY_STORE", store.to_str().unwrap()),
-        ],
-    );
+    let mut child = launch_as_bea(&desktop, &server);
     let tray = Tray::find(&bus, Duration::from_secs(30)).expect("the tray appears");
     // Nothing answers yet: the app runs and says so.
     std::thread::sleep(Duration::from_secs(1));
@@ -300,13 +264,33 @@ fn an_app_started_before_its_server_connects_when_the_server_comes_up() {
         "the app signs in once the server is up; app log:\n{}",
         std::fs::read_to_string(desktop.home.join("app.log")).unwrap_or_default()
     );
-    let quit = tray.layout(&bus).find("Quit").expect("Quit").id;
-    tray.click(&bus, quit);
-    let _ = wait_for(Duration::from_secs(10), || child.try_wait().ok().flatten());
-    let _ = child.kill();
+    quit(&tray, &bus, child, daemon);
+    rt.block_on(ts.running.stop());
+}
+
+/// The real app in `desktop`, signed in to `server` as bea, with its own client store.
+fn launch_as_bea(desktop: &Desktop, server: &str) -> Child {
+    let store = desktop.home.join("client.db");
+    desktop.launch_with(
+        APP,
+        &[
+            ("PRESENTLY_SERVER", server),
+            ("PRESENTLY_EMAIL", "bea@one.test"),
+            ("PRESENTLY_PASSWORD", PASSWORD),
+            ("PRESENTLY_STORE", store.to_str().unwrap()),
+        ],
+    )
+}
+
+/// Quit from the tray menu (killed if it has not ended within 10 s), then stop the notification
+/// daemon.
+fn quit(tray: &Tray, bus: &zbus::blocking::Connection, mut app: Child, mut daemon: Child) {
+    let item = tray.layout(bus).find("Quit").expect("Quit").id;
+    tray.click(bus, item);
+    let _ = wait_for(Duration::from_secs(10), || app.try_wait().ok().flatten());
+    let _ = app.kill();
     let _ = daemon.kill();
     let _ = daemon.wait();
-    rt.block_on(ts.running.stop());
 }
 
 fn require_dbusmock() -> bool {
