@@ -1,5 +1,9 @@
 import { mount } from "svelte";
 import App from "./App.svelte";
+import { applyTheme, savedTheme } from "./lib/theme";
+
+// Before the first paint, so a dark theme does not flash light.
+applyTheme(savedTheme());
 
 const target = document.getElementById("app");
 if (!target) throw new Error("index.html has no #app element");

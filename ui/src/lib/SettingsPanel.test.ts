@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/svelte";
 import SettingsPanel from "./SettingsPanel.svelte";
 import type { Settings } from "./types";
+import { savedTheme } from "./theme";
 
 const settings: Settings = {
   server: "http://127.0.0.1:7878",
@@ -42,5 +43,19 @@ describe("SettingsPanel", () => {
     await fireEvent.input(screen.getByLabelText("Password"), { target: { value: "secret" } });
     await fireEvent.click(button);
     expect(onsignin).toHaveBeenCalledWith("http://127.0.0.1:7878", "a@example.com", "secret");
+  });
+
+  it("switches the theme at once and remembers it; the desktop's choice is the default", async () => {
+    localStorage.clear();
+    document.documentElement.removeAttribute("data-theme");
+    render(SettingsPanel, { settings, onsave: vi.fn(), onsignin: vi.fn() });
+    const select = screen.getByLabelText("Theme") as HTMLSelectElement;
+    expect(select.value).toBe("system");
+    await fireEvent.change(select, { target: { value: "dark" } });
+    expect(document.documentElement.dataset.theme).toBe("dark");
+    expect(savedTheme()).toBe("dark");
+    await fireEvent.change(select, { target: { value: "system" } });
+    expect(document.documentElement.hasAttribute("data-theme")).toBe(false);
+    expect(savedTheme()).toBe("system");
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { tick } from "svelte";
 import { fireEvent, render, screen } from "@testing-library/svelte";
 import StatusPicker from "./StatusPicker.svelte";
 import type { Family, Glyph, Snapshot, StatusEntry, StatusView } from "./types";
@@ -60,5 +61,46 @@ describe("StatusPicker", () => {
   it("does not repeat what others see when it is the same", () => {
     render(StatusPicker, { snapshot: snapshot(view("busy", "Busy", "busy", "dot")), onchoose: () => {} });
     expect(screen.queryByTestId("seen-by-others")).toBeNull();
+  });
+
+  it("works from the keyboard alone: open on the current status, move, choose, escape", async () => {
+    const onchoose = vi.fn();
+    render(StatusPicker, { snapshot: snapshot(view("do_not_disturb", "Do not disturb", "do_not_disturb", "line")), onchoose });
+    const button = screen.getByRole("button", { name: /Your status/ });
+    button.focus();
+    await fireEvent.keyDown(button, { key: "ArrowDown" });
+    await tick();
+    const items = screen.getAllByRole("menuitemradio");
+    // Opens on the status in effect, not the first one.
+    expect(document.activeElement).toBe(items[1]);
+    const menu = screen.getByRole("menu");
+    await fireEvent.keyDown(menu, { key: "ArrowDown" });
+    expect(document.activeElement).toBe(items[2]);
+    await fireEvent.keyDown(menu, { key: "ArrowDown" });
+    expect(document.activeElement).toBe(items[0]); // wraps
+    await fireEvent.keyDown(menu, { key: "End" });
+    expect(document.activeElement).toBe(items[2]);
+    await fireEvent.keyDown(menu, { key: "Home" });
+    expect(document.activeElement).toBe(items[0]);
+    await fireEvent.keyDown(menu, { key: "Escape" });
+    expect(screen.queryByRole("menu")).toBeNull();
+    expect(document.activeElement).toBe(button);
+    expect(onchoose).not.toHaveBeenCalled();
+
+    await fireEvent.keyDown(button, { key: "ArrowUp" });
+    await tick();
+    expect(document.activeElement?.textContent?.trim()).toBe("🍽️ Lunch");
+    // Enter on a menu item is a click on its button.
+    await fireEvent.click(document.activeElement as HTMLElement);
+    expect(onchoose).toHaveBeenCalledWith("custom:lunch");
+    expect(document.activeElement).toBe(button);
+  });
+
+  it("closes when the person clicks elsewhere", async () => {
+    render(StatusPicker, { snapshot: snapshot(view("available", "Available", "available", "check")), onchoose: () => {} });
+    await fireEvent.click(screen.getByRole("button", { name: /Your status/ }));
+    expect(screen.getByRole("menu")).toBeTruthy();
+    await fireEvent.click(document.body);
+    expect(screen.queryByRole("menu")).toBeNull();
   });
 });
