@@ -22,3 +22,10 @@ convert -size 256x256 xc:none -fill '#3b4cc0' -draw "roundrectangle 8,8 248,248 
   -fill white -draw "circle 112,120 112,52" \
   -fill '#3b4cc0' -draw "circle 112,120 112,82" \
   -fill '#2e9e4f' -stroke white -strokewidth 12 -draw "circle 184,188 184,148" -depth 8 PNG32:icon.png
+# The same icon for Windows (a multi-size .ico, needed to build there) and macOS (.icns, for the
+# bundle; png2icns is in Debian's icnsutils).
+convert icon.png -define icon:auto-resize=256,128,64,48,32,16 icon.ico
+sizes=$(mktemp -d)
+for s in 16 32 48 128 256; do convert icon.png -resize ${s}x${s} -depth 8 "PNG32:$sizes/icon_$s.png"; done
+png2icns icon.icns "$sizes"/icon_{16,32,48,128,256}.png >/dev/null
+rm -r "$sizes"

@@ -1,5 +1,7 @@
 //! The real app under Xvfb with a private session bus: its window opens, its tray menu is on the
 //! bus, and clicking a status in that menu changes the status, the menu and the icon.
+// A Linux desktop (Xvfb, a session bus, an XDG notification daemon) is what these drive.
+#![cfg(target_os = "linux")]
 
 mod support;
 

@@ -1,14 +1,23 @@
 //! The real window through WebDriver (tauri-driver in front of WebKitWebDriver), connected to a
-//! real server: open the status dropdown, choose Busy, and a second client (a teammate's REST
-//! view) sees Busy; the window's own label follows.
+//! real server: open the status dropdown, choose Busy, and a second client (a teammate's client
+//! core over WebSocket, and the teammate's REST view) sees Busy; the window's own label follows.
+//! Then Do not disturb from the tray menu shows in the window, and a status set on another of
+//! the person's devices reaches the window and the tray icon.
+// A Linux desktop (Xvfb, a session bus, an XDG notification daemon) is what these drive.
+#![cfg(target_os = "linux")]
 
 mod support;
 
-use presence::StatusId;
+use presence::{DeviceId, StatusId, UserId};
+use presently_client::notifier::Recorder;
+use presently_client::store::Store;
+use presently_client::sync::{self, Command as Change, Event, Options, SyncHandle};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
-use std::time::Duration;
-use support::{require, Desktop, TestServer, PASSWORD};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{require, Desktop, TestServer, Tray, PASSWORD};
+use tokio::task::block_in_place;
 
 const APP: &str = env!("CARGO_BIN_EXE_presently");
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -18,6 +27,40 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// A desktop client core (the app's own sync engine) for another device, on its own store.
+async fn client(server: &str, token: &str, device: &str, dir: &std::path::Path) -> SyncHandle {
+    let store = Store::open(&dir.join(format!("{device}.db")))
+        .await
+        .expect("store opens");
+    let options = Options::new(server, token, DeviceId::parse(device).unwrap());
+    sync::spawn(store, Arc::new(Recorder::default()), options).0
+}
+
+/// Waits for the client to see `user` with `status` (in a team snapshot or a delta).
+async fn sees(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    user: &UserId,
+    status: StatusId,
+) {
+    let wait = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let seen = match events.recv().await {
+                Ok(Event::Team { members }) => members
+                    .iter()
+                    .any(|m| &m.user == user && m.view.status.status == status),
+                Ok(Event::Delta { user: u, view }) => &u == user && view.status.status == status,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => false,
+                Err(e) => panic!("the client's events ended: {e}"),
+            };
+            if seen {
+                return;
+            }
+        }
+    });
+    wait.await
+        .unwrap_or_else(|_| panic!("the second client sees {user:?} as {status}"));
 }
 
 struct Driver {
@@ -79,6 +122,19 @@ impl Driver {
         .await;
     }
 
+    /// The element's text once it is `want`, or its last text after 5 s.
+    async fn wait_text(&self, css: &str, want: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..50 {
+            text = self.text(css).await;
+            if text == want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        text
+    }
+
     async fn text(&self, css: &str) -> String {
         let id = self.find(css).await;
         self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
@@ -90,7 +146,7 @@ impl Driver {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn busy_chosen_in_the_window_reaches_a_teammate() {
+async fn the_window_the_tray_and_other_clients_stay_in_step() {
     if !["Xvfb", "dbus-daemon", "tauri-driver", "WebKitWebDriver"]
         .iter()
         .all(|t| require(t))
@@ -99,10 +155,10 @@ async fn busy_chosen_in_the_window_reaches_a_teammate() {
     }
     let ts = TestServer::start().await;
     let (app, bea, cal) = (ts.running.app.clone(), ts.bea.clone(), ts.cal.clone());
-    let cal_token = app
-        .issue_token(&cal, &presence::DeviceId::parse("phone").unwrap())
-        .await
-        .unwrap();
+    let phone = DeviceId::parse("phone").unwrap();
+    let cal_token = app.issue_token(&cal, &phone).await.unwrap();
+    let bea_phone_token = app.issue_token(&bea, &phone).await.unwrap();
+    let clients = tempfile::tempdir().unwrap();
 
     let desktop = Desktop::start();
     let server = ts.url();
@@ -163,11 +219,17 @@ async fn busy_chosen_in_the_window_reaches_a_teammate() {
     }
     assert_eq!(seen().await, StatusId::AVAILABLE);
 
+    // A teammate's desktop client, connected over WebSocket.
+    let cal_client = client(&server, &cal_token, "phone", clients.path()).await;
+    let mut cal_events = cal_client.subscribe();
+    sees(&mut cal_events, &bea, StatusId::AVAILABLE).await;
+
     // Open the avatar dropdown and choose Busy.
     d.click("button.avatar").await;
     d.click("[data-status=\"busy\"]").await;
 
-    // A teammate's client sees Busy.
+    // The teammate's client sees Busy, and so does their REST view.
+    sees(&mut cal_events, &bea, StatusId::BUSY).await;
     let teammate = reqwest::Client::new();
     let mut busy = false;
     for _ in 0..100 {
@@ -192,16 +254,75 @@ async fn busy_chosen_in_the_window_reaches_a_teammate() {
     }
     assert!(busy, "the teammate sees Busy");
     // And the window says so.
-    let mut label = String::new();
-    for _ in 0..50 {
-        label = d.text("[data-testid=\"my-status\"]").await;
-        if label == "Busy" {
+    assert_eq!(
+        d.wait_text("[data-testid=\"my-status\"]", "Busy").await,
+        "Busy"
+    );
+
+    // Do not disturb from the tray menu: the window says so, and so does the server.
+    let bus = desktop.bus();
+    let tray = block_in_place(|| Tray::find(&bus, Duration::from_secs(30))).expect("the tray");
+    let icon = || block_in_place(|| format!("{:?}", tray.property(&bus, "IconName")));
+    let busy_icon = icon();
+    let dnd = block_in_place(|| {
+        tray.layout(&bus)
+            .find("Do not disturb")
+            .expect("a DND item")
+            .id
+    });
+    block_in_place(|| tray.click(&bus, dnd));
+    assert_eq!(
+        d.wait_text("[data-testid=\"my-status\"]", "Do not disturb")
+            .await,
+        "Do not disturb"
+    );
+    assert_eq!(seen().await, StatusId::DND);
+    sees(&mut cal_events, &bea, StatusId::DND).await;
+    let dnd_icon = icon();
+    assert_ne!(busy_icon, dnd_icon, "the tray icon shows DND");
+
+    // Available from another of bea's devices: the window, the tray's first line and its icon
+    // follow (the figure printed is how long the tray took, not asserted).
+    let bea_phone = client(&server, &bea_phone_token, "phone", clients.path()).await;
+    let sent = Instant::now();
+    bea_phone
+        .send(Change::SetStatus {
+            status: StatusId::AVAILABLE,
+            until: None,
+        })
+        .await
+        .expect("the change is queued");
+    let mut first_line = String::new();
+    for _ in 0..100 {
+        first_line = block_in_place(|| {
+            tray.layout(&bus)
+                .children
+                .first()
+                .map(|e| e.label.clone())
+                .unwrap_or_default()
+        });
+        if first_line.contains("Available") && icon() != dnd_icon {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(label, "Busy");
+    eprintln!(
+        "tray followed another device's change in {:?}",
+        sent.elapsed()
+    );
+    assert!(
+        first_line.contains("Available"),
+        "the tray's first line: {first_line}"
+    );
+    assert_ne!(icon(), dnd_icon, "the tray icon left DND");
+    assert_eq!(
+        d.wait_text("[data-testid=\"my-status\"]", "Available")
+            .await,
+        "Available"
+    );
 
+    bea_phone.stop();
+    cal_client.stop();
     d.call(reqwest::Method::DELETE, "", None).await;
     let _ = driver.kill();
     let _ = driver.wait();

@@ -37,11 +37,52 @@ pub struct DesktopNotifier {
     /// Turned off in settings: nothing is shown; everything still lands in the center.
     enabled: AtomicBool,
     /// Shown notifications by sequence, with the desktop's id for each.
-    shown: Mutex<HashMap<u64, notify_rust::NotificationHandle>>,
+    shown: Mutex<HashMap<u64, shown::Handle>>,
     /// The desktop's id of the last summary shown.
     summary_id: Mutex<Option<u32>>,
     /// Buttons are added once someone listens for them and the notification server has them.
     actions: AtomicBool,
+}
+
+/// What the desktop gives back for a shown notification. On XDG desktops (Linux, the BSDs) a
+/// handle with the notification server's id, which can close it; Windows toasts and macOS
+/// notifications give nothing back, so they get a local id and are left for the person to close
+/// (the center stays the record either way).
+#[cfg(all(unix, not(target_os = "macos")))]
+mod shown {
+    pub type Handle = notify_rust::NotificationHandle;
+
+    pub fn display(n: &notify_rust::Notification) -> notify_rust::error::Result<Handle> {
+        n.show()
+    }
+
+    pub fn id(h: &Handle) -> u32 {
+        h.id()
+    }
+
+    pub fn close(h: Handle) {
+        h.close()
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+mod shown {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    pub struct Handle(u32);
+
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+
+    pub fn display(n: &notify_rust::Notification) -> notify_rust::error::Result<Handle> {
+        n.show()?;
+        Ok(Handle(NEXT.fetch_add(1, Ordering::Relaxed)))
+    }
+
+    pub fn id(h: &Handle) -> u32 {
+        h.0
+    }
+
+    pub fn close(_: Handle) {}
 }
 
 const NOTIFICATIONS: &str = "org.freedesktop.Notifications";
@@ -137,7 +178,7 @@ impl DesktopNotifier {
             .lock()
             .expect("notifier lock")
             .iter()
-            .find(|(_, h)| h.id() == id)
+            .find(|(_, h)| shown::id(h) == id)
             .map(|(seq, _)| *seq)?;
         match key {
             "default" | "open" => Some(Action::Open(seq)),
@@ -150,9 +191,10 @@ impl DesktopNotifier {
         self.shown
             .lock()
             .expect("notifier lock")
-            .retain(|_, h| h.id() != id);
+            .retain(|_, h| shown::id(h) != id);
     }
 
+    #[cfg(all(unix, not(target_os = "macos")))]
     fn buttons(&self) -> bool {
         self.actions.load(Ordering::Relaxed)
     }
@@ -182,8 +224,8 @@ impl Notifier for DesktopNotifier {
                 d.action("default", "Open").action("read", "Mark read");
             }
         }
-        let handle = d.show().map_err(|e| NotifyError(e.to_string()))?;
-        let id = handle.id();
+        let handle = shown::display(&d).map_err(|e| NotifyError(e.to_string()))?;
+        let id = shown::id(&handle);
         self.shown
             .lock()
             .expect("notifier lock")
@@ -193,7 +235,7 @@ impl Notifier for DesktopNotifier {
 
     fn close(&self, seq: u64) {
         if let Some(h) = self.shown.lock().expect("notifier lock").remove(&seq) {
-            h.close();
+            shown::close(h);
         }
     }
 
@@ -213,7 +255,7 @@ impl Notifier for DesktopNotifier {
         if self.buttons() {
             d.action("default", "Open the center");
         }
-        let id = d.show().map_err(|e| NotifyError(e.to_string()))?.id();
+        let id = shown::id(&shown::display(&d).map_err(|e| NotifyError(e.to_string()))?);
         *self.summary_id.lock().expect("notifier lock") = Some(id);
         Ok(id)
     }

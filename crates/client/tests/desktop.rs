@@ -2,6 +2,8 @@
 //! notification daemon on a private session bus (python-dbusmock, which logs every call),
 //! auto-away from real X11 idle time under Xvfb (xdotool for activity), and a kill -9 in the
 //! middle of a burst of notifications.
+// A Linux desktop (Xvfb, a session bus, an XDG notification daemon) is what these drive.
+#![cfg(target_os = "linux")]
 
 mod support;
 

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Takes the README's screenshots of the real app on the demo server, as a person sees it.
+
+Run through scripts/screenshots.sh, which builds the binaries and gives this a private X display
+(Xvfb) and session bus. It starts `presently-server --demo` on a fresh SQLite file, drives the
+real window through WebDriver (tauri-driver in front of WebKitWebDriver) and captures the screen
+with ImageMagick's `import`:
+
+  docs/screenshots/window.png       Do not disturb, a notification held as missed (light theme)
+  docs/screenshots/settings.png     the settings panel
+  docs/screenshots/status-menu-dark.png  the dark theme with the status menu open
+
+Look at every picture before committing it.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/presently-target"))
+APP = os.path.join(TARGET, "debug", "presently")
+SERVER = os.path.join(TARGET, "debug", "presently-server")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "screenshots")
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method: str, url: str, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read() or b"null")
+
+
+def wait(what: str, f, timeout: float = 30):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            v = f()
+            if v:
+                return v
+        except (OSError, urllib.error.URLError, KeyError, TypeError):
+            pass
+        time.sleep(0.25)
+    sys.exit(f"error: timed out waiting for {what}")
+
+
+class Window:
+    def __init__(self, base: str):
+        self.base = base
+        caps = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": APP}}}}
+        self.session = wait("a WebDriver session", lambda: http("POST", f"{base}/session", caps)["value"]["sessionId"])
+
+    def call(self, method: str, path: str, body=None):
+        return http(method, f"{self.base}/session/{self.session}{path}", body)["value"]
+
+    def find_all(self, css: str):
+        return [e[ELEMENT] for e in self.call("POST", "/elements", {"using": "css selector", "value": css})]
+
+    def click(self, css: str):
+        element = wait(css, lambda: (self.find_all(css) or [None])[0])
+        self.call("POST", f"/element/{element}/click", {})
+
+    def end(self):
+        self.call("DELETE", "")
+
+
+def shot(name: str):
+    path = os.path.join(OUT, name)
+    # The window opens at the screen's top left with no window manager: keep just the window.
+    subprocess.run(["import", "-window", "root", "-crop", "1100x800+0+0", "+repage", path], check=True)
+    print(f"==> {os.path.relpath(path)}")
+
+
+def main():
+    home = tempfile.mkdtemp(prefix="presently-shots-")
+    port, driver_port = free_port(), free_port()
+    server = subprocess.Popen(
+        [SERVER, "--demo", "--listen", f"127.0.0.1:{port}", "--database-url", f"sqlite://{home}/server.db"],
+        stdout=subprocess.DEVNULL, stderr=open(f"{home}/server.log", "w"),
+    )
+    env = dict(os.environ, HOME=home, XDG_DATA_HOME=f"{home}/data", XDG_CONFIG_HOME=f"{home}/config",
+               NO_AT_BRIDGE="1", PRESENTLY_SERVER=f"http://127.0.0.1:{port}",
+               PRESENTLY_EMAIL="demo@presently.local", PRESENTLY_PASSWORD="demo",
+               PRESENTLY_STORE=f"{home}/client.db")
+    driver = subprocess.Popen(["tauri-driver", "--port", str(driver_port), "--native-port", str(free_port())],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait("the demo server", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2))
+        w = Window(f"http://127.0.0.1:{driver_port}")
+        wait("the demo team in the panel", lambda: len(w.find_all('[data-testid="member"]')) >= 4)
+        # Do not disturb for an hour, then wait for a demo notification to be held as missed.
+        w.click('.dnd button:nth-of-type(2)')
+        wait("a held notification", lambda: w.find_all('li.missed[data-testid="notification"]'), timeout=90)
+        time.sleep(1)
+        shot("window.png")
+        w.click(".settings-button")
+        time.sleep(1)
+        shot("settings.png")
+        w.click('select[aria-label="Theme"] option[value="dark"]')
+        w.click(".settings-button")
+        w.click("button.avatar")
+        time.sleep(1)
+        shot("status-menu-dark.png")
+        # Leave the theme as the desktop's for the next run (it is kept in this temp home anyway).
+        w.end()
+    finally:
+        driver.terminate()
+        server.terminate()
+        driver.wait()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

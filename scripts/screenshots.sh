@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Retakes the README's screenshots (docs/screenshots/) of the real app on the demo server, under
+# a private Xvfb display and D-Bus session: see scripts/screenshots.py for what each one shows.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/presently-target}"
+echo "==> Building the server and the app"
+cargo build -p server --bin presently-server
+cargo build --bin presently
+echo "==> Taking screenshots under Xvfb (about a minute: it waits for a demo notification)"
+xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- /usr/bin/python3 scripts/screenshots.py
