@@ -1031,9 +1031,11 @@ async fn bad_frames_get_typed_errors_keep_the_connection_and_change_nothing(b: B
     .await;
     let after = f.app().person(&slot).await;
     assert_eq!(after.claims(), before.claims(), "nothing stored changed");
-    // A frame beyond the WebSocket layer's limit ends the connection, not the server.
-    bea.send_raw("z".repeat(2 * 1024 * 1024)).await;
-    assert!(bea.closed().await);
+    // A frame beyond the WebSocket layer's limit ends the connection, not the server. The server
+    // may reset the connection while the frame is still being written (seen on PostgreSQL runs),
+    // so a failed write counts as the connection ending too.
+    let cut = bea.try_send_raw("z".repeat(2 * 1024 * 1024)).await.is_err();
+    assert!(cut || bea.closed().await);
     let mut again = f.online(&f.bea, "desk").await;
     again.send(&ClientMessage::Heartbeat).await;
     again

@@ -319,6 +319,15 @@ impl Client {
             .expect("send");
     }
 
+    /// Sends a frame the server may refuse by ending the connection while it is still being
+    /// written: the error, if the write itself failed.
+    pub async fn try_send_raw(
+        &mut self,
+        text: String,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.ws.send(Message::Text(text.into())).await
+    }
+
     pub fn next_request(&mut self) -> RequestId {
         self.request += 1;
         RequestId(format!("r{}", self.request))
