@@ -2,7 +2,8 @@
 //! real server: open the status dropdown, choose Busy, and a second client (a teammate's client
 //! core over WebSocket, and the teammate's REST view) sees Busy; the window's own label follows.
 //! Then Do not disturb from the tray menu shows in the window, and a status set on another of
-//! the person's devices reaches the window and the tray icon.
+//! the person's devices reaches the window and the tray icon; the tray's message and center items
+//! put the keyboard focus where they say.
 // A Linux desktop (Xvfb, a session bus, an XDG notification daemon) is what these drive.
 #![cfg(target_os = "linux")]
 
@@ -120,6 +121,33 @@ impl Driver {
             Some(json!({})),
         )
         .await;
+    }
+
+    /// The id attribute of the focused element once it is `want`, or the last one after 5 s.
+    async fn wait_focus(&self, want: &str) -> String {
+        let mut id = String::new();
+        for _ in 0..50 {
+            let active = self
+                .call(reqwest::Method::GET, "/element/active", None)
+                .await;
+            if let Some(element) = active[ELEMENT].as_str() {
+                id = self
+                    .call(
+                        reqwest::Method::GET,
+                        &format!("/element/{element}/attribute/id"),
+                        None,
+                    )
+                    .await
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if id == want {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        id
     }
 
     /// The element's text once it is `want`, or its last text after 5 s.
@@ -320,6 +348,29 @@ async fn the_window_the_tray_and_other_clients_stay_in_step() {
             .await,
         "Available"
     );
+
+    // The tray's "Set status message…" opens the window at the message field, and its center
+    // item at the notification center (keyboard focus, not just the window).
+    let message = block_in_place(|| {
+        tray.layout(&bus)
+            .find("Set status message…")
+            .expect("a message item")
+            .id
+    });
+    block_in_place(|| tray.click(&bus, message));
+    assert_eq!(d.wait_focus("status-message").await, "status-message");
+    let center = block_in_place(|| {
+        let layout = tray.layout(&bus);
+        let item = layout
+            .flatten()
+            .into_iter()
+            .find(|e| e.label.starts_with("Notification center"))
+            .expect("a center item")
+            .id;
+        item
+    });
+    block_in_place(|| tray.click(&bus, center));
+    assert_eq!(d.wait_focus("center-heading").await, "center-heading");
 
     bea_phone.stop();
     cal_client.stop();

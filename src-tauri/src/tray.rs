@@ -210,8 +210,19 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
         state.pause(pause_until(choice))
     } else {
         match id {
-            "open" | "message" | "center" => {
+            "open" => {
                 show_window(app);
+                return;
+            }
+            // The window opens at what the item names: the message field, or the center.
+            "message" => {
+                show_window(app);
+                let _ = app.emit("focus-message", ());
+                return;
+            }
+            "center" => {
+                show_window(app);
+                let _ = app.emit("show-center", None::<u64>);
                 return;
             }
             "quit" => {

@@ -25,7 +25,9 @@ export const api = {
   onTeam: (f: (t: TeamPanel) => void): Promise<UnlistenFn> =>
     listen<TeamPanel>("team-changed", (e) => f(e.payload)),
   onCenter: (f: () => void): Promise<UnlistenFn> => listen("center-changed", () => f()),
-  /** A desktop notification was clicked: show the center (at that notification, if any). */
+  /** "Set status message…" in the tray: put the cursor in the message field. */
+  onFocusMessage: (f: () => void): Promise<UnlistenFn> => listen("focus-message", () => f()),
+  /** A desktop notification or the tray's center item: show the center (at that notification, if any). */
   onShowCenter: (f: (seq: number | null) => void): Promise<UnlistenFn> =>
     listen<number | null>("show-center", (e) => f(e.payload)),
 };
