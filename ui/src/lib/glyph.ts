@@ -31,3 +31,11 @@ export function minutesUntil(hhmm: string, now: Date = new Date()): number {
   if (at <= now) at.setDate(at.getDate() + 1);
   return Math.round((at.getTime() - now.getTime()) / 60_000);
 }
+
+/** Minutes from `now` to tomorrow at `hour`:00, as the tray's "until tomorrow" pause. */
+export function minutesUntilTomorrow(hour: number, now: Date = new Date()): number {
+  const at = new Date(now);
+  at.setDate(at.getDate() + 1);
+  at.setHours(hour, 0, 0, 0);
+  return Math.round((at.getTime() - now.getTime()) / 60_000);
+}
