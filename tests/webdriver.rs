@@ -291,14 +291,22 @@ async fn the_window_the_tray_and_other_clients_stay_in_step() {
     let bus = desktop.bus();
     let tray = block_in_place(|| Tray::find(&bus, Duration::from_secs(30))).expect("the tray");
     let icon = || block_in_place(|| format!("{:?}", tray.property(&bus, "IconName")));
+    // Clicks the first menu item whose label starts with `label` (the center item ends with its
+    // unread count).
+    let click = |label: &str| {
+        block_in_place(|| {
+            let layout = tray.layout(&bus);
+            let item = layout
+                .flatten()
+                .into_iter()
+                .find(|e| e.label.starts_with(label))
+                .unwrap_or_else(|| panic!("a tray item {label}"))
+                .id;
+            tray.click(&bus, item)
+        })
+    };
     let busy_icon = icon();
-    let dnd = block_in_place(|| {
-        tray.layout(&bus)
-            .find("Do not disturb")
-            .expect("a DND item")
-            .id
-    });
-    block_in_place(|| tray.click(&bus, dnd));
+    click("Do not disturb");
     assert_eq!(
         d.wait_text("[data-testid=\"my-status\"]", "Do not disturb")
             .await,
@@ -351,25 +359,9 @@ async fn the_window_the_tray_and_other_clients_stay_in_step() {
 
     // The tray's "Set status message…" opens the window at the message field, and its center
     // item at the notification center (keyboard focus, not just the window).
-    let message = block_in_place(|| {
-        tray.layout(&bus)
-            .find("Set status message…")
-            .expect("a message item")
-            .id
-    });
-    block_in_place(|| tray.click(&bus, message));
+    click("Set status message…");
     assert_eq!(d.wait_focus("status-message").await, "status-message");
-    let center = block_in_place(|| {
-        let layout = tray.layout(&bus);
-        let item = layout
-            .flatten()
-            .into_iter()
-            .find(|e| e.label.starts_with("Notification center"))
-            .expect("a center item")
-            .id;
-        item
-    });
-    block_in_place(|| tray.click(&bus, center));
+    click("Notification center");
     assert_eq!(d.wait_focus("center-heading").await, "center-heading");
 
     bea_phone.stop();
