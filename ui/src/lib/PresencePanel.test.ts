@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/svelte";
 import PresencePanel from "./PresencePanel.svelte";
 import type { Family, Glyph, Member } from "./types";
@@ -34,6 +34,26 @@ describe("PresencePanel", () => {
     expect(rows[1].textContent).toContain("●");
     expect(rows[2].textContent).toContain("last seen");
     expect(rows[0].textContent).toContain("local");
+  });
+
+  it("groups teammates by status, reachable first, each group with its count", () => {
+    const more = { ...team, members: [...team.members, member("Cy", "available", "Available", "available", "check")] };
+    render(PresencePanel, { panel: more });
+    const headings = screen.getAllByTestId("group").map((h) => h.textContent?.replace(/\s+/g, " ").trim());
+    expect(headings).toEqual(["Available 2", "Busy 1", "Offline 1"]);
+    const available = screen.getByRole("list", { name: /Available/ });
+    expect(Array.from(available.querySelectorAll("li .name")).map((n) => n.textContent)).toEqual(["Ada", "Cy"]);
+  });
+
+  it("moves teammates' local times on with the clock", async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(new Date("2026-11-23T10:00:30Z"));
+    render(PresencePanel, { panel: { ...team, members: [member("Ada", "available", "Available", "available", "check")] } });
+    const time = () => screen.getByTitle("Their local time").textContent;
+    const before = time();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(time()).not.toBe(before);
+    vi.useRealTimers();
   });
 
   it("searches by name and filters by status", async () => {
