@@ -132,8 +132,48 @@ fn the_tray_menu_sets_the_status_and_the_icon_follows() {
     })
     .expect("Resume notifications ends the pause");
 
+    // Closing the window (the window manager's close: WM_DELETE_WINDOW) hides it and keeps the
+    // app in the tray; Open Presently shows it again.
+    let visible = || {
+        let out = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "^Presently$"])
+            .env("DISPLAY", &desktop.display)
+            .output()
+            .expect("xdotool runs");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|w| w.parse::<u32>().ok())
+            .collect::<Vec<_>>()
+    };
+    let windows = visible();
+    assert!(!windows.is_empty(), "the window is shown");
+    for w in &windows {
+        ask_to_close(&desktop.display, *w);
+    }
+    wait_for(Duration::from_secs(10), || {
+        visible().is_empty().then_some(())
+    })
+    .expect("closing hides the window");
+    assert!(
+        app.try_wait().ok().flatten().is_none(),
+        "closing the window does not end the app"
+    );
+    let open = tray.layout(&bus).find("Open Presently").unwrap().id;
+    tray.click(&bus, open);
+    wait_for(Duration::from_secs(10), || {
+        (!visible().is_empty()).then_some(())
+    })
+    .expect("Open Presently shows the window again");
+    for w in visible() {
+        ask_to_close(&desktop.display, w);
+    }
+    wait_for(Duration::from_secs(10), || {
+        visible().is_empty().then_some(())
+    })
+    .expect("closed again");
+
     // A second launch in the same session does not start a second app: it hands over to this
-    // one (which shows its window) and exits.
+    // one (which shows its hidden window) and exits.
     let mut second = desktop.launch(APP);
     let ended = wait_for(Duration::from_secs(15), || second.try_wait().ok().flatten());
     if ended.is_none() {
@@ -147,6 +187,10 @@ fn the_tray_menu_sets_the_status_and_the_icon_follows() {
         app.try_wait().ok().flatten().is_none(),
         "the first is still running"
     );
+    wait_for(Duration::from_secs(10), || {
+        (!visible().is_empty()).then_some(())
+    })
+    .expect("the second launch shows the first one's window");
 
     // Quit from the tray: the process ends cleanly.
     let quit = tray.layout(&bus).find("Quit").unwrap().id;
@@ -159,4 +203,29 @@ fn the_tray_menu_sets_the_status_and_the_icon_follows() {
             panic!("the app did not quit from the tray menu");
         }
     }
+}
+
+/// Asks a window to close as a window manager's close button does: a WM_DELETE_WINDOW client
+/// message (the test's Xvfb has no window manager).
+fn ask_to_close(display: &str, window: u32) {
+    use x11rb::connection::Connection as _;
+    use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask};
+    let (conn, _) = x11rb::connect(Some(display)).expect("an X connection to the test display");
+    let atom = |name: &[u8]| {
+        conn.intern_atom(false, name)
+            .expect("InternAtom is sent")
+            .reply()
+            .expect("InternAtom answers")
+            .atom
+    };
+    let (protocols, delete) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW"));
+    let event = ClientMessageEvent::new(
+        32,
+        window,
+        protocols,
+        [delete, x11rb::CURRENT_TIME, 0, 0, 0],
+    );
+    conn.send_event(false, window, EventMask::NO_EVENT, event)
+        .expect("SendEvent is sent");
+    conn.flush().expect("the X connection flushes");
 }
