@@ -27,14 +27,20 @@ fn the_tray_menu_sets_the_status_and_the_icon_follows() {
     let tray = Tray::find(&bus, Duration::from_secs(30))
         .expect("the app's tray item appears on the session bus");
 
-    // The window is there too.
-    let window = wait_for(Duration::from_secs(20), || {
+    // The window is there too (the ids of the shown windows named Presently).
+    let visible = || {
         let out = Command::new("xdotool")
-            .args(["search", "--name", "^Presently$"])
+            .args(["search", "--onlyvisible", "--name", "^Presently$"])
             .env("DISPLAY", &desktop.display)
             .output()
-            .ok()?;
-        (!out.stdout.is_empty()).then_some(())
+            .expect("xdotool runs");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|w| w.parse::<u32>().ok())
+            .collect::<Vec<_>>()
+    };
+    let window = wait_for(Duration::from_secs(20), || {
+        (!visible().is_empty()).then_some(())
     });
     assert!(window.is_some(), "the Presently window opened");
 
@@ -134,17 +140,6 @@ fn the_tray_menu_sets_the_status_and_the_icon_follows() {
 
     // Closing the window (the window manager's close: WM_DELETE_WINDOW) hides it and keeps the
     // app in the tray; Open Presently shows it again.
-    let visible = || {
-        let out = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", "^Presently$"])
-            .env("DISPLAY", &desktop.display)
-            .output()
-            .expect("xdotool runs");
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .filter_map(|w| w.parse::<u32>().ok())
-            .collect::<Vec<_>>()
-    };
     let windows = visible();
     assert!(!windows.is_empty(), "the window is shown");
     for w in &windows {

@@ -64,6 +64,24 @@ async fn sees(
         .unwrap_or_else(|_| panic!("the second client sees {user:?} as {status}"));
 }
 
+/// Reads until `read` gives `want`, or its last reading after 5 s (the caller asserts on it, so a
+/// failure shows what was there instead).
+async fn settle<F, Fut>(want: &str, mut read: F) -> String
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    let mut got = String::new();
+    for _ in 0..50 {
+        got = read().await;
+        if got == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    got
+}
+
 struct Driver {
     http: reqwest::Client,
     base: String,
@@ -125,42 +143,30 @@ impl Driver {
 
     /// The id attribute of the focused element once it is `want`, or the last one after 5 s.
     async fn wait_focus(&self, want: &str) -> String {
-        let mut id = String::new();
-        for _ in 0..50 {
-            let active = self
-                .call(reqwest::Method::GET, "/element/active", None)
-                .await;
-            if let Some(element) = active[ELEMENT].as_str() {
-                id = self
-                    .call(
-                        reqwest::Method::GET,
-                        &format!("/element/{element}/attribute/id"),
-                        None,
-                    )
-                    .await
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                if id == want {
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        id
+        settle(want, || self.focused_id()).await
     }
 
     /// The element's text once it is `want`, or its last text after 5 s.
     async fn wait_text(&self, css: &str, want: &str) -> String {
-        let mut text = String::new();
-        for _ in 0..50 {
-            text = self.text(css).await;
-            if text == want {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        text
+        settle(want, || self.text(css)).await
+    }
+
+    async fn focused_id(&self) -> String {
+        let active = self
+            .call(reqwest::Method::GET, "/element/active", None)
+            .await;
+        let Some(element) = active[ELEMENT].as_str() else {
+            return String::new();
+        };
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{element}/attribute/id"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
     }
 
     async fn text(&self, css: &str) -> String {
