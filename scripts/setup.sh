@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(build-essential pkg-config curl xdg-utils libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libxss-dev libx11-dev)
-TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock imagemagick fonts-noto-color-emoji webkit2gtk-driver)
+TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock python3-venv imagemagick fonts-noto-color-emoji webkit2gtk-driver)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
@@ -32,6 +32,19 @@ done
 if [ "${1:-}" = "--test" ] && ! command -v tauri-driver >/dev/null; then
   echo "==> Installing tauri-driver (cargo install, about a minute)"
   cargo install tauri-driver --locked --quiet
+fi
+
+# A standard OpenAPI validator for the server's generated document (PyPI's
+# openapi-spec-validator, pinned), in its own virtual environment beside the build cache.
+if [ "${1:-}" = "--test" ]; then
+  VENV="${PRESENTLY_VENV:-$HOME/.cache/presently-venv}"
+  if ! "$VENV/bin/openapi-spec-validator" --help >/dev/null 2>&1; then
+    echo "==> Installing openapi-spec-validator (PyPI) in $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==0.7.1"
+  else
+    echo "==> OpenAPI validator: present"
+  fi
 fi
 
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then

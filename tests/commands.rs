@@ -17,16 +17,16 @@ fn app() -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
         ..presence::Rules::default()
     };
     let app = mock_builder()
-        .manage(AppState::new(rules))
+        .manage(AppState::new(rules, clock::SystemClock::shared()))
         .invoke_handler(tauri::generate_handler![
-            commands::get_snapshot,
-            commands::explain,
-            commands::set_status,
-            commands::pause,
-            commands::get_team,
-            commands::get_center,
-            commands::mark_read,
-            commands::open_notification,
+            commands::presence::get_snapshot,
+            commands::presence::explain,
+            commands::presence::set_status,
+            commands::presence::pause,
+            commands::team::get_team,
+            commands::notifications::get_center,
+            commands::notifications::mark_read,
+            commands::notifications::open_notification,
         ])
         .build(mock_context(noop_assets()))
         .expect("the mock app builds");
@@ -80,10 +80,17 @@ fn a_bad_status_is_a_typed_error_and_changes_nothing() {
         json!({"status": "custom:nope", "until": null}),
     )
     .unwrap_err();
-    assert_eq!(e["kind"], "unknown_status", "{e}");
+    assert_eq!(e["kind"], "invalid", "{e}");
     assert!(e["message"].as_str().unwrap().contains("pick one"), "{e}");
     let past = call(&w, "set_status", json!({"status": "busy", "until": 1000})).unwrap_err();
-    assert_eq!(past["kind"], "expiry_not_in_future", "{past}");
+    assert_eq!(past["kind"], "invalid", "{past}");
+    assert!(
+        past["message"]
+            .as_str()
+            .unwrap()
+            .contains("pick a time in the future"),
+        "{past}"
+    );
     let snap = call(&w, "get_snapshot", json!({})).unwrap();
     assert_eq!(snap["me"]["status"]["status"], "available");
 }

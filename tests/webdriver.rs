@@ -9,10 +9,10 @@
 
 mod support;
 
-use presence::{DeviceId, StatusId, UserId};
+use presence::{Change, DeviceId, StatusId, UserId};
 use presently_client::notifier::Recorder;
 use presently_client::store::Store;
-use presently_client::sync::{self, Command as Change, Event, Options, SyncHandle};
+use presently_client::sync::{self, Event, Options, SyncHandle};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -328,10 +328,10 @@ async fn the_window_the_tray_and_other_clients_stay_in_step() {
     let bea_phone = client(&server, &bea_phone_token, "phone", clients.path()).await;
     let sent = Instant::now();
     bea_phone
-        .send(Change::SetStatus {
+        .send(sync::Command::Change(Change::SetStatus {
             status: StatusId::AVAILABLE,
             until: None,
-        })
+        }))
         .await
         .expect("the change is queued");
     let mut first_line = String::new();

@@ -19,7 +19,7 @@ const APP: &str = env!("CARGO_BIN_EXE_presently");
 
 #[test]
 fn tray_dnd_reaches_the_server_and_holds_notifications_in_the_center() {
-    if !["Xvfb", "dbus-daemon", "gdbus"].iter().all(|t| require(t)) || !require_dbusmock() {
+    if !["Xvfb", "dbus-daemon", "gdbus"].iter().all(|t| require(t)) || !require("dbusmock") {
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -43,12 +43,7 @@ fn tray_dnd_reaches_the_server_and_holds_notifications_in_the_center() {
     );
 
     // Do not disturb from the tray menu: the server has it, and the tray's first line follows.
-    let dnd = tray
-        .layout(&bus)
-        .find("Do not disturb")
-        .expect("a DND item")
-        .id;
-    tray.click(&bus, dnd);
+    tray.click_label(&bus, "Do not disturb");
     assert!(
         wait_for(Duration::from_secs(10), || (seen(&rt) == StatusId::DND)
             .then_some(()))
@@ -67,7 +62,7 @@ fn tray_dnd_reaches_the_server_and_holds_notifications_in_the_center() {
     // A notification through the server's API: no desktop notification, one unread in the tray.
     rt.block_on(app.notify(
         &org,
-        presently_server::app::NotificationRequest {
+        protocol::rest::SendNotification {
             user: "bea@one.test".into(),
             title: "Deploy finished".into(),
             body: "All green".into(),
@@ -108,8 +103,7 @@ fn tray_dnd_reaches_the_server_and_holds_notifications_in_the_center() {
     );
 
     // Back to Available from the tray: one summary.
-    let available = tray.layout(&bus).find("Available").expect("Available").id;
-    tray.click(&bus, available);
+    tray.click_label(&bus, "Available");
     assert!(
         wait_for(Duration::from_secs(10), || {
             notify_lines()
@@ -129,7 +123,7 @@ fn tray_dnd_reaches_the_server_and_holds_notifications_in_the_center() {
 
 #[test]
 fn desktop_notification_buttons_open_the_link_and_mark_read_on_the_server() {
-    if !["Xvfb", "dbus-daemon", "gdbus"].iter().all(|t| require(t)) || !require_dbusmock() {
+    if !["Xvfb", "dbus-daemon", "gdbus"].iter().all(|t| require(t)) || !require("dbusmock") {
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -153,7 +147,7 @@ fn desktop_notification_buttons_open_the_link_and_mark_read_on_the_server() {
     let send = |title: &str, link: Option<&str>| {
         rt.block_on(ts.running.app.notify(
             &ts.org,
-            presently_server::app::NotificationRequest {
+            protocol::rest::SendNotification {
                 user: "bea@one.test".into(),
                 title: title.into(),
                 body: "from the test".into(),
@@ -240,7 +234,7 @@ fn desktop_notification_buttons_open_the_link_and_mark_read_on_the_server() {
 
 #[test]
 fn an_app_started_before_its_server_connects_when_the_server_comes_up() {
-    if !["Xvfb", "dbus-daemon", "gdbus"].iter().all(|t| require(t)) || !require_dbusmock() {
+    if !["Xvfb", "dbus-daemon", "gdbus"].iter().all(|t| require(t)) || !require("dbusmock") {
         return;
     }
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
@@ -284,29 +278,15 @@ fn launch_as_bea(desktop: &Desktop, server: &str) -> Child {
     )
 }
 
-/// Quit from the tray menu (killed if it has not ended within 10 s), then stop the notification
-/// daemon.
+/// Quit from the tray menu (killed if it has not ended within 10 s), stop the notification daemon,
+/// and check that the app ended cleanly.
 fn quit(tray: &Tray, bus: &zbus::blocking::Connection, mut app: Child, mut daemon: Child) {
-    let item = tray.layout(bus).find("Quit").expect("Quit").id;
-    tray.click(bus, item);
-    let _ = wait_for(Duration::from_secs(10), || app.try_wait().ok().flatten());
+    let status = tray.quit(bus, &mut app);
     let _ = app.kill();
     let _ = daemon.kill();
     let _ = daemon.wait();
-}
-
-fn require_dbusmock() -> bool {
-    let ok = std::process::Command::new("/usr/bin/python3")
-        .args(["-c", "import dbusmock"])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        let msg = "python3-dbusmock is not installed: run scripts/test.sh";
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
+    match status {
+        Some(s) => assert!(s.success(), "Quit exits cleanly: {s}"),
+        None => panic!("the app did not quit from the tray menu within 10 s"),
     }
-    ok
 }

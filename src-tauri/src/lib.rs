@@ -1,11 +1,11 @@
 //! The desktop app: a Tauri shell around the presence engine, with a tray and a window.
 
-mod clock;
 pub mod commands;
 pub mod remote;
 pub mod state;
 pub mod tray;
 
+use protocol::ipc::events;
 use std::time::Duration;
 use tauri::{Manager, WindowEvent};
 
@@ -38,22 +38,22 @@ pub fn run() {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
         ))
-        .manage(AppState::new(rules))
+        .manage(AppState::new(rules, clock::SystemClock::shared()))
         .invoke_handler(tauri::generate_handler![
-            commands::get_snapshot,
-            commands::explain,
-            commands::set_status,
-            commands::pause,
-            commands::set_message,
-            commands::get_team,
-            commands::get_center,
-            commands::mark_read,
-            commands::open_notification,
-            commands::dismiss,
-            commands::mark_all_read,
-            commands::get_settings,
-            commands::save_settings,
-            commands::sign_in
+            commands::presence::get_snapshot,
+            commands::presence::explain,
+            commands::presence::set_status,
+            commands::presence::pause,
+            commands::presence::set_message,
+            commands::team::get_team,
+            commands::notifications::get_center,
+            commands::notifications::mark_read,
+            commands::notifications::open_notification,
+            commands::notifications::dismiss,
+            commands::notifications::mark_all_read,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::session::sign_in
         ])
         .on_window_event(|window, event| {
             // Closing the window keeps the app in the tray; Quit is in the tray menu.
@@ -70,7 +70,8 @@ pub fn run() {
             if let Some(config) = remote_config() {
                 // The first attempt before the tray exists, so that it starts with the server's
                 // view; a server that is not up yet is tried again in the background.
-                match tauri::async_runtime::block_on(remote::Remote::start(config.clone())) {
+                let clock = app.state::<AppState>().clock.clone();
+                match tauri::async_runtime::block_on(remote::Remote::start(config.clone(), clock)) {
                     Ok(r) => connected(&handle, r),
                     Err(e) => {
                         let transient = e.is_transient();
@@ -130,13 +131,13 @@ async fn timer<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
             tray::refresh(&app, &snap);
             last = Some(snap);
         }
-        let now = clock::now();
+        let now = state.clock.now();
         let wait = next
             .map(|n| Duration::from_millis(n.since(now).millis().max(0) as u64))
             .unwrap_or(HEARTBEAT)
             .min(HEARTBEAT);
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
+            _ = state.clock.sleep(wait) => {}
             _ = state.changed.notified() => {}
         }
     }
@@ -175,9 +176,9 @@ fn connected<R: tauri::Runtime>(app: &tauri::AppHandle<R>, r: remote::Remote) {
     tracing::info!(%server, "connecting to the server");
     state.changed.notify_one();
     if let Some(r) = state.remote.get() {
-        let _ = app.emit("team-changed", r.team());
+        let _ = app.emit(events::TEAM_CHANGED, r.team());
     }
-    let _ = app.emit("center-changed", ());
+    let _ = app.emit(events::CENTER_CHANGED, ());
 }
 
 fn not_connected<R: tauri::Runtime>(
@@ -205,7 +206,8 @@ async fn retry_start<R: tauri::Runtime>(app: tauri::AppHandle<R>, config: remote
     let mut wait = Duration::from_secs(2);
     loop {
         tokio::time::sleep(wait).await;
-        match remote::Remote::start(config.clone()).await {
+        let clock = app.state::<AppState>().clock.clone();
+        match remote::Remote::start(config.clone(), clock).await {
             Ok(r) => return connected(&app, r),
             Err(e) => {
                 let transient = e.is_transient();
@@ -237,7 +239,7 @@ fn on_notification_action<R: tauri::Runtime>(
             return;
         }
         Action::Open(seq) => match tauri::async_runtime::block_on(r.open(seq)) {
-            Ok(Some(link)) => match commands::open_link(&link) {
+            Ok(Some(link)) => match commands::notifications::open_link(&link) {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!("{e}");
@@ -249,7 +251,7 @@ fn on_notification_action<R: tauri::Runtime>(
         Action::OpenCenter => None,
     };
     tray::show_window(app);
-    let _ = app.emit("show-center", show);
+    let _ = app.emit(events::SHOW_CENTER, show);
 }
 
 /// Turns the client core's events into redraws: the tray (through the timer task) and the
@@ -271,10 +273,10 @@ async fn forward_events<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
                     state.changed.notify_one();
                 }
                 if changed.team {
-                    let _ = app.emit("team-changed", r.team());
+                    let _ = app.emit(events::TEAM_CHANGED, r.team());
                 }
                 if changed.center {
-                    let _ = app.emit("center-changed", ());
+                    let _ = app.emit(events::CENTER_CHANGED, ());
                 }
             }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

@@ -2,10 +2,12 @@
 //! the local store, auto-away and desktop notifications all live there; this keeps the latest
 //! views for the tray and the window and turns sync events into redraws.
 
-use presence::{DeviceId, SelfView, StatusEntry, StatusId, Timestamp};
+use clock::SharedClock;
+use presence::{SelfView, StatusEntry, Timestamp};
 use presently_client::api::Api;
 use presently_client::idle;
 use presently_client::notifier::DesktopNotifier;
+use presently_client::session::{Session, SessionError};
 use presently_client::store::Store;
 use presently_client::sync::{self, Command, Connection, Event, Options, SyncHandle};
 use protocol::ipc::{CenterItem, TeamPanel};
@@ -31,6 +33,7 @@ pub struct Remote {
     /// Subscribed before sync starts, so the first events are not missed; taken by the
     /// forwarding task.
     pub events: Mutex<Option<tokio::sync::broadcast::Receiver<Event>>>,
+    clock: SharedClock,
 }
 
 #[derive(Default)]
@@ -48,68 +51,37 @@ pub enum StartError {
     #[error("{0}")]
     Store(#[from] presently_client::store::StoreError),
     #[error("{0}")]
-    Api(#[from] presently_client::api::ApiError),
-    #[error("not signed in to {0}: set PRESENTLY_EMAIL and PRESENTLY_PASSWORD, or run presently-cli login")]
-    NoToken(String),
+    Session(#[from] SessionError),
 }
 
 impl StartError {
     /// Worth trying again later (the server is not up yet, or the network is down), as opposed
     /// to wrong credentials or a broken store.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            StartError::Api(presently_client::api::ApiError::Unreachable { .. })
-        )
+        matches!(self, StartError::Session(e) if e.is_transient())
     }
 }
 
 impl Remote {
     /// Opens the store, signs in when needed, and starts sync, auto-away and notifications.
-    pub async fn start(config: Config) -> Result<Remote, StartError> {
+    pub async fn start(config: Config, clock: SharedClock) -> Result<Remote, StartError> {
         let path = std::env::var_os("PRESENTLY_STORE")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(presently_client::store::default_path);
         let store = Store::open(&path).await?;
-        let api = Api::new(&config.server);
-        let same_server = store.get("server").await?.as_deref() == Some(config.server.as_str());
-        let mut stored = if same_server {
-            store.get("token").await?
-        } else {
-            None
-        };
-        // A remembered token the server no longer knows (its database was reset, or the device
-        // was signed out) is replaced by a fresh sign-in when credentials are given.
-        if let (Some(t), Some(_), Some(_)) = (&stored, &config.email, &config.password) {
-            if let Err(presently_client::api::ApiError::Refused { status: 401, .. }) =
-                api.get(t, "/me").await
-            {
-                stored = None;
-            }
-        }
-        let device = store
-            .get("device")
-            .await?
-            .unwrap_or_else(|| "desktop".into());
-        let token = match (stored, &config.email, &config.password) {
-            (Some(t), _, _) => t,
-            (None, Some(email), Some(password)) => {
-                let t = api.sign_in(email, password, &device).await?;
-                store.set("server", &config.server).await?;
-                store.set("token", &t).await?;
-                store.set("device", &device).await?;
-                t
-            }
-            _ => return Err(StartError::NoToken(config.server)),
-        };
-        let device =
-            DeviceId::parse(device).unwrap_or_else(|_| DeviceId::parse("desktop").expect("valid"));
+        let credentials = config.email.as_deref().zip(config.password.as_deref());
+        let session = Session::resume(&store, &config.server, credentials).await?;
+        let api = session.api();
+        let (token, device) = (session.token, session.device);
         let notifier = std::sync::Arc::new(DesktopNotifier::new("presently"));
         notifier.set_enabled(store.get("desktop_notifications").await?.as_deref() != Some("off"));
         let (sync, _task) = sync::spawn(
             store.clone(),
             notifier.clone(),
-            Options::new(&config.server, &token, device),
+            Options {
+                clock: clock.clone(),
+                ..Options::new(&config.server, &token, device)
+            },
         );
         let events = sync.subscribe();
         let source = idle::detect();
@@ -141,12 +113,41 @@ impl Remote {
             token,
             view: Mutex::new(view),
             events: Mutex::new(Some(events)),
+            clock,
         })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut View) -> T) -> T {
         let mut v = self.view.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut v)
+    }
+
+    /// Sends a person's change and waits, at most `wait`, until the server has applied it, so
+    /// the caller can show the state after the change. The server sends a change's effects
+    /// before its ack, so the self view seen before [`Event::Applied`] is the new one.
+    /// Refused: the server's reason. No answer in time (offline, slow): `Ok(false)`, and the
+    /// change waits in the outbox.
+    pub async fn apply_change(
+        &self,
+        change: presence::Change,
+        wait: std::time::Duration,
+    ) -> Result<bool, protocol::WireError> {
+        use tokio::sync::broadcast::error::RecvError;
+        let mut events = self.sync.subscribe();
+        let Some(request) = self.sync.send(Command::Change(change)).await else {
+            return Ok(false);
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Err(_) | Ok(Err(RecvError::Closed)) => return Ok(false),
+                Ok(Err(RecvError::Lagged(_))) => continue,
+                Ok(Ok(Event::SelfView { view })) => self.with(|v| v.me = Some(view)),
+                Ok(Ok(Event::Applied { request: r })) if r == request => return Ok(true),
+                Ok(Ok(Event::Refused { request: r, error })) if r == request => return Err(error),
+                Ok(Ok(_)) => {}
+            }
+        }
     }
 
     pub fn me(&self) -> Option<SelfView> {
@@ -186,10 +187,8 @@ impl Remote {
     }
 
     pub async fn refresh_statuses(&self) {
-        if let Ok(v) = self.api.get(&self.token, "/statuses").await {
-            if let Ok(list) = serde_json::from_value::<Vec<StatusEntry>>(v["statuses"].clone()) {
-                self.with(|view| view.statuses = list);
-            }
+        if let Ok(list) = self.api.statuses(&self.token).await {
+            self.with(|view| view.statuses = list.statuses);
         }
     }
 
@@ -198,10 +197,6 @@ impl Remote {
         tauri::async_runtime::spawn(async move {
             sync.send(command).await;
         });
-    }
-
-    pub fn choose(&self, status: StatusId, until: Option<Timestamp>) {
-        self.send(Command::SetStatus { status, until });
     }
 
     pub fn mark(&self, seqs: Vec<u64>, dismiss: bool) {
@@ -250,7 +245,7 @@ impl Remote {
                     changed.team = true;
                 } else if !matches!(c, Connection::Connecting) {
                     self.with(|v| {
-                        v.stale_since.get_or_insert(crate::clock::now());
+                        v.stale_since.get_or_insert(self.clock.now());
                     });
                     changed.team = true;
                 }

@@ -1,18 +1,21 @@
-//! The app's presence state: this person, this device, the organisation's rules. Until the app
-//! syncs with a server (see the client crate), it runs the engine locally so that the tray and
-//! the window work on their own.
+//! The app's one source of presence state: the client core's session with a server when
+//! connected ([`crate::remote::Remote`]), else the client core's [`LocalPresence`] for this
+//! device alone, so that the tray and the window work on their own.
 
-use presence::{
-    DeviceActivity, DeviceId, DeviceReport, Explanation, Person, Rules, StatusId, Timestamp,
-};
+use presence::{Change, Explanation, Rules, Timestamp};
+use presently_client::local::LocalPresence;
 use std::sync::Mutex;
 use tokio::sync::Notify;
 
-use crate::clock;
+use clock::SharedClock;
 pub use protocol::ipc::{CommandError, Snapshot};
 
+/// How long a command waits for the server to apply a change before answering with the change
+/// pending (it stays in the outbox and is sent when the server answers).
+pub const APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub struct AppState {
-    inner: Mutex<Inner>,
+    local: Mutex<LocalPresence>,
     /// Set when the app is connected to a server: then the server decides, through the client
     /// core, and the local engine is not used.
     pub remote: std::sync::OnceLock<crate::remote::Remote>,
@@ -20,44 +23,30 @@ pub struct AppState {
     pub startup_error: Mutex<Option<String>>,
     /// Wakes the timer task when the next deadline may have moved.
     pub changed: Notify,
-}
-
-struct Inner {
-    rules: Rules,
-    person: Person,
-    device: DeviceId,
-    seq: u64,
+    /// Every `now` the app uses.
+    pub clock: SharedClock,
 }
 
 impl AppState {
-    pub fn new(rules: Rules) -> AppState {
-        let now = clock::now();
-        let device = DeviceId::parse("desktop").expect("valid id");
-        let mut inner = Inner {
-            rules,
-            person: Person::default(),
-            device,
-            // Milliseconds since the epoch: grows across restarts without storing anything.
-            seq: now.millis().max(1) as u64,
-        };
-        inner.heartbeat(now);
+    pub fn new(rules: Rules, clock: SharedClock) -> AppState {
         AppState {
-            inner: Mutex::new(inner),
+            local: Mutex::new(LocalPresence::new(rules, clock.now())),
             remote: std::sync::OnceLock::new(),
             startup_error: Mutex::new(None),
             changed: Notify::new(),
+            clock,
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+    fn with<T>(&self, f: impl FnOnce(&mut LocalPresence) -> T) -> T {
         // A poisoned lock means a panic elsewhere already; the state itself is plain data.
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.local.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
     }
 
     pub fn snapshot(&self) -> Snapshot {
         if let Some(r) = self.remote.get() {
-            let local = self.with(|i| i.rules.self_view(&i.person, clock::now()));
+            let local = self.with(|l| l.self_view(self.clock.now()));
             let me = r.me().unwrap_or(local);
             let paused_until = match me.interruptibility {
                 presence::Interruptibility::Paused { until } => Some(until),
@@ -67,7 +56,7 @@ impl AppState {
             return Snapshot {
                 me,
                 statuses: if statuses.is_empty() {
-                    self.with(|i| i.rules.catalog.selectable())
+                    self.with(|l| l.selectable())
                 } else {
                     statuses
                 },
@@ -76,12 +65,12 @@ impl AppState {
                 connection: r.connection(),
             };
         }
-        self.with(|i| {
-            let now = clock::now();
+        self.with(|l| {
+            let now = self.clock.now();
             Snapshot {
-                me: i.rules.self_view(&i.person, now),
-                statuses: i.rules.catalog.selectable(),
-                paused_until: i.person.paused_until(now),
+                me: l.self_view(now),
+                statuses: l.selectable(),
+                paused_until: l.paused_until(now),
                 unread: 0,
                 connection: self
                     .startup_error
@@ -94,38 +83,24 @@ impl AppState {
     }
 
     pub fn explain(&self) -> Explanation {
-        self.with(|i| i.rules.explain(&i.person, clock::now()))
+        self.with(|l| l.explain(self.clock.now()))
     }
 
-    pub fn choose(
-        &self,
-        status: StatusId,
-        until: Option<Timestamp>,
-    ) -> Result<Snapshot, CommandError> {
+    /// Applies a person's change and returns the state after it: through the client core and
+    /// the server when connected (waiting, at most [`APPLY_WAIT`], for the server to apply it;
+    /// offline, the change waits in the outbox and the state shows it pending), else to the
+    /// local engine.
+    pub async fn apply(&self, change: Change) -> Result<Snapshot, CommandError> {
         if let Some(r) = self.remote.get() {
-            r.choose(status, until);
-            return Ok(self.snapshot());
-        }
-        self.with(|i| i.person.choose(&i.rules, clock::now(), status, until))?;
-        self.changed.notify_one();
-        Ok(self.snapshot())
-    }
-
-    pub fn pause(&self, until: Option<Timestamp>) -> Result<Snapshot, CommandError> {
-        if let Some(r) = self.remote.get() {
-            r.send(presently_client::sync::Command::Pause { until });
-            return Ok(self.snapshot());
-        }
-        self.with(|i| {
-            let now = clock::now();
-            match until {
-                Some(u) => i.person.pause_notifications(&i.rules, now, u),
-                None => {
-                    i.person.resume_notifications(&i.rules, now);
-                    Ok(())
-                }
+            if let Err(refused) = r.apply_change(change, APPLY_WAIT).await {
+                return Err(CommandError::new(
+                    protocol::ipc::CommandErrorKind::Invalid,
+                    refused.message,
+                ));
             }
-        })?;
+            return Ok(self.snapshot());
+        }
+        self.with(|l| l.apply(self.clock.now(), change))?;
         self.changed.notify_one();
         Ok(self.snapshot())
     }
@@ -136,23 +111,6 @@ impl AppState {
             // The server keeps the time; the client core heartbeats.
             return None;
         }
-        self.with(|i| {
-            let now = clock::now();
-            i.heartbeat(now);
-            i.person.next_deadline(&i.rules, now)
-        })
-    }
-}
-
-impl Inner {
-    fn heartbeat(&mut self, now: Timestamp) {
-        self.seq += 1;
-        let report = DeviceReport {
-            device: self.device.clone(),
-            seq: self.seq,
-            activity: DeviceActivity::Active,
-            in_call: false,
-        };
-        self.person.report(&self.rules, now, &report);
+        self.with(|l| l.heartbeat(self.clock.now()))
     }
 }

@@ -1,13 +1,14 @@
 //! The tray: an icon in the colour and glyph of the effective status, and a menu that reaches
 //! everything (Linux trays have no click or tooltip).
 
-use presence::{Family, Glyph, SelfView, StatusId, Timestamp};
+use presence::{Change, Family, Glyph, SelfView, StatusId, Timestamp};
+use protocol::ipc::events;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
-use crate::state::{AppState, Snapshot};
+use crate::state::{AppState, CommandError, Snapshot};
 
 pub const TRAY_ID: &str = "presently";
 
@@ -168,7 +169,7 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) {
             tracing::warn!("could not update the tray icon: {e}");
         }
     }
-    if let Err(e) = app.emit("presence-changed", snap) {
+    if let Err(e) = app.emit(events::PRESENCE_CHANGED, snap) {
         tracing::warn!("could not notify the window: {e}");
     }
 }
@@ -179,8 +180,7 @@ fn local_time(t: Timestamp) -> String {
         .unwrap_or_default()
 }
 
-fn pause_until(choice: &str) -> Option<Timestamp> {
-    let now = crate::clock::now();
+fn pause_until(choice: &str, now: Timestamp) -> Option<Timestamp> {
     let minutes = match choice {
         "30" => 30,
         "60" => 60,
@@ -201,13 +201,16 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     let id = event.id().as_ref();
     tracing::info!(item = id, "tray menu");
     let state = app.state::<AppState>();
-    let result = if let Some(status) = id.strip_prefix("status:") {
+    let change = if let Some(status) = id.strip_prefix("status:") {
         status
             .parse::<StatusId>()
-            .map_err(Into::into)
-            .and_then(|s| state.choose(s, None))
+            .map(|status| Change::SetStatus {
+                status,
+                until: None,
+            })
+            .map_err(CommandError::from)
     } else if let Some(choice) = id.strip_prefix("pause:") {
-        state.pause(pause_until(choice))
+        Ok(Change::pause(pause_until(choice, state.clock.now())))
     } else {
         match id {
             "open" => {
@@ -217,12 +220,12 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
             // The window opens at what the item names: the message field, or the center.
             "message" => {
                 show_window(app);
-                let _ = app.emit("focus-message", ());
+                let _ = app.emit(events::FOCUS_MESSAGE, ());
                 return;
             }
             "center" => {
                 show_window(app);
-                let _ = app.emit("show-center", None::<u64>);
+                let _ = app.emit(events::SHOW_CENTER, None::<u64>);
                 return;
             }
             "quit" => {
@@ -233,9 +236,16 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
         }
     };
     // The timer task redraws the tray and tells the window: one place, so a change is drawn once.
-    if let Err(e) = result {
-        tracing::warn!("tray action {id} failed: {e}");
-    }
+    let (app, id) = (app.clone(), id.to_string());
+    tauri::async_runtime::spawn(async move {
+        let result = match change {
+            Ok(change) => app.state::<AppState>().apply(change).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!("tray action {id} failed: {e}");
+        }
+    });
 }
 
 pub fn show_window<R: Runtime>(app: &AppHandle<R>) {

@@ -1,6 +1,10 @@
-//! The REST calls the client makes: sign in, sign out, the self view and the explanation.
+//! The REST calls the client makes, typed by the protocol crate's bodies: sign in and out, the
+//! person's view, the explanation, preferences and the statuses they may choose.
 
-use serde_json::Value;
+use presence::{DeviceId, Explanation, Preferences};
+use protocol::rest;
+use protocol::ErrorKind;
+use serde::de::DeserializeOwned;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -9,9 +13,11 @@ pub enum ApiError {
     #[error("{message}")]
     Refused {
         status: u16,
-        kind: String,
+        kind: ErrorKind,
         message: String,
     },
+    #[error("the answer from {server} could not be read ({detail}): is it a Presently server of the same version?")]
+    Unreadable { server: String, detail: String },
 }
 
 pub struct Api {
@@ -30,67 +36,104 @@ impl Api {
         }
     }
 
-    async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, ApiError> {
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.server)
+    }
+
+    /// Sends a request; an error status becomes [`ApiError::Refused`] with the server's words.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Vec<u8>, ApiError> {
         let r = req.send().await.map_err(|e| ApiError::Unreachable {
             server: self.server.clone(),
             detail: e.to_string(),
         })?;
         let status = r.status().as_u16();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
+        let bytes = r.bytes().await.map_err(|e| ApiError::Unreachable {
+            server: self.server.clone(),
+            detail: e.to_string(),
+        })?;
         if status >= 400 {
+            let (kind, message) = match serde_json::from_slice::<rest::ErrorBody>(&bytes) {
+                Ok(body) => (body.error.kind, body.error.message),
+                Err(_) => (
+                    ErrorKind::Internal,
+                    format!("the server refused the request (HTTP {status})"),
+                ),
+            };
             return Err(ApiError::Refused {
                 status,
-                kind: body["error"]["kind"].as_str().unwrap_or("internal").into(),
-                message: body["error"]["message"]
-                    .as_str()
-                    .unwrap_or("the server refused the request")
-                    .into(),
+                kind,
+                message,
             });
         }
-        Ok(body)
+        Ok(bytes.to_vec())
     }
 
-    /// Signs in; returns the device token.
+    async fn call<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ApiError> {
+        let body = self.send(req).await?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::Unreadable {
+            server: self.server.clone(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Signs this device in.
     pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
-        device: &str,
-    ) -> Result<String, ApiError> {
-        let body = serde_json::json!({"email": email, "password": password, "device": device});
-        let v = self
-            .call(
-                self.http
-                    .post(format!("{}/api/v1/sessions", self.server))
-                    .json(&body),
-            )
-            .await?;
-        Ok(v["token"].as_str().unwrap_or_default().to_string())
+        device: &DeviceId,
+    ) -> Result<rest::SignedIn, ApiError> {
+        let body = rest::SignIn {
+            email: email.to_string(),
+            password: password.to_string(),
+            device: device.clone(),
+        };
+        self.call(self.http.post(self.url("/sessions")).json(&body))
+            .await
     }
 
-    pub async fn get(&self, token: &str, path: &str) -> Result<Value, ApiError> {
+    pub async fn me(&self, token: &str) -> Result<rest::Me, ApiError> {
+        self.call(self.http.get(self.url("/me")).bearer_auth(token))
+            .await
+    }
+
+    pub async fn explain(&self, token: &str) -> Result<Explanation, ApiError> {
+        self.call(self.http.get(self.url("/me/explain")).bearer_auth(token))
+            .await
+    }
+
+    pub async fn preferences(&self, token: &str) -> Result<Preferences, ApiError> {
         self.call(
             self.http
-                .get(format!("{}/api/v1{path}", self.server))
+                .get(self.url("/me/preferences"))
                 .bearer_auth(token),
         )
         .await
     }
 
-    pub async fn put(&self, token: &str, path: &str, body: &Value) -> Result<Value, ApiError> {
+    pub async fn set_preferences(
+        &self,
+        token: &str,
+        preferences: &Preferences,
+    ) -> Result<Preferences, ApiError> {
         self.call(
             self.http
-                .put(format!("{}/api/v1{path}", self.server))
+                .put(self.url("/me/preferences"))
                 .bearer_auth(token)
-                .json(body),
+                .json(preferences),
         )
         .await
     }
 
+    pub async fn statuses(&self, token: &str) -> Result<rest::Statuses, ApiError> {
+        self.call(self.http.get(self.url("/statuses")).bearer_auth(token))
+            .await
+    }
+
     pub async fn sign_out(&self, token: &str) -> Result<(), ApiError> {
-        self.call(
+        self.send(
             self.http
-                .delete(format!("{}/api/v1/sessions/current", self.server))
+                .delete(self.url("/sessions/current"))
                 .bearer_auth(token),
         )
         .await

@@ -9,7 +9,9 @@
 
 pub mod api;
 pub mod idle;
+pub mod local;
 pub mod notifier;
+pub mod session;
 pub mod store;
 pub mod sync;
 

@@ -351,7 +351,7 @@ impl Store {
             .iter()
             .filter_map(|r| {
                 let msg: String = r.get(1);
-                protocol::decode_client(&msg)
+                protocol::decode_stored_client(&msg)
                     .ok()
                     .map(|m| (RequestId(r.get(0)), m))
             })

@@ -7,10 +7,10 @@
 
 use crate::notifier::Notifier;
 use crate::store::{CenterEntry, Store, StoreError};
+use clock::{SharedClock, SystemClock};
 use futures_util::{SinkExt, StreamExt};
 use presence::{
-    ClearAfter, DeviceActivity, DeviceId, DeviceReport, Emoji, Interruptibility, MessageText,
-    SelfView, StatusId, TeamView, Timestamp, UserId,
+    Change, DeviceActivity, DeviceId, DeviceReport, Interruptibility, SelfView, TeamView, UserId,
 };
 use protocol::{
     decode_server, encode, ClientMessage, ErrorKind, Member, NotificationSeq, RequestId,
@@ -36,6 +36,8 @@ pub struct Options {
     pub heartbeat: Duration,
     /// The longest wait between reconnection attempts.
     pub max_backoff: Duration,
+    /// Where `now` comes from (when a change was queued, report sequence numbers).
+    pub clock: SharedClock,
 }
 
 impl Options {
@@ -46,6 +48,7 @@ impl Options {
             device,
             heartbeat: HEARTBEAT,
             max_backoff: Duration::from_secs(30),
+            clock: SystemClock::shared(),
         }
     }
 
@@ -64,20 +67,8 @@ impl Options {
 /// A change a person (or auto-away) makes.
 #[derive(Debug, Clone)]
 pub enum Command {
-    SetStatus {
-        status: StatusId,
-        until: Option<Timestamp>,
-    },
-    SetMessage {
-        text: MessageText,
-        emoji: Option<Emoji>,
-        clear_after: ClearAfter,
-    },
-    ClearMessage,
-    /// Pause notifications until a time; none resumes.
-    Pause {
-        until: Option<Timestamp>,
-    },
+    /// A change to the person's own presence (status, message, pause, …).
+    Change(Change),
     MarkRead(Vec<NotificationSeq>),
     Dismiss(Vec<NotificationSeq>),
     MarkAllRead,
@@ -122,6 +113,10 @@ pub enum Event {
     /// Do not disturb or a pause ended with this many held notifications.
     Missed {
         count: u64,
+    },
+    /// The server applied a change; every view it changed came before this.
+    Applied {
+        request: RequestId,
     },
     /// The server refused a change (it is dropped from the outbox).
     Refused {
@@ -225,10 +220,6 @@ enum End {
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-fn now() -> Timestamp {
-    Timestamp(chrono::Utc::now().timestamp_millis())
-}
-
 impl Worker {
     fn emit(&self, e: Event) {
         let _ = self.events.send(e);
@@ -316,27 +307,9 @@ impl Worker {
                 self.emit(Event::Activity { activity: a });
                 return Some(self.report());
             }
-            Command::SetStatus { status, until } => ClientMessage::SetStatus {
+            Command::Change(change) => ClientMessage::Change {
                 request: request.clone(),
-                status,
-                until,
-            },
-            Command::SetMessage {
-                text,
-                emoji,
-                clear_after,
-            } => ClientMessage::SetMessage {
-                request: request.clone(),
-                text,
-                emoji,
-                clear_after,
-            },
-            Command::ClearMessage => ClientMessage::ClearMessage {
-                request: request.clone(),
-            },
-            Command::Pause { until } => ClientMessage::PauseNotifications {
-                request: request.clone(),
-                until,
+                change,
             },
             Command::MarkRead(seqs) => {
                 self.local_change(&seqs, true, false).await;
@@ -368,7 +341,11 @@ impl Worker {
                 }
             }
         };
-        if let Err(e) = self.store.enqueue(&request, &message, now()).await {
+        if let Err(e) = self
+            .store
+            .enqueue(&request, &message, self.options.clock.now())
+            .await
+        {
             self.store_failed(e);
             return None;
         }
@@ -384,7 +361,11 @@ impl Worker {
         if !self.team_dirty {
             return;
         }
-        match self.store.save_team(&self.members, now()).await {
+        match self
+            .store
+            .save_team(&self.members, self.options.clock.now())
+            .await
+        {
             Ok(()) => self.team_dirty = false,
             Err(e) => self.store_failed(e),
         }
@@ -407,7 +388,7 @@ impl Worker {
 
     fn report(&mut self) -> ClientMessage {
         // Sequence numbers only grow, across restarts too: the clock, or one more.
-        self.last_seq = (now().0 as u64).max(self.last_seq + 1);
+        self.last_seq = (self.options.clock.now().0 as u64).max(self.last_seq + 1);
         ClientMessage::DeviceReport {
             report: DeviceReport {
                 device: self.options.device.clone(),
@@ -531,7 +512,11 @@ impl Worker {
             ServerMessage::Welcome { .. } | ServerMessage::HeartbeatAck { .. } => {}
             ServerMessage::TeamSnapshot { members } => {
                 self.members = members.clone();
-                if let Err(e) = self.store.save_team(&members, now()).await {
+                if let Err(e) = self
+                    .store
+                    .save_team(&members, self.options.clock.now())
+                    .await
+                {
                     self.store_failed(e);
                 }
                 self.emit(Event::Team { members });
@@ -558,7 +543,7 @@ impl Worker {
             }
             ServerMessage::Notification { notification } => {
                 let frame_at = read_at;
-                let received = now();
+                let received = self.options.clock.now();
                 // Durable first: if the store refuses (disk full), it is still shown, and the
                 // server keeps it for the next resume.
                 let new = match self.store.insert(&notification, received).await {
@@ -630,6 +615,8 @@ impl Worker {
                     self.store_failed(e);
                 }
                 self.emit_pending().await;
+                // The server sends a change's own effects (the self view) before its ack.
+                self.emit(Event::Applied { request });
             }
             ServerMessage::Error { request, error } => {
                 if error.kind.is_fatal() {

@@ -28,7 +28,7 @@ async fn shown_when_available_held_in_dnd_summary_after_and_closed_when_dismisse
     }
     let desktop = Desktop::start();
     let server = Server::start().await;
-    let store = store_path(desktop.dir.path(), "client");
+    let store = store_path(desktop.home.as_path(), "client");
     login(&store, &server.url(), "bea@one.test", "laptop");
     let env = [("DBUS_SESSION_BUS_ADDRESS", desktop.bus_address.clone())];
     let app = run(&store, &env, &["--no-auto-away"]);
@@ -128,7 +128,7 @@ async fn auto_away_from_real_x11_idle_time_restores_the_exact_earlier_status() {
         })
         .await
         .unwrap();
-    let store = store_path(desktop.dir.path(), "client");
+    let store = store_path(desktop.home.as_path(), "client");
     login(&store, &server.url(), "bea@one.test", "laptop");
     desktop.xdotool(&["mousemove", "10", "10"]);
     // A status message that clears in an hour, set before stepping away. (A status chosen by
@@ -193,7 +193,7 @@ async fn without_a_display_auto_away_says_it_is_unavailable() {
     }
     let desktop = Desktop::start();
     let server = Server::start().await;
-    let store = store_path(desktop.dir.path(), "client");
+    let store = store_path(desktop.home.as_path(), "client");
     login(&store, &server.url(), "bea@one.test", "laptop");
     let env = [("DBUS_SESSION_BUS_ADDRESS", desktop.bus_address.clone())];
     let app = run(&store, &env, &["--no-notifications"]);
@@ -213,7 +213,7 @@ async fn a_kill_9_in_a_burst_loses_nothing_and_duplicates_nothing() {
     }
     let desktop = Desktop::start();
     let server = Server::start().await;
-    let store = store_path(desktop.dir.path(), "client");
+    let store = store_path(desktop.home.as_path(), "client");
     login(&store, &server.url(), "bea@one.test", "laptop");
     let env = [("DBUS_SESSION_BUS_ADDRESS", desktop.bus_address.clone())];
     let mut app = run(&store, &env, &["--no-auto-away"]);
@@ -313,7 +313,7 @@ async fn suspend_reports_away_before_sleep_and_active_after_resume() {
         },
     );
     let server = Server::start().await;
-    let store = store_path(desktop.dir.path(), "client");
+    let store = store_path(desktop.home.as_path(), "client");
     login(&store, &server.url(), "bea@one.test", "laptop");
     desktop.xdotool(&["mousemove", "5", "5"]);
     let env = [

@@ -4,7 +4,7 @@
 
 mod support;
 
-use presence::{DeviceId, StatusId};
+use presence::{Change, DeviceId, StatusId};
 use presently_client::notifier::Recorder;
 use presently_client::store::Store;
 use presently_client::sync::{self, Command, Connection, Event, Options, SyncHandle};
@@ -138,10 +138,10 @@ async fn a_change_made_offline_is_pending_then_applied_exactly_once() {
     })
     .await;
     d.sync
-        .send(Command::SetStatus {
+        .send(Command::Change(Change::SetStatus {
             status: StatusId::BUSY,
             until: None,
-        })
+        }))
         .await
         .expect("queued");
     assert_eq!(
@@ -252,10 +252,10 @@ async fn a_revoked_token_signs_the_client_out_without_retrying() {
     .is_err());
     // A change made now is kept for after signing in again, not lost.
     d.sync
-        .send(Command::SetStatus {
+        .send(Command::Change(Change::SetStatus {
             status: StatusId::BUSY,
             until: None,
-        })
+        }))
         .await;
     assert_eq!(d.store.pending().await.unwrap().len(), 1);
     d.stop().await;
@@ -313,4 +313,55 @@ async fn an_unreachable_server_is_a_state_not_a_crash() {
     assert!(reason.contains("cannot reach the server"), "{reason}");
     sync.stop();
     let _ = task.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_signs_in_resumes_and_recovers_from_a_revoked_token() {
+    use presently_client::session::{Session, SessionError};
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&store_path(dir.path(), "session"))
+        .await
+        .unwrap();
+    // Nothing stored and no credentials: it says what to do.
+    let none = Session::resume(&store, &server.url(), None).await;
+    assert!(
+        matches!(none, Err(SessionError::NotSignedIn { .. })),
+        "{none:?}"
+    );
+    // Credentials sign in and the session is kept (a trailing slash is the same server).
+    let first = Session::resume(
+        &store,
+        &format!("{}/", server.url()),
+        Some(("bea@one.test", PASSWORD)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.server, server.url());
+    assert_eq!(Session::stored(&store).await.unwrap(), Some(first.clone()));
+    // Resuming without credentials uses it as it is; with them, a token the server still
+    // accepts is kept.
+    assert_eq!(
+        Session::resume(&store, &server.url(), None).await.unwrap(),
+        first
+    );
+    let again = Session::resume(&store, &server.url(), Some(("bea@one.test", PASSWORD)))
+        .await
+        .unwrap();
+    assert_eq!(again.token, first.token);
+    // Signed out (elsewhere, or the server's database was reset): the token is refused, so a
+    // resume with credentials signs in afresh instead of failing.
+    first.api().sign_out(&first.token).await.unwrap();
+    let fresh = Session::resume(&store, &server.url(), Some(("bea@one.test", PASSWORD)))
+        .await
+        .unwrap();
+    assert_ne!(fresh.token, first.token);
+    assert!(fresh.api().me(&fresh.token).await.is_ok());
+    // Signing out forgets the token and keeps the device id.
+    fresh.clone().sign_out(&store).await.unwrap();
+    assert_eq!(Session::stored(&store).await.unwrap(), None);
+    assert_eq!(
+        store.get("device").await.unwrap().as_deref(),
+        Some("desktop")
+    );
 }

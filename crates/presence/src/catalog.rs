@@ -194,6 +194,25 @@ pub enum StatusId {
     Custom(CustomStatusId),
 }
 
+// A string on the wire, so its schema is written out (the derive describes enums by variant).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for StatusId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A built-in status (available, busy, away, do_not_disturb, offline, on_a_call, \
+                 in_a_meeting, after_call_work, forward_to_phone, be_right_back, invisible) or \
+                 custom:<id>",
+            ))
+            .examples(["do_not_disturb", "custom:lunch"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for StatusId {}
+
 impl StatusId {
     pub const AVAILABLE: StatusId = StatusId::Builtin(BuiltinStatus::Available);
     pub const BUSY: StatusId = StatusId::Builtin(BuiltinStatus::Busy);
@@ -244,6 +263,7 @@ impl From<StatusId> for String {
 
 /// The five families a person recognises at a glance; each has its own tray icon.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
@@ -255,6 +275,18 @@ pub enum Family {
 }
 
 impl Family {
+    /// The built-in status whose policy a custom status of this family starts from. None for
+    /// Offline: no custom status may say a person is not there.
+    pub fn builtin(self) -> Option<BuiltinStatus> {
+        match self {
+            Family::Available => Some(BuiltinStatus::Available),
+            Family::Busy => Some(BuiltinStatus::Busy),
+            Family::Away => Some(BuiltinStatus::Away),
+            Family::DoNotDisturb => Some(BuiltinStatus::DoNotDisturb),
+            Family::Offline => None,
+        }
+    }
+
     pub fn colour(self) -> Colour {
         match self {
             Family::Available => Colour::Green,
@@ -266,6 +298,7 @@ impl Family {
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Colour {
@@ -277,6 +310,7 @@ pub enum Colour {
 
 /// A shape drawn with the colour, so that status never relies on colour alone.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Glyph {
@@ -295,6 +329,7 @@ pub enum Glyph {
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationPolicy {
@@ -306,6 +341,7 @@ pub enum NotificationPolicy {
 
 /// What a direct call to a person in this status does.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DirectCallPolicy {
@@ -317,6 +353,7 @@ pub enum DirectCallPolicy {
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct StatusPolicy {
     pub family: Family,
@@ -333,6 +370,8 @@ pub struct StatusPolicy {
 }
 
 /// An organisation's own status.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomStatus {
     pub id: CustomStatusId,
@@ -342,7 +381,48 @@ pub struct CustomStatus {
     pub policy: StatusPolicy,
 }
 
+/// What an organisation changes of its family's policy when it makes a custom status; none
+/// keeps the family's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyOverrides {
+    pub notifications: Option<NotificationPolicy>,
+    pub direct_call: Option<DirectCallPolicy>,
+    pub team_calls: Option<bool>,
+    pub assignable: Option<bool>,
+}
+
 impl CustomStatus {
+    /// A custom status in `family`: its colour and glyph, and its policy unless overridden.
+    pub fn in_family(
+        id: CustomStatusId,
+        name: StatusName,
+        emoji: Option<Emoji>,
+        enabled: bool,
+        family: Family,
+        overrides: PolicyOverrides,
+    ) -> Result<CustomStatus, PresenceError> {
+        let base = family
+            .builtin()
+            .ok_or(PresenceError::OfflineFamily)?
+            .policy();
+        Ok(CustomStatus {
+            id,
+            name,
+            emoji,
+            enabled,
+            policy: StatusPolicy {
+                family,
+                colour: family.colour(),
+                glyph: base.glyph,
+                selectable: true,
+                notifications: overrides.notifications.unwrap_or(base.notifications),
+                direct_call: overrides.direct_call.unwrap_or(base.direct_call),
+                team_calls: overrides.team_calls.unwrap_or(base.team_calls),
+                assignable: overrides.assignable.unwrap_or(base.assignable),
+            },
+        })
+    }
+
     /// A custom status of the usual kind: logged in, not taking calls or contacts, notifications
     /// still delivered (the contact-center spec's Meeting, Break, Training, Lunch).
     pub fn unavailable(id: &str, name: &str, emoji: &str) -> Result<CustomStatus, PresenceError> {
@@ -367,6 +447,7 @@ impl CustomStatus {
 
 /// One status as a person sees it listed.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusEntry {
     pub id: StatusId,

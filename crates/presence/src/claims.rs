@@ -13,6 +13,7 @@ pub struct ClaimId(pub u64);
 /// Where a claim comes from. The first group is stored; the second is derived from devices and
 /// the schedule each time the engine resolves.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimSource {
@@ -103,4 +104,14 @@ impl Claim {
     pub fn is_active(&self, now: Timestamp) -> bool {
         self.until.is_none_or(|u| now < u)
     }
+}
+
+/// Sorting key of a candidate: priority, then the most recent, then the latest claim.
+pub(crate) fn rank(
+    source: ClaimSource,
+    status: &StatusId,
+    since: Timestamp,
+    id: Option<ClaimId>,
+) -> (u8, Timestamp, u64) {
+    (priority(source, status), since, id.map_or(0, |i| i.0))
 }

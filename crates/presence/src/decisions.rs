@@ -3,13 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::call::{BusyAction, PhoneNumber};
 use crate::catalog::{DirectCallPolicy, NotificationPolicy, StatusId};
 use crate::claims::ClaimSource;
-use crate::ids::{TeamId, UserId};
+use crate::ids::UserId;
 use crate::person::Person;
 use crate::rules::Rules;
 use crate::time::Timestamp;
-use crate::PresenceError;
 
 /// An incoming notification, as far as the rules care.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +20,7 @@ pub struct Notice {
 
 /// Why a notification is held.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum HoldReason {
@@ -38,6 +39,7 @@ pub enum HoldReason {
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "delivery", rename_all = "snake_case")]
 pub enum Delivery {
@@ -58,79 +60,8 @@ impl Delivery {
     }
 }
 
-/// A phone number in international form (`+441234567890`).
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct PhoneNumber(String);
-
-impl PhoneNumber {
-    pub fn parse(raw: &str) -> Result<PhoneNumber, PresenceError> {
-        let digits: String = raw
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-            .collect();
-        let ok = digits.starts_with('+')
-            && (5..=16).contains(&digits.len())
-            && digits[1..].chars().all(|c| c.is_ascii_digit());
-        if ok {
-            Ok(PhoneNumber(digits))
-        } else {
-            Err(PresenceError::InvalidPhoneNumber(
-                raw.chars().take(40).collect(),
-            ))
-        }
-    }
-}
-
-impl TryFrom<String> for PhoneNumber {
-    type Error = PresenceError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        PhoneNumber::parse(&s)
-    }
-}
-
-impl From<PhoneNumber> for String {
-    fn from(p: PhoneNumber) -> String {
-        p.0
-    }
-}
-
-/// What happens to a direct call the person cannot take (the business-phone spec's list).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", content = "target", rename_all = "snake_case")]
-pub enum BusyAction {
-    EngagedTone,
-    Voicemail,
-    /// Play a message, no voicemail.
-    Message,
-    RedirectUser(UserId),
-    RedirectTeam(TeamId),
-    RedirectMenu(String),
-    RedirectNumber(PhoneNumber),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallSettings {
-    /// For Busy, Do not disturb and the other statuses that do not ring.
-    pub busy_action: BusyAction,
-    /// Outside working hours; when unset, the busy action.
-    pub out_of_hours: Option<BusyAction>,
-    /// For Forward to phone.
-    pub forward_to: Option<PhoneNumber>,
-}
-
-impl Default for CallSettings {
-    fn default() -> Self {
-        CallSettings {
-            busy_action: BusyAction::Voicemail,
-            out_of_hours: None,
-            forward_to: None,
-        }
-    }
-}
-
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum CallOutcome {

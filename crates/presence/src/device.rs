@@ -7,6 +7,7 @@ use crate::time::{Span, Timestamp};
 
 /// What a device says about its user right now.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum DeviceActivity {
@@ -24,12 +25,30 @@ pub enum DeviceActivity {
 /// A device's report. `seq` grows with every report the device sends, across restarts; a report
 /// whose `seq` is not above the last one applied is stale and changes nothing.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceReport {
     pub device: DeviceId,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: u64,
     pub activity: DeviceActivity,
     pub in_call: bool,
+}
+
+impl DeviceReport {
+    /// Refuses what no device can honestly report: an idle or locked time below zero (which
+    /// would put the start of it in the future).
+    pub fn check(&self) -> Result<(), crate::PresenceError> {
+        match self.activity {
+            DeviceActivity::Idle { idle_for } if idle_for.millis() < 0 => {
+                Err(crate::PresenceError::NegativeSpan { what: "idle_for" })
+            }
+            DeviceActivity::Locked { locked_for } if locked_for.millis() < 0 => {
+                Err(crate::PresenceError::NegativeSpan { what: "locked_for" })
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

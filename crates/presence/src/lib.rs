@@ -5,7 +5,9 @@
 //! that adapters (server, desktop app, CLI) store and load. The rules are in
 //! `docs/presence-model.md`.
 
+pub mod call;
 pub mod catalog;
+pub mod changes;
 pub mod claims;
 pub mod decisions;
 pub mod device;
@@ -17,15 +19,14 @@ pub mod text;
 pub mod time;
 pub mod views;
 
+pub use call::{BusyAction, CallSettings, PhoneNumber};
 pub use catalog::{
     BuiltinStatus, Catalog, Colour, CustomStatus, DirectCallPolicy, Family, Glyph,
-    NotificationPolicy, StatusEntry, StatusId, StatusPolicy,
+    NotificationPolicy, PolicyOverrides, StatusEntry, StatusId, StatusPolicy,
 };
+pub use changes::Change;
 pub use claims::{Claim, ClaimId, ClaimSource};
-pub use decisions::{
-    AssignmentCandidate, BusyAction, CallOutcome, CallSettings, Delivery, HoldReason, Notice,
-    PhoneNumber,
-};
+pub use decisions::{AssignmentCandidate, CallOutcome, Delivery, HoldReason, Notice};
 pub use device::{DeviceActivity, DeviceReport, DeviceState, ReportOutcome};
 pub use ids::{CustomStatusId, DeviceId, ExternalId, TeamId, UserId};
 pub use person::{Activity, Person, Preferences, Settled, StatusMessage};
@@ -62,4 +63,8 @@ pub enum PresenceError {
     InvalidPhoneNumber(String),
     #[error("no claim with id {0}: it may have ended already")]
     UnknownClaim(u64),
+    #[error("a custom status cannot be in the offline family: pick available, busy, away or do_not_disturb")]
+    OfflineFamily,
+    #[error("{what} is negative: report how long it has been, zero or more")]
+    NegativeSpan { what: &'static str },
 }

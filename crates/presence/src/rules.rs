@@ -4,12 +4,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, StatusId};
-use crate::claims::{priority, ClaimId, ClaimSource};
+use crate::claims::{priority, rank, ClaimId, ClaimSource};
 use crate::ids::DeviceId;
-use crate::person::{rank, Person};
+use crate::person::Person;
 use crate::time::{Span, Timestamp};
 
 /// The organisation's timeouts.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgPolicy {
     /// Idle for this long on every device → Away.
@@ -42,6 +44,7 @@ pub struct Rules {
 
 /// Where a candidate stands in the stack.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Standing {

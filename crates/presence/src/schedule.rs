@@ -12,6 +12,8 @@ use crate::time::{Span, Timestamp};
 use crate::PresenceError;
 
 /// An IANA time zone ("Europe/London").
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TimeZone(chrono_tz::Tz);
@@ -73,6 +75,8 @@ impl From<TimeZone> for String {
 }
 
 /// Minutes after local midnight, 0..=1439.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "number"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = u16))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "u16", into = "u16")]
 pub struct MinuteOfDay(u16);
@@ -104,6 +108,8 @@ impl From<MinuteOfDay> for u16 {
 
 /// A weekly window such as "Mon–Fri 09:00–17:30" or "every day 22:00–07:00" (an end at or before
 /// the start runs past midnight into the next day).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeeklyWindow {
     /// Days on which the window starts; 0 = Monday … 6 = Sunday.
@@ -195,6 +201,8 @@ pub(crate) fn next_boundary(
 }
 
 /// A person's week: when they work, when notifications stay quiet, when they are in DND.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schedule {
     pub time_zone: TimeZone,
@@ -242,6 +250,7 @@ impl Schedule {
 
 /// When a status message (or a timed status) clears itself.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "at", rename_all = "snake_case")]
 pub enum ClearAfter {

@@ -30,10 +30,27 @@ macro_rules! string_newtype {
 }
 pub(crate) use string_newtype;
 
+/// The first bidirectional embedding, override or isolate character (U+202A–U+202E,
+/// U+2066–U+2069) in `text`: they let a name or message display as something else. Joiners,
+/// which emoji need, are fine.
+pub fn direction_override(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| matches!(*c as u32, 0x202A..=0x202E | 0x2066..=0x2069))
+}
+
+/// Whether `text` holds a control character other than those in `allowed`, or a direction
+/// override: what no name, message or notification shown to a person may contain.
+pub fn has_hidden_characters(text: &str, allowed: &[char]) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !allowed.contains(&c))
+        || direction_override(text).is_some()
+}
+
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, $max:expr, $what:expr, allow_empty = $empty:expr) => {
         $(#[$doc])*
         #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
@@ -59,6 +76,15 @@ macro_rules! bounded_text {
                     return Err(PresenceError::InvalidText {
                         what: $what,
                         reason: "it contains control characters such as line breaks".into(),
+                    });
+                }
+                if let Some(c) = $crate::text::direction_override(trimmed) {
+                    return Err(PresenceError::InvalidText {
+                        what: $what,
+                        reason: format!(
+                            "it contains the direction override U+{:04X}, which can make text read differently from what it says: remove it",
+                            c as u32
+                        ),
                     });
                 }
                 Ok(Self(trimmed.to_owned()))

@@ -12,6 +12,7 @@ use crate::time::Timestamp;
 
 /// A status as drawn: label, colour and glyph, since and until.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusView {
     pub status: StatusId,
@@ -25,6 +26,7 @@ pub struct StatusView {
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageView {
     pub text: MessageText,
@@ -35,6 +37,7 @@ pub struct MessageView {
 /// Whether something may interrupt the person now. Kept apart from availability: Busy does not
 /// mute; Do not disturb, a pause and quiet hours do.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Interruptibility {
@@ -53,6 +56,7 @@ pub enum Interruptibility {
 
 /// What teammates see. Equal values mean nothing visible changed, so no delta is sent.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamView {
     pub status: StatusView,
@@ -63,6 +67,7 @@ pub struct TeamView {
 
 /// What the person sees of themselves.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SelfView {
     pub status: StatusView,
@@ -74,6 +79,7 @@ pub struct SelfView {
 
 /// One line of "why am I shown as X?".
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimLine {
     pub status: StatusId,
@@ -88,6 +94,7 @@ pub struct ClaimLine {
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NextChange {
     pub at: Timestamp,
@@ -97,6 +104,7 @@ pub struct NextChange {
 
 /// "Why am I shown as X?"
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     pub winner: ClaimLine,
@@ -169,6 +177,19 @@ impl Rules {
     fn team_view_of(&self, person: &Person, r: &Resolution, now: Timestamp) -> TeamView {
         let message = Self::message_view(person, now);
         if let Some(since) = r.invisible_since {
+            // The message as it was when they went Invisible: nothing changed since shows.
+            let message = match &person.invisible {
+                Some(frame) => frame
+                    .message
+                    .as_ref()
+                    .filter(|m| m.expires.is_none_or(|e| now < e))
+                    .map(|m| MessageView {
+                        text: m.text.clone(),
+                        emoji: m.emoji.clone(),
+                        expires: m.expires,
+                    }),
+                None => message,
+            };
             let frozen = if r.winner.source == ClaimSource::NoDevice {
                 since.min(r.winner.since)
             } else {

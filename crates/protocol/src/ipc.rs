@@ -37,21 +37,66 @@ pub struct CenterItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
 pub struct CommandError {
-    pub kind: String,
+    pub kind: CommandErrorKind,
     pub message: String,
+}
+
+/// What kind of thing went wrong, for the window to decide how to show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandErrorKind {
+    /// The engine refused it (an unknown status, an end in the past, a text too long).
+    Invalid,
+    /// It needs the server, which cannot be reached or refused it.
+    Offline,
+    /// The server refused the sign-in or the token: sign in again.
+    SignedOut,
+    /// The local store failed (disk full, locked).
+    Store,
+    /// The desktop could not open a link.
+    OpenFailed,
+    /// Start on login could not be changed.
+    Autostart,
+    Internal,
+}
+
+impl CommandError {
+    pub fn new(kind: CommandErrorKind, message: impl Into<String>) -> CommandError {
+        CommandError {
+            kind,
+            message: message.into(),
+        }
+    }
 }
 
 impl From<PresenceError> for CommandError {
     fn from(e: PresenceError) -> Self {
-        let kind = serde_json::to_value(&e)
-            .ok()
-            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| "presence".into());
-        CommandError {
-            kind,
-            message: e.to_string(),
-        }
+        CommandError::new(CommandErrorKind::Invalid, e.to_string())
     }
+}
+
+/// The events the app's Rust side sends the window, by name. The UI's `EVENTS` in
+/// `ui/src/lib/generated.ts` is generated from this list, so the two cannot drift.
+pub mod events {
+    /// A new [`super::Snapshot`].
+    pub const PRESENCE_CHANGED: &str = "presence-changed";
+    /// A new [`super::TeamPanel`].
+    pub const TEAM_CHANGED: &str = "team-changed";
+    /// The notification center changed: read it again.
+    pub const CENTER_CHANGED: &str = "center-changed";
+    /// Bring the center into view (at a notification's seq, or null).
+    pub const SHOW_CENTER: &str = "show-center";
+    /// Put the cursor in the status message field.
+    pub const FOCUS_MESSAGE: &str = "focus-message";
+
+    /// Every event, as (the UI's constant name, the event's name).
+    pub const ALL: &[(&str, &str)] = &[
+        ("presenceChanged", PRESENCE_CHANGED),
+        ("teamChanged", TEAM_CHANGED),
+        ("centerChanged", CENTER_CHANGED),
+        ("showCenter", SHOW_CENTER),
+        ("focusMessage", FOCUS_MESSAGE),
+    ];
 }
 
 /// The settings the window edits. Times of day are minutes after midnight, in the person's

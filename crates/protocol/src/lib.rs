@@ -5,17 +5,15 @@
 //! parse, and say precisely what was wrong, so a bad frame gets a typed error instead of a panic
 //! or a dropped connection.
 
-use presence::{
-    ClearAfter, Delivery, DeviceId, DeviceReport, Emoji, MessageText, SelfView, StatusId, TeamView,
-    Timestamp, UserId,
-};
+use presence::{Change, Delivery, DeviceId, DeviceReport, SelfView, TeamView, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 pub mod ipc;
+pub mod rest;
 
 /// Bumped on any incompatible change. The server answers a `hello` with another version with an
 /// `unsupported_version` error that names the versions it speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// The largest frame either side accepts.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -29,8 +27,9 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 pub struct RequestId(pub String);
 
 /// A notification's id: its position in the user's notification sequence (the resume cursor).
-#[derive(ts_rs::TS)]
+#[derive(ts_rs::TS, utoipa::ToSchema)]
 #[ts(type = "number")]
+#[schema(value_type = u64)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct NotificationSeq(pub u64);
@@ -46,24 +45,11 @@ pub enum ClientMessage {
         /// Deliver every notification after this one (none: from the start of what is unread).
         resume_after: Option<NotificationSeq>,
     },
-    SetStatus {
+    /// A change to the person's own presence (status, message, pause, …): the engine's
+    /// [`Change`], applied once per request id.
+    Change {
         request: RequestId,
-        status: StatusId,
-        until: Option<Timestamp>,
-    },
-    SetMessage {
-        request: RequestId,
-        text: MessageText,
-        emoji: Option<Emoji>,
-        clear_after: ClearAfter,
-    },
-    ClearMessage {
-        request: RequestId,
-    },
-    /// Pause notifications until a time; none resumes.
-    PauseNotifications {
-        request: RequestId,
-        until: Option<Timestamp>,
+        change: Change,
     },
     DeviceReport {
         report: DeviceReport,
@@ -83,7 +69,7 @@ pub enum ClientMessage {
 }
 
 /// A teammate as the presence panel shows them.
-#[derive(ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS, utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub user: UserId,
     pub name: String,
@@ -92,7 +78,7 @@ pub struct Member {
     pub view: TeamView,
 }
 
-#[derive(ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS, utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
     pub seq: NotificationSeq,
     pub title: String,
@@ -113,8 +99,9 @@ pub struct Notification {
 /// An http or https address a notification opens, at most [`Link::MAX_BYTES`] long. Anything
 /// else (`file:`, `javascript:`, a relative path) is refused where it enters, so a client can
 /// hand a stored link to the system's browser as it is.
-#[derive(ts_rs::TS)]
+#[derive(ts_rs::TS, utoipa::ToSchema)]
 #[ts(type = "string")]
+#[schema(value_type = String)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Link(String);
@@ -141,6 +128,11 @@ impl Link {
                 short(&raw)
             ))
         })?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(LinkError(
+                "the link carries a user name or password: links must not hold credentials".into(),
+            ));
+        }
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
             return Err(LinkError(format!(
                 "the link \"{}\" is not an http or https address: only web links can be opened",
@@ -224,14 +216,26 @@ pub enum ServerMessage {
 }
 
 /// What went wrong, for a program (`kind`) and for a person (`message`, which says what to do).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, ts_rs::TS)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    thiserror::Error,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
 #[error("{message}")]
 pub struct WireError {
     pub kind: ErrorKind,
     pub message: String,
 }
 
-#[derive(ts_rs::TS, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    ts_rs::TS, utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     TooLarge,
@@ -242,6 +246,10 @@ pub enum ErrorKind {
     Forbidden,
     NotFound,
     Invalid,
+    /// The request clashes with what exists (an email or a status already taken).
+    Conflict,
+    /// The path exists, not with this HTTP method.
+    MethodNotAllowed,
     RateLimited,
     Internal,
 }
@@ -316,10 +324,7 @@ fn decode<T: for<'de> Deserialize<'de>>(frame: &str, known: &[&str]) -> Result<T
 
 pub const CLIENT_TYPES: &[&str] = &[
     "hello",
-    "set_status",
-    "set_message",
-    "clear_message",
-    "pause_notifications",
+    "change",
     "device_report",
     "mark_read",
     "dismiss",
@@ -347,6 +352,37 @@ pub fn decode_client(frame: &str) -> Result<ClientMessage, WireError> {
 /// Parses a frame from the server.
 pub fn decode_server(frame: &str) -> Result<ServerMessage, WireError> {
     decode(frame, SERVER_TYPES)
+}
+
+/// Reads a client frame stored by an earlier version (a client core's outbox kept across an
+/// upgrade): version 1's `set_status`, `set_message`, `clear_message` and `pause_notifications`
+/// become a `change`, so nothing a person changed offline is lost. Anything else decodes as
+/// [`decode_client`] does.
+pub fn decode_stored_client(frame: &str) -> Result<ClientMessage, WireError> {
+    let first = decode_client(frame);
+    let Err(e) = &first else { return first };
+    if e.kind != ErrorKind::UnknownType {
+        return first;
+    }
+    let Ok(serde_json::Value::Object(mut v)) = serde_json::from_str::<serde_json::Value>(frame)
+    else {
+        return first;
+    };
+    let kind = match v.get("type").and_then(|t| t.as_str()) {
+        Some("set_status") => "set_status",
+        Some("set_message") => "set_message",
+        Some("clear_message") => "clear_message",
+        Some("pause_notifications") => match v.get("until") {
+            Some(serde_json::Value::Null) | None => "resume_notifications",
+            Some(_) => "pause_notifications",
+        },
+        _ => return first,
+    };
+    let request = v.remove("request").unwrap_or_default();
+    v.remove("type");
+    v.insert("kind".into(), kind.into());
+    let upgraded = serde_json::json!({"type": "change", "request": request, "change": v});
+    decode_client(&upgraded.to_string())
 }
 
 /// Serializes a frame. Wire types always serialize; the `expect` documents that invariant.

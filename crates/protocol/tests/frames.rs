@@ -15,21 +15,13 @@ fn all_client_messages() -> Vec<ClientMessage> {
             device: DeviceId::parse("laptop").unwrap(),
             resume_after: Some(NotificationSeq(41)),
         },
-        ClientMessage::SetStatus {
+        ClientMessage::Change {
             request: rid("1"),
-            status: StatusId::DND,
-            until: Some(Timestamp(1_800_000_000_000)),
-        },
-        ClientMessage::SetMessage {
-            request: rid("2"),
-            text: MessageText::parse("On a deadline").unwrap(),
-            emoji: Some(Emoji::parse("🚀").unwrap()),
-            clear_after: ClearAfter::Today,
-        },
-        ClientMessage::ClearMessage { request: rid("3") },
-        ClientMessage::PauseNotifications {
-            request: rid("4"),
-            until: None,
+            change: Change::SetMessage {
+                text: MessageText::parse("On a deadline").unwrap(),
+                emoji: Some(Emoji::parse("🚀").unwrap()),
+                clear_after: ClearAfter::Today,
+            },
         },
         ClientMessage::DeviceReport {
             report: DeviceReport {
@@ -145,12 +137,12 @@ fn bad_frames_get_typed_errors() {
             ErrorKind::UnknownType,
         ),
         (
-            r#"{"type":"set_status","request":"1","status":"sleeping","until":null}"#.into(),
+            r#"{"type":"change","request":"1","change":{"kind":"set_status","status":"sleeping","until":null}}"#.into(),
             ErrorKind::Invalid,
         ),
         (
             format!(
-                r#"{{"type":"set_message","request":"1","text":"{}","emoji":null,"clear_after":{{"kind":"never"}}}}"#,
+                r#"{{"type":"change","request":"1","change":{{"kind":"set_message","text":"{}","emoji":null,"clear_after":{{"kind":"never"}}}}}}"#,
                 "a".repeat(101)
             ),
             ErrorKind::Invalid,
@@ -163,7 +155,7 @@ fn bad_frames_get_typed_errors() {
         assert!(!err.message.is_empty());
     }
     let err = decode_client(
-        r#"{"type":"set_message","request":"1","text":"x","emoji":null,"clear_after":{"kind":"never"},"extra":1}"#,
+        r#"{"type":"change","request":"1","change":{"kind":"clear_message","extra":1},"extra":1}"#,
     );
     assert!(
         err.is_ok(),
@@ -174,15 +166,18 @@ fn bad_frames_get_typed_errors() {
 
 #[test]
 fn the_wire_form_is_stable() {
-    let frame = encode(&ClientMessage::SetStatus {
+    let frame = encode(&ClientMessage::Change {
         request: rid("r1"),
-        status: StatusId::DND,
-        until: None,
+        change: Change::do_not_disturb(None),
     });
     assert_eq!(
         frame,
-        r#"{"type":"set_status","request":"r1","status":"do_not_disturb","until":null}"#
+        r#"{"type":"change","request":"r1","change":{"kind":"set_status","status":"do_not_disturb","until":null}}"#
     );
+    // A kind of change this side does not know is refused as invalid, not as malformed.
+    let err = decode_client(r#"{"type":"change","request":"r2","change":{"kind":"teleport"}}"#)
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Invalid);
 }
 
 #[test]
@@ -199,6 +194,8 @@ fn only_web_links_are_accepted() {
         ("javascript:alert(1)", "not an http or https"),
         ("/relative/path", "not an absolute address"),
         ("https://", "not an absolute address"),
+        ("https://me:secret@example.com/x", "credentials"),
+        ("https://me@example.com/x", "credentials"),
         (long.as_str(), "longer than 2048 bytes"),
     ] {
         let err = Link::parse(bad).unwrap_err().to_string();
@@ -215,4 +212,60 @@ fn only_web_links_are_accepted() {
         r#""dismissed":false,"link":"file:///etc/passwd""#,
     );
     assert_eq!(decode_server(&bad).unwrap_err().kind, ErrorKind::Invalid);
+}
+
+#[test]
+fn an_outbox_kept_from_version_1_is_read_as_changes() {
+    let table = [
+        (
+            r#"{"type":"set_status","request":"r1","status":"busy","until":null}"#,
+            Change::SetStatus {
+                status: StatusId::BUSY,
+                until: None,
+            },
+        ),
+        (
+            r#"{"type":"set_message","request":"r1","text":"Out","emoji":null,"clear_after":{"kind":"today"}}"#,
+            Change::SetMessage {
+                text: MessageText::parse("Out").unwrap(),
+                emoji: None,
+                clear_after: ClearAfter::Today,
+            },
+        ),
+        (
+            r#"{"type":"clear_message","request":"r1"}"#,
+            Change::ClearMessage,
+        ),
+        (
+            r#"{"type":"pause_notifications","request":"r1","until":1800000000000}"#,
+            Change::PauseNotifications {
+                until: Timestamp(1_800_000_000_000),
+            },
+        ),
+        (
+            r#"{"type":"pause_notifications","request":"r1","until":null}"#,
+            Change::ResumeNotifications,
+        ),
+    ];
+    for (old, change) in table {
+        assert_eq!(
+            decode_stored_client(old).unwrap(),
+            ClientMessage::Change {
+                request: rid("r1"),
+                change
+            },
+            "{old}"
+        );
+        assert_eq!(
+            decode_client(old).unwrap_err().kind,
+            ErrorKind::UnknownType,
+            "version 1 frames are not accepted on the wire"
+        );
+    }
+    assert_eq!(
+        decode_stored_client(r#"{"type":"launch_rockets"}"#)
+            .unwrap_err()
+            .kind,
+        ErrorKind::UnknownType
+    );
 }

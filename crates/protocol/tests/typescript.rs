@@ -2,7 +2,9 @@
 //! `ui/src/lib/generated.ts`. This test fails when they drift; `UPDATE_TS=1` rewrites the file.
 
 use presence::*;
-use protocol::ipc::{CenterItem, CommandError, Settings, Snapshot, TeamPanel};
+use protocol::ipc::{
+    events, CenterItem, CommandError, CommandErrorKind, Settings, Snapshot, TeamPanel,
+};
 use protocol::*;
 use ts_rs::TS;
 
@@ -37,6 +39,7 @@ fn generated() -> String {
         DeviceActivity::decl(),
         DeviceReport::decl(),
         ClearAfter::decl(),
+        Change::decl(),
         HoldReason::decl(),
         Delivery::decl(),
         BusyAction::decl(),
@@ -54,6 +57,46 @@ fn generated() -> String {
         CenterItem::decl(),
         Settings::decl(),
         CommandError::decl(),
+        CommandErrorKind::decl(),
+        TimeZone::decl(),
+        MinuteOfDay::decl(),
+        WeeklyWindow::decl(),
+        Schedule::decl(),
+        CallSettings::decl(),
+        Preferences::decl(),
+        CallOutcome::decl(),
+        CustomStatusId::decl(),
+        StatusName::decl(),
+        CustomStatus::decl(),
+        OrgPolicy::decl(),
+        rest::ErrorBody::decl(),
+        rest::Role::decl(),
+        rest::SignIn::decl(),
+        rest::SignedIn::decl(),
+        rest::OrgRef::decl(),
+        rest::TeamRef::decl(),
+        rest::Me::decl(),
+        rest::Team::decl(),
+        rest::Statuses::decl(),
+        rest::NotificationsQuery::decl(),
+        rest::NotificationsPage::decl(),
+        rest::SendNotification::decl(),
+        rest::NotificationSent::decl(),
+        rest::NotificationList::decl(),
+        rest::Changed::decl(),
+        rest::IntegrationKind::decl(),
+        rest::IntegrationEvent::decl(),
+        rest::IntegrationApplied::decl(),
+        rest::TeamRequest::decl(),
+        rest::UserRequest::decl(),
+        rest::Ring::decl(),
+        rest::Assigned::decl(),
+        rest::CustomStatusRequest::decl(),
+        rest::PolicyRequest::decl(),
+        rest::Policy::decl(),
+        rest::QuietHours::decl(),
+        rest::AdminStatus::decl(),
+        rest::SeenByOthers::decl(),
     ];
     let mut out = String::from(
         "// Generated from crates/presence and crates/protocol by `UPDATE_TS=1 cargo test -p protocol --test typescript`.\n// Do not edit by hand.\n\n",
@@ -63,6 +106,11 @@ fn generated() -> String {
         out.push_str(&d);
         out.push_str("\n\n");
     }
+    out.push_str("/** The events the app sends the window (protocol::ipc::events). */\nexport const EVENTS = {\n");
+    for (name, event) in events::ALL {
+        out.push_str(&format!("  {name}: \"{event}\",\n"));
+    }
+    out.push_str("} as const;\n");
     out.trim_end().to_owned() + "\n"
 }
 

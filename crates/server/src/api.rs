@@ -2,7 +2,7 @@
 //! (API key), routing (API key) and administration (an admin's device token). Every error is
 //! `{"error": {"kind", "message"}}` with a matching HTTP status.
 
-use crate::app::{App, DeviceAuth, IntegrationKind, KeyAuth, NotificationRequest};
+use crate::app::{App, DeviceAuth, KeyAuth};
 use crate::db::Role;
 use crate::error::AppError;
 use crate::openapi;
@@ -10,55 +10,87 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::{delete, get, post, put};
+use axum::routing::get;
 use axum::{Json, Router};
-use presence::{
-    CustomStatus, CustomStatusId, DeviceId, DirectCallPolicy, Emoji, Family, NotificationPolicy,
-    Span, StatusId, StatusName, StatusPolicy, Timestamp, WeeklyWindow,
-};
-use protocol::{NotificationSeq, MAX_FRAME_BYTES};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use presence::{CallOutcome, CustomStatus, Preferences};
+use protocol::{rest, NotificationSeq, MAX_FRAME_BYTES};
 use std::sync::Arc;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn router(app: Arc<App>) -> Router {
-    let api = Router::new()
-        .route("/openapi.json", get(openapi_doc))
-        .route("/ws", get(crate::ws::upgrade))
-        .route("/sessions", post(sign_in))
-        .route("/sessions/current", delete(sign_out))
-        .route("/me", get(me))
-        .route("/me/explain", get(explain))
-        .route("/me/preferences", get(preferences).put(set_preferences))
-        .route("/team", get(team))
-        .route("/statuses", get(statuses))
-        .route(
-            "/notifications",
-            get(list_notifications).post(send_notification),
-        )
-        .route("/notifications/read", post(mark_read))
-        .route("/notifications/dismiss", post(dismiss))
-        .route("/notifications/read-all", post(read_all))
-        .route("/integrations/events", post(integration_event))
-        .route("/routing/team-call", post(team_call))
-        .route("/routing/direct-call", post(direct_call))
-        .route("/routing/assign", post(assign))
-        .route("/admin/statuses", post(create_status))
-        .route("/admin/statuses/{id}", put(update_status))
-        .route("/admin/policy", put(set_policy))
-        .route("/admin/quiet-hours", put(set_quiet_hours))
-        .route(
-            "/admin/users/{user}/status",
-            put(admin_set).delete(admin_clear),
-        );
+    let (api, document) = api_routes().split_for_parts();
+    openapi::keep(document);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/demo/notes/{n}", get(crate::demo::note_page))
         .nest("/api/v1", api)
         .fallback(|| async { AppError::not_found("no such endpoint: see /api/v1/openapi.json") })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            AppError::new(
+                protocol::ErrorKind::MethodNotAllowed,
+                format!("{method} is not allowed here: see /api/v1/openapi.json for this path's methods"),
+            )
+        })
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .with_state(app)
+}
+
+/// Every route under `/api/v1`, each registered with its OpenAPI description: the router and
+/// the document come from this one list.
+fn api_routes() -> OpenApiRouter<Arc<App>> {
+    OpenApiRouter::with_openapi(openapi::Frame::openapi())
+        .routes(routes!(openapi_doc))
+        .routes(routes!(crate::ws::upgrade))
+        .routes(routes!(sign_in))
+        .routes(routes!(sign_out))
+        .routes(routes!(me))
+        .routes(routes!(explain))
+        .routes(routes!(preferences, set_preferences))
+        .routes(routes!(team))
+        .routes(routes!(statuses))
+        .routes(routes!(list_notifications, send_notification))
+        .routes(routes!(mark_read))
+        .routes(routes!(dismiss))
+        .routes(routes!(read_all))
+        .routes(routes!(integration_event))
+        .routes(routes!(team_call))
+        .routes(routes!(direct_call))
+        .routes(routes!(assign))
+        .routes(routes!(create_status))
+        .routes(routes!(update_status))
+        .routes(routes!(set_policy))
+        .routes(routes!(set_quiet_hours))
+        .routes(routes!(admin_set, admin_clear))
+}
+
+/// The OpenAPI document of [`api_routes`].
+pub fn document() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+/// Query strings whose rejections are this API's typed errors.
+pub struct Params<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Params<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Params(v))
+            .map_err(|rejection| {
+                AppError::invalid(format!(
+                    "the query string is not valid: {}",
+                    rejection.body_text()
+                ))
+            })
+    }
 }
 
 /// JSON bodies whose rejections are this API's typed errors.
@@ -150,135 +182,128 @@ impl FromRequestParts<Arc<App>> for Key {
     }
 }
 
-async fn openapi_doc() -> Json<Value> {
+#[utoipa::path(get, path = "/openapi.json", tag = "sessions", responses((status = 200, description = "this document", content_type = "application/json")))]
+async fn openapi_doc() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi::document())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignIn {
-    email: String,
-    password: String,
-    device: String,
-}
-
+#[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = rest::SignIn, responses((status = 201, description = "signed in: the device token, shown once", body = rest::SignedIn), (status = 401, description = "wrong email or password", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn sign_in(
     State(app): State<Arc<App>>,
-    Body(body): Body<SignIn>,
-) -> Result<impl IntoResponse, AppError> {
-    let device = DeviceId::parse(body.device)?;
-    let (token, user) = app.sign_in(&body.email, &body.password, &device).await?;
+    Body(body): Body<rest::SignIn>,
+) -> Result<(StatusCode, Json<rest::SignedIn>), AppError> {
+    let (token, user) = app
+        .sign_in(&body.email, &body.password, &body.device)
+        .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "token": token,
-            "user": user.id,
-            "name": user.name,
-            "org": user.org,
-            "device": device,
-            "role": user.role,
-        })),
+        Json(rest::SignedIn {
+            token,
+            user: user.id.clone(),
+            name: user.name.clone(),
+            org: user.org.clone(),
+            device: body.device,
+            role: user.role,
+        }),
     ))
 }
 
+#[utoipa::path(delete, path = "/sessions/current", tag = "sessions", security(("device" = [])), responses((status = 204, description = "signed out: the token no longer works and the device is offline at once"), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn sign_out(State(app): State<Arc<App>>, Device(d): Device) -> Result<StatusCode, AppError> {
     app.sign_out(&d).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(State(app): State<Arc<App>>, Device(d): Device) -> Result<Json<Value>, AppError> {
+#[utoipa::path(get, path = "/me", tag = "me", security(("device" = [])), responses((status = 200, description = "the signed-in person", body = rest::Me), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn me(State(app): State<Arc<App>>, Device(d): Device) -> Result<Json<rest::Me>, AppError> {
     let org = app.org(&d.user.org)?;
-    Ok(Json(json!({
-        "user": d.user.id,
-        "name": d.user.name,
-        "email": d.user.email,
-        "role": d.user.role,
-        "org": { "id": org.row.id, "name": org.row.name },
-        "device": d.device,
-        "view": app.self_view(&d.user).await,
-        "unread": app.db.unread_count(d.user.id.as_str()).await?,
-        "teams": app.teams_of_org(&d.user.org).into_iter()
+    Ok(Json(rest::Me {
+        user: d.user.id.clone(),
+        name: d.user.name.clone(),
+        email: d.user.email.clone(),
+        role: d.user.role,
+        org: rest::OrgRef {
+            id: org.row.id.clone(),
+            name: org.row.name.clone(),
+        },
+        device: d.device.clone(),
+        view: app.self_view(&d.user).await,
+        unread: app.unread_count(&d.user.id).await?,
+        teams: app
+            .teams_of_org(&d.user.org)
+            .into_iter()
             .filter(|(_, t)| t.members.contains(&d.user.id))
-            .map(|(id, t)| json!({"id": id, "name": t.name}))
-            .collect::<Vec<_>>(),
-    })))
+            .map(|(id, t)| rest::TeamRef { id, name: t.name })
+            .collect(),
+    }))
 }
 
-async fn explain(State(app): State<Arc<App>>, Device(d): Device) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!(app.explain(&d.user).await?)))
+#[utoipa::path(get, path = "/me/explain", tag = "me", security(("device" = [])), responses((status = 200, description = "why the person is shown as they are", body = presence::Explanation), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn explain(
+    State(app): State<Arc<App>>,
+    Device(d): Device,
+) -> Result<Json<presence::Explanation>, AppError> {
+    Ok(Json(app.explain(&d.user).await?))
 }
 
-async fn preferences(State(app): State<Arc<App>>, Device(d): Device) -> Json<Value> {
-    Json(json!(app.person(&d.user).await.preferences))
+#[utoipa::path(get, path = "/me/preferences", tag = "me", security(("device" = [])), responses((status = 200, description = "the person's own settings", body = Preferences), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn preferences(State(app): State<Arc<App>>, Device(d): Device) -> Json<Preferences> {
+    Json(app.person(&d.user).await.preferences)
 }
 
+#[utoipa::path(put, path = "/me/preferences", tag = "me", security(("device" = [])), request_body = Preferences, responses((status = 200, description = "the settings as stored", body = Preferences), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 /// The person's own settings: time zone, schedule (working hours, quiet hours, DND windows),
 /// idle threshold (null: the organisation's), urgent allow-list, call settings.
 async fn set_preferences(
     State(app): State<Arc<App>>,
     Device(d): Device,
-    Body(prefs): Body<presence::Preferences>,
-) -> Result<Json<Value>, AppError> {
-    if let Some(idle) = prefs.idle_after {
-        if !(Span::seconds(60)..=Span::hours(4)).contains(&idle) {
-            return Err(AppError::invalid(
-                "idle_after must be between 1 minute and 4 hours (milliseconds), or null for the organisation's",
-            ));
-        }
-    }
-    if prefs.breakthrough.len() > 100 {
-        return Err(AppError::invalid(
-            "at most 100 people on the urgent allow-list",
-        ));
-    }
-    let stored = prefs.clone();
-    app.mutate(&d.user.id, None, move |p, rules, now| {
-        p.set_preferences(rules, now, prefs);
-        Ok(())
+    Body(prefs): Body<Preferences>,
+) -> Result<Json<Preferences>, AppError> {
+    Ok(Json(app.set_preferences(&d.user.id, prefs).await?))
+}
+
+#[utoipa::path(get, path = "/team", tag = "me", security(("device" = [])), responses((status = 200, description = "the person's teammates as the panel shows them", body = rest::Team), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn team(State(app): State<Arc<App>>, Device(d): Device) -> Json<rest::Team> {
+    Json(rest::Team {
+        members: app.members(&d.user.id).await,
     })
-    .await?;
-    Ok(Json(json!(stored)))
 }
 
-async fn team(State(app): State<Arc<App>>, Device(d): Device) -> Json<Value> {
-    Json(json!({ "members": app.members(&d.user.id).await }))
-}
-
-async fn statuses(State(app): State<Arc<App>>, Device(d): Device) -> Result<Json<Value>, AppError> {
+#[utoipa::path(get, path = "/statuses", tag = "me", security(("device" = [])), responses((status = 200, description = "the statuses the person may choose", body = rest::Statuses), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn statuses(
+    State(app): State<Arc<App>>,
+    Device(d): Device,
+) -> Result<Json<rest::Statuses>, AppError> {
     let rules = app.rules(&d.user.org)?;
-    Ok(Json(json!({ "statuses": rules.catalog.selectable() })))
+    Ok(Json(rest::Statuses {
+        statuses: rules.catalog.selectable(),
+    }))
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
-    after: Option<u64>,
-    limit: Option<u32>,
-}
-
+#[utoipa::path(get, path = "/notifications", tag = "notifications", security(("device" = [])), params(rest::NotificationsQuery), responses((status = 200, description = "a page of the person's notifications, oldest first", body = rest::NotificationsPage), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn list_notifications(
     State(app): State<Arc<App>>,
     Device(d): Device,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, AppError> {
+    Params(q): Params<rest::NotificationsQuery>,
+) -> Result<Json<rest::NotificationsPage>, AppError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let list = app
-        .db
-        .notifications(d.user.id.as_str(), q.after.unwrap_or(0), limit, true)
+        .notifications(&d.user.id, q.after.map(NotificationSeq), limit, true)
         .await?;
-    let next = list.last().map(|n| n.seq);
-    Ok(Json(json!({
-        "notifications": list,
-        "next_after": next,
-        "unread": app.db.unread_count(d.user.id.as_str()).await?,
-    })))
+    Ok(Json(rest::NotificationsPage {
+        next_after: list.last().map(|n| n.seq),
+        notifications: list,
+        unread: app.unread_count(&d.user.id).await?,
+    }))
 }
 
+#[utoipa::path(post, path = "/notifications", tag = "notifications", security(("apiKey" = [])), request_body = rest::SendNotification, responses((status = 201, description = "stored, decided (shown or held) and delivered", body = rest::NotificationSent), (status = 200, description = "sent before with this external_id: the stored one", body = rest::NotificationSent), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn send_notification(
     State(app): State<Arc<App>>,
     Key(k): Key,
-    Body(body): Body<NotificationRequest>,
-) -> Result<impl IntoResponse, AppError> {
-    let (n, new) = app.notify(&k.org, body).await?;
+    Body(body): Body<rest::SendNotification>,
+) -> Result<(StatusCode, Json<rest::NotificationSent>), AppError> {
+    let (notification, new) = app.notify(&k.org, body).await?;
     let status = if new {
         StatusCode::CREATED
     } else {
@@ -286,58 +311,52 @@ async fn send_notification(
     };
     Ok((
         status,
-        Json(json!({ "notification": n, "duplicate": !new })),
+        Json(rest::NotificationSent {
+            notification,
+            duplicate: !new,
+        }),
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Seqs {
-    notifications: Vec<NotificationSeq>,
-}
-
+#[utoipa::path(post, path = "/notifications/read", tag = "notifications", security(("device" = [])), request_body = rest::NotificationList, responses((status = 200, description = "read on every device", body = rest::Changed), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn mark_read(
     State(app): State<Arc<App>>,
     Device(d): Device,
-    Body(body): Body<Seqs>,
-) -> Result<Json<Value>, AppError> {
+    Body(body): Body<rest::NotificationList>,
+) -> Result<Json<rest::Changed>, AppError> {
     let changed = app
         .mark(&d.user.id, Some(&body.notifications), false)
         .await?;
-    Ok(Json(json!({ "changed": changed })))
+    Ok(Json(rest::Changed { changed }))
 }
 
+#[utoipa::path(post, path = "/notifications/dismiss", tag = "notifications", security(("device" = [])), request_body = rest::NotificationList, responses((status = 200, description = "dismissed on every device", body = rest::Changed), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn dismiss(
     State(app): State<Arc<App>>,
     Device(d): Device,
-    Body(body): Body<Seqs>,
-) -> Result<Json<Value>, AppError> {
+    Body(body): Body<rest::NotificationList>,
+) -> Result<Json<rest::Changed>, AppError> {
     let changed = app
         .mark(&d.user.id, Some(&body.notifications), true)
         .await?;
-    Ok(Json(json!({ "changed": changed })))
+    Ok(Json(rest::Changed { changed }))
 }
 
-async fn read_all(State(app): State<Arc<App>>, Device(d): Device) -> Result<Json<Value>, AppError> {
+#[utoipa::path(post, path = "/notifications/read-all", tag = "notifications", security(("device" = [])), responses((status = 200, description = "every notification read on every device", body = rest::Changed), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn read_all(
+    State(app): State<Arc<App>>,
+    Device(d): Device,
+) -> Result<Json<rest::Changed>, AppError> {
     let changed = app.mark(&d.user.id, None, false).await?;
-    Ok(Json(json!({ "changed": changed })))
+    Ok(Json(rest::Changed { changed }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EventBody {
-    user: String,
-    kind: IntegrationKind,
-    external_id: String,
-    /// For a meeting from a calendar: when it is planned to end.
-    until: Option<Timestamp>,
-}
-
+#[utoipa::path(post, path = "/integrations/events", tag = "integrations", security(("apiKey" = [])), request_body = rest::IntegrationEvent, responses((status = 201, description = "applied", body = rest::IntegrationApplied), (status = 200, description = "applied before: nothing changed", body = rest::IntegrationApplied), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn integration_event(
     State(app): State<Arc<App>>,
     Key(k): Key,
-    Body(body): Body<EventBody>,
-) -> Result<impl IntoResponse, AppError> {
+    Body(body): Body<rest::IntegrationEvent>,
+) -> Result<(StatusCode, Json<rest::IntegrationApplied>), AppError> {
     let applied = app
         .integration_event(&k.org, &body.user, body.kind, &body.external_id, body.until)
         .await?;
@@ -349,302 +368,107 @@ async fn integration_event(
     };
     Ok((
         status,
-        Json(json!({ "applied": applied, "view": app.self_view(&slot).await.seen_by_others })),
+        Json(rest::IntegrationApplied {
+            applied,
+            view: app.self_view(&slot).await.seen_by_others,
+        }),
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TeamBody {
-    team: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserBody {
-    user: String,
-}
-
+#[utoipa::path(post, path = "/routing/team-call", tag = "routing", security(("apiKey" = [])), request_body = rest::TeamRequest, responses((status = 200, description = "whom a team call rings now", body = rest::Ring), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn team_call(
     State(app): State<Arc<App>>,
     Key(k): Key,
-    Body(body): Body<TeamBody>,
-) -> Result<Json<Value>, AppError> {
-    Ok(Json(
-        json!({ "ring": app.team_call(&k.org, &body.team).await? }),
-    ))
+    Body(body): Body<rest::TeamRequest>,
+) -> Result<Json<rest::Ring>, AppError> {
+    Ok(Json(rest::Ring {
+        ring: app.team_call(&k.org, &body.team).await?,
+    }))
 }
 
+#[utoipa::path(post, path = "/routing/direct-call", tag = "routing", security(("apiKey" = [])), request_body = rest::UserRequest, responses((status = 200, description = "what a direct call to the person does now", body = CallOutcome), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn direct_call(
     State(app): State<Arc<App>>,
     Key(k): Key,
-    Body(body): Body<UserBody>,
-) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!(app.direct_call(&k.org, &body.user).await?)))
+    Body(body): Body<rest::UserRequest>,
+) -> Result<Json<CallOutcome>, AppError> {
+    Ok(Json(app.direct_call(&k.org, &body.user).await?))
 }
 
+#[utoipa::path(post, path = "/routing/assign", tag = "routing", security(("apiKey" = [])), request_body = rest::TeamRequest, responses((status = 200, description = "who gets the next contact", body = rest::Assigned), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn assign(
     State(app): State<Arc<App>>,
     Key(k): Key,
-    Body(body): Body<TeamBody>,
-) -> Result<Json<Value>, AppError> {
-    Ok(Json(
-        json!({ "assignee": app.assign(&k.org, &body.team).await? }),
-    ))
+    Body(body): Body<rest::TeamRequest>,
+) -> Result<Json<rest::Assigned>, AppError> {
+    Ok(Json(rest::Assigned {
+        assignee: app.assign(&k.org, &body.team).await?,
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StatusBody {
-    /// A slug: letters, digits, - and _.
-    id: Option<String>,
-    name: String,
-    emoji: Option<String>,
-    #[serde(default = "yes")]
-    enabled: bool,
-    /// Which family it belongs to (colour and what others assume): available, busy, away,
-    /// do_not_disturb.
-    family: Family,
-    notifications: Option<NotificationPolicy>,
-    direct_call: Option<DirectCallPolicy>,
-    team_calls: Option<bool>,
-    assignable: Option<bool>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn custom_status(id: &str, body: StatusBody) -> Result<CustomStatus, AppError> {
-    let builtin = match body.family {
-        Family::Available => presence::BuiltinStatus::Available,
-        Family::Busy => presence::BuiltinStatus::Busy,
-        Family::Away => presence::BuiltinStatus::Away,
-        Family::DoNotDisturb => presence::BuiltinStatus::DoNotDisturb,
-        Family::Offline => {
-            return Err(AppError::invalid(
-                "a custom status cannot be in the offline family: pick available, busy, away or do_not_disturb",
-            ))
-        }
-    };
-    let base = builtin.policy();
-    let policy = StatusPolicy {
-        family: body.family,
-        colour: body.family.colour(),
-        glyph: base.glyph,
-        selectable: true,
-        notifications: body.notifications.unwrap_or(base.notifications),
-        direct_call: body.direct_call.unwrap_or(base.direct_call),
-        team_calls: body.team_calls.unwrap_or(base.team_calls),
-        assignable: body.assignable.unwrap_or(base.assignable),
-    };
-    Ok(CustomStatus {
-        id: CustomStatusId::parse(id.to_string())?,
-        name: StatusName::parse(body.name)?,
-        emoji: body.emoji.map(Emoji::parse).transpose()?,
-        enabled: body.enabled,
-        policy,
-    })
-}
-
+#[utoipa::path(post, path = "/admin/statuses", tag = "admin", security(("admin" = [])), request_body = rest::CustomStatusRequest, responses((status = 201, description = "the new status", body = CustomStatus), (status = 409, description = "a status with this id exists", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn create_status(
     State(app): State<Arc<App>>,
     Admin(a): Admin,
-    Body(body): Body<StatusBody>,
-) -> Result<impl IntoResponse, AppError> {
-    let id = body.id.clone().unwrap_or_else(|| slug(&body.name));
-    let status = custom_status(&id, body)?;
-    let created = status.clone();
-    app.update_org(&a.user.org, move |org| {
-        if org.catalog.custom.iter().any(|c| c.id == status.id) {
-            return Err(AppError::conflict(format!(
-                "a custom status \"{}\" exists already: change it with PUT",
-                status.id.as_str()
-            )));
-        }
-        if org.catalog.custom.len() >= 50 {
-            return Err(AppError::invalid(
-                "at most 50 custom statuses per organisation",
-            ));
-        }
-        org.catalog.custom.push(status);
-        Ok(())
-    })
-    .await?;
-    Ok((StatusCode::CREATED, Json(json!(created))))
+    Body(body): Body<rest::CustomStatusRequest>,
+) -> Result<(StatusCode, Json<CustomStatus>), AppError> {
+    let created = app.create_custom_status(&a.user.org, body).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(put, path = "/admin/statuses/{id}", tag = "admin", security(("admin" = [])), params(("id" = String, Path, description = "the custom status's id")), request_body = rest::CustomStatusRequest, responses((status = 200, description = "the status as changed", body = CustomStatus), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn update_status(
     State(app): State<Arc<App>>,
     Admin(a): Admin,
     Path(id): Path<String>,
-    Body(body): Body<StatusBody>,
-) -> Result<Json<Value>, AppError> {
-    let status = custom_status(&id, body)?;
-    let updated = status.clone();
-    app.update_org(&a.user.org, move |org| {
-        let slot = org
-            .catalog
-            .custom
-            .iter_mut()
-            .find(|c| c.id == status.id)
-            .ok_or_else(|| AppError::not_found(format!("no custom status \"{id}\"")))?;
-        *slot = status;
-        Ok(())
-    })
-    .await?;
-    Ok(Json(json!(updated)))
+    Body(body): Body<rest::CustomStatusRequest>,
+) -> Result<Json<CustomStatus>, AppError> {
+    Ok(Json(
+        app.update_custom_status(&a.user.org, &id, body).await?,
+    ))
 }
 
-fn slug(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_matches('-').to_string();
-    if s.is_empty() {
-        "status".into()
-    } else {
-        s.chars().take(40).collect()
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PolicyBody {
-    /// Away after this many seconds without input.
-    idle_after_secs: Option<i64>,
-    /// Offline after this many seconds without input; null turns it off.
-    #[serde(default, with = "double_option")]
-    offline_after_secs: Option<Option<i64>>,
-    /// After-call work after a call, seconds; null turns it off.
-    #[serde(default, with = "double_option")]
-    after_call_work_secs: Option<Option<i64>>,
-}
-
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-        Option::<i64>::deserialize(d).map(Some)
-    }
-}
-
+#[utoipa::path(put, path = "/admin/policy", tag = "admin", security(("admin" = [])), request_body = rest::PolicyRequest, responses((status = 200, description = "the organisation's timeouts now", body = rest::Policy), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn set_policy(
     State(app): State<Arc<App>>,
     Admin(a): Admin,
-    Body(body): Body<PolicyBody>,
-) -> Result<Json<Value>, AppError> {
-    let check = |secs: i64, what: &str| {
-        if (10..=7 * 24 * 3600).contains(&secs) {
-            Ok(Span::seconds(secs))
-        } else {
-            Err(AppError::invalid(format!(
-                "{what} must be between 10 seconds and 7 days"
-            )))
-        }
-    };
-    let idle = body
-        .idle_after_secs
-        .map(|s| check(s, "idle_after_secs"))
-        .transpose()?;
-    let offline = body
-        .offline_after_secs
-        .map(|o| o.map(|s| check(s, "offline_after_secs")).transpose())
-        .transpose()?;
-    let acw = body
-        .after_call_work_secs
-        .map(|o| o.map(|s| check(s, "after_call_work_secs")).transpose())
-        .transpose()?;
-    let row = app
-        .update_org(&a.user.org, move |org| {
-            if let Some(i) = idle {
-                org.policy.idle_after = i;
-            }
-            if let Some(o) = offline {
-                org.policy.offline_after = o;
-            }
-            if let Some(w) = acw {
-                org.policy.after_call_work = w;
-            }
-            if let Some(off) = org.policy.offline_after {
-                if off <= org.policy.idle_after {
-                    return Err(AppError::invalid(
-                        "offline_after_secs must be longer than idle_after_secs",
-                    ));
-                }
-            }
-            Ok(())
-        })
-        .await?;
-    Ok(Json(json!({ "policy": row.policy })))
+    Body(body): Body<rest::PolicyRequest>,
+) -> Result<Json<rest::Policy>, AppError> {
+    Ok(Json(rest::Policy {
+        policy: app.set_policy(&a.user.org, body).await?,
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct QuietHoursBody {
-    quiet_hours: Vec<WeeklyWindow>,
-}
-
+#[utoipa::path(put, path = "/admin/quiet-hours", tag = "admin", security(("admin" = [])), request_body = rest::QuietHours, responses((status = 200, description = "the organisation's default quiet hours now", body = rest::QuietHours), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn set_quiet_hours(
     State(app): State<Arc<App>>,
     Admin(a): Admin,
-    Body(body): Body<QuietHoursBody>,
-) -> Result<Json<Value>, AppError> {
-    if body.quiet_hours.len() > 14 {
-        return Err(AppError::invalid("at most 14 quiet-hour windows"));
-    }
-    let row = app
-        .update_org(&a.user.org, move |org| {
-            org.quiet_hours = body.quiet_hours;
-            Ok(())
-        })
-        .await?;
-    Ok(Json(json!({ "quiet_hours": row.quiet_hours })))
+    Body(body): Body<rest::QuietHours>,
+) -> Result<Json<rest::QuietHours>, AppError> {
+    Ok(Json(rest::QuietHours {
+        quiet_hours: app.set_quiet_hours(&a.user.org, body.quiet_hours).await?,
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AdminStatusBody {
-    status: StatusId,
-    until: Option<Timestamp>,
-}
-
+#[utoipa::path(put, path = "/admin/users/{user}/status", tag = "admin", security(("admin" = [])), params(("user" = String, Path, description = "the person's id or email")), request_body = rest::AdminStatus, responses((status = 200, description = "what teammates see of the person now", body = rest::SeenByOthers), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn admin_set(
     State(app): State<Arc<App>>,
     Admin(a): Admin,
     Path(user): Path<String>,
-    Body(body): Body<AdminStatusBody>,
-) -> Result<Json<Value>, AppError> {
-    let slot = app.user_in_org(&a.user.org, &user)?;
-    app.mutate(&slot.id, None, move |p, rules, now| {
-        p.admin_set(rules, now, body.status, body.until)
-            .map(|_| ())
-            .map_err(AppError::from)
-    })
-    .await?;
-    Ok(Json(
-        json!({ "view": app.self_view(&slot).await.seen_by_others }),
-    ))
+    Body(body): Body<rest::AdminStatus>,
+) -> Result<Json<rest::SeenByOthers>, AppError> {
+    Ok(Json(rest::SeenByOthers {
+        view: app.admin_status(&a.user.org, &user, Some(body)).await?,
+    }))
 }
 
+#[utoipa::path(delete, path = "/admin/users/{user}/status", tag = "admin", security(("admin" = [])), params(("user" = String, Path, description = "the person's id or email")), responses((status = 200, description = "what teammates see of the person now", body = rest::SeenByOthers), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn admin_clear(
     State(app): State<Arc<App>>,
     Admin(a): Admin,
     Path(user): Path<String>,
-) -> Result<Json<Value>, AppError> {
-    let slot = app.user_in_org(&a.user.org, &user)?;
-    app.mutate(&slot.id, None, |p, rules, now| {
-        p.admin_clear(rules, now);
-        Ok(())
-    })
-    .await?;
-    Ok(Json(
-        json!({ "view": app.self_view(&slot).await.seen_by_others }),
-    ))
+) -> Result<Json<rest::SeenByOthers>, AppError> {
+    Ok(Json(rest::SeenByOthers {
+        view: app.admin_status(&a.user.org, &user, None).await?,
+    }))
 }

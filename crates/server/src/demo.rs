@@ -2,14 +2,14 @@
 //! meetings, lunch, stepping away, focus time in Do not disturb), who now and then send the demo
 //! user a notification. Everything goes through the same engine and storage as real people.
 
-use crate::app::{App, IntegrationKind, NotificationRequest};
-use crate::clock;
+use crate::app::App;
 use crate::db::Role;
 use crate::error::AppError;
 use presence::{
     ClearAfter, CustomStatusId, DeviceActivity, DeviceId, DeviceReport, Emoji, MessageText, Span,
     StatusId, Timestamp, UserId,
 };
+use protocol::rest::{IntegrationKind, SendNotification as NotificationRequest};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -42,6 +42,7 @@ const DEVICE: &str = "demo-sim";
 
 /// Creates the demo organisation on first run; later runs find it again.
 pub async fn seed(app: &Arc<App>) -> Result<Demo, AppError> {
+    app.demo.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(org) = app.db.org_by_name(ORG_NAME).await? {
         let user = app
             .db
@@ -118,8 +119,15 @@ const NOTES: &[(&str, &str)] = &[
 /// The page a demo notification's "Open" shows: the note in full, served by this server at
 /// `/demo/notes/{n}`, so "Open" has somewhere real to go without any other system.
 pub async fn note_page(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
     axum::extract::Path(n): axum::extract::Path<usize>,
 ) -> Result<axum::response::Html<String>, AppError> {
+    // Only a demo server has demo pages; elsewhere the path does not exist.
+    if !app.demo.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(AppError::not_found(
+            "no such endpoint: see /api/v1/openapi.json",
+        ));
+    }
     let (title, body) = NOTES
         .get(n)
         .ok_or_else(|| AppError::not_found(format!("there is no demo note {n}")))?;
@@ -157,7 +165,7 @@ pub async fn run(app: Arc<App>, base: String) {
     }
     let mut shutdown = app.shutdown.clone();
     let mut tick = 0u64;
-    let mut next_id = clock::now().0 as u64;
+    let mut next_id = app.clock.now().0 as u64;
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
@@ -288,7 +296,7 @@ pub async fn run(app: Arc<App>, base: String) {
 async fn report(app: &App, user: &UserId, device: &DeviceId, activity: DeviceActivity) {
     let report = DeviceReport {
         device: device.clone(),
-        seq: clock::now().0 as u64,
+        seq: app.clock.now().0 as u64,
         activity,
         in_call: false,
     };

@@ -35,7 +35,7 @@ impl AppError {
         AppError::new(ErrorKind::Forbidden, message)
     }
     pub fn conflict(message: impl Into<String>) -> AppError {
-        AppError::new(ErrorKind::Invalid, message)
+        AppError::new(ErrorKind::Conflict, message)
     }
     pub fn internal(message: impl Into<String>) -> AppError {
         AppError::new(ErrorKind::Internal, message)
@@ -54,6 +54,8 @@ impl AppError {
                 StatusCode::BAD_REQUEST
             }
             ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
@@ -67,19 +69,14 @@ impl AppError {
     }
 }
 
-impl From<sqlx::Error> for AppError {
-    fn from(e: sqlx::Error) -> Self {
-        tracing::error!(error = %e, "database error");
-        let hint = match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                "the database is not reachable; try again shortly"
-            }
-            sqlx::Error::Database(d) if d.message().contains("full") => {
-                "the server's disk is full; nothing was changed"
-            }
-            _ => "the database refused the change; nothing was changed",
-        };
-        AppError::internal(hint)
+impl From<crate::db::DbError> for AppError {
+    fn from(e: crate::db::DbError) -> Self {
+        use crate::db::DbError;
+        match e {
+            DbError::Config(m) => AppError::config(m),
+            DbError::Conflict(m) => AppError::conflict(m),
+            other => AppError::internal(other.to_string()),
+        }
     }
 }
 

@@ -1,58 +1,17 @@
-//! Fan-out. A change is serialized once per audience into a [`Frame`] and published on the
-//! [`Broker`]; each node's [`Hub`] hands the same frame to its local connections.
-//!
-//! One node uses [`InProcess`]. Several nodes would use a broker that carries the same
-//! [`Event`]s between them (NATS, next): the events hold only ids and finished frames, and the
-//! audience (who is in which team) is resolved on the receiving node from its directory, which
-//! is loaded from the database.
+//! This node's connections. Every [`Event`] any node publishes reaches [`Hub::deliver`], which
+//! hands its finished frame to the local connections of its audience (resolved here, from this
+//! node's directory of who is in which team).
 
-use axum::extract::ws::Utf8Bytes;
+use crate::broker::{Event, Frame};
 use presence::{DeviceId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::mpsc;
 
-/// A finished text frame; cloning it shares the bytes.
-pub type Frame = Utf8Bytes;
-
 /// How many frames may wait for one connection. A client that falls this far behind is
 /// disconnected (it resumes from its cursor when it reconnects) rather than growing memory.
 pub const CONNECTION_QUEUE: usize = 4096;
-
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// What teammates see of `user` changed: to every connection of every teammate.
-    Presence { user: UserId, frame: Frame },
-    /// To every connection of one user. `notification` carries the sequence number so a
-    /// connection that just sent its backlog skips what it already sent.
-    User {
-        user: UserId,
-        frame: Frame,
-        notification: Option<u64>,
-    },
-    /// Ends the connections of one device (token revoked, signed out), after sending `frame`.
-    Disconnect {
-        user: UserId,
-        device: DeviceId,
-        frame: Frame,
-    },
-}
-
-pub trait Broker: Send + Sync + 'static {
-    fn publish(&self, event: Event);
-}
-
-/// The broker for a single node: events go straight to this node's hub.
-pub struct InProcess {
-    pub hub: Arc<Hub>,
-}
-
-impl Broker for InProcess {
-    fn publish(&self, event: Event) {
-        self.hub.deliver(&event);
-    }
-}
 
 #[derive(Debug)]
 pub enum Outgoing {
@@ -214,6 +173,8 @@ impl Hub {
                         }
                     }
                 }
+                // Nothing to send: the node's application layer reloads the organisation.
+                Event::OrgChanged { .. } => {}
             }
         }
         // A full queue means the client stopped reading: drop it; it resumes on reconnect.

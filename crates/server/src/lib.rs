@@ -5,7 +5,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod clock;
+pub mod broker;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod ws;
 
 use app::App;
+use clock::{SharedClock, SystemClock};
 use error::AppError;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,25 +39,57 @@ impl Running {
     }
 }
 
-/// Opens the database, loads the state and serves on `listen` (port 0: any free port).
+/// Opens the database and serves on `listen` (port 0: any free port) on the wall clock: what
+/// the binary runs.
 pub async fn start(database_url: &str, listen: SocketAddr) -> Result<Running, AppError> {
     let db = db::Db::connect(database_url).await?;
-    let (stop, stop_rx) = watch::channel(false);
-    let app = App::start(db, stop_rx.clone()).await?;
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+    let listener = bind(listen).await?;
+    serve(
+        db,
+        broker::InProcess::shared(),
+        SystemClock::shared(),
+        listener,
+        std::future::pending(),
+    )
+    .await
+}
+
+/// Binds the listening socket, with an error that says what to do when the port is taken.
+pub async fn bind(listen: SocketAddr) -> Result<tokio::net::TcpListener, AppError> {
+    tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         AppError::config(format!(
             "cannot listen on {listen}: {e} (is another server running there? pick another with --listen)"
         ))
-    })?;
+    })
+}
+
+/// Loads the state from `db` and serves on `listener` until `shutdown` resolves or
+/// [`Running::stop`] is called. Changes reach connections through `broker` (one node:
+/// [`broker::InProcess`]); everything the server reads time from is `clock`, so tests run it on a
+/// clock they move by hand.
+pub async fn serve(
+    db: db::Db,
+    broker: Arc<dyn broker::Broker>,
+    clock: SharedClock,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Running, AppError> {
+    let (stop, stop_rx) = watch::channel(false);
+    let app = App::start(db, broker, clock, stop_rx.clone()).await?;
     let addr = listener
         .local_addr()
         .map_err(|e| AppError::config(e.to_string()))?;
     let router = api::router(app.clone());
-    let mut shutdown = stop_rx;
+    let mut stopped = stop_rx;
+    let on_shutdown = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = on_shutdown.send(true);
+    });
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
-                let _ = shutdown.wait_for(|s| *s).await;
+                let _ = stopped.wait_for(|s| *s).await;
             })
             .await;
         if let Err(e) = served {

@@ -185,7 +185,13 @@ fn redact(url: &str) -> String {
 async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
     let db = Db::connect(&config.database_url).await?;
     let (_stop, stop_rx) = watch::channel(false);
-    let app = App::start(db, stop_rx).await?;
+    let app = App::start(
+        db,
+        presently_server::broker::InProcess::shared(),
+        clock::SystemClock::shared(),
+        stop_rx,
+    )
+    .await?;
     match command {
         Admin::CreateOrg { name } => println!("{}", app.create_org(&name).await?.id),
         Admin::CreateTeam { org, name } => println!("{}", app.create_team(&org, &name).await?),
@@ -210,11 +216,7 @@ async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
             println!("{key}");
         }
         Admin::RevokeKey { id } => {
-            if !app
-                .db
-                .revoke_key(&id, presently_server::clock::now().0)
-                .await?
-            {
+            if !app.revoke_key(&id).await? {
                 return Err(AppError::not_found(format!(
                     "no active API key with id {id}"
                 )));
@@ -222,19 +224,19 @@ async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
             println!("revoked {id}");
         }
         Admin::List => {
-            for org in app.db.orgs().await? {
+            for org in app.orgs() {
                 println!("org {} {}", org.id, org.name);
                 for (id, team) in app.teams_of_org(&org.id) {
                     println!("  team {id} {} ({} members)", team.name, team.members.len());
                 }
-                for u in app
-                    .db
-                    .users()
-                    .await?
-                    .into_iter()
-                    .filter(|u| u.org_id == org.id)
-                {
-                    println!("  user {} {} <{}> {:?}", u.id, u.name, u.email, u.role);
+                for u in app.people_of_org(&org.id) {
+                    println!(
+                        "  user {} {} <{}> {:?}",
+                        u.id.as_str(),
+                        u.name,
+                        u.email,
+                        u.role
+                    );
                 }
             }
         }

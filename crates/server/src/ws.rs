@@ -4,19 +4,26 @@
 //! client or one that keeps flooding is disconnected. Nothing a bad frame carries is stored.
 
 use crate::app::{App, DeviceAuth};
-use crate::clock;
+use crate::broker::Frame;
 use crate::error::AppError;
-use crate::hub::{Frame, Outgoing};
+use crate::hub::Outgoing;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::response::Response;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use clock::{Clock, SharedClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use protocol::{
     decode_client, encode, ClientMessage, ErrorKind, NotificationSeq, RequestId, ServerMessage,
     WireError, PROTOCOL_VERSION,
 };
+use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 /// Frames above this are refused by the WebSocket layer itself (close code 1009); frames
@@ -29,10 +36,32 @@ pub const RATE_PER_SECOND: u32 = 20;
 pub const RATE_BURST: u32 = 60;
 /// After this many refused frames in a row the connection is closed.
 pub const FLOOD_LIMIT: u32 = 200;
+/// A client that stops reading is closed when a frame cannot be written within this: its frames
+/// are not held for good.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many notifications the backlog after a hello carries at most (the rest by REST).
 pub const BACKLOG: u32 = 1000;
 
-pub async fn upgrade(State(app): State<Arc<App>>, ws: WebSocketUpgrade) -> Response {
+/// The real-time connection (docs/protocol.md): `hello` first, then changes in, presence and
+/// notifications out.
+#[utoipa::path(get, path = "/ws", tag = "sessions", responses((status = 101, description = "switched to a WebSocket: send a hello with a device token first")))]
+pub async fn upgrade(
+    State(app): State<Arc<App>>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => {
+            return AppError::new(
+                ErrorKind::Malformed,
+                format!(
+                    "this is the WebSocket endpoint ({}): connect with a WebSocket client",
+                    rejection.body_text()
+                ),
+            )
+            .into_response()
+        }
+    };
     // Small initial buffers (they grow when a frame needs it): tens of thousands of mostly
     // idle connections must not each hold 128 KiB.
     ws.read_buffer_size(8 * 1024)
@@ -46,12 +75,26 @@ pub async fn upgrade(State(app): State<Arc<App>>, ws: WebSocketUpgrade) -> Respo
         })
 }
 
+/// The rate limiter reads the server's clock like everything else, so a test that moves the
+/// clock by hand moves the limiter's window too.
+#[derive(Clone)]
+struct LimiterClock(SharedClock);
+
+impl governor::clock::Clock for LimiterClock {
+    type Instant = Duration;
+    fn now(&self) -> Duration {
+        Duration::from_millis(self.0.now().0.max(0) as u64)
+    }
+}
+
+type FrameLimiter = RateLimiter<NotKeyed, InMemoryState, LimiterClock, NoOpMiddleware<Duration>>;
+
 fn error_frame(request: Option<RequestId>, error: WireError) -> Message {
     Message::Text(encode(&ServerMessage::Error { request, error }).into())
 }
 
-async fn close(mut socket: WebSocket, code: u16, error: WireError) {
-    close_with(&mut socket, code, error).await;
+async fn close(clock: &dyn Clock, mut socket: WebSocket, code: u16, error: WireError) {
+    close_with(clock, &mut socket, code, error).await;
 }
 
 trait KindStr {
@@ -70,10 +113,19 @@ impl KindStr for WireError {
 }
 
 async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Error> {
-    // 1. hello
-    let first = match tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await {
+    // 1. hello (a ping before it is fine: the WebSocket layer answers it)
+    let first_frame = async {
+        loop {
+            match socket.recv().await {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => return other,
+            }
+        }
+    };
+    let first = match clock::timeout(&*app.clock, HELLO_TIMEOUT, first_frame).await {
         Err(_) => {
             close(
+                &*app.clock,
                 socket,
                 1008,
                 WireError::new(
@@ -91,6 +143,7 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
         Message::Text(t) => t,
         _ => {
             close(
+                &*app.clock,
                 socket,
                 1003,
                 WireError::new(
@@ -110,8 +163,7 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
             resume_after,
         }) => {
             if protocol != PROTOCOL_VERSION {
-                close(
-                    socket,
+                close(&*app.clock, socket,
                     1002,
                     WireError::new(
                         ErrorKind::UnsupportedVersion,
@@ -127,6 +179,7 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
         }
         Ok(_) => {
             close(
+                &*app.clock,
                 socket,
                 1008,
                 WireError::new(
@@ -138,20 +191,19 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
             return Ok(());
         }
         Err(e) => {
-            close(socket, 1008, e).await;
+            close(&*app.clock, socket, 1008, e).await;
             return Ok(());
         }
     };
     let auth = match app.authenticate_device(&token).await {
         Ok(a) => a,
         Err(e) => {
-            close(socket, 1008, e.wire()).await;
+            close(&*app.clock, socket, 1008, e.wire()).await;
             return Ok(());
         }
     };
     if auth.device != device {
-        close(
-            socket,
+        close(&*app.clock, socket,
             1008,
             WireError::new(
                 ErrorKind::Unauthorized,
@@ -198,132 +250,215 @@ async fn serve(
 ) -> Result<End, AppError> {
     let user = &auth.user;
     let send = |m: ServerMessage| Message::Text(encode(&m).into());
-    let io = |e: axum::Error| AppError::internal(e.to_string());
-    let cursor = app.db.notification_cursor(user.id.as_str()).await?;
-    socket
-        .send(send(ServerMessage::Welcome {
+    let cursor = app.notification_cursor(&user.id).await?;
+    send_within(
+        &*app.clock,
+        socket,
+        send(ServerMessage::Welcome {
             protocol: PROTOCOL_VERSION,
             user: user.id.clone(),
             device: auth.device.clone(),
-            server_time: clock::now(),
-            cursor: NotificationSeq(cursor),
-        }))
-        .await
-        .map_err(io)?;
-    socket
-        .send(send(ServerMessage::TeamSnapshot {
-            members: app.members(&user.id).await,
-        }))
-        .await
-        .map_err(io)?;
-    socket
-        .send(send(ServerMessage::SelfUpdate {
-            view: app.self_view(user).await,
-        }))
-        .await
-        .map_err(io)?;
-    let backlog = match resume_after {
-        Some(after) => app
-            .db
-            .notifications(user.id.as_str(), after.0, BACKLOG, true),
-        None => app.db.notifications(user.id.as_str(), 0, BACKLOG, false),
-    }
+            server_time: app.clock.now(),
+            cursor,
+        }),
+    )
     .await?;
+    send_within(
+        &*app.clock,
+        socket,
+        send(ServerMessage::TeamSnapshot {
+            members: app.members(&user.id).await,
+        }),
+    )
+    .await?;
+    send_within(
+        &*app.clock,
+        socket,
+        send(ServerMessage::SelfUpdate {
+            view: app.self_view(user).await,
+        }),
+    )
+    .await?;
+    // Resuming: everything after the cursor; a fresh start: what is neither read nor dismissed.
+    let backlog = app
+        .notifications(&user.id, resume_after, BACKLOG, resume_after.is_some())
+        .await?;
     let mut sent_upto = resume_after.map_or(0, |s| s.0);
     for n in backlog {
         sent_upto = sent_upto.max(n.seq.0);
-        socket
-            .send(send(ServerMessage::Notification { notification: n }))
-            .await
-            .map_err(io)?;
+        send_within(
+            &*app.clock,
+            socket,
+            send(ServerMessage::Notification { notification: n }),
+        )
+        .await?;
     }
 
-    let limiter: DefaultDirectRateLimiter = RateLimiter::direct(
+    let limiter: FrameLimiter = RateLimiter::direct_with_clock(
         Quota::per_second(NonZeroU32::new(RATE_PER_SECOND).expect("non-zero"))
             .allow_burst(NonZeroU32::new(RATE_BURST).expect("non-zero")),
+        LimiterClock(app.clock.clone()),
     );
     let rules = app.rules(&user.org)?;
     // A client that sends nothing (not even a heartbeat) for a lease is gone: no ghost online.
     let silence = Duration::from_millis(rules.policy.device_lease.millis().max(1000) as u64);
     let mut refused_in_a_row = 0u32;
     let mut shutdown = app.shutdown.clone();
+    // Only what the client sends proves it is there: frames sent to it do not.
+    // One timer, reset only when something is received (not for every frame sent).
+    let mut silent = app.clock.sleep(silence);
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
-                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1012, reason: "server restarting".into() }))).await;
+                let _ = send_within(&*app.clock, socket, Message::Close(Some(CloseFrame { code: 1012, reason: "server restarting".into() }))).await;
                 return Ok(End::Dropped);
             }
             out = rx.recv() => {
-                let frame: Frame = match out {
-                    None => {
-                        // The hub dropped us: this client fell too far behind.
-                        let _ = socket.send(error_frame(None, WireError::new(ErrorKind::RateLimited, "this connection fell too far behind and is closed: reconnect to resume"))).await;
-                        return Ok(End::Dropped);
-                    }
-                    Some(Outgoing::Frame(f)) => f,
-                    Some(Outgoing::Notification { seq, frame }) => {
-                        if seq <= sent_upto { continue; }
-                        sent_upto = seq;
-                        frame
-                    }
-                    Some(Outgoing::Close(f)) => {
-                        let _ = socket.send(Message::Text(f)).await;
-                        let _ = socket.send(Message::Close(Some(CloseFrame { code: 1008, reason: "signed out".into() }))).await;
-                        return Ok(End::Dropped);
-                    }
-                };
-                socket.send(Message::Text(frame)).await.map_err(io)?;
+                if let Some(end) = forward(&*app.clock, socket, out, &mut sent_upto).await? {
+                    return Ok(end);
+                }
             }
-            incoming = tokio::time::timeout(silence, socket.recv()) => {
+            _ = &mut silent => {
+                close_with(&*app.clock, socket, 1001, WireError::new(ErrorKind::Invalid, "nothing received for a whole device lease: send a heartbeat every 30 s")).await;
+                return Ok(End::Dropped);
+            }
+            incoming = socket.recv() => {
+                silent = app.clock.sleep(silence);
                 let msg = match incoming {
-                    Err(_) => {
-                        close_with(socket, 1001, WireError::new(ErrorKind::Invalid, "nothing received for a whole device lease: send a heartbeat every 30 s")).await;
-                        return Ok(End::Dropped);
-                    }
-                    Ok(None) => return Ok(End::Dropped),
-                    Ok(Some(Err(_))) => return Ok(End::Dropped),
-                    Ok(Some(Ok(m))) => m,
+                    None | Some(Err(_)) => return Ok(End::Dropped),
+                    Some(Ok(m)) => m,
                 };
-                let text = match msg {
-                    Message::Text(t) => t,
-                    Message::Close(_) => return Ok(End::ClientClosed),
-                    Message::Ping(_) | Message::Pong(_) => continue,
-                    Message::Binary(_) => {
-                        socket.send(error_frame(None, WireError::new(ErrorKind::Malformed, "binary frames are not accepted: send JSON text"))).await.map_err(io)?;
-                        continue;
-                    }
-                };
+                if let Message::Close(_) = msg {
+                    return Ok(End::ClientClosed);
+                }
+                // Every kind of frame counts toward the limit: a flood of pings or binary
+                // frames costs as much as one of requests.
                 if limiter.check().is_err() {
                     refused_in_a_row += 1;
                     if refused_in_a_row >= FLOOD_LIMIT {
-                        close_with(socket, 1008, WireError::new(ErrorKind::RateLimited, "too many frames: the connection is closed; reconnect and send at most 20 per second")).await;
+                        close_with(&*app.clock, socket, 1008, WireError::new(ErrorKind::RateLimited, "too many frames: the connection is closed; reconnect and send at most 20 per second")).await;
                         return Ok(End::Dropped);
                     }
-                    let request = request_of(text.as_str());
-                    socket.send(error_frame(request, WireError::new(ErrorKind::RateLimited, format!("more than {RATE_PER_SECOND} frames per second: this one was not applied; slow down and send it again")))).await.map_err(io)?;
+                    if let Message::Text(text) = &msg {
+                        let request = request_of(text.as_str());
+                        send_within(&*app.clock, socket, error_frame(request, WireError::new(ErrorKind::RateLimited, format!("more than {RATE_PER_SECOND} frames per second: this one was not applied; slow down and send it again")))).await?;
+                    }
                     continue;
                 }
+                let text = match msg {
+                    Message::Text(t) => t,
+                    Message::Close(_) | Message::Ping(_) | Message::Pong(_) => {
+                        refused_in_a_row = 0;
+                        continue;
+                    }
+                    Message::Binary(_) => {
+                        refused_in_a_row = 0;
+                        send_within(&*app.clock, socket, error_frame(None, WireError::new(ErrorKind::Malformed, "binary frames are not accepted: send JSON text"))).await?;
+                        continue;
+                    }
+                };
                 refused_in_a_row = 0;
                 let reply = match decode_client(text.as_str()) {
                     Err(e) => Some(ServerMessage::Error { request: request_of(text.as_str()), error: e }),
                     Ok(m) => handle(app, auth, m).await,
                 };
                 if let Some(reply) = reply {
-                    socket.send(send(reply)).await.map_err(io)?;
+                    // What the request caused for this connection (its own self view) goes out
+                    // before the answer, so a client that sees the ack has the new state.
+                    while let Ok(out) = rx.try_recv() {
+                        if let Some(end) = forward(&*app.clock, socket, Some(out), &mut sent_upto).await? {
+                            return Ok(end);
+                        }
+                    }
+                    send_within(&*app.clock, socket, send(reply)).await?;
                 }
             }
         }
     }
 }
 
-async fn close_with(socket: &mut WebSocket, code: u16, error: WireError) {
-    let _ = socket.send(error_frame(None, error.clone())).await;
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
+/// Sends one frame the hub queued for this connection. `Some(end)` when the connection must
+/// end: the hub dropped it (too far behind), or the device was signed out.
+async fn forward(
+    clock: &dyn Clock,
+    socket: &mut WebSocket,
+    out: Option<Outgoing>,
+    sent_upto: &mut u64,
+) -> Result<Option<End>, AppError> {
+    let frame: Frame =
+        match out {
+            None => {
+                let _ = send_within(clock, socket, error_frame(
+                    None,
+                    WireError::new(
+                        ErrorKind::RateLimited,
+                        "this connection fell too far behind and is closed: reconnect to resume",
+                    ),
+                )).await;
+                return Ok(Some(End::Dropped));
+            }
+            Some(Outgoing::Frame(f)) => f,
+            Some(Outgoing::Notification { seq, frame }) => {
+                // Already sent with the backlog.
+                if seq <= *sent_upto {
+                    return Ok(None);
+                }
+                *sent_upto = seq;
+                frame
+            }
+            Some(Outgoing::Close(f)) => {
+                let _ = send_within(clock, socket, Message::Text(f.text())).await;
+                let _ = send_within(
+                    clock,
+                    socket,
+                    Message::Close(Some(CloseFrame {
+                        code: 1008,
+                        reason: "signed out".into(),
+                    })),
+                )
+                .await;
+                return Ok(Some(End::Dropped));
+            }
+        };
+    send_within(clock, socket, Message::Text(frame.text())).await?;
+    Ok(None)
+}
+
+/// Writes a frame, or gives up after [`SEND_TIMEOUT`]: the connection then ends and its memory
+/// is released.
+async fn send_within(
+    clock: &dyn Clock,
+    socket: &mut WebSocket,
+    m: Message,
+) -> Result<(), AppError> {
+    let send = socket.send(m);
+    tokio::pin!(send);
+    // Most writes finish at once: only one that has to wait gets a timer.
+    let first = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await;
+    let sent = match first {
+        Poll::Ready(sent) => Ok(sent),
+        Poll::Pending => clock::timeout(clock, SEND_TIMEOUT, send).await,
+    };
+    match sent {
+        Ok(sent) => sent.map_err(|e| AppError::internal(e.to_string())),
+        Err(_) => Err(AppError::new(
+            ErrorKind::RateLimited,
+            "the client stopped reading: its connection is closed",
+        )),
+    }
+}
+
+async fn close_with(clock: &dyn Clock, socket: &mut WebSocket, code: u16, error: WireError) {
+    let _ = send_within(clock, socket, error_frame(None, error.clone())).await;
+    let _ = send_within(
+        clock,
+        socket,
+        Message::Close(Some(CloseFrame {
             code,
             reason: error.kind_str().into(),
-        })))
-        .await;
+        })),
+    )
+    .await;
 }
 
 /// The request id of a frame that could not be decoded, when it has one, so the client can
@@ -342,19 +477,15 @@ fn request_of(frame: &str) -> Option<RequestId> {
 
 /// A person's change carrying a request id: checked, applied once (a replay is acknowledged
 /// and changes nothing), stored, published.
-async fn change(
+async fn apply_change(
     app: &Arc<App>,
     user: &presence::UserId,
     request: &RequestId,
-    f: impl FnOnce(
-        &mut presence::Person,
-        &presence::Rules,
-        presence::Timestamp,
-    ) -> Result<(), presence::PresenceError>,
+    change: presence::Change,
 ) -> Result<(), AppError> {
     check_request(request)?;
     app.mutate(user, Some(request), move |p, rules, now| {
-        f(p, rules, now).map_err(AppError::from)
+        p.apply(rules, now, change).map_err(AppError::from)
     })
     .await
     .map(|_| ())
@@ -385,7 +516,7 @@ async fn handle(
         ClientMessage::Heartbeat => {
             return match app.heartbeat(&auth.user, &auth.device).await {
                 Ok(_) => Some(ServerMessage::HeartbeatAck {
-                    server_time: clock::now(),
+                    server_time: app.clock.now(),
                 }),
                 Err(e) => Some(ServerMessage::Error {
                     request: None,
@@ -407,6 +538,12 @@ async fn handle(
                     ),
                 });
             }
+            if let Err(e) = report.check() {
+                return Some(ServerMessage::Error {
+                    request: None,
+                    error: e.into(),
+                });
+            }
             // A stale or replayed report is ignored by the engine; there is nothing to answer.
             let r = app
                 .mutate(user, None, move |p, rules, now| {
@@ -419,46 +556,8 @@ async fn handle(
                 error: e.wire(),
             });
         }
-        ClientMessage::SetStatus {
-            request,
-            status,
-            until,
-        } => {
-            let r = change(app, user, &request, move |p, rules, now| {
-                p.choose(rules, now, status, until).map(|_| ())
-            })
-            .await;
-            (Some(request), r)
-        }
-        ClientMessage::SetMessage {
-            request,
-            text,
-            emoji,
-            clear_after,
-        } => {
-            let r = change(app, user, &request, move |p, rules, now| {
-                p.set_message(rules, now, text, emoji, clear_after)
-            })
-            .await;
-            (Some(request), r)
-        }
-        ClientMessage::ClearMessage { request } => {
-            let r = change(app, user, &request, |p, rules, now| {
-                p.clear_message(rules, now);
-                Ok(())
-            })
-            .await;
-            (Some(request), r)
-        }
-        ClientMessage::PauseNotifications { request, until } => {
-            let r = change(app, user, &request, move |p, rules, now| match until {
-                Some(u) => p.pause_notifications(rules, now, u),
-                None => {
-                    p.resume_notifications(rules, now);
-                    Ok(())
-                }
-            })
-            .await;
+        ClientMessage::Change { request, change } => {
+            let r = apply_change(app, user, &request, change).await;
             (Some(request), r)
         }
         ClientMessage::MarkRead {

@@ -1,6 +1,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { CenterItem, CommandError, Explanation, Settings, Snapshot, TeamPanel } from "./types";
+import { EVENTS } from "./generated";
 
 export const api = {
   snapshot: () => invoke<Snapshot>("get_snapshot"),
@@ -21,15 +22,15 @@ export const api = {
   signIn: (server: string, email: string, password: string) =>
     invoke<void>("sign_in", { server, email, password }),
   onChange: (f: (s: Snapshot) => void): Promise<UnlistenFn> =>
-    listen<Snapshot>("presence-changed", (e) => f(e.payload)),
+    listen<Snapshot>(EVENTS.presenceChanged, (e) => f(e.payload)),
   onTeam: (f: (t: TeamPanel) => void): Promise<UnlistenFn> =>
-    listen<TeamPanel>("team-changed", (e) => f(e.payload)),
-  onCenter: (f: () => void): Promise<UnlistenFn> => listen("center-changed", () => f()),
+    listen<TeamPanel>(EVENTS.teamChanged, (e) => f(e.payload)),
+  onCenter: (f: () => void): Promise<UnlistenFn> => listen(EVENTS.centerChanged, () => f()),
   /** "Set status message…" in the tray: put the cursor in the message field. */
-  onFocusMessage: (f: () => void): Promise<UnlistenFn> => listen("focus-message", () => f()),
+  onFocusMessage: (f: () => void): Promise<UnlistenFn> => listen(EVENTS.focusMessage, () => f()),
   /** A desktop notification or the tray's center item: show the center (at that notification, if any). */
   onShowCenter: (f: (seq: number | null) => void): Promise<UnlistenFn> =>
-    listen<number | null>("show-center", (e) => f(e.payload)),
+    listen<number | null>(EVENTS.showCenter, (e) => f(e.payload)),
 };
 
 export function errorMessage(e: unknown): string {

@@ -87,9 +87,11 @@ next: NextChange | null, seen_by_others: StatusId, };
 
 export type DeviceActivity = { "state": "active" } | { "state": "idle", idle_for: Span, } | { "state": "locked", locked_for: Span, };
 
-export type DeviceReport = { device: DeviceId, seq: bigint, activity: DeviceActivity, in_call: boolean, };
+export type DeviceReport = { device: DeviceId, seq: number, activity: DeviceActivity, in_call: boolean, };
 
 export type ClearAfter = { "kind": "never" } | { "kind": "thirty_minutes" } | { "kind": "one_hour" } | { "kind": "four_hours" } | { "kind": "today" } | { "kind": "this_week" } | { "kind": "at", "at": Timestamp };
+
+export type Change = { "kind": "set_status", status: StatusId, until: Timestamp | null, } | { "kind": "set_message", text: MessageText, emoji: Emoji | null, clear_after: ClearAfter, } | { "kind": "clear_message" } | { "kind": "pause_notifications", until: Timestamp, } | { "kind": "resume_notifications" } | { "kind": "close_wrap_up" };
 
 export type HoldReason = { "reason": "status", status: StatusId, } | { "reason": "paused", until: Timestamp, } | { "reason": "quiet_hours", until: Timestamp, } | { "reason": "no_device" };
 
@@ -105,7 +107,7 @@ export type ClientMessage = { "type": "hello", protocol: number, token: string, 
 /**
  * Deliver every notification after this one (none: from the start of what is unread).
  */
-resume_after: NotificationSeq | null, } | { "type": "set_status", request: RequestId, status: StatusId, until: Timestamp | null, } | { "type": "set_message", request: RequestId, text: MessageText, emoji: Emoji | null, clear_after: ClearAfter, } | { "type": "clear_message", request: RequestId, } | { "type": "pause_notifications", request: RequestId, until: Timestamp | null, } | { "type": "device_report", report: DeviceReport, } | { "type": "mark_read", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "dismiss", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "mark_all_read", request: RequestId, } | { "type": "heartbeat" };
+resume_after: NotificationSeq | null, } | { "type": "change", request: RequestId, change: Change, } | { "type": "device_report", report: DeviceReport, } | { "type": "mark_read", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "dismiss", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "mark_all_read", request: RequestId, } | { "type": "heartbeat" };
 
 export type Member = { user: UserId, name: string, 
 /**
@@ -126,7 +128,7 @@ delivery: Delivery, read: boolean, dismissed: boolean,
  */
 link: Link | null, };
 
-export type ErrorKind = "too_large" | "malformed" | "unknown_type" | "unsupported_version" | "unauthorized" | "forbidden" | "not_found" | "invalid" | "rate_limited" | "internal";
+export type ErrorKind = "too_large" | "malformed" | "unknown_type" | "unsupported_version" | "unauthorized" | "forbidden" | "not_found" | "invalid" | "conflict" | "method_not_allowed" | "rate_limited" | "internal";
 
 export type WireError = { kind: ErrorKind, message: string, };
 
@@ -177,4 +179,217 @@ quiet_from: number | null, quiet_to: number | null,
  */
 desktop_notifications: boolean, start_on_login: boolean, };
 
-export type CommandError = { kind: string, message: string, };
+export type CommandError = { kind: CommandErrorKind, message: string, };
+
+export type CommandErrorKind = "invalid" | "offline" | "signed_out" | "store" | "open_failed" | "autostart" | "internal";
+
+export type TimeZone = string;
+
+export type MinuteOfDay = number;
+
+export type WeeklyWindow = { 
+/**
+ * Days on which the window starts; 0 = Monday … 6 = Sunday.
+ */
+days: Array<number>, start: MinuteOfDay, end: MinuteOfDay, };
+
+export type Schedule = { time_zone: TimeZone, 
+/**
+ * Outside these, a direct call follows the out-of-hours rule. Empty means always working.
+ */
+working_hours: Array<WeeklyWindow>, 
+/**
+ * Notifications are held (status unchanged).
+ */
+quiet_hours: Array<WeeklyWindow>, 
+/**
+ * The status becomes Do not disturb, below any manual choice.
+ */
+do_not_disturb: Array<WeeklyWindow>, };
+
+export type CallSettings = { 
+/**
+ * For Busy, Do not disturb and the other statuses that do not ring.
+ */
+busy_action: BusyAction, 
+/**
+ * Outside working hours; when unset, the busy action.
+ */
+out_of_hours: BusyAction | null, 
+/**
+ * For Forward to phone.
+ */
+forward_to: PhoneNumber | null, };
+
+export type Preferences = { time_zone: TimeZone, schedule: Schedule | null, 
+/**
+ * Overrides the organisation's idle threshold for this person.
+ */
+idle_after: Span | null, 
+/**
+ * Senders whose urgent notifications break through DND, a pause and quiet hours.
+ */
+breakthrough: Array<UserId>, call: CallSettings, };
+
+export type CallOutcome = { "outcome": "ring" } | { "outcome": "busy", action: BusyAction, } | { "outcome": "voicemail" } | { "outcome": "forward", to: PhoneNumber, } | { "outcome": "out_of_hours", action: BusyAction, };
+
+export type CustomStatusId = string;
+
+export type StatusName = string;
+
+export type CustomStatus = { id: CustomStatusId, name: StatusName, emoji: Emoji | null, enabled: boolean, policy: StatusPolicy, };
+
+export type OrgPolicy = { 
+/**
+ * Idle for this long on every device → Away.
+ */
+idle_after: Span, 
+/**
+ * Idle for this long on every device → Offline (the contact-center inactivity timeout).
+ */
+offline_after: Span | null, 
+/**
+ * A device that has not reported for this long is gone.
+ */
+device_lease: Span, 
+/**
+ * After a call, After call work for at most this long (until the wrap-up is closed).
+ */
+after_call_work: Span | null, };
+
+export type ErrorBody = { error: WireError, };
+
+export type Role = "member" | "admin";
+
+export type SignIn = { email: string, password: string, 
+/**
+ * This installation's device id (letters, digits and - _ . : @ +).
+ */
+device: DeviceId, };
+
+export type SignedIn = { token: string, user: UserId, name: string, org: string, device: DeviceId, role: Role, };
+
+export type OrgRef = { id: string, name: string, };
+
+export type TeamRef = { id: string, name: string, };
+
+export type Me = { user: UserId, name: string, email: string, role: Role, org: OrgRef, device: DeviceId, view: SelfView, unread: number, teams: Array<TeamRef>, };
+
+export type Team = { members: Array<Member>, };
+
+export type Statuses = { statuses: Array<StatusEntry>, };
+
+export type NotificationsQuery = { after: number | null, 
+/**
+ * 1 to 1000; 100 when absent.
+ */
+limit: number | null, };
+
+export type NotificationsPage = { notifications: Array<Notification>, 
+/**
+ * The `after` of the next page; none when this one is empty.
+ */
+next_after: NotificationSeq | null, unread: number, };
+
+export type SendNotification = { 
+/**
+ * The person's id or email.
+ */
+user: string, title: string, body: string, 
+/**
+ * The sender's user id, for the urgent allow-list.
+ */
+sender: string | null, urgent: boolean, 
+/**
+ * The caller's id for this notification: sending it again returns the stored one.
+ */
+external_id: string | null, 
+/**
+ * Where "Open" takes the person: an absolute http or https address.
+ */
+link: string | null, };
+
+export type NotificationSent = { notification: Notification, 
+/**
+ * True when `external_id` was sent before: nothing new was stored or delivered.
+ */
+duplicate: boolean, };
+
+export type NotificationList = { notifications: Array<NotificationSeq>, };
+
+export type Changed = { changed: Array<NotificationSeq>, };
+
+export type IntegrationKind = "call_started" | "call_ended" | "meeting_started" | "meeting_ended" | "wrap_up_closed";
+
+export type IntegrationEvent = { 
+/**
+ * The person's id or email.
+ */
+user: string, kind: IntegrationKind, external_id: string, 
+/**
+ * For a meeting from a calendar: when it is planned to end.
+ */
+until: Timestamp | null, };
+
+export type IntegrationApplied = { 
+/**
+ * False for an event already applied.
+ */
+applied: boolean, 
+/**
+ * What teammates see of the person now.
+ */
+view: TeamView, };
+
+export type TeamRequest = { team: string, };
+
+export type UserRequest = { user: string, };
+
+export type Ring = { ring: Array<UserId>, };
+
+export type Assigned = { assignee: UserId | null, };
+
+export type CustomStatusRequest = { 
+/**
+ * A slug (letters, digits, - and _); made from the name when absent.
+ */
+id: string | null, name: string, emoji: string | null, enabled: boolean, 
+/**
+ * Its colour and what it means to others: available, busy, away or do_not_disturb.
+ */
+family: Family, 
+/**
+ * The family's when absent.
+ */
+notifications: NotificationPolicy | null, direct_call: DirectCallPolicy | null, team_calls: boolean | null, assignable: boolean | null, };
+
+export type PolicyRequest = { 
+/**
+ * Away after this long without input.
+ */
+idle_after_secs: number | null, 
+/**
+ * Offline after this long without input.
+ */
+offline_after_secs?: number | null, 
+/**
+ * After call work after a call, this long at most.
+ */
+after_call_work_secs?: number | null, };
+
+export type Policy = { policy: OrgPolicy, };
+
+export type QuietHours = { quiet_hours: Array<WeeklyWindow>, };
+
+export type AdminStatus = { status: StatusId, until: Timestamp | null, };
+
+export type SeenByOthers = { view: TeamView, };
+
+/** The events the app sends the window (protocol::ipc::events). */
+export const EVENTS = {
+  presenceChanged: "presence-changed",
+  teamChanged: "team-changed",
+  centerChanged: "center-changed",
+  showCenter: "show-center",
+  focusMessage: "focus-message",
+} as const;

@@ -3,9 +3,9 @@
 //! notifications and auto-away).
 
 use clap::{Parser, Subcommand};
-use presence::{ClearAfter, DeviceId, Emoji, MessageText, StatusId, Timestamp};
-use presently_client::api::Api;
+use presence::{Change, ClearAfter, DeviceId, Emoji, MessageText, StatusId, Timestamp};
 use presently_client::notifier::{Action, DesktopNotifier};
+use presently_client::session as client_session;
 use presently_client::store::{self, Store};
 use presently_client::sync::{self, Command, Connection, Event, Options};
 use presently_client::{idle, parse_duration};
@@ -121,31 +121,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// The stored session with the store it came from.
 struct Session {
     store: Store,
-    server: String,
-    token: String,
-    device: DeviceId,
+    signed_in: client_session::Session,
 }
 
 async fn session(store: Store) -> Result<Session, String> {
-    let get = |k: &'static str| {
-        let store = store.clone();
-        async move { store.get(k).await.map_err(|e| e.to_string()) }
-    };
-    let (Some(server), Some(token), Some(device)) = (
-        get("server").await?,
-        get("token").await?,
-        get("device").await?,
-    ) else {
-        return Err("not signed in: run presently-cli login --email … first".into());
-    };
-    Ok(Session {
-        store,
-        server,
-        token,
-        device: DeviceId::parse(device).map_err(|e| e.to_string())?,
-    })
+    let signed_in = client_session::Session::stored(&store)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("not signed in: run presently-cli login --email … first")?;
+    Ok(Session { store, signed_in })
 }
 
 fn until(duration: &str) -> Result<Timestamp, String> {
@@ -167,88 +154,82 @@ async fn run(cli: Cli) -> Result<(), String> {
             password,
             device,
         } => {
-            DeviceId::parse(device.clone()).map_err(|e| e.to_string())?;
-            let token = Api::new(&server)
-                .sign_in(&email, &password, &device)
-                .await
-                .map_err(|e| e.to_string())?;
-            for (k, v) in [("server", &server), ("token", &token), ("device", &device)] {
-                store.set(k, v).await.map_err(|e| e.to_string())?;
-            }
-            println!("signed in to {server} as {email} (device {device})");
+            let device = DeviceId::parse(device).map_err(|e| e.to_string())?;
+            let session = client_session::Session::sign_in(
+                &store,
+                &server,
+                &email,
+                &password,
+                Some(device.clone()),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!(
+                "signed in to {} as {email} (device {})",
+                session.server,
+                device.as_str()
+            );
             return Ok(());
         }
         Cmd::Logout => {
             let s = session(store.clone()).await?;
-            Api::new(&s.server)
-                .sign_out(&s.token)
+            let kept = s.store.clone();
+            s.signed_in
+                .sign_out(&kept)
                 .await
                 .map_err(|e| e.to_string())?;
-            store.remove("token").await.map_err(|e| e.to_string())?;
             println!("signed out");
             return Ok(());
         }
         Cmd::Status => {
             let s = session(store).await?;
-            let me = Api::new(&s.server)
-                .get(&s.token, "/me")
+            let me = s
+                .signed_in
+                .api()
+                .me(&s.signed_in.token)
                 .await
                 .map_err(|e| e.to_string())?;
-            let v = &me["view"];
-            println!("{}", v["status"]["label"].as_str().unwrap_or("?"));
-            if let Some(text) = v["message"]["text"].as_str() {
+            let v = &me.view;
+            println!("{}", v.status.label);
+            if let Some(m) = &v.message {
                 println!(
                     "message: {} {}",
-                    v["message"]["emoji"].as_str().unwrap_or(""),
-                    text
+                    m.emoji.as_ref().map(|e| e.as_str()).unwrap_or(""),
+                    m.text.as_str()
                 );
             }
-            if v["seen_by_others"]["status"]["status"] != v["status"]["status"] {
-                println!(
-                    "others see: {}",
-                    v["seen_by_others"]["status"]["label"]
-                        .as_str()
-                        .unwrap_or("?")
-                );
+            if v.seen_by_others.status.status != v.status.status {
+                println!("others see: {}", v.seen_by_others.status.label);
             }
-            println!(
-                "notifications: {}",
-                v["interruptibility"]["state"].as_str().unwrap_or("?")
-            );
-            println!("unread: {}", me["unread"]);
+            println!("notifications: {}", tag(&v.interruptibility, "state"));
+            println!("unread: {}", me.unread);
             return Ok(());
         }
         Cmd::Explain => {
             let s = session(store).await?;
-            let e = Api::new(&s.server)
-                .get(&s.token, "/me/explain")
+            let e = s
+                .signed_in
+                .api()
+                .explain(&s.signed_in.token)
                 .await
                 .map_err(|e| e.to_string())?;
-            let w = &e["winner"];
             println!(
                 "You are shown as {} because {}.",
-                w["label"].as_str().unwrap_or("?"),
-                w["because"].as_str().unwrap_or("?")
+                e.winner.label, e.winner.because
             );
-            if let Some(until) = w["until"].as_i64() {
-                println!("Until {}.", local_time(until));
+            if let Some(until) = e.winner.until {
+                println!("Until {}.", local_time(until.0));
             }
-            for o in e["others"].as_array().into_iter().flatten() {
+            for o in &e.others {
                 println!(
                     "  beneath: {} ({}, {})",
-                    o["label"].as_str().unwrap_or("?"),
-                    o["because"].as_str().unwrap_or("?"),
-                    o["standing"].as_str().unwrap_or("")
+                    o.label,
+                    o.because,
+                    tag(&o.standing, "")
                 );
             }
-            println!(
-                "When this ends: {}",
-                e["when_this_ends"].as_str().unwrap_or("?")
-            );
-            println!(
-                "Others see: {}",
-                e["seen_by_others"].as_str().unwrap_or("?")
-            );
+            println!("When this ends: {}", e.when_this_ends);
+            println!("Others see: {}", e.seen_by_others);
             return Ok(());
         }
         Cmd::Set { status, for_ } => {
@@ -256,12 +237,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .parse()
                 .map_err(|e: presence::PresenceError| e.to_string())?;
             let until = for_.as_deref().map(until).transpose()?;
-            change(Command::SetStatus { status, until })
+            change(Command::Change(Change::SetStatus { status, until }))
         }
-        Cmd::Dnd { duration } => change(Command::SetStatus {
-            status: StatusId::DND,
-            until: Some(until(&duration)?),
-        }),
+        Cmd::Dnd { duration } => change(Command::Change(Change::do_not_disturb(Some(until(
+            &duration,
+        )?)))),
         Cmd::Message {
             text,
             emoji,
@@ -276,20 +256,20 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "week" => ClearAfter::ThisWeek,
                 other => ClearAfter::At(until(other)?),
             };
-            change(Command::SetMessage {
+            change(Command::Change(Change::SetMessage {
                 text: MessageText::parse(text).map_err(|e| e.to_string())?,
                 emoji: emoji
                     .map(Emoji::parse)
                     .transpose()
                     .map_err(|e| e.to_string())?,
                 clear_after,
-            })
+            }))
         }
-        Cmd::ClearMessage => change(Command::ClearMessage),
-        Cmd::Pause { duration } => change(Command::Pause {
-            until: Some(until(&duration)?),
-        }),
-        Cmd::Resume => change(Command::Pause { until: None }),
+        Cmd::ClearMessage => change(Command::Change(Change::ClearMessage)),
+        Cmd::Pause { duration } => change(Command::Change(Change::PauseNotifications {
+            until: until(&duration)?,
+        })),
+        Cmd::Resume => change(Command::Change(Change::ResumeNotifications)),
         Cmd::Read { seqs, all } => {
             if all {
                 change(Command::MarkAllRead)
@@ -308,7 +288,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let (sync, task) = sync::spawn(
                     s.store.clone(),
                     Arc::new(presently_client::notifier::Recorder::default()),
-                    Options::new(&s.server, &s.token, s.device.clone()),
+                    Options::new(
+                        &s.signed_in.server,
+                        &s.signed_in.token,
+                        s.signed_in.device.clone(),
+                    ),
                 );
                 let mut events = sync.subscribe();
                 let _ = tokio::time::timeout(wait, async {
@@ -374,7 +358,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (sync, task) = sync::spawn(
                 s.store.clone(),
                 notifier,
-                Options::new(&s.server, &s.token, s.device.clone()),
+                Options::new(
+                    &s.signed_in.server,
+                    &s.signed_in.token,
+                    s.signed_in.device.clone(),
+                ),
             );
             if let Some(desktop) = desktop {
                 // Open and Mark read on a desktop notification: both mark it read everywhere;
@@ -441,7 +429,11 @@ async fn run(cli: Cli) -> Result<(), String> {
     let (sync, task) = sync::spawn(
         s.store.clone(),
         Arc::new(presently_client::notifier::Recorder::default()),
-        Options::new(&s.server, &s.token, s.device.clone()),
+        Options::new(
+            &s.signed_in.server,
+            &s.signed_in.token,
+            s.signed_in.device.clone(),
+        ),
     );
     let mut events = sync.subscribe();
     let request = sync
@@ -486,4 +478,12 @@ fn local_time(ms: i64) -> String {
                 .to_string()
         })
         .unwrap_or_default()
+}
+
+/// A serde-tagged value's name as the wire spells it (`field` of an object, or the string
+/// itself), for printing.
+fn tag<T: serde::Serialize>(value: &T, field: &str) -> String {
+    let v = serde_json::to_value(value).unwrap_or_default();
+    let v = if field.is_empty() { &v } else { &v[field] };
+    v.as_str().unwrap_or("?").to_string()
 }

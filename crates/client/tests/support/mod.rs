@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+// Not every test binary that includes this module uses all of them.
+#[allow(unused_imports)]
+pub use test_support::{notification_daemon, require, wait_until};
+
 use presence::{DeviceId, UserId};
 use presently_server::db::Role;
 use presently_server::Running;
@@ -13,33 +17,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const PASSWORD: &str = "correct horse";
-
-/// Whether a test that needs a desktop tool must fail (CI) or may skip (elsewhere).
-pub fn require(tool: &str) -> bool {
-    let found = if tool == "dbusmock" {
-        Command::new("/usr/bin/python3")
-            .args(["-c", "import dbusmock"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    } else {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !found {
-        let msg = format!(
-            "{tool} is not installed: run scripts/test.sh, which installs the desktop test packages"
-        );
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
-    }
-    found
-}
 
 /// A server on a fixed loopback port (so it can be stopped and started again at the same
 /// address), with one organisation, one team and two people.
@@ -146,7 +123,7 @@ impl Server {
             .app()
             .notify(
                 &self.org,
-                presently_server::app::NotificationRequest {
+                protocol::rest::SendNotification {
                     user: user.as_str().into(),
                     title: title.into(),
                     body: format!("body of {title}"),
@@ -167,98 +144,22 @@ impl Server {
     }
 }
 
-/// Xvfb (own display, picked by Xvfb itself), a private session bus and the notification
-/// daemon that logs every call.
+/// The harness's private desktop (Xvfb, a session bus) with the notification daemon, which
+/// logs every call to `notify.log` in the desktop's home.
 pub struct Desktop {
-    pub display: String,
-    pub bus_address: String,
-    pub dir: tempfile::TempDir,
-    children: Vec<Child>,
+    inner: test_support::Desktop,
+    daemon: Child,
 }
 
 impl Desktop {
     pub fn start() -> Desktop {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut xvfb = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "1024x768x24",
-                "-nolisten",
-                "tcp",
-                "-noreset",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb starts");
-        let mut line = String::new();
-        BufReader::new(xvfb.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("Xvfb prints its display");
-        let display = format!(":{}", line.trim());
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon starts");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut address)
-            .expect("dbus-daemon prints its address");
-        let bus_address = address.trim().to_string();
-        let log = dir.path().join("notify.log");
-        let mock = Command::new("/usr/bin/python3")
-            .args([
-                "-m",
-                "dbusmock",
-                "--session",
-                "-t",
-                "notification_daemon",
-                "-l",
-            ])
-            .arg(&log)
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbusmock starts");
-        let me = Desktop {
-            display,
-            bus_address,
-            dir,
-            children: vec![xvfb, bus, mock],
-        };
-        wait_until(
-            Duration::from_secs(10),
-            "the notification daemon on the bus",
-            || {
-                Command::new("gdbus")
-                    .args([
-                        "call",
-                        "--session",
-                        "--dest",
-                        "org.freedesktop.Notifications",
-                        "--object-path",
-                        "/org/freedesktop/Notifications",
-                        "--method",
-                        "org.freedesktop.Notifications.GetServerInformation",
-                    ])
-                    .env("DBUS_SESSION_BUS_ADDRESS", &me.bus_address)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            },
-        );
-        me
+        let inner = test_support::Desktop::start();
+        let daemon = notification_daemon(&inner, &inner.home.join("notify.log"), None);
+        Desktop { inner, daemon }
     }
 
     pub fn notify_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("notify.log")).unwrap_or_default()
+        std::fs::read_to_string(self.home.join("notify.log")).unwrap_or_default()
     }
 
     pub fn notify_lines(&self) -> Vec<String> {
@@ -268,23 +169,19 @@ impl Desktop {
             .map(str::to_string)
             .collect()
     }
+}
 
-    pub fn xdotool(&self, args: &[&str]) {
-        let ok = Command::new("xdotool")
-            .args(args)
-            .env("DISPLAY", &self.display)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "xdotool {args:?} failed");
+impl std::ops::Deref for Desktop {
+    type Target = test_support::Desktop;
+    fn deref(&self) -> &test_support::Desktop {
+        &self.inner
     }
 }
 
 impl Drop for Desktop {
     fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
     }
 }
 
@@ -394,17 +291,6 @@ impl Drop for CliRun {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-pub fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("waited {limit:?} for {what}");
 }
 
 pub async fn eventually<F, Fut>(what: &str, mut f: F)

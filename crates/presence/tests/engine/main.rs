@@ -1,5 +1,6 @@
 //! The engine's rules as tables, and its invariants as properties.
 
+mod changes;
 mod common;
 mod decisions;
 mod devices;

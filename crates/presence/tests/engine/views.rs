@@ -162,3 +162,74 @@ fn interruptibility_is_kept_apart_from_availability() {
         Interruptibility::DoNotDisturb { until: None }
     );
 }
+
+#[test]
+fn while_invisible_nothing_a_person_changes_reaches_teammates() {
+    let mut w = World::new();
+    let text = |s: &str| MessageText::parse(s).unwrap();
+    w.person
+        .set_message(&w.rules, t(10), text("At lunch"), None, ClearAfter::OneHour)
+        .unwrap();
+    w.choose(100, StatusId::INVISIBLE, None);
+    let seen_message = |w: &World, at: i64| {
+        w.rules
+            .team_view(&w.person, t(at))
+            .message
+            .map(|m| m.text.as_str().to_string())
+    };
+    assert_eq!(seen_message(&w, 200), Some("At lunch".into()));
+    let before = w.rules.team_view(&w.person, t(200));
+    // A new message, an emoji, a different clear-after, then clearing it: teammates see none of
+    // it (each table row changes something the person sees themselves).
+    let changes: Vec<(i64, Change)> = vec![
+        (
+            300,
+            Change::SetMessage {
+                text: text("Interviewing"),
+                emoji: Some(Emoji::parse("🤫").unwrap()),
+                clear_after: ClearAfter::ThisWeek,
+            },
+        ),
+        (400, Change::ClearMessage),
+        (
+            500,
+            Change::SetMessage {
+                text: text("Back soon"),
+                emoji: None,
+                clear_after: ClearAfter::Never,
+            },
+        ),
+    ];
+    for (at, change) in changes {
+        w.person.apply(&w.rules, t(at), change.clone()).unwrap();
+        assert_eq!(
+            w.rules.team_view(&w.person, t(at)),
+            before,
+            "{change:?} reached teammates"
+        );
+    }
+    assert_eq!(
+        w.rules
+            .self_view(&w.person, t(600))
+            .message
+            .unwrap()
+            .text
+            .as_str(),
+        "Back soon",
+        "the person sees their own message"
+    );
+    // The message teammates saw still clears at its own time, as an offline person's would,
+    // and that time is a deadline the server wakes for.
+    assert!(w
+        .person
+        .next_deadline(&w.rules, t(3_000))
+        .is_some_and(|d| d <= t(3_610)));
+    w.active(3_609);
+    assert_eq!(seen_message(&w, 3_609), Some("At lunch".into()));
+    w.active(3_610);
+    assert_eq!(seen_message(&w, 3_610), None);
+    // Visible again: teammates see what is true now.
+    w.choose(4_000, StatusId::AVAILABLE, None);
+    assert_eq!(seen_message(&w, 4_000), Some("Back soon".into()));
+    assert_eq!(w.seen(4_000), StatusId::AVAILABLE);
+}

@@ -1,9 +1,11 @@
 //! A real server on a loopback port 0, on a fresh SQLite file or a fresh PostgreSQL database,
 //! and real WebSocket clients.
 
+use clock::ManualClock;
 use futures_util::{SinkExt, StreamExt};
 use presence::{DeviceActivity, DeviceId, DeviceReport, StatusId, UserId};
 use presently_server::app::App;
+use presently_server::broker::{Broker, Event, Origin, Subscriber};
 use presently_server::db::Role;
 use presently_server::Running;
 use protocol::{decode_server, encode, ClientMessage, NotificationSeq, RequestId, ServerMessage};
@@ -95,6 +97,10 @@ impl TestDb {
 /// - org 2 with `eve` in its own team.
 pub struct Fixture {
     pub db: TestDb,
+    /// The server's clock: it stands still until a test moves it.
+    pub clock: Arc<ManualClock>,
+    /// The server's broker: what it published, and a way in for another node's events.
+    pub broker: Arc<RecordingBroker>,
     pub server: Option<Running>,
     pub org: String,
     pub team: String,
@@ -115,7 +121,9 @@ pub const PASSWORD: &str = "correct horse";
 impl Fixture {
     pub async fn start(backend: Backend) -> Option<Fixture> {
         let db = TestDb::new(backend).await?;
-        let server = start(&db.url).await;
+        let clock = ManualClock::starting_now();
+        let broker = Arc::new(RecordingBroker::default());
+        let server = start(&db.url, &clock, &broker).await;
         let app = server.app.clone();
         let org = app.create_org("Org one").await.expect("org").id;
         let team = app.create_team(&org, "Core").await.expect("team");
@@ -145,6 +153,8 @@ impl Fixture {
         let key2 = app.create_key(&org2, "other").await.expect("key").1;
         Some(Fixture {
             db,
+            clock,
+            broker,
             server: Some(server),
             org,
             team,
@@ -190,7 +200,7 @@ impl Fixture {
 
     pub async fn restart(&mut self) {
         self.server.take().expect("server running").stop().await;
-        self.server = Some(start(&self.db.url).await);
+        self.server = Some(start(&self.db.url, &self.clock, &self.broker).await);
     }
 
     pub async fn stop(&mut self) {
@@ -240,10 +250,67 @@ impl Fixture {
     }
 }
 
-pub async fn start(url: &str) -> Running {
-    presently_server::start(url, "127.0.0.1:0".parse().unwrap())
+/// The in-process broker, recording every event as the JSON a broker between nodes would carry,
+/// and able to deliver an event as if another node had published it.
+#[derive(Default)]
+pub struct RecordingBroker {
+    subscribers: std::sync::Mutex<Vec<Subscriber>>,
+    pub sent: std::sync::Mutex<Vec<String>>,
+}
+
+impl RecordingBroker {
+    /// What was published so far, decoded back from its JSON.
+    pub fn events(&self) -> Vec<Event> {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|j| serde_json::from_str(j).expect("an event decodes from its JSON"))
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        self.sent.lock().unwrap().clear();
+    }
+
+    pub fn deliver_from_other_node(&self, event: Event) {
+        for s in self.subscribers.lock().unwrap().iter() {
+            s(&event, Origin::OtherNode);
+        }
+    }
+}
+
+impl Broker for RecordingBroker {
+    fn publish(&self, event: Event) {
+        let json = serde_json::to_string(&event).expect("an event serializes");
+        self.sent.lock().unwrap().push(json);
+        for s in self.subscribers.lock().unwrap().iter() {
+            s(&event, Origin::ThisNode);
+        }
+    }
+
+    fn subscribe(&self, subscriber: Subscriber) {
+        self.subscribers.lock().unwrap().push(subscriber);
+    }
+}
+
+/// A server on `url`'s database and a port-0 listener, on the test's clock and broker.
+pub async fn start(url: &str, clock: &Arc<ManualClock>, broker: &Arc<RecordingBroker>) -> Running {
+    let db = presently_server::db::Db::connect(url)
         .await
-        .expect("the server starts")
+        .expect("the database opens");
+    let listener = presently_server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("a free port");
+    presently_server::serve(
+        db,
+        broker.clone(),
+        clock.clone(),
+        listener,
+        std::future::pending(),
+    )
+    .await
+    .expect("the server starts")
 }
 
 pub struct Client {
@@ -317,6 +384,14 @@ impl Client {
             .send(Message::Text(text.into()))
             .await
             .expect("send");
+    }
+
+    /// Sends any WebSocket frame (a ping, a binary frame); the error if the write failed.
+    pub async fn send_frame(
+        &mut self,
+        frame: Message,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.ws.send(frame).await
     }
 
     /// Sends a frame the server may refuse by ending the connection while it is still being

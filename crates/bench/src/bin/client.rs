@@ -7,7 +7,7 @@
 //! read off the socket to the durable store write and to the `Notify` call returning (p50, p99,
 //! max). Then inserts notifications into a fresh store and prints the rate.
 //!
-//! Needs `presently-server` next to it (`cargo build --release -p server -p client --bins`),
+//! Needs `presently-server` next to it (`cargo build --release -p server -p bench --bins`),
 //! `dbus-daemon` and python3-dbusmock.
 
 use clap::Parser;
@@ -122,8 +122,9 @@ async fn main() {
     let api = presently_client::api::Api::new(&base);
     let mut token = None;
     for _ in 0..100 {
-        if let Ok(t) = api.sign_in("b@bench.test", "bench", "desk").await {
-            token = Some(t);
+        let desk = DeviceId::parse("desk").expect("a valid id");
+        if let Ok(signed) = api.sign_in("b@bench.test", "bench", &desk).await {
+            token = Some(signed.token);
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -7,7 +7,9 @@
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use presence::{DeviceActivity, DeviceId, DeviceReport, Person, Preferences, StatusId, UserId};
+use presence::{
+    Change, DeviceActivity, DeviceId, DeviceReport, Person, Preferences, StatusId, UserId,
+};
 use presently_server::db::{Db, Role, UserRow};
 use protocol::{encode, ClientMessage, RequestId};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -238,10 +240,12 @@ async fn run_rate(
                 StatusId::AVAILABLE
             };
             shared.sent[i].store(micros(shared), Ordering::Relaxed);
-            let msg = ClientMessage::SetStatus {
+            let msg = ClientMessage::Change {
                 request: RequestId(format!("b{round}-{sent}")),
-                status,
-                until: None,
+                change: Change::SetStatus {
+                    status,
+                    until: None,
+                },
             };
             let _ = senders[i].send(encode(&msg));
             sent += 1;
@@ -397,7 +401,7 @@ async fn client(
 /// database (argon2 for 19,000 passwords would take minutes and measures nothing here).
 async fn seed(url: &str, clients: usize, team_size: usize) -> Vec<String> {
     let db = Db::connect(url).await.expect("the bench database opens");
-    let now = presently_server::clock::now().0;
+    let now = clock::Clock::now(&clock::SystemClock).0;
     let org = db.create_org("o-bench", "Bench", now).await.expect("org");
     let mut tokens = Vec::with_capacity(clients);
     for i in 0..clients {

@@ -1,0 +1,135 @@
+//! Who this installation is, on which server: the server's address, the device's id and token,
+//! and signing in and out. The one place these are read and written (in the local store), used
+//! by the desktop app and `presently-cli` alike.
+
+use crate::api::{Api, ApiError};
+use crate::store::{Store, StoreError};
+use presence::{DeviceId, PresenceError};
+
+/// The device id used when none was chosen.
+pub const DEFAULT_DEVICE: &str = "desktop";
+
+/// A signed-in device on a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// `http://host:port` (no trailing slash).
+    pub server: String,
+    pub token: String,
+    pub device: DeviceId,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Api(#[from] ApiError),
+    #[error("not signed in to {server}: sign in with an email and password")]
+    NotSignedIn { server: String },
+    #[error("the device id is not valid ({0}): pick another, or remove the local store")]
+    Device(#[from] PresenceError),
+}
+
+impl SessionError {
+    /// Worth trying again later (the server is not up yet, the network is down), as opposed to
+    /// wrong credentials or a broken store.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SessionError::Api(ApiError::Unreachable { .. }))
+    }
+}
+
+/// `http://host:port/` → `http://host:port`.
+pub fn normalize(server: &str) -> String {
+    server.trim().trim_end_matches('/').to_string()
+}
+
+impl Session {
+    /// The session kept in `store`, if there is one.
+    pub async fn stored(store: &Store) -> Result<Option<Session>, SessionError> {
+        let (Some(server), Some(token)) = (store.get("server").await?, store.get("token").await?)
+        else {
+            return Ok(None);
+        };
+        let device = store
+            .get("device")
+            .await?
+            .unwrap_or_else(|| DEFAULT_DEVICE.into());
+        Ok(Some(Session {
+            server,
+            token,
+            device: DeviceId::parse(device)?,
+        }))
+    }
+
+    /// Signs this device in to `server` and keeps the session in `store`. The device id is the
+    /// stored one when `device` is none.
+    pub async fn sign_in(
+        store: &Store,
+        server: &str,
+        email: &str,
+        password: &str,
+        device: Option<DeviceId>,
+    ) -> Result<Session, SessionError> {
+        let server = normalize(server);
+        let device = match device {
+            Some(d) => d,
+            None => DeviceId::parse(
+                store
+                    .get("device")
+                    .await?
+                    .unwrap_or_else(|| DEFAULT_DEVICE.into()),
+            )?,
+        };
+        let signed = Api::new(&server)
+            .sign_in(email.trim(), password, &device)
+            .await?;
+        store.set("server", &server).await?;
+        store.set("token", &signed.token).await?;
+        store.set("device", device.as_str()).await?;
+        Ok(Session {
+            server,
+            token: signed.token,
+            device,
+        })
+    }
+
+    /// The session for `server`: the stored one if it is for that server and, when
+    /// `credentials` are given, the server still accepts its token (a server whose database
+    /// was reset, or a device signed out elsewhere, gets a fresh sign-in); otherwise a sign-in
+    /// with `credentials`.
+    pub async fn resume(
+        store: &Store,
+        server: &str,
+        credentials: Option<(&str, &str)>,
+    ) -> Result<Session, SessionError> {
+        let server = normalize(server);
+        let stored = Session::stored(store).await?.filter(|s| s.server == server);
+        if let Some(s) = stored {
+            if credentials.is_none() {
+                return Ok(s);
+            }
+            match s.api().me(&s.token).await {
+                Err(ApiError::Refused { status: 401, .. }) => {}
+                _ => return Ok(s),
+            }
+        }
+        match credentials {
+            Some((email, password)) => {
+                Session::sign_in(store, &server, email, password, None).await
+            }
+            None => Err(SessionError::NotSignedIn { server }),
+        }
+    }
+
+    pub fn api(&self) -> Api {
+        Api::new(&self.server)
+    }
+
+    /// Signs this device out on the server (its token stops working, it is offline at once)
+    /// and forgets the token here. The device id is kept for the next sign-in.
+    pub async fn sign_out(self, store: &Store) -> Result<(), SessionError> {
+        self.api().sign_out(&self.token).await?;
+        store.remove("token").await?;
+        Ok(())
+    }
+}

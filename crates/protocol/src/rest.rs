@@ -1,0 +1,314 @@
+//! The REST API's bodies under `/api/v1`: what each route takes and what it answers. The server
+//! (de)serializes exactly these, the client core and the CLI read them, and the OpenAPI
+//! document describes them. Errors are [`ErrorBody`] with the HTTP status of their kind.
+
+use crate::{Member, Notification, NotificationSeq, WireError};
+use presence::{
+    DeviceId, DirectCallPolicy, Family, NotificationPolicy, OrgPolicy, SelfView, StatusEntry,
+    StatusId, TeamView, Timestamp, UserId, WeeklyWindow,
+};
+use serde::{Deserialize, Serialize};
+
+/// Every error: `{"error": {"kind", "message"}}`.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: WireError,
+}
+
+/// A person's role in their organisation.
+#[derive(
+    utoipa::ToSchema, ts_rs::TS, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    Admin,
+}
+
+/// `POST /sessions`: sign in a device with an email and password.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+    /// This installation's device id (letters, digits and - _ . : @ +).
+    pub device: DeviceId,
+}
+
+/// The answer to a sign-in: the device token (shown once) and who signed in.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub token: String,
+    pub user: UserId,
+    pub name: String,
+    pub org: String,
+    pub device: DeviceId,
+    pub role: Role,
+}
+
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// `GET /me`: the signed-in person, their device, their view and their teams.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user: UserId,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub org: OrgRef,
+    pub device: DeviceId,
+    pub view: SelfView,
+    #[ts(type = "number")]
+    pub unread: u64,
+    pub teams: Vec<TeamRef>,
+}
+
+/// `GET /team`.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub members: Vec<Member>,
+}
+
+/// `GET /statuses`: what the person may choose.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statuses {
+    pub statuses: Vec<StatusEntry>,
+}
+
+/// `GET /notifications?after=&limit=`: a page, oldest first.
+#[derive(
+    utoipa::ToSchema,
+    utoipa::IntoParams,
+    ts_rs::TS,
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationsQuery {
+    #[ts(type = "number | null")]
+    pub after: Option<u64>,
+    /// 1 to 1000; 100 when absent.
+    pub limit: Option<u32>,
+}
+
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationsPage {
+    pub notifications: Vec<Notification>,
+    /// The `after` of the next page; none when this one is empty.
+    pub next_after: Option<NotificationSeq>,
+    #[ts(type = "number")]
+    pub unread: u64,
+}
+
+/// `POST /notifications` (an integration's API key): a notification for a person.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendNotification {
+    /// The person's id or email.
+    pub user: String,
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    /// The sender's user id, for the urgent allow-list.
+    pub sender: Option<String>,
+    #[serde(default)]
+    pub urgent: bool,
+    /// The caller's id for this notification: sending it again returns the stored one.
+    pub external_id: Option<String>,
+    /// Where "Open" takes the person: an absolute http or https address.
+    pub link: Option<String>,
+}
+
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationSent {
+    pub notification: Notification,
+    /// True when `external_id` was sent before: nothing new was stored or delivered.
+    pub duplicate: bool,
+}
+
+/// `POST /notifications/read` and `/dismiss`.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationList {
+    pub notifications: Vec<NotificationSeq>,
+}
+
+/// The notifications a read or dismiss changed.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changed {
+    pub changed: Vec<NotificationSeq>,
+}
+
+/// What an integration reports.
+#[derive(
+    utoipa::ToSchema, ts_rs::TS, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationKind {
+    CallStarted,
+    CallEnded,
+    MeetingStarted,
+    MeetingEnded,
+    WrapUpClosed,
+}
+
+impl IntegrationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntegrationKind::CallStarted => "call_started",
+            IntegrationKind::CallEnded => "call_ended",
+            IntegrationKind::MeetingStarted => "meeting_started",
+            IntegrationKind::MeetingEnded => "meeting_ended",
+            IntegrationKind::WrapUpClosed => "wrap_up_closed",
+        }
+    }
+}
+
+/// `POST /integrations/events`: a call, meeting or wrap-up, applied once per `external_id`.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationEvent {
+    /// The person's id or email.
+    pub user: String,
+    pub kind: IntegrationKind,
+    pub external_id: String,
+    /// For a meeting from a calendar: when it is planned to end.
+    pub until: Option<Timestamp>,
+}
+
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationApplied {
+    /// False for an event already applied.
+    pub applied: bool,
+    /// What teammates see of the person now.
+    pub view: TeamView,
+}
+
+/// A team, by id.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamRequest {
+    pub team: String,
+}
+
+/// A person, by id or email.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRequest {
+    pub user: String,
+}
+
+/// `POST /routing/team-call`: whom a team call rings.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ring {
+    pub ring: Vec<UserId>,
+}
+
+/// `POST /routing/assign`: who gets the next contact (none: nobody can take it now).
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assigned {
+    pub assignee: Option<UserId>,
+}
+
+/// `POST /admin/statuses` and `PUT /admin/statuses/{id}`: an organisation's own status.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomStatusRequest {
+    /// A slug (letters, digits, - and _); made from the name when absent.
+    pub id: Option<String>,
+    pub name: String,
+    pub emoji: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Its colour and what it means to others: available, busy, away or do_not_disturb.
+    pub family: Family,
+    /// The family's when absent.
+    pub notifications: Option<NotificationPolicy>,
+    pub direct_call: Option<DirectCallPolicy>,
+    pub team_calls: Option<bool>,
+    pub assignable: Option<bool>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `PUT /admin/policy`: the organisation's timeouts, in seconds (10 s to 7 days). An absent
+/// field is left as it is; `null` turns an optional one off.
+#[derive(
+    utoipa::ToSchema, ts_rs::TS, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize,
+)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRequest {
+    /// Away after this long without input.
+    #[ts(type = "number | null")]
+    pub idle_after_secs: Option<i64>,
+    /// Offline after this long without input.
+    #[ts(optional, type = "number | null")]
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub offline_after_secs: Option<Option<i64>>,
+    /// After call work after a call, this long at most.
+    #[ts(optional, type = "number | null")]
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub after_call_work_secs: Option<Option<i64>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+        Option::<i64>::deserialize(d).map(Some)
+    }
+    pub fn serialize<S: Serializer>(v: &Option<Option<i64>>, s: S) -> Result<S::Ok, S::Error> {
+        v.flatten().serialize(s)
+    }
+}
+
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub policy: OrgPolicy,
+}
+
+/// `PUT /admin/quiet-hours` (at most 14 windows), and its answer.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    pub quiet_hours: Vec<WeeklyWindow>,
+}
+
+/// `PUT /admin/users/{user}/status`: a status forced by an administrator, above everything else.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminStatus {
+    pub status: StatusId,
+    pub until: Option<Timestamp>,
+}
+
+/// What teammates see of a person after an administrator's change.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenByOthers {
+    pub view: TeamView,
+}

@@ -1,0 +1,210 @@
+//! People's presence in memory and the one write path. Each change to a person goes through
+//! [`App::mutate`]: the engine applies it to a copy, the copy is stored, and only then does it
+//! become the state in memory and are the views that changed published. A refused or failed
+//! change leaves both the database and memory as they were.
+
+use super::{frame, App, Slot, SlotState};
+use crate::broker::Event;
+use crate::error::AppError;
+use presence::{DeviceId, Person, Preferences, Rules, SelfView, Span, TeamView, Timestamp, UserId};
+use protocol::rest::AdminStatus;
+use protocol::{Member, RequestId, ServerMessage};
+use std::sync::Arc;
+
+/// How many applied request ids are remembered per person (an outbox replays fewer).
+const REMEMBERED_REQUESTS: usize = 200;
+
+impl App {
+    /// Applies a change to one person. With a request id already applied, changes nothing and
+    /// returns `None` (an outbox replay). The change is stored before it is visible.
+    pub async fn mutate<R>(
+        &self,
+        user: &UserId,
+        request: Option<&RequestId>,
+        change: impl FnOnce(&mut Person, &Rules, Timestamp) -> Result<R, AppError>,
+    ) -> Result<Option<R>, AppError> {
+        let slot = self
+            .slot(user)
+            .ok_or_else(|| AppError::not_found("no such user"))?;
+        let rules = self.rules(&slot.org)?;
+        let mut st = slot.state.lock().await;
+        if let Some(r) = request {
+            if st.applied.contains(&r.0) {
+                return Ok(None);
+            }
+        }
+        let now = self.clock.now();
+        let mut person = st.person.clone();
+        let out = change(&mut person, &rules, now)?;
+        let mut applied = st.applied.clone();
+        if let Some(r) = request {
+            applied.push(r.0.clone());
+            let extra = applied.len().saturating_sub(REMEMBERED_REQUESTS);
+            applied.drain(..extra);
+        }
+        let deadline = next_wakeup(&person, &rules, now);
+        if person != st.person || applied != st.applied {
+            self.db
+                .save_state(user.as_str(), &person, &applied, deadline.map(|t| t.0))
+                .await?;
+            st.person = person;
+            st.applied = applied;
+            st.stored_at = now;
+        }
+        self.publish_views(&slot, &mut st, &rules, now);
+        let _ = self.timers.send((user.clone(), deadline));
+        Ok(Some(out))
+    }
+
+    fn publish_views(&self, slot: &Slot, st: &mut SlotState, rules: &Rules, now: Timestamp) {
+        let team_view = rules.team_view(&st.person, now);
+        if team_view != st.team_view {
+            st.team_view = team_view.clone();
+            self.broker.publish(Event::Presence {
+                user: slot.id.clone(),
+                frame: frame(&ServerMessage::PresenceDelta {
+                    user: slot.id.clone(),
+                    view: team_view,
+                }),
+            });
+        }
+        let self_view = rules.self_view(&st.person, now);
+        if self_view != st.self_view {
+            st.self_view = self_view.clone();
+            self.broker.publish(Event::User {
+                user: slot.id.clone(),
+                frame: frame(&ServerMessage::SelfUpdate { view: self_view }),
+                notification: None,
+            });
+        }
+    }
+
+    /// A heartbeat: renews the device's lease. False when the device has no live lease (it
+    /// must report first).
+    pub async fn heartbeat(&self, user: &Arc<Slot>, device: &DeviceId) -> Result<bool, AppError> {
+        let rules = self.rules(&user.org)?;
+        let mut st = user.state.lock().await;
+        let now = self.clock.now();
+        let mut person = st.person.clone();
+        if !person.keep_alive(&rules, now, device) {
+            return Ok(false);
+        }
+        let deadline = next_wakeup(&person, &rules, now);
+        let half = rules.policy.device_lease.millis() / 2;
+        if now.0 - st.stored_at.0 >= half {
+            self.db
+                .save_state(
+                    user.id.as_str(),
+                    &person,
+                    &st.applied,
+                    deadline.map(|t| t.0),
+                )
+                .await?;
+            st.stored_at = now;
+        }
+        st.person = person;
+        self.publish_views(user, &mut st, &rules, now);
+        let _ = self.timers.send((user.id.clone(), deadline));
+        Ok(true)
+    }
+
+    pub async fn self_view(&self, user: &Slot) -> SelfView {
+        user.state.lock().await.self_view.clone()
+    }
+
+    pub async fn explain(&self, user: &Slot) -> Result<presence::Explanation, AppError> {
+        let rules = self.rules(&user.org)?;
+        let st = user.state.lock().await;
+        Ok(rules.explain(&st.person, self.clock.now()))
+    }
+
+    pub async fn person(&self, user: &Slot) -> Person {
+        user.state.lock().await.person.clone()
+    }
+
+    /// The user's teammates as the panel shows them.
+    pub async fn members(&self, user: &UserId) -> Vec<Member> {
+        let mates = self
+            .hub
+            .directory
+            .read()
+            .expect("directory lock")
+            .teammates(user);
+        let mut out = Vec::with_capacity(mates.len());
+        for mate in mates.iter() {
+            if let Some(slot) = self.slot(mate) {
+                let st = slot.state.lock().await;
+                out.push(Member {
+                    user: slot.id.clone(),
+                    name: slot.name.clone(),
+                    time_zone: st.person.preferences.time_zone.name().to_string(),
+                    view: st.team_view.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// When to look at a person again: the earliest of a stored deadline and a visible change.
+fn next_wakeup(person: &Person, rules: &Rules, now: Timestamp) -> Option<Timestamp> {
+    match (
+        person.next_deadline(rules, now),
+        person.next_change(rules, now),
+    ) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl App {
+    /// The person's own settings, within the bounds the server keeps.
+    pub async fn set_preferences(
+        &self,
+        user: &UserId,
+        preferences: Preferences,
+    ) -> Result<Preferences, AppError> {
+        if let Some(idle) = preferences.idle_after {
+            if !(Span::seconds(60)..=Span::hours(4)).contains(&idle) {
+                return Err(AppError::invalid(
+                    "idle_after must be between 1 minute and 4 hours (milliseconds), or null for the organisation's",
+                ));
+            }
+        }
+        if preferences.breakthrough.len() > 100 {
+            return Err(AppError::invalid(
+                "at most 100 people on the urgent allow-list",
+            ));
+        }
+        let stored = preferences.clone();
+        self.mutate(user, None, move |p, rules, now| {
+            p.set_preferences(rules, now, preferences);
+            Ok(())
+        })
+        .await?;
+        Ok(stored)
+    }
+
+    /// An administrator forces a status on a person of their organisation (none: lifts it).
+    /// Returns what teammates see now.
+    pub async fn admin_status(
+        &self,
+        org: &str,
+        user: &str,
+        status: Option<AdminStatus>,
+    ) -> Result<TeamView, AppError> {
+        let slot = self.user_in_org(org, user)?;
+        self.mutate(&slot.id, None, move |p, rules, now| match status {
+            Some(s) => p
+                .admin_set(rules, now, s.status, s.until)
+                .map(|_| ())
+                .map_err(AppError::from),
+            None => {
+                p.admin_clear(rules, now);
+                Ok(())
+            }
+        })
+        .await?;
+        Ok(self.self_view(&slot).await.seen_by_others)
+    }
+}

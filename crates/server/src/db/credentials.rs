@@ -1,0 +1,107 @@
+//! Device tokens and integrations' API keys, stored as hashes only.
+
+use super::{Db, DbError};
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    pub user_id: String,
+    pub device_id: String,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyRow {
+    pub id: String,
+    pub org_id: String,
+    pub revoked: bool,
+}
+
+impl Db {
+    pub async fn insert_token(
+        &self,
+        hash: &str,
+        user_id: &str,
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO device_tokens (token_hash, user_id, device_id, created_at, revoked_at) VALUES ($1, $2, $3, $4, NULL)",
+        )
+        .bind(hash)
+        .bind(user_id)
+        .bind(device_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn token(&self, hash: &str) -> Result<Option<TokenRow>, DbError> {
+        let row = sqlx::query(
+            "SELECT user_id, device_id, revoked_at FROM device_tokens WHERE token_hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| TokenRow {
+            user_id: r.get(0),
+            device_id: r.get(1),
+            revoked: r.get::<Option<i64>, _>(2).is_some(),
+        }))
+    }
+
+    pub async fn revoke_token(&self, hash: &str, now: i64) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE device_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_key(
+        &self,
+        hash: &str,
+        id: &str,
+        org_id: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO api_keys (key_hash, id, org_id, name, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(hash)
+        .bind(id)
+        .bind(org_id)
+        .bind(name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn key(&self, hash: &str) -> Result<Option<KeyRow>, DbError> {
+        let row = sqlx::query("SELECT id, org_id, revoked_at FROM api_keys WHERE key_hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| KeyRow {
+            id: r.get(0),
+            org_id: r.get(1),
+            revoked: r.get::<Option<i64>, _>(2).is_some(),
+        }))
+    }
+
+    pub async fn revoke_key(&self, id: &str, now: i64) -> Result<bool, DbError> {
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

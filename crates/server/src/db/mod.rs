@@ -1,0 +1,173 @@
+//! Storage: one code path for SQLite (the default, an embedded file) and PostgreSQL, through
+//! sqlx's `Any` driver. Queries use `$1` placeholders, which both databases accept, and only
+//! portable types (TEXT, BIGINT). Every write that must happen together is one transaction.
+//!
+//! One module per group of tables, each with its row structs: [`orgs`] (organisations, teams,
+//! memberships), [`users`] (people and their presence state), [`credentials`] (device tokens and
+//! API keys), [`notifications`], [`events`] (integration events seen). Errors are [`DbError`];
+//! the application layer maps them to what a caller is told.
+
+mod credentials;
+mod error;
+mod events;
+mod notifications;
+mod orgs;
+mod users;
+
+pub use credentials::{KeyRow, TokenRow};
+pub use error::DbError;
+pub use notifications::NewNotification;
+pub use orgs::OrgRow;
+pub use users::{Role, UserRow};
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    pub backend: Backend,
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("stored types serialize to JSON")
+}
+
+fn parse<T: serde::de::DeserializeOwned>(raw: &str, what: &str) -> Result<T, DbError> {
+    serde_json::from_str(raw).map_err(|e| DbError::corrupt(what, e))
+}
+
+impl Db {
+    /// Opens (and for SQLite creates) the database and brings its schema up to date.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(DbError::Config(format!(
+                "the database URL must start with sqlite: or postgres:, not \"{}\"",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_string(),
+        };
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(match backend {
+                // SQLite takes one writer at a time, and a writer that finds the lock taken
+                // sleeps and retries (milliseconds each time). One connection, queued fairly by
+                // the pool, keeps every write short and the latency flat.
+                Backend::Sqlite => 1,
+                Backend::Postgres => 16,
+            })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA busy_timeout = 10000",
+                            "PRAGMA foreign_keys = ON",
+                        ] {
+                            conn.execute(pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(&url).await.map_err(|e| {
+            DbError::Config(format!(
+                "cannot open the database ({e}): check DATABASE_URL and that the server or directory is reachable"
+            ))
+        })?;
+        MIGRATOR.run(&pool).await.map_err(|e| {
+            DbError::Config(format!("cannot bring the database schema up to date: {e}"))
+        })?;
+        if backend == Backend::Sqlite {
+            owner_only(&url)?;
+        }
+        Ok(Db { pool, backend })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The SQLite file holds password hashes and token hashes: readable by its owner only, like its
+/// write-ahead log (SQLite gives the log the file's permissions when it makes it again).
+fn owner_only(url: &str) -> Result<(), DbError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = url
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        if path == ":memory:" || path.is_empty() {
+            return Ok(());
+        }
+        for file in [
+            path.to_string(),
+            format!("{path}-wal"),
+            format!("{path}-shm"),
+        ] {
+            if Path::new(&file).exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(
+                    |e| {
+                        DbError::Config(format!(
+                            "cannot make {file} readable by its owner only: {e}"
+                        ))
+                    },
+                )?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = url;
+    Ok(())
+}
+
+/// `sqlite:path` or `sqlite://path`, created with its directory when missing.
+fn sqlite_url(url: &str) -> Result<String, DbError> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:" {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                DbError::Config(format!(
+                    "cannot create the database directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+    }
+    let mut query = query.to_string();
+    if !query.contains("mode=") {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str("mode=rwc");
+    }
+    Ok(format!("sqlite://{path}?{query}"))
+}

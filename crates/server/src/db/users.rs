@@ -1,0 +1,124 @@
+//! People: who they are, their role, and their stored presence state.
+
+use super::{json, parse, Db, DbError};
+use presence::Person;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub state: Person,
+    pub applied_requests: Vec<String>,
+    pub notification_seq: u64,
+    pub last_assigned: Option<i64>,
+}
+
+pub use protocol::rest::Role;
+
+fn role_str(role: Role) -> &'static str {
+    match role {
+        Role::Member => "member",
+        Role::Admin => "admin",
+    }
+}
+
+const USER_COLUMNS: &str = "SELECT id, org_id, email, name, password_hash, role, state, applied_requests, notification_seq, last_assigned FROM users";
+
+impl Db {
+    pub async fn create_user(&self, user: &UserRow, now: i64) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO users (id, org_id, email, name, password_hash, role, state, applied_requests, next_deadline, notification_seq, last_assigned, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, 0, NULL, $9)",
+        )
+        .bind(&user.id)
+        .bind(&user.org_id)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(&user.password_hash)
+        .bind(role_str(user.role))
+        .bind(json(&user.state))
+        .bind(json(&user.applied_requests))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => DbError::Conflict(format!(
+                "a user with the email {} already exists",
+                user.email
+            )),
+            _ => e.into(),
+        })?;
+        Ok(())
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRow>, DbError> {
+        let rows = sqlx::query(&format!("{USER_COLUMNS} ORDER BY created_at, id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_row).collect()
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, DbError> {
+        let row = sqlx::query(&format!("{USER_COLUMNS} WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    /// Stores a person's presence state, with the request that changed it (if any) recorded
+    /// as applied, in one write.
+    pub async fn save_state(
+        &self,
+        user_id: &str,
+        state: &Person,
+        applied_requests: &[String],
+        next_deadline: Option<i64>,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE users SET state = $1, applied_requests = $2, next_deadline = $3 WHERE id = $4",
+        )
+        .bind(json(state))
+        .bind(json(&applied_requests))
+        .bind(next_deadline)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_last_assigned(&self, user_id: &str, at: i64) -> Result<(), DbError> {
+        sqlx::query("UPDATE users SET last_assigned = $1 WHERE id = $2")
+            .bind(at)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn user_row(r: &AnyRow) -> Result<UserRow, DbError> {
+    let role: String = r.get(5);
+    Ok(UserRow {
+        id: r.get(0),
+        org_id: r.get(1),
+        email: r.get(2),
+        name: r.get(3),
+        password_hash: r.get(4),
+        role: if role == "admin" {
+            Role::Admin
+        } else {
+            Role::Member
+        },
+        state: parse(&r.get::<String, _>(6), "presence state")?,
+        applied_requests: parse(&r.get::<String, _>(7), "applied requests")?,
+        notification_seq: r.get::<i64, _>(8) as u64,
+        last_assigned: r.get(9),
+    })
+}

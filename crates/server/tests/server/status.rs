@@ -1,0 +1,571 @@
+//! Presence: changes reaching teammates, timers on the manual clock, devices and leases, restarts, preferences.
+
+use crate::support::*;
+use clock::Clock;
+use presence::{Change, ClearAfter, DeviceActivity, Emoji, MessageText, Span, StatusId};
+use protocol::{ClientMessage, ErrorKind, ServerMessage};
+use serde_json::json;
+use std::time::Duration;
+
+on_both_databases!(
+    a_changes_own_effects_arrive_before_its_ack,
+    a_status_change_reaches_teammates_once_and_no_one_else,
+    message_pause_and_clear_are_acknowledged_and_reach_the_other_devices,
+    a_replayed_request_applies_once,
+    several_devices_merge_and_a_silent_device_is_dropped,
+    stale_and_replayed_device_reports_change_nothing,
+    a_restart_keeps_statuses_timers_and_unread_notifications,
+    people_set_their_own_preferences,
+);
+
+async fn a_status_change_reaches_teammates_once_and_no_one_else(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let mut bea = f.online(&f.bea, "desk").await;
+    let mut cal = f.online(&f.cal, "desk").await;
+    let mut dan = f.online(&f.dan, "desk").await;
+    let mut eve = f.online(&f.eve, "desk").await;
+    let seen = |c: &Client| {
+        c.members
+            .iter()
+            .find(|m| m.user == f.bea)
+            .map(|m| m.view.status.status.clone())
+    };
+    assert_eq!(
+        seen(&cal),
+        Some(StatusId::AVAILABLE),
+        "the snapshot shows bea online"
+    );
+
+    bea.request(|request| ClientMessage::Change {
+        request,
+        change: Change::SetStatus {
+            status: StatusId::BUSY,
+            until: None,
+        },
+    })
+    .await;
+    // bea's own self view came before the ack (a_changes_own_effects_arrive_before_its_ack).
+    cal.until("bea busy", delta_for(&f.bea, StatusId::BUSY))
+        .await;
+
+    // A heartbeat changes nothing others see: no delta.
+    bea.send(&ClientMessage::Heartbeat).await;
+    bea.until("heartbeat ack", |m| {
+        matches!(m, ServerMessage::HeartbeatAck { .. })
+    })
+    .await;
+    cal.none(
+        "delta after a heartbeat",
+        Duration::from_millis(500),
+        any_delta,
+    )
+    .await;
+    // Not in bea's team, not in her organisation: nothing at all.
+    dan.none(
+        "delta about bea",
+        Duration::from_millis(200),
+        |m| matches!(m, ServerMessage::PresenceDelta { user, .. } if *user == f.bea),
+    )
+    .await;
+    eve.none(
+        "delta about bea",
+        Duration::from_millis(200),
+        |m| matches!(m, ServerMessage::PresenceDelta { user, .. } if *user == f.bea),
+    )
+    .await;
+
+    // A timed status ends exactly on time, and teammates hear of it.
+    // Within the devices' 90 s lease, so that nothing else falls due on the way.
+    let until = f.clock.now().plus(Span::seconds(60));
+    bea.request(|request| ClientMessage::Change {
+        request,
+        change: Change::SetStatus {
+            status: StatusId::DND,
+            until: Some(until),
+        },
+    })
+    .await;
+    let dnd = cal.until("bea dnd", delta_for(&f.bea, StatusId::DND)).await;
+    assert!(
+        matches!(&dnd, ServerMessage::PresenceDelta { view, .. } if view.status.until == Some(until)),
+        "teammates see when DND ends: {dnd:?}"
+    );
+    f.clock.set(until.minus(Span(1)));
+    cal.none(
+        "the end of DND a millisecond early",
+        Duration::from_millis(300),
+        any_delta,
+    )
+    .await;
+    f.clock.set(until);
+    let back = cal
+        .until(
+            "bea back to busy at the end",
+            delta_for(&f.bea, StatusId::BUSY),
+        )
+        .await;
+    assert!(
+        matches!(&back, ServerMessage::PresenceDelta { view, .. } if view.status.until.is_none()),
+        "Busy, until changed: {back:?}"
+    );
+
+    // An unknown status is refused with the engine's reason.
+    let e = bea
+        .refused(|request| ClientMessage::Change {
+            request,
+            change: Change::SetStatus {
+                status: "custom:nope".parse().unwrap(),
+                until: None,
+            },
+        })
+        .await;
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    assert!(e.message.contains("unknown status"), "{}", e.message);
+    f.finish().await;
+}
+
+async fn message_pause_and_clear_are_acknowledged_and_reach_the_other_devices(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let mut desk = f.online(&f.bea, "desk").await;
+    let mut laptop = f.online(&f.bea, "laptop").await;
+    let mut cal = f.online(&f.cal, "desk").await;
+    desk.request(|request| ClientMessage::Change {
+        request,
+        change: Change::SetMessage {
+            text: MessageText::parse("Reviewing designs").unwrap(),
+            emoji: Some(Emoji::parse("🎨").unwrap()),
+            clear_after: ClearAfter::OneHour,
+        },
+    })
+    .await;
+    laptop
+        .until("the message on the other device", |m| matches!(m, ServerMessage::SelfUpdate { view } if view.message.as_ref().is_some_and(|msg| msg.text.as_str() == "Reviewing designs")))
+        .await;
+    cal.until("the message for teammates", |m| matches!(m, ServerMessage::PresenceDelta { user, view } if *user == f.bea && view.message.is_some()))
+        .await;
+
+    let until = f.clock.now().plus(Span::hours(1));
+    desk.request(|request| ClientMessage::Change {
+        request,
+        change: Change::pause(Some(until)),
+    })
+    .await;
+    let slot = f.app().slot(&f.bea).unwrap();
+    assert_eq!(
+        f.app().person(&slot).await.paused_until(f.clock.now()),
+        Some(until)
+    );
+    desk.request(|request| ClientMessage::Change {
+        request,
+        change: Change::pause(None),
+    })
+    .await;
+    assert_eq!(
+        f.app().person(&slot).await.paused_until(f.clock.now()),
+        None
+    );
+
+    desk.request(|request| ClientMessage::Change {
+        request,
+        change: Change::ClearMessage,
+    })
+    .await;
+    cal.until("the message cleared", |m| matches!(m, ServerMessage::PresenceDelta { user, view } if *user == f.bea && view.message.is_none()))
+        .await;
+
+    // "Clear after 1 hour" clears exactly an hour after it was set, on every device and for
+    // teammates, with nobody sending anything.
+    let set_at = f.clock.now();
+    desk.request(|request| ClientMessage::Change {
+        request,
+        change: Change::SetMessage {
+            text: MessageText::parse("Lunch").unwrap(),
+            emoji: None,
+            clear_after: ClearAfter::OneHour,
+        },
+    })
+    .await;
+    cal.until("the message for teammates", |m| matches!(m, ServerMessage::PresenceDelta { user, view } if *user == f.bea && view.message.is_some()))
+        .await;
+    let clears_at = set_at.plus(Span::hours(1));
+    // Every device heartbeats through the hour (every 45 s; the apps send one every 30 s), so
+    // nothing but the message changes.
+    let mut at = set_at;
+    while at.plus(Span::seconds(45)) < clears_at {
+        at = at.plus(Span::seconds(45));
+        f.clock.set(at);
+        for c in [&mut desk, &mut laptop, &mut cal] {
+            c.send(&ClientMessage::Heartbeat).await;
+            c.until("heartbeat ack", |m| {
+                matches!(m, ServerMessage::HeartbeatAck { .. })
+            })
+            .await;
+        }
+    }
+    f.clock.set(clears_at.minus(Span(1)));
+    cal.none(
+        "the message cleared a millisecond early",
+        Duration::from_millis(300),
+        |m| matches!(m, ServerMessage::PresenceDelta { user, view } if *user == f.bea && view.message.is_none()),
+    )
+    .await;
+    f.clock.set(clears_at);
+    cal.until("the message cleared on time", |m| matches!(m, ServerMessage::PresenceDelta { user, view } if *user == f.bea && view.message.is_none()))
+        .await;
+    laptop
+        .until(
+            "the message cleared on the other device",
+            |m| matches!(m, ServerMessage::SelfUpdate { view } if view.message.is_none()),
+        )
+        .await;
+    f.finish().await;
+}
+
+async fn a_replayed_request_applies_once(b: Backend) {
+    let Some(mut f) = Fixture::start(b).await else {
+        return;
+    };
+    let mut bea = f.online(&f.bea, "desk").await;
+    let first = protocol::RequestId("outbox-1".into());
+    let set = |request| ClientMessage::Change {
+        request,
+        change: Change::SetStatus {
+            status: StatusId::BUSY,
+            until: None,
+        },
+    };
+    bea.send(&set(first.clone())).await;
+    bea.until(
+        "ack",
+        |m| matches!(m, ServerMessage::Ack { request } if *request == first),
+    )
+    .await;
+    let slot = f.app().slot(&f.bea).unwrap();
+    let claims = f.app().person(&slot).await.claims().len();
+    // The outbox sends it again after a reconnect, and again after a restart.
+    bea.send(&set(first.clone())).await;
+    bea.until(
+        "ack of the replay",
+        |m| matches!(m, ServerMessage::Ack { request } if *request == first),
+    )
+    .await;
+    assert_eq!(
+        f.app().person(&slot).await.claims().len(),
+        claims,
+        "the replay added nothing"
+    );
+    drop(bea);
+    f.restart().await;
+    let mut bea = f.online(&f.bea, "desk2").await;
+    bea.send(&set(first.clone())).await;
+    bea.until(
+        "ack after restart",
+        |m| matches!(m, ServerMessage::Ack { request } if *request == first),
+    )
+    .await;
+    let slot = f.app().slot(&f.bea).unwrap();
+    assert_eq!(f.app().person(&slot).await.claims().len(), claims);
+    f.finish().await;
+}
+
+async fn several_devices_merge_and_a_silent_device_is_dropped(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    f.app()
+        .update_org(&f.org, |o| {
+            o.policy.device_lease = Span::seconds(2);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut cal = f.online(&f.cal, "desk").await;
+    let mut desk = f.online(&f.bea, "desk").await;
+    let mut laptop = f.online(&f.bea, "laptop").await;
+    cal.until("bea available", delta_for(&f.bea, StatusId::AVAILABLE))
+        .await;
+    // The laptop sits idle while the desk is in use: still Available.
+    laptop
+        .report(
+            DeviceActivity::Idle {
+                idle_for: Span::minutes(30),
+            },
+            false,
+        )
+        .await;
+    desk.send(&ClientMessage::Heartbeat).await;
+    cal.none(
+        "a flap to away",
+        Duration::from_millis(700),
+        |m| matches!(m, ServerMessage::PresenceDelta { user, .. } if *user == f.bea),
+    )
+    .await;
+    assert_eq!(f.seen(&f.bea).await, StatusId::AVAILABLE);
+    // The desk locks: every device is away now.
+    desk.report(
+        DeviceActivity::Locked {
+            locked_for: Span::ZERO,
+        },
+        false,
+    )
+    .await;
+    cal.until("bea away", delta_for(&f.bea, StatusId::AWAY))
+        .await;
+    // Both stop sending anything (crash, sleep): Offline exactly when the lease lapses, no
+    // ghost online. Every device here last reported at `t`; the lease is 2 s.
+    let t = f.clock.now();
+    std::mem::forget(desk);
+    std::mem::forget(laptop);
+    // Cal heartbeats (the lease is short for everyone here) and stays.
+    f.clock.set(t.plus(Span::seconds(1)));
+    cal.send(&ClientMessage::Heartbeat).await;
+    cal.until("heartbeat ack", |m| {
+        matches!(m, ServerMessage::HeartbeatAck { .. })
+    })
+    .await;
+    let bea = f.bea.clone();
+    let offline = delta_for(&bea, StatusId::OFFLINE);
+    f.clock.set(t.plus(Span(1999)));
+    cal.none(
+        "bea offline before her lease lapsed",
+        Duration::from_millis(300),
+        &offline,
+    )
+    .await;
+    f.clock.set(t.plus(Span::seconds(2)));
+    cal.until("bea offline when her devices' lease lapsed", &offline)
+        .await;
+    assert_eq!(f.seen(&f.bea).await, StatusId::OFFLINE);
+    f.finish().await;
+}
+
+async fn stale_and_replayed_device_reports_change_nothing(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let mut cal = f.online(&f.cal, "desk").await;
+    let mut bea = f.online(&f.bea, "desk").await; // seq 1: active
+    cal.until("bea available", delta_for(&f.bea, StatusId::AVAILABLE))
+        .await;
+    bea.report(
+        DeviceActivity::Idle {
+            idle_for: Span::minutes(30),
+        },
+        false,
+    )
+    .await; // seq 2
+    cal.until("bea away", delta_for(&f.bea, StatusId::AWAY))
+        .await;
+    let slot = f.app().slot(&f.bea).unwrap();
+    let before = f.app().person(&slot).await;
+    // A replay of seq 1 (active) arrives late.
+    let stale = presence::DeviceReport {
+        device: presence::DeviceId::parse("desk").unwrap(),
+        seq: 1,
+        activity: DeviceActivity::Active,
+        in_call: true,
+    };
+    bea.send(&ClientMessage::DeviceReport { report: stale })
+        .await;
+    bea.send(&ClientMessage::Heartbeat).await;
+    bea.until("heartbeat ack", |m| {
+        matches!(m, ServerMessage::HeartbeatAck { .. })
+    })
+    .await;
+    cal.none(
+        "a delta from a stale report",
+        Duration::from_millis(500),
+        any_delta,
+    )
+    .await;
+    let after = f.app().person(&slot).await;
+    assert_eq!(
+        after.devices()[&bea.device].last_seq,
+        before.devices()[&bea.device].last_seq
+    );
+    assert_eq!(f.seen(&f.bea).await, StatusId::AWAY);
+    // Reporting for another device on this connection is refused.
+    let other = presence::DeviceReport {
+        device: presence::DeviceId::parse("phone").unwrap(),
+        seq: 99,
+        activity: DeviceActivity::Active,
+        in_call: false,
+    };
+    bea.send(&ClientMessage::DeviceReport { report: other })
+        .await;
+    let e = bea
+        .until("an error", |m| matches!(m, ServerMessage::Error { .. }))
+        .await;
+    assert!(matches!(e, ServerMessage::Error { error, .. } if error.kind == ErrorKind::Forbidden));
+    f.finish().await;
+}
+
+async fn a_restart_keeps_statuses_timers_and_unread_notifications(b: Backend) {
+    let Some(mut f) = Fixture::start(b).await else {
+        return;
+    };
+    let mut bea = f.online(&f.bea, "desk").await;
+    let mut cal = f.online(&f.cal, "desk").await;
+    let soon = f.clock.now().plus(Span::seconds(30));
+    let later = f.clock.now().plus(Span::hours(1));
+    bea.request(|request| ClientMessage::Change {
+        request,
+        change: Change::SetStatus {
+            status: StatusId::DND,
+            until: Some(soon),
+        },
+    })
+    .await;
+    cal.request(|request| ClientMessage::Change {
+        request,
+        change: Change::SetStatus {
+            status: StatusId::BUSY,
+            until: Some(later),
+        },
+    })
+    .await;
+    let (status, _) = f
+        .post(
+            "/notifications",
+            &f.key,
+            json!({"user": "bea@one.test", "title": "kept", "external_id": "n-1"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    drop(bea);
+    drop(cal);
+    f.stop().await;
+    // DND ends while the server is down.
+    f.clock.set(soon.plus(Span::seconds(1)));
+    f.server = Some(start(&f.db.url, &f.clock, &f.broker).await);
+    let bea_slot = f.app().slot(&f.bea).unwrap();
+    let view = f.app().self_view(&bea_slot).await;
+    assert_eq!(
+        view.status.status,
+        StatusId::AVAILABLE,
+        "the DND that fell due while down ended at start"
+    );
+    let cal_slot = f.app().slot(&f.cal).unwrap();
+    let view = f.app().self_view(&cal_slot).await;
+    assert_eq!(view.status.status, StatusId::BUSY);
+    assert_eq!(view.status.until, Some(later), "the timer is intact");
+    // The unread notification is there for a device that connects now.
+    let token = f.token(&f.bea, "laptop").await;
+    let mut laptop = Client::connect(f.addr(), &token, "laptop", None).await;
+    let n = laptop
+        .until("the stored notification", |m| {
+            matches!(m, ServerMessage::Notification { .. })
+        })
+        .await;
+    assert!(
+        matches!(n, ServerMessage::Notification { notification } if notification.title == "kept" && !notification.read)
+    );
+    f.finish().await;
+}
+
+async fn people_set_their_own_preferences(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let token = f.token(&f.bea, "desk").await;
+    let (status, mut prefs) = f.get("/me/preferences", &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(prefs["time_zone"], "Europe/London");
+    prefs["idle_after"] = json!(600_000);
+    prefs["schedule"] = json!({"time_zone": "Europe/London", "quiet_hours": [{"days": [0, 1, 2, 3, 4, 5, 6], "start": 1320, "end": 420}]});
+    let r = f
+        .http
+        .put(f.url("/me/preferences"))
+        .bearer_auth(&token)
+        .json(&prefs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let slot = f.app().slot(&f.bea).unwrap();
+    let person = f.app().person(&slot).await;
+    assert_eq!(person.preferences.idle_after, Some(Span::minutes(10)));
+    assert_eq!(
+        person
+            .preferences
+            .schedule
+            .as_ref()
+            .unwrap()
+            .quiet_hours
+            .len(),
+        1
+    );
+    // Refused, and nothing changes: a threshold out of range, an unknown time zone.
+    let mut bad = prefs.clone();
+    bad["idle_after"] = json!(1000);
+    let r = f
+        .http
+        .put(f.url("/me/preferences"))
+        .bearer_auth(&token)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let mut bad = prefs.clone();
+    bad["time_zone"] = json!("Mars/Olympus");
+    let r = f
+        .http
+        .put(f.url("/me/preferences"))
+        .bearer_auth(&token)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let after = f.app().person(&slot).await;
+    assert_eq!(after.preferences, person.preferences);
+    f.finish().await;
+}
+
+async fn a_changes_own_effects_arrive_before_its_ack(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let mut desk = f.online(&f.bea, "desk").await;
+    // Each of several changes in a row: the device that made it has its new self view before
+    // the ack, so an app that waits for the ack shows the state after the change.
+    for (i, status) in [
+        StatusId::BUSY,
+        StatusId::DND,
+        StatusId::AWAY,
+        StatusId::AVAILABLE,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let request = protocol::RequestId(format!("ordered-{i}"));
+        desk.send(&ClientMessage::Change {
+            request: request.clone(),
+            change: Change::SetStatus {
+                status: status.clone(),
+                until: None,
+            },
+        })
+        .await;
+        let mut seen_self = false;
+        loop {
+            match desk.next().await {
+                ServerMessage::SelfUpdate { view } if view.status.status == status => {
+                    seen_self = true
+                }
+                ServerMessage::Ack { request: r } if r == request => break,
+                _ => {}
+            }
+        }
+        assert!(
+            seen_self,
+            "the self view for {status:?} came before its ack"
+        );
+    }
+    f.finish().await;
+}

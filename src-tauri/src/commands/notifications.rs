@@ -1,0 +1,77 @@
+//! The notification center: list, read, open, dismiss.
+
+use super::{needs_server, offline};
+use crate::state::{AppState, CommandError};
+use presently_client::sync::Command;
+use protocol::ipc::{CenterItem, CommandErrorKind};
+use tauri::State;
+
+#[tauri::command]
+pub async fn get_center(state: State<'_, AppState>) -> Result<Vec<CenterItem>, CommandError> {
+    Ok(match state.remote.get() {
+        Some(r) => r.center().await,
+        None => vec![],
+    })
+}
+
+#[tauri::command]
+pub fn mark_read(state: State<'_, AppState>, seqs: Vec<u64>) -> Result<(), CommandError> {
+    state
+        .remote
+        .get()
+        .ok_or_else(needs_server)?
+        .mark(seqs, false);
+    Ok(())
+}
+
+/// Opens a notification: marks it read everywhere and opens its link in the system's browser.
+/// Returns the link (none: the window shows the whole notification instead).
+#[tauri::command]
+pub async fn open_notification(
+    state: State<'_, AppState>,
+    seq: u64,
+) -> Result<Option<String>, CommandError> {
+    let remote = state.remote.get().ok_or_else(needs_server)?;
+    let link = remote.open(seq).await.map_err(|e| CommandError {
+        kind: CommandErrorKind::Store,
+        message: format!("the notification could not be read from this computer's store: {e}"),
+    })?;
+    if let Some(link) = &link {
+        let link = link.clone();
+        tauri::async_runtime::spawn_blocking(move || open_link(&link))
+            .await
+            .map_err(|e| offline(format!("opening the link stopped: {e}")))??;
+    }
+    Ok(link.map(String::from))
+}
+
+/// Hands a notification's link (always http or https: the protocol refuses anything else) to
+/// the desktop's browser.
+pub fn open_link(link: &protocol::Link) -> Result<(), CommandError> {
+    tauri_plugin_opener::open_url(link.as_str(), None::<&str>).map_err(|e| CommandError {
+        kind: CommandErrorKind::OpenFailed,
+        message: format!(
+            "could not open {link} ({e}): set a default web browser for this desktop; the notification stays in the center"
+        ),
+    })
+}
+
+#[tauri::command]
+pub fn dismiss(state: State<'_, AppState>, seqs: Vec<u64>) -> Result<(), CommandError> {
+    state
+        .remote
+        .get()
+        .ok_or_else(needs_server)?
+        .mark(seqs, true);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn mark_all_read(state: State<'_, AppState>) -> Result<(), CommandError> {
+    state
+        .remote
+        .get()
+        .ok_or_else(needs_server)?
+        .send(Command::MarkAllRead);
+    Ok(())
+}
