@@ -35,7 +35,10 @@ async fn client(server: &str, token: &str, device: &str, dir: &std::path::Path) 
     let store = Store::open(&dir.join(format!("{device}.db")))
         .await
         .expect("store opens");
-    let options = Options::new(server, token, DeviceId::parse(device).unwrap());
+    let server =
+        presently_client::server::Server::new(server, &presently_client::server::Trust::default())
+            .expect("a loopback address");
+    let options = Options::new(&server, token, DeviceId::parse(device).unwrap());
     sync::spawn(store, Arc::new(Recorder::default()), options).0
 }
 

@@ -264,6 +264,55 @@ fn an_app_started_before_its_server_connects_when_the_server_comes_up() {
     rt.block_on(ts.running.stop());
 }
 
+#[test]
+fn the_app_signs_in_to_a_tls_server_trusting_the_company_ca() {
+    use test_support::tls::{TestCa, Validity};
+    if !["Xvfb", "dbus-daemon", "gdbus"].iter().all(|t| require(t)) || !require("dbusmock") {
+        return;
+    }
+    let desktop = Desktop::start();
+    let ca = TestCa::new(&desktop.home, "company");
+    let issued = ca.issue(&desktop.home, "server", &["localhost"], Validity::Current);
+    let log = desktop.home.join("notify.log");
+    let daemon = notification_daemon(&desktop, &log, None);
+    let bus = desktop.bus();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ts = rt.block_on(TestServer::start_tls(&issued.cert_file, &issued.key_file));
+    assert!(ts.url().starts_with("https://"));
+    let store = desktop.home.join("client.db");
+    let child = desktop.launch_with(
+        APP,
+        &[
+            ("PRESENTLY_SERVER", ts.url().as_str()),
+            ("PRESENTLY_CA_FILE", ca.cert_file.to_str().unwrap()),
+            ("PRESENTLY_EMAIL", "bea@one.test"),
+            ("PRESENTLY_PASSWORD", PASSWORD),
+            ("PRESENTLY_STORE", store.to_str().unwrap()),
+        ],
+    );
+    let tray = Tray::find(&bus, Duration::from_secs(30)).expect("the tray appears");
+    // Signed in over https and connected over wss: the server sees bea's desktop online.
+    assert!(
+        wait_for(Duration::from_secs(30), || (rt.block_on(ts.bea_status())
+            == StatusId::AVAILABLE)
+            .then_some(()))
+        .is_some(),
+        "the app signs in over TLS; app log:\n{}",
+        std::fs::read_to_string(desktop.home.join("app.log")).unwrap_or_default()
+    );
+    // A change from the tray travels over wss.
+    tray.click_label(&bus, "Do not disturb");
+    assert!(
+        wait_for(Duration::from_secs(15), || (rt.block_on(ts.bea_status())
+            == StatusId::DND)
+            .then_some(()))
+        .is_some(),
+        "Do not disturb reaches the server over wss"
+    );
+    quit(&tray, &bus, child, daemon);
+    rt.block_on(ts.running.stop());
+}
+
 /// The real app in `desktop`, signed in to `server` as bea, with its own client store.
 fn launch_as_bea(desktop: &Desktop, server: &str) -> Child {
     let store = desktop.home.join("client.db");

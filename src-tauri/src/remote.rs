@@ -7,6 +7,7 @@ use presence::{SelfView, StatusEntry, Timestamp};
 use presently_client::api::Api;
 use presently_client::idle;
 use presently_client::notifier::DesktopNotifier;
+use presently_client::server::{Server, Trust};
 use presently_client::session::{Session, SessionError};
 use presently_client::store::Store;
 use presently_client::sync::{self, Command, Connection, Event, Options, SyncHandle};
@@ -70,7 +71,8 @@ impl Remote {
             .unwrap_or_else(presently_client::store::default_path);
         let store = Store::open(&path).await?;
         let credentials = config.email.as_deref().zip(config.password.as_deref());
-        let session = Session::resume(&store, &config.server, credentials).await?;
+        let server = Server::new(&config.server, &Trust::from_env()).map_err(SessionError::from)?;
+        let session = Session::resume(&store, &server, credentials).await?;
         let api = session.api();
         let (token, device) = (session.token, session.device);
         let notifier = std::sync::Arc::new(DesktopNotifier::new("presently"));
@@ -80,7 +82,7 @@ impl Remote {
             notifier.clone(),
             Options {
                 clock: clock.clone(),
-                ..Options::new(&config.server, &token, device)
+                ..Options::new(&server, &token, device)
             },
         );
         let events = sync.subscribe();
@@ -107,7 +109,7 @@ impl Remote {
         Ok(Remote {
             sync,
             notifier,
-            server: config.server.clone(),
+            server: server.url().to_string(),
             store,
             api,
             token,

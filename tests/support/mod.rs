@@ -12,6 +12,8 @@ pub struct TestServer {
     pub org: String,
     pub bea: presence::UserId,
     pub cal: presence::UserId,
+    /// Serving https / wss as `localhost`.
+    pub tls: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -24,9 +26,23 @@ impl TestServer {
 
     /// On a given address (a port chosen before the app is launched).
     pub async fn start_at(addr: std::net::SocketAddr) -> TestServer {
+        Self::start_with(addr, None).await
+    }
+
+    /// Terminating TLS with a certificate and key (PEM files), on any free port.
+    pub async fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> TestServer {
+        let config = presently_server::tls::server_config(cert, key).expect("a usable certificate");
+        Self::start_with("127.0.0.1:0".parse().unwrap(), Some(config)).await
+    }
+
+    async fn start_with(
+        addr: std::net::SocketAddr,
+        tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("server.db").display());
-        let running = presently_server::start(&url, addr)
+        let is_tls = tls.is_some();
+        let running = presently_server::start(&url, addr, tls)
             .await
             .expect("the server starts");
         let app = running.app.clone();
@@ -55,12 +71,17 @@ impl TestServer {
             org,
             bea,
             cal,
+            tls: is_tls,
             _dir: dir,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.running.addr)
+        if self.tls {
+            format!("https://localhost:{}", self.running.addr.port())
+        } else {
+            format!("http://{}", self.running.addr)
+        }
     }
 
     /// What bea's teammates see of her now.

@@ -1,6 +1,7 @@
 //! The REST calls the client makes, typed by the protocol crate's bodies: sign in and out, the
 //! person's view, the explanation, preferences and the statuses they may choose.
 
+use crate::server::{certificate_problem, Server};
 use presence::{DeviceId, Explanation, Preferences};
 use protocol::rest;
 use protocol::ErrorKind;
@@ -10,6 +11,9 @@ use serde::de::DeserializeOwned;
 pub enum ApiError {
     #[error("cannot reach the server at {server}: {detail}")]
     Unreachable { server: String, detail: String },
+    /// The server answered, but its certificate was refused: not worth retrying as is.
+    #[error("cannot connect securely to {server}: {problem}")]
+    Certificate { server: String, problem: String },
     #[error("{message}")]
     Refused {
         status: u16,
@@ -26,13 +30,23 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(server: &str) -> Api {
+    pub fn new(server: &Server) -> Api {
         Api {
-            server: server.trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .expect("an HTTP client builds"),
+            server: server.url().to_string(),
+            http: server.http().clone(),
+        }
+    }
+
+    fn unreachable(&self, e: reqwest::Error) -> ApiError {
+        match certificate_problem(&e) {
+            Some(problem) => ApiError::Certificate {
+                server: self.server.clone(),
+                problem,
+            },
+            None => ApiError::Unreachable {
+                server: self.server.clone(),
+                detail: innermost(&e),
+            },
         }
     }
 
@@ -42,15 +56,9 @@ impl Api {
 
     /// Sends a request; an error status becomes [`ApiError::Refused`] with the server's words.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Vec<u8>, ApiError> {
-        let r = req.send().await.map_err(|e| ApiError::Unreachable {
-            server: self.server.clone(),
-            detail: e.to_string(),
-        })?;
+        let r = req.send().await.map_err(|e| self.unreachable(e))?;
         let status = r.status().as_u16();
-        let bytes = r.bytes().await.map_err(|e| ApiError::Unreachable {
-            server: self.server.clone(),
-            detail: e.to_string(),
-        })?;
+        let bytes = r.bytes().await.map_err(|e| self.unreachable(e))?;
         if status >= 400 {
             let (kind, message) = match serde_json::from_slice::<rest::ErrorBody>(&bytes) {
                 Ok(body) => (body.error.kind, body.error.message),
@@ -139,4 +147,14 @@ impl Api {
         .await
         .map(|_| ())
     }
+}
+
+/// The most precise words in an error's chain ("Connection refused (os error 111)" rather than
+/// "error sending request for url …").
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
 }

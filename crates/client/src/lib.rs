@@ -5,12 +5,15 @@
 //! - [`sync`]: the connection to the server (resume, outbox replay, reconnect with backoff).
 //! - [`idle`]: auto-away (X11 idle time, GNOME's idle monitor, or "unavailable").
 //! - [`notifier`]: desktop notifications (notify-rust).
-//! - [`api`]: the few REST calls (sign in, explain).
+//! - [`api`]: the REST calls (sign in, explain, preferences, statuses).
+//! - [`server`]: which server, and how it is trusted (TLS roots, an extra CA, plain HTTP only on
+//!   loopback unless allowed).
 
 pub mod api;
 pub mod idle;
 pub mod local;
 pub mod notifier;
+pub mod server;
 pub mod session;
 pub mod store;
 pub mod sync;

@@ -3,6 +3,7 @@
 //! by the desktop app and `presently-cli` alike.
 
 use crate::api::{Api, ApiError};
+use crate::server::{Server, ServerError, Trust};
 use crate::store::{Store, StoreError};
 use presence::{DeviceId, PresenceError};
 
@@ -12,8 +13,7 @@ pub const DEFAULT_DEVICE: &str = "desktop";
 /// A signed-in device on a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    /// `http://host:port` (no trailing slash).
-    pub server: String,
+    pub server: Server,
     pub token: String,
     pub device: DeviceId,
 }
@@ -24,6 +24,8 @@ pub enum SessionError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Api(#[from] ApiError),
+    #[error("{0}")]
+    Server(#[from] ServerError),
     #[error("not signed in to {server}: sign in with an email and password")]
     NotSignedIn { server: String },
     #[error("the device id is not valid ({0}): pick another, or remove the local store")]
@@ -38,26 +40,17 @@ impl SessionError {
     }
 }
 
-/// `http://host:port/` → `http://host:port`.
-pub fn normalize(server: &str) -> String {
-    server.trim().trim_end_matches('/').to_string()
-}
-
 impl Session {
-    /// The session kept in `store`, if there is one.
-    pub async fn stored(store: &Store) -> Result<Option<Session>, SessionError> {
+    /// The session kept in `store`, if there is one, trusting its server as `trust` says.
+    pub async fn stored(store: &Store, trust: &Trust) -> Result<Option<Session>, SessionError> {
         let (Some(server), Some(token)) = (store.get("server").await?, store.get("token").await?)
         else {
             return Ok(None);
         };
-        let device = store
-            .get("device")
-            .await?
-            .unwrap_or_else(|| DEFAULT_DEVICE.into());
         Ok(Some(Session {
-            server,
+            server: Server::new(&server, trust)?,
             token,
-            device: DeviceId::parse(device)?,
+            device: Session::device(store).await?,
         }))
     }
 
@@ -65,29 +58,23 @@ impl Session {
     /// stored one when `device` is none.
     pub async fn sign_in(
         store: &Store,
-        server: &str,
+        server: &Server,
         email: &str,
         password: &str,
         device: Option<DeviceId>,
     ) -> Result<Session, SessionError> {
-        let server = normalize(server);
         let device = match device {
             Some(d) => d,
-            None => DeviceId::parse(
-                store
-                    .get("device")
-                    .await?
-                    .unwrap_or_else(|| DEFAULT_DEVICE.into()),
-            )?,
+            None => Session::device(store).await?,
         };
-        let signed = Api::new(&server)
+        let signed = Api::new(server)
             .sign_in(email.trim(), password, &device)
             .await?;
-        store.set("server", &server).await?;
+        store.set("server", server.url()).await?;
         store.set("token", &signed.token).await?;
         store.set("device", device.as_str()).await?;
         Ok(Session {
-            server,
+            server: server.clone(),
             token: signed.token,
             device,
         })
@@ -99,11 +86,21 @@ impl Session {
     /// with `credentials`.
     pub async fn resume(
         store: &Store,
-        server: &str,
+        server: &Server,
         credentials: Option<(&str, &str)>,
     ) -> Result<Session, SessionError> {
-        let server = normalize(server);
-        let stored = Session::stored(store).await?.filter(|s| s.server == server);
+        let kept = match (store.get("server").await?, store.get("token").await?) {
+            (Some(url), Some(token)) if url == server.url() => Some(token),
+            _ => None,
+        };
+        let stored = match kept {
+            Some(token) => Some(Session {
+                server: server.clone(),
+                token,
+                device: Session::device(store).await?,
+            }),
+            None => None,
+        };
         if let Some(s) = stored {
             if credentials.is_none() {
                 return Ok(s);
@@ -114,15 +111,25 @@ impl Session {
             }
         }
         match credentials {
-            Some((email, password)) => {
-                Session::sign_in(store, &server, email, password, None).await
-            }
-            None => Err(SessionError::NotSignedIn { server }),
+            Some((email, password)) => Session::sign_in(store, server, email, password, None).await,
+            None => Err(SessionError::NotSignedIn {
+                server: server.url().to_string(),
+            }),
         }
     }
 
     pub fn api(&self) -> Api {
         Api::new(&self.server)
+    }
+
+    /// The device id this installation uses.
+    async fn device(store: &Store) -> Result<DeviceId, SessionError> {
+        Ok(DeviceId::parse(
+            store
+                .get("device")
+                .await?
+                .unwrap_or_else(|| DEFAULT_DEVICE.into()),
+        )?)
     }
 
     /// Signs this device out on the server (its token stops working, it is offline at once)

@@ -6,6 +6,7 @@
 //! id once, so a replay is harmless. Every notification is stored before it is shown.
 
 use crate::notifier::Notifier;
+use crate::server::{certificate_problem, Server};
 use crate::store::{CenterEntry, Store, StoreError};
 use clock::{SharedClock, SystemClock};
 use futures_util::{SinkExt, StreamExt};
@@ -29,8 +30,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// `http://host:port` of the server.
-    pub server: String,
+    /// The server, with how it is trusted.
+    pub server: Server,
     pub token: String,
     pub device: DeviceId,
     pub heartbeat: Duration,
@@ -41,26 +42,15 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn new(server: &str, token: &str, device: DeviceId) -> Options {
+    pub fn new(server: &Server, token: &str, device: DeviceId) -> Options {
         Options {
-            server: server.trim_end_matches('/').to_string(),
+            server: server.clone(),
             token: token.to_string(),
             device,
             heartbeat: HEARTBEAT,
             max_backoff: Duration::from_secs(30),
             clock: SystemClock::shared(),
         }
-    }
-
-    fn ws_url(&self) -> String {
-        let base = if let Some(rest) = self.server.strip_prefix("https://") {
-            format!("wss://{rest}")
-        } else if let Some(rest) = self.server.strip_prefix("http://") {
-            format!("ws://{rest}")
-        } else {
-            format!("ws://{}", self.server)
-        };
-        format!("{base}/api/v1/ws")
     }
 }
 
@@ -154,6 +144,10 @@ enum Input {
 pub struct SyncHandle {
     tx: mpsc::UnboundedSender<Input>,
     events: broadcast::Sender<Event>,
+    /// Subscribed when the worker was created: the first `subscribe` gets it, so the first
+    /// subscriber sees every event from the very start (a fast connection's first events
+    /// cannot slip past it).
+    first: Arc<std::sync::Mutex<Option<broadcast::Receiver<Event>>>>,
 }
 
 impl SyncHandle {
@@ -165,7 +159,8 @@ impl SyncHandle {
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
+        let first = self.first.lock().ok().and_then(|mut f| f.take());
+        first.unwrap_or_else(|| self.events.subscribe())
     }
 
     pub fn stop(&self) {
@@ -179,10 +174,11 @@ pub fn spawn(
     options: Options,
 ) -> (SyncHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let (events, _) = broadcast::channel(1024);
+    let (events, first) = broadcast::channel(1024);
     let handle = SyncHandle {
         tx,
         events: events.clone(),
+        first: Arc::new(std::sync::Mutex::new(Some(first))),
     };
     let worker = Worker {
         store,
@@ -400,10 +396,15 @@ impl Worker {
     }
 
     async fn connect(&mut self) -> Result<Ws, End> {
-        let url = self.options.ws_url();
+        let server = &self.options.server;
         let (mut ws, _) = tokio::time::timeout(
             Duration::from_secs(10),
-            tokio_tungstenite::connect_async(&url),
+            tokio_tungstenite::connect_async_tls_with_config(
+                server.ws_url(),
+                None,
+                false,
+                Some(server.connector()),
+            ),
         )
         .await
         .map_err(|_| {
@@ -412,11 +413,15 @@ impl Worker {
                 self.options.server
             ))
         })?
-        .map_err(|e| {
-            End::Lost(format!(
+        .map_err(|e| match certificate_problem(&e) {
+            Some(problem) => End::Lost(format!(
+                "cannot connect securely to {}: {problem}",
+                self.options.server
+            )),
+            None => End::Lost(format!(
                 "cannot reach the server at {}: {e}",
                 self.options.server
-            ))
+            )),
         })?;
         let resume_after = match self.store.cursor().await {
             Ok(c) => c,

@@ -36,7 +36,7 @@ async fn device_with(server: &Server, dir: &std::path::Path, token: &str, name: 
         .await
         .expect("store opens");
     let notifier = Arc::new(Recorder::default());
-    let mut options = Options::new(&server.url(), token, DeviceId::parse(name).unwrap());
+    let mut options = Options::new(&server.endpoint(), token, DeviceId::parse(name).unwrap());
     options.max_backoff = Duration::from_millis(400);
     let (sync, task) = sync::spawn(store.clone(), notifier.clone(), options);
     let events = sync.subscribe();
@@ -295,7 +295,7 @@ async fn an_unreachable_server_is_a_state_not_a_crash() {
         .unwrap()
         .port();
     let options = Options::new(
-        &format!("http://127.0.0.1:{port}"),
+        &endpoint(&format!("http://127.0.0.1:{port}")),
         "pd_x",
         DeviceId::parse("c").unwrap(),
     );
@@ -317,6 +317,7 @@ async fn an_unreachable_server_is_a_state_not_a_crash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_signs_in_resumes_and_recovers_from_a_revoked_token() {
+    use presently_client::server::Trust;
     use presently_client::session::{Session, SessionError};
     let server = Server::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -324,7 +325,7 @@ async fn the_session_signs_in_resumes_and_recovers_from_a_revoked_token() {
         .await
         .unwrap();
     // Nothing stored and no credentials: it says what to do.
-    let none = Session::resume(&store, &server.url(), None).await;
+    let none = Session::resume(&store, &server.endpoint(), None).await;
     assert!(
         matches!(none, Err(SessionError::NotSignedIn { .. })),
         "{none:?}"
@@ -332,34 +333,42 @@ async fn the_session_signs_in_resumes_and_recovers_from_a_revoked_token() {
     // Credentials sign in and the session is kept (a trailing slash is the same server).
     let first = Session::resume(
         &store,
-        &format!("{}/", server.url()),
+        &endpoint(&format!("{}/", server.url())),
         Some(("bea@one.test", PASSWORD)),
     )
     .await
     .unwrap();
-    assert_eq!(first.server, server.url());
-    assert_eq!(Session::stored(&store).await.unwrap(), Some(first.clone()));
+    assert_eq!(first.server.url(), server.url());
+    assert_eq!(
+        Session::stored(&store, &Trust::default()).await.unwrap(),
+        Some(first.clone())
+    );
     // Resuming without credentials uses it as it is; with them, a token the server still
     // accepts is kept.
     assert_eq!(
-        Session::resume(&store, &server.url(), None).await.unwrap(),
+        Session::resume(&store, &server.endpoint(), None)
+            .await
+            .unwrap(),
         first
     );
-    let again = Session::resume(&store, &server.url(), Some(("bea@one.test", PASSWORD)))
+    let again = Session::resume(&store, &server.endpoint(), Some(("bea@one.test", PASSWORD)))
         .await
         .unwrap();
     assert_eq!(again.token, first.token);
     // Signed out (elsewhere, or the server's database was reset): the token is refused, so a
     // resume with credentials signs in afresh instead of failing.
     first.api().sign_out(&first.token).await.unwrap();
-    let fresh = Session::resume(&store, &server.url(), Some(("bea@one.test", PASSWORD)))
+    let fresh = Session::resume(&store, &server.endpoint(), Some(("bea@one.test", PASSWORD)))
         .await
         .unwrap();
     assert_ne!(fresh.token, first.token);
     assert!(fresh.api().me(&fresh.token).await.is_ok());
     // Signing out forgets the token and keeps the device id.
     fresh.clone().sign_out(&store).await.unwrap();
-    assert_eq!(Session::stored(&store).await.unwrap(), None);
+    assert_eq!(
+        Session::stored(&store, &Trust::default()).await.unwrap(),
+        None
+    );
     assert_eq!(
         store.get("device").await.unwrap().as_deref(),
         Some("desktop")

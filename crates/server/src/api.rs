@@ -6,8 +6,11 @@ use crate::app::{App, DeviceAuth, KeyAuth};
 use crate::db::Role;
 use crate::error::AppError;
 use crate::openapi;
+use crate::Peer;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -187,13 +190,14 @@ async fn openapi_doc() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi::document())
 }
 
-#[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = rest::SignIn, responses((status = 201, description = "signed in: the device token, shown once", body = rest::SignedIn), (status = 401, description = "wrong email or password", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+#[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = rest::SignIn, responses((status = 201, description = "signed in: the device token, shown once", body = rest::SignedIn), (status = 401, description = "wrong email or password", body = rest::ErrorBody), (status = 429, description = "too many attempts from this address or for this account, or too many sign-ins being checked at once: try again after Retry-After seconds", body = rest::ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait"))), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn sign_in(
     State(app): State<Arc<App>>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Body(body): Body<rest::SignIn>,
 ) -> Result<(StatusCode, Json<rest::SignedIn>), AppError> {
     let (token, user) = app
-        .sign_in(&body.email, &body.password, &body.device)
+        .sign_in(&body.email, &body.password, &body.device, peer.ip())
         .await?;
     Ok((
         StatusCode::CREATED,

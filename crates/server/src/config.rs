@@ -1,5 +1,5 @@
 //! Configuration: flags, then environment variables, then a TOML file, then defaults that work
-//! (an SQLite file in the user's data directory, loopback port 7878).
+//! (an SQLite file in the user's data directory, loopback port 7878, plain HTTP).
 
 use crate::error::AppError;
 use serde::Deserialize;
@@ -16,6 +16,21 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub demo: Option<bool>,
     pub log_format: Option<String>,
+    /// PEM certificate chain (leaf first); with `tls_key`, the server speaks https and wss.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+}
+
+/// What the command line and the environment gave; each `Some` wins over the config file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub demo: bool,
+    pub log_format: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -24,6 +39,9 @@ pub struct Config {
     pub database_url: String,
     pub demo: bool,
     pub json_logs: bool,
+    /// The certificate chain and key to terminate TLS with; `None`: plain HTTP (on loopback, or
+    /// behind a proxy that terminates TLS).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// The default SQLite database: `$XDG_DATA_HOME/presently/server.db` (or `~/.local/share/…`).
@@ -38,13 +56,15 @@ pub fn default_database_url() -> String {
 
 impl Config {
     /// Merges what the command line and environment gave (`Some`) over the file and defaults.
-    pub fn resolve(
-        listen: Option<String>,
-        database_url: Option<String>,
-        demo: bool,
-        log_format: Option<String>,
-        file: Option<&Path>,
-    ) -> Result<Config, AppError> {
+    pub fn resolve(given: Overrides, file: Option<&Path>) -> Result<Config, AppError> {
+        let Overrides {
+            listen,
+            database_url,
+            demo,
+            log_format,
+            tls_cert,
+            tls_key,
+        } = given;
         let file: FileConfig = match file {
             None => FileConfig::default(),
             Some(path) => {
@@ -78,8 +98,23 @@ impl Config {
                 "log format \"{log_format}\" is not known: use text or json"
             )));
         }
+        let tls = match (tls_cert.or(file.tls_cert), tls_key.or(file.tls_key)) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(AppError::config(
+                    "a TLS certificate was given without its key: add --tls-key (PRESENTLY_TLS_KEY, or tls_key in the config file)",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(AppError::config(
+                    "a TLS key was given without its certificate: add --tls-cert (PRESENTLY_TLS_CERT, or tls_cert in the config file)",
+                ))
+            }
+        };
         Ok(Config {
             listen,
+            tls,
             database_url: database_url
                 .or(file.database_url)
                 .unwrap_or_else(default_database_url),

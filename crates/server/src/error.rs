@@ -12,6 +12,8 @@ pub struct AppError {
     pub message: String,
     /// Set for errors that mean the server cannot start (bad configuration, database missing).
     pub config: bool,
+    /// When the caller may try again (sent as `Retry-After`, in whole seconds).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl AppError {
@@ -20,6 +22,7 @@ impl AppError {
             kind,
             message: message.into(),
             config: false,
+            retry_after: None,
         }
     }
     pub fn invalid(message: impl Into<String>) -> AppError {
@@ -36,6 +39,13 @@ impl AppError {
     }
     pub fn conflict(message: impl Into<String>) -> AppError {
         AppError::new(ErrorKind::Conflict, message)
+    }
+    /// Too many attempts: refused with when to try again.
+    pub fn rate_limited(message: impl Into<String>, after: std::time::Duration) -> AppError {
+        AppError {
+            retry_after: Some(after),
+            ..AppError::new(ErrorKind::RateLimited, message)
+        }
     }
     pub fn internal(message: impl Into<String>) -> AppError {
         AppError::new(ErrorKind::Internal, message)
@@ -96,6 +106,14 @@ impl From<WireError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.wire() });
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let Some(after) = self.retry_after {
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs.max(1)),
+            );
+        }
+        response
     }
 }

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod hub;
 pub mod openapi;
+pub mod tls;
 pub mod ws;
 
 use app::App;
@@ -20,6 +21,24 @@ use error::AppError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
+
+/// The address a request came from (the proxy's, behind one), for the per-address limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
+macro_rules! peer_of {
+    ($listener:ty) => {
+        impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, $listener>>
+            for Peer
+        {
+            fn connect_info(stream: axum::serve::IncomingStream<'_, $listener>) -> Peer {
+                Peer(*stream.remote_addr())
+            }
+        }
+    };
+}
+peer_of!(tokio::net::TcpListener);
+peer_of!(tls::TlsListener);
 
 /// A running server: its address, its state, and a way to stop it.
 pub struct Running {
@@ -39,19 +58,24 @@ impl Running {
     }
 }
 
-/// Opens the database and serves on `listen` (port 0: any free port) on the wall clock: what
-/// the binary runs.
-pub async fn start(database_url: &str, listen: SocketAddr) -> Result<Running, AppError> {
+/// Opens the database and serves on `listen` (port 0: any free port) on the wall clock, over
+/// TLS when `tls` is given ([`tls::server_config`]): what the binary runs.
+pub async fn start(
+    database_url: &str,
+    listen: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Result<Running, AppError> {
     let db = db::Db::connect(database_url).await?;
     let listener = bind(listen).await?;
-    serve(
-        db,
-        broker::InProcess::shared(),
-        SystemClock::shared(),
-        listener,
-        std::future::pending(),
-    )
-    .await
+    let (broker, clock) = (broker::InProcess::shared(), SystemClock::shared());
+    match tls {
+        None => serve(db, broker, clock, listener, std::future::pending()).await,
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, config)
+                .map_err(|e| AppError::config(format!("cannot listen on {listen}: {e}")))?;
+            serve(db, broker, clock, listener, std::future::pending()).await
+        }
+    }
 }
 
 /// Binds the listening socket, with an error that says what to do when the port is taken.
@@ -63,17 +87,21 @@ pub async fn bind(listen: SocketAddr) -> Result<tokio::net::TcpListener, AppErro
     })
 }
 
-/// Loads the state from `db` and serves on `listener` until `shutdown` resolves or
-/// [`Running::stop`] is called. Changes reach connections through `broker` (one node:
+/// Loads the state from `db` and serves on `listener` (plain TCP, or a [`tls::TlsListener`])
+/// until `shutdown` resolves or [`Running::stop`] is called. Changes reach connections through `broker` (one node:
 /// [`broker::InProcess`]); everything the server reads time from is `clock`, so tests run it on a
 /// clock they move by hand.
-pub async fn serve(
+pub async fn serve<L>(
     db: db::Db,
     broker: Arc<dyn broker::Broker>,
     clock: SharedClock,
-    listener: tokio::net::TcpListener,
+    listener: L,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<Running, AppError> {
+) -> Result<Running, AppError>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    Peer: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
     let (stop, stop_rx) = watch::channel(false);
     let app = App::start(db, broker, clock, stop_rx.clone()).await?;
     let addr = listener
@@ -87,11 +115,14 @@ pub async fn serve(
         let _ = on_shutdown.send(true);
     });
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await;
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<Peer>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await;
         if let Err(e) = served {
             tracing::error!(error = %e, "the server stopped with an error");
         }

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use presently_server::app::App;
-use presently_server::config::Config;
+use presently_server::config::{Config, Overrides};
 use presently_server::db::{Db, Role};
 use presently_server::error::AppError;
 use std::path::PathBuf;
@@ -22,9 +22,15 @@ struct Cli {
     /// sqlite://path or postgres://… [default: an SQLite file in the user's data directory]
     #[arg(long, env = "DATABASE_URL", global = true)]
     database_url: Option<String>,
-    /// A TOML file with listen, database_url, demo, log_format
+    /// A TOML file with listen, database_url, demo, log_format, tls_cert, tls_key
     #[arg(long, env = "PRESENTLY_CONFIG", global = true)]
     config: Option<PathBuf>,
+    /// PEM certificate chain (leaf first): serve https and wss with it and --tls-key
+    #[arg(long, env = "PRESENTLY_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert
+    #[arg(long, env = "PRESENTLY_TLS_KEY")]
+    tls_key: Option<PathBuf>,
     /// Seed a demo organisation with simulated teammates and keep them busy
     #[arg(long)]
     demo: bool,
@@ -95,13 +101,15 @@ enum Admin {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::resolve(
-        cli.listen.clone(),
-        cli.database_url.clone(),
-        cli.demo,
-        cli.log_format.clone(),
-        cli.config.as_deref(),
-    ) {
+    let given = Overrides {
+        listen: cli.listen.clone(),
+        database_url: cli.database_url.clone(),
+        demo: cli.demo,
+        log_format: cli.log_format.clone(),
+        tls_cert: cli.tls_cert.clone(),
+        tls_key: cli.tls_key.clone(),
+    };
+    let config = match Config::resolve(given, cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("presently-server: {e}");
@@ -137,12 +145,24 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), AppError> {
-    let running = presently_server::start(&config.database_url, config.listen).await?;
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(presently_server::tls::server_config(cert, key)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let running = presently_server::start(&config.database_url, config.listen, tls).await?;
     eprintln!(
-        "presently-server: listening on http://{} ({})",
+        "presently-server: listening on {scheme}://{} ({})",
         running.addr,
         redact(&config.database_url)
     );
+    if scheme == "http" && !running.addr.ip().is_loopback() {
+        eprintln!(
+            "presently-server: warning: plain HTTP on a network address: passwords and tokens cross \
+             the network unencrypted. Give --tls-cert and --tls-key, or put a TLS proxy in front \
+             (docs/server.md); clients refuse plain http:// to another machine unless told to allow it"
+        );
+    }
     if config.demo {
         let demo = presently_server::demo::seed(&running.app).await?;
         eprintln!(
@@ -151,7 +171,7 @@ async fn serve(config: Config) -> Result<(), AppError> {
         );
         tokio::spawn(presently_server::demo::run(
             running.app.clone(),
-            format!("http://{}", running.addr),
+            format!("{scheme}://{}", running.addr),
         ));
     }
     shutdown_signal().await;

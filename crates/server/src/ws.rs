@@ -136,7 +136,11 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
             .await;
             return Ok(());
         }
-        Ok(None) | Ok(Some(Err(_))) => return Ok(()),
+        Ok(None) => return Ok(()),
+        Ok(Some(Err(e))) => {
+            close_for_violation(&*app.clock, &mut socket, &e).await;
+            return Ok(());
+        }
         Ok(Some(Ok(m))) => m,
     };
     let text = match first {
@@ -325,7 +329,11 @@ async fn serve(
             incoming = socket.recv() => {
                 silent = app.clock.sleep(silence);
                 let msg = match incoming {
-                    None | Some(Err(_)) => return Ok(End::Dropped),
+                    None => return Ok(End::Dropped),
+                    Some(Err(e)) => {
+                        close_for_violation(&*app.clock, socket, &e).await;
+                        return Ok(End::Dropped);
+                    }
                     Some(Ok(m)) => m,
                 };
                 if let Message::Close(_) = msg {
@@ -456,6 +464,47 @@ async fn close_with(clock: &dyn Clock, socket: &mut WebSocket, code: u16, error:
         Message::Close(Some(CloseFrame {
             code,
             reason: error.kind_str().into(),
+        })),
+    )
+    .await;
+}
+
+/// The RFC 6455 close code and reason for a frame the WebSocket layer refused: 1009 for a frame
+/// or message over the hard limit (as soon as its header announces it), 1007 for a text frame
+/// that is not UTF-8, 1002 for any other protocol violation (a reserved opcode or bit, an
+/// unmasked frame, an oversized or fragmented control frame, a stray continuation frame).
+/// `None` for errors that are not the client's (the connection is simply gone).
+pub fn violation(error: &axum::Error) -> Option<(u16, String)> {
+    use tungstenite::Error;
+    let inner = std::error::Error::source(error)?.downcast_ref::<Error>()?;
+    match inner {
+        Error::Capacity(_) => Some((
+            1009,
+            format!("frame too large: at most {HARD_FRAME_LIMIT} bytes"),
+        )),
+        Error::Utf8(_) => Some((1007, "a text frame is not valid UTF-8".into())),
+        Error::Protocol(p) => Some((1002, format!("protocol error: {p}"))),
+        _ => None,
+    }
+}
+
+/// Closes with the code a protocol violation calls for (see [`violation`]).
+async fn close_for_violation(clock: &dyn Clock, socket: &mut WebSocket, error: &axum::Error) {
+    let Some((code, reason)) = violation(error) else {
+        return;
+    };
+    tracing::debug!(code, %reason, "closing for a protocol violation");
+    // A close reason has at most 123 bytes.
+    let mut reason = reason;
+    while reason.len() > 123 {
+        reason.pop();
+    }
+    let _ = send_within(
+        clock,
+        socket,
+        Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
         })),
     )
     .await;

@@ -10,6 +10,8 @@ mod tray;
 pub use desktop::{click_notification, notification_daemon, record_browser, Desktop};
 pub use tray::{MenuEntry, Tray};
 
+pub mod tls;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

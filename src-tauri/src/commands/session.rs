@@ -2,6 +2,8 @@
 
 use super::offline;
 use crate::state::CommandError;
+use presently_client::server::{Server, Trust};
+use presently_client::session::Session;
 
 /// Signs in to a server, remembers it, and restarts the app connected to it.
 #[tauri::command]
@@ -17,10 +19,10 @@ pub async fn sign_in<R: tauri::Runtime>(
     let store = presently_client::store::Store::open(&path)
         .await
         .map_err(offline)?;
-    let session =
-        presently_client::session::Session::sign_in(&store, &server, &email, &password, None)
-            .await
-            .map_err(offline)?;
+    let server = Server::new(&server, &Trust::from_env()).map_err(offline)?;
+    let session = Session::sign_in(&store, &server, &email, &password, None)
+        .await
+        .map_err(offline)?;
     let server = session.server;
     store.close().await;
     tracing::info!(%server, "signed in; restarting to connect");

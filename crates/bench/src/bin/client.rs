@@ -118,7 +118,11 @@ async fn main() {
         .env("RUST_LOG", "warn")
         .spawn()
         .expect("presently-server starts");
-    let base = format!("http://127.0.0.1:{port}");
+    let base = presently_client::server::Server::new(
+        &format!("http://127.0.0.1:{port}"),
+        &presently_client::server::Trust::default(),
+    )
+    .expect("a loopback address");
     let api = presently_client::api::Api::new(&base);
     let mut token = None;
     for _ in 0..100 {

@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 use presence::{Change, ClearAfter, DeviceId, Emoji, MessageText, StatusId, Timestamp};
 use presently_client::notifier::{Action, DesktopNotifier};
+use presently_client::server::{Server, Trust};
 use presently_client::session as client_session;
 use presently_client::store::{self, Store};
 use presently_client::sync::{self, Command, Connection, Event, Options};
@@ -28,6 +29,13 @@ struct Cli {
     /// How long one-shot commands wait for the server
     #[arg(long, default_value = "10s", global = true)]
     wait: String,
+    /// A PEM file of CA certificates to trust beside the system's (a company's own CA)
+    #[arg(long, env = "PRESENTLY_CA_FILE", global = true)]
+    ca_file: Option<PathBuf>,
+    /// Allow plain http:// to a server that is not on this machine (passwords and tokens then
+    /// cross the network unencrypted)
+    #[arg(long, global = true)]
+    allow_http: bool,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -127,8 +135,8 @@ struct Session {
     signed_in: client_session::Session,
 }
 
-async fn session(store: Store) -> Result<Session, String> {
-    let signed_in = client_session::Session::stored(&store)
+async fn session(store: Store, trust: &Trust) -> Result<Session, String> {
+    let signed_in = client_session::Session::stored(&store, trust)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("not signed in: run presently-cli login --email … first")?;
@@ -146,6 +154,11 @@ async fn run(cli: Cli) -> Result<(), String> {
     let path = cli.store.clone().unwrap_or_else(store::default_path);
     let store = Store::open(&path).await.map_err(|e| e.to_string())?;
     let wait = parse_duration(&cli.wait)?;
+    let env = Trust::from_env();
+    let trust = Trust {
+        extra_ca: cli.ca_file.clone(),
+        allow_http: cli.allow_http || env.allow_http,
+    };
     let change = |c: Command| Some(c);
     let command = match cli.command {
         Cmd::Login {
@@ -155,6 +168,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             device,
         } => {
             let device = DeviceId::parse(device).map_err(|e| e.to_string())?;
+            let server = Server::new(&server, &trust).map_err(|e| e.to_string())?;
             let session = client_session::Session::sign_in(
                 &store,
                 &server,
@@ -172,7 +186,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             return Ok(());
         }
         Cmd::Logout => {
-            let s = session(store.clone()).await?;
+            let s = session(store.clone(), &trust).await?;
             let kept = s.store.clone();
             s.signed_in
                 .sign_out(&kept)
@@ -182,7 +196,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             return Ok(());
         }
         Cmd::Status => {
-            let s = session(store).await?;
+            let s = session(store, &trust).await?;
             let me = s
                 .signed_in
                 .api()
@@ -206,7 +220,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             return Ok(());
         }
         Cmd::Explain => {
-            let s = session(store).await?;
+            let s = session(store, &trust).await?;
             let e = s
                 .signed_in
                 .api()
@@ -284,7 +298,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         )),
         Cmd::Missed { all } => {
             // Sync first (best effort), then print the local center.
-            if let Ok(s) = session(store.clone()).await {
+            if let Ok(s) = session(store.clone(), &trust).await {
                 let (sync, task) = sync::spawn(
                     s.store.clone(),
                     Arc::new(presently_client::notifier::Recorder::default()),
@@ -348,7 +362,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             idle_report_after,
             idle_every,
         } => {
-            let s = session(store).await?;
+            let s = session(store, &trust).await?;
             let desktop =
                 (!no_notifications).then(|| Arc::new(DesktopNotifier::new("dialog-information")));
             let notifier: Arc<dyn presently_client::notifier::Notifier> = match &desktop {
@@ -425,7 +439,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let Some(command) = command else {
         return Ok(());
     };
-    let s = session(store).await?;
+    let s = session(store, &trust).await?;
     let (sync, task) = sync::spawn(
         s.store.clone(),
         Arc::new(presently_client::notifier::Recorder::default()),

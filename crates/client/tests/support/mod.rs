@@ -28,13 +28,27 @@ pub struct Server {
     pub key: String,
     pub bea: UserId,
     pub cal: UserId,
+    /// Serving https / wss (as `localhost`) rather than plain HTTP.
+    pub tls: bool,
 }
 
 impl Server {
     pub async fn start() -> Server {
+        Server::start_with(None).await
+    }
+
+    /// A server that terminates TLS with `cert_file` and `key_file` (PEM).
+    pub async fn start_tls(cert_file: &Path, key_file: &Path) -> Server {
+        let config = presently_server::tls::server_config(cert_file, key_file)
+            .expect("the test certificate is usable");
+        Server::start_with(Some(config)).await
+    }
+
+    async fn start_with(tls: Option<std::sync::Arc<rustls::ServerConfig>>) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("server.db").display());
-        let running = presently_server::start(&url, "127.0.0.1:0".parse().unwrap())
+        let is_tls = tls.is_some();
+        let running = presently_server::start(&url, "127.0.0.1:0".parse().unwrap(), tls)
             .await
             .expect("server starts");
         let app = running.app.clone();
@@ -74,11 +88,21 @@ impl Server {
             key,
             bea,
             cal,
+            tls: is_tls,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.tls {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
+    }
+
+    /// The server as the client core addresses it.
+    pub fn endpoint(&self) -> presently_client::server::Server {
+        endpoint(&self.url())
     }
 
     pub fn app(&self) -> &std::sync::Arc<presently_server::app::App> {
@@ -103,7 +127,7 @@ impl Server {
         let url = format!("sqlite://{}", self.dir.path().join("server.db").display());
         let mut tries = 0;
         loop {
-            match presently_server::start(&url, self.addr).await {
+            match presently_server::start(&url, self.addr, None).await {
                 Ok(r) => {
                     self.running = Some(r);
                     return;
@@ -306,6 +330,12 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("waited 15 s for {what}");
+}
+
+/// A loopback server address, trusted as the client core trusts it by default.
+pub fn endpoint(url: &str) -> presently_client::server::Server {
+    presently_client::server::Server::new(url, &presently_client::server::Trust::default())
+        .expect("a loopback address")
 }
 
 pub fn store_path(dir: &Path, name: &str) -> PathBuf {

@@ -26,21 +26,25 @@ pub struct KeyAuth {
 }
 
 impl App {
+    /// Signs a device in with an email and password, from `address` (the per-address limit's
+    /// key). Limited per address and per account (429 with when to try again); an unknown
+    /// email costs the same password check as a known one and gets the same answer.
     pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
         device: &DeviceId,
+        address: std::net::IpAddr,
     ) -> Result<(String, Arc<Slot>), AppError> {
         let wrong = || AppError::unauthorized("wrong email or password");
-        let row = self.db.user_by_email(email).await?.ok_or_else(wrong)?;
-        let (pw, hash) = (password.to_string(), row.password_hash.clone());
-        let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
-            .await
-            .unwrap_or(false);
-        if !ok {
+        self.signin.attempt_from(address)?;
+        self.signin.attempt_for(email)?;
+        let row = self.db.user_by_email(email).await?;
+        let hash = row.as_ref().map(|r| r.password_hash.clone());
+        if !self.signin.check(password, hash).await? {
             return Err(wrong());
         }
+        let row = row.ok_or_else(wrong)?;
         let slot = self
             .slot(&UserId::parse(row.id.clone())?)
             .ok_or_else(wrong)?;

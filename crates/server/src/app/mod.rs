@@ -15,6 +15,7 @@ mod notifications;
 mod orgs;
 mod registry;
 mod routing;
+pub mod signin;
 pub mod timers;
 
 pub use accounts::{DeviceAuth, KeyAuth};
@@ -46,6 +47,8 @@ pub struct App {
     pub clock: SharedClock,
     /// Running with `--demo`: the demo's pages exist only then.
     pub demo: std::sync::atomic::AtomicBool,
+    /// Sign-in limits and the password-checking workers.
+    pub signin: signin::Guard,
 }
 
 pub struct OrgEntry {
@@ -113,6 +116,7 @@ impl App {
             shutdown,
             clock: clock.clone(),
             demo: std::sync::atomic::AtomicBool::new(false),
+            signin: signin::Guard::start(clock.clone(), signin::workers()),
         });
         app.reload().await?;
         let (deliver, node) = (app.hub.clone(), Arc::downgrade(&app));
@@ -130,6 +134,11 @@ impl App {
                 }
             }
         }));
+        tokio::spawn(signin::forget_idle_limits(
+            Arc::downgrade(&app),
+            clock.clone(),
+            app.shutdown.clone(),
+        ));
         tokio::spawn(timers::run(
             Arc::downgrade(&app),
             clock,

@@ -20,7 +20,143 @@ on_both_databases!(
     a_client_that_only_listens_is_closed_a_lease_after_it_was_last_heard,
     an_invisible_persons_message_changes_reach_no_teammate,
     every_rest_failure_is_the_error_envelope,
+    sign_in_is_limited_per_address_and_per_account_with_retry_after,
+    protocol_violations_close_with_their_rfc_6455_code,
 );
+
+async fn protocol_violations_close_with_their_rfc_6455_code(b: Backend) {
+    use presently_server::ws::HARD_FRAME_LIMIT;
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let big = HARD_FRAME_LIMIT as u64 + 1;
+    /// What is sent, the first byte (FIN + opcode), the payload, the length announced (the
+    /// payload's when `None`), and the close code expected.
+    type Case = (&'static str, u8, Vec<u8>, Option<u64>, u16);
+    let cases: Vec<Case> = vec![
+        // Only the header announcing 1 MiB + 1 arrives: closed at once, nothing more is read.
+        ("an oversized frame's header", 0x81, vec![], Some(big), 1009),
+        (
+            "an oversized binary frame's header",
+            0x82,
+            vec![],
+            Some(16 << 20),
+            1009,
+        ),
+        (
+            "text that is not UTF-8",
+            0x81,
+            vec![0xff, 0xfe, 0x80],
+            None,
+            1007,
+        ),
+        ("a reserved opcode", 0x83, b"x".to_vec(), None, 1002),
+        ("a reserved control opcode", 0x8b, vec![], None, 1002),
+        ("a ping over 125 bytes", 0x89, vec![0; 126], None, 1002),
+        ("a fragmented ping", 0x09, b"x".to_vec(), None, 1002),
+        (
+            "a stray continuation frame",
+            0x80,
+            b"x".to_vec(),
+            None,
+            1002,
+        ),
+        ("a reserved bit set", 0xc1, b"{}".to_vec(), None, 1002),
+    ];
+    for (what, first, payload, announced, code) in cases {
+        // Before the hello, and after it: the same answer.
+        for hello in [false, true] {
+            let mut ws = RawWs::open(f.addr()).await;
+            if hello {
+                let token = f.token(&f.bea, "desk").await;
+                let frame = serde_json::json!({"type": "hello", "protocol": protocol::PROTOCOL_VERSION, "token": token, "device": "desk"}).to_string();
+                ws.send(0x81, frame.as_bytes(), None).await;
+            }
+            ws.send(first, &payload, announced).await;
+            let got = ws.close_code().await;
+            assert_eq!(
+                got.as_ref().map(|(c, _)| *c),
+                Some(code),
+                "{what} (after hello: {hello}): {got:?}"
+            );
+        }
+    }
+    // The server is unharmed: a well-behaved client still connects.
+    let _ok = f.online(&f.bea, "desk").await;
+    f.finish().await;
+}
+
+/// One sign-in attempt from `from` (a loopback address: Linux routes all of 127/8 here);
+/// (status, Retry-After, error message).
+async fn sign_in_from(
+    f: &Fixture,
+    from: [u8; 4],
+    email: &str,
+    password: &str,
+) -> (u16, Option<u64>, String) {
+    let http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .unwrap();
+    let r = http
+        .post(f.url("/sessions"))
+        .json(&serde_json::json!({"email": email, "password": password, "device": "desk"}))
+        .send()
+        .await
+        .expect("the server answers");
+    let status = r.status().as_u16();
+    let after = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    let message = body["error"]["message"].as_str().unwrap_or("").to_string();
+    (status, after, message)
+}
+
+async fn sign_in_is_limited_per_address_and_per_account_with_retry_after(b: Backend) {
+    use presently_server::app::signin::{PER_ACCOUNT_EVERY, PER_ADDRESS_BURST, PER_ADDRESS_EVERY};
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    // Guessing bea's password from one address: the burst is answered, then 429 with when to
+    // try again — also for the right password, which is not even checked.
+    for _ in 0..PER_ADDRESS_BURST {
+        let (status, _, message) = sign_in_from(&f, [127, 0, 0, 1], "bea@one.test", "guess").await;
+        assert_eq!((status, message.as_str()), (401, "wrong email or password"));
+    }
+    let (status, after, message) = sign_in_from(&f, [127, 0, 0, 1], "bea@one.test", PASSWORD).await;
+    assert_eq!(status, 429, "{message}");
+    assert_eq!(after, Some(PER_ADDRESS_EVERY.as_secs()));
+    assert!(
+        message.contains("from your network") && message.contains("try again in 3 s"),
+        "{message}"
+    );
+    // From another address, bea's account has had its burst: 429 for the account.
+    let (status, after, message) = sign_in_from(&f, [127, 0, 0, 2], "bea@one.test", PASSWORD).await;
+    assert_eq!(status, 429, "{message}");
+    assert!(message.contains("for this account"), "{message}");
+    assert!(after.is_some_and(|s| s > 0 && s <= PER_ACCOUNT_EVERY.as_secs()));
+    // An email with no account is limited the same way, so a 429 says nothing about who has
+    // an account.
+    for n in 0..PER_ADDRESS_BURST {
+        let from = [127, 0, 1, n as u8];
+        let (status, _, message) = sign_in_from(&f, from, "nobody@one.test", "guess").await;
+        assert_eq!((status, message.as_str()), (401, "wrong email or password"));
+    }
+    let (status, _, message) = sign_in_from(&f, [127, 0, 2, 1], "nobody@one.test", "guess").await;
+    assert_eq!(status, 429, "{message}");
+    assert!(message.contains("for this account"), "{message}");
+    // Other people are not affected.
+    let (status, _, message) = sign_in_from(&f, [127, 0, 0, 3], "cal@one.test", PASSWORD).await;
+    assert_eq!(status, 201, "{message}");
+    // Once the wait has passed, bea signs in.
+    f.clock
+        .advance(presence::Span(PER_ACCOUNT_EVERY.as_millis() as i64));
+    let (status, _, message) = sign_in_from(&f, [127, 0, 0, 1], "bea@one.test", PASSWORD).await;
+    assert_eq!(status, 201, "{message}");
+    f.finish().await;
+}
 
 async fn a_client_that_stops_reading_is_closed_after_the_send_timeout(b: Backend) {
     use presently_server::broker::{Broker, Event, Frame};
