@@ -75,10 +75,11 @@ pub async fn upgrade(
         })
 }
 
-/// The rate limiter reads the server's clock like everything else, so a test that moves the
-/// clock by hand moves the limiter's window too.
+/// The rate limiters (per connection here, per address and account at sign-in) read the
+/// server's clock like everything else, so a test that moves the clock by hand moves their
+/// windows too.
 #[derive(Clone)]
-struct LimiterClock(SharedClock);
+pub(crate) struct LimiterClock(pub(crate) SharedClock);
 
 impl governor::clock::Clock for LimiterClock {
     type Instant = Duration;

@@ -24,15 +24,7 @@ pub const PER_ACCOUNT_EVERY: Duration = Duration::from_secs(30);
 /// Password checks waiting for a worker; beyond this the server answers "busy, retry".
 pub const QUEUE: usize = 256;
 
-#[derive(Clone)]
-struct LimiterClock(SharedClock);
-
-impl governor::clock::Clock for LimiterClock {
-    type Instant = Duration;
-    fn now(&self) -> Duration {
-        Duration::from_millis(self.0.now().0.max(0) as u64)
-    }
-}
+use crate::ws::LimiterClock;
 
 type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, LimiterClock, NoOpMiddleware<Duration>>;
 
