@@ -43,15 +43,19 @@ impl SessionError {
 impl Session {
     /// The session kept in `store`, if there is one, trusting its server as `trust` says.
     pub async fn stored(store: &Store, trust: &Trust) -> Result<Option<Session>, SessionError> {
-        let (Some(server), Some(token)) = (store.get("server").await?, store.get("token").await?)
-        else {
+        let Some((url, token)) = Session::kept(store).await? else {
             return Ok(None);
         };
         Ok(Some(Session {
-            server: Server::new(&server, trust)?,
+            server: Server::new(&url, trust)?,
             token,
             device: Session::device(store).await?,
         }))
+    }
+
+    /// The server address and token kept in `store`, if both are there.
+    async fn kept(store: &Store) -> Result<Option<(String, String)>, SessionError> {
+        Ok(store.get("server").await?.zip(store.get("token").await?))
     }
 
     /// Signs this device in to `server` and keeps the session in `store`. The device id is the
@@ -89,17 +93,13 @@ impl Session {
         server: &Server,
         credentials: Option<(&str, &str)>,
     ) -> Result<Session, SessionError> {
-        let kept = match (store.get("server").await?, store.get("token").await?) {
-            (Some(url), Some(token)) if url == server.url() => Some(token),
-            _ => None,
-        };
-        let stored = match kept {
-            Some(token) => Some(Session {
+        let stored = match Session::kept(store).await? {
+            Some((url, token)) if url == server.url() => Some(Session {
                 server: server.clone(),
                 token,
                 device: Session::device(store).await?,
             }),
-            None => None,
+            _ => None,
         };
         if let Some(s) = stored {
             if credentials.is_none() {

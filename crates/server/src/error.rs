@@ -40,11 +40,16 @@ impl AppError {
     pub fn conflict(message: impl Into<String>) -> AppError {
         AppError::new(ErrorKind::Conflict, message)
     }
-    /// Too many attempts: refused with when to try again.
-    pub fn rate_limited(message: impl Into<String>, after: std::time::Duration) -> AppError {
+    /// Too many attempts: `what`, and when to try again (whole seconds, rounded up, at least
+    /// one; the same figure goes in the message and in `Retry-After`).
+    pub fn rate_limited(what: &str, after: std::time::Duration) -> AppError {
+        let secs = (after.as_secs() + u64::from(after.subsec_nanos() > 0)).max(1);
         AppError {
-            retry_after: Some(after),
-            ..AppError::new(ErrorKind::RateLimited, message)
+            retry_after: Some(std::time::Duration::from_secs(secs)),
+            ..AppError::new(
+                ErrorKind::RateLimited,
+                format!("{what}: try again in {secs} s"),
+            )
         }
     }
     pub fn internal(message: impl Into<String>) -> AppError {
@@ -108,10 +113,9 @@ impl IntoResponse for AppError {
         let body = serde_json::json!({ "error": self.wire() });
         let mut response = (self.status(), axum::Json(body)).into_response();
         if let Some(after) = self.retry_after {
-            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(secs.max(1)),
+                axum::http::HeaderValue::from(after.as_secs()),
             );
         }
         response

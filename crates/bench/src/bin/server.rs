@@ -5,6 +5,7 @@
 //!
 //! A program, not a test: figures go to `docs/benchmarks.md`.
 
+use bench::{free_port, wait_for};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use presence::{
@@ -450,33 +451,8 @@ fn tempfile_dir() -> PathBuf {
     dir
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn wait_for(addr: SocketAddr) {
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the server did not start listening on {addr} within 30 s");
-}
-
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+    bench::status_kib(pid, "VmRSS")
 }
 
 /// utime + stime of a process, in clock ticks.

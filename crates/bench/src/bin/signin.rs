@@ -52,10 +52,7 @@ async fn main() {
     let url = format!("sqlite://{}/server.db", dir.display());
     seed(&server_bin, &url);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let port = bench::free_port();
     let mut server = tokio::process::Command::new(&server_bin)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", &url)
@@ -65,12 +62,7 @@ async fn main() {
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin.display()));
     let pid = server.id().expect("server pid");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    bench::wait_for(addr).await;
     let base = format!("http://{addr}/api/v1/sessions");
     println!(
         "presently-signin-bench: {} concurrent wrong passwords per attack; server pid {pid}",
@@ -86,7 +78,7 @@ async fn main() {
     );
     println!(
         "before: RSS {:.1} MiB; a legitimate sign-in {:.1} ms",
-        mib(rss_kib(pid, "VmRSS")),
+        mib(bench::status_kib(pid, "VmRSS")),
         ms(took)
     );
 
@@ -118,7 +110,7 @@ async fn main() {
     );
     println!(
         "peak RSS over the whole run (VmHWM): {:.1} MiB",
-        mib(rss_kib(pid, "VmHWM"))
+        mib(bench::status_kib(pid, "VmHWM"))
     );
     let _ = server.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -134,14 +126,14 @@ async fn attack(
     spray: bool,
     legit: &reqwest::Client,
 ) {
-    let before = rss_kib(pid, "VmRSS");
+    let before = bench::status_kib(pid, "VmRSS");
     let peak = Arc::new(AtomicU64::new(before));
     let running = Arc::new(AtomicBool::new(true));
     let sampler = {
         let (peak, running) = (peak.clone(), running.clone());
         tokio::spawn(async move {
             while running.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_kib(pid, "VmRSS"), Ordering::Relaxed);
+                peak.fetch_max(bench::status_kib(pid, "VmRSS"), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
@@ -187,7 +179,7 @@ async fn attack(
     running.store(false, Ordering::Relaxed);
     let _ = sampler.await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = rss_kib(pid, "VmRSS");
+    let after = bench::status_kib(pid, "VmRSS");
     let answers: Vec<String> = by_status.iter().map(|(s, n)| format!("{n}× {s}")).collect();
     println!(
         "attack \"{name}\": {attempts} wrong passwords answered in {:.2} s ({}; slowest {:.0} ms); \
@@ -260,18 +252,6 @@ fn seed(server_bin: &Path, url: &str) {
             PASSWORD,
         ]);
     }
-}
-
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn mib(kib: u64) -> f64 {

@@ -6,6 +6,7 @@
 use crate::auth;
 use crate::error::AppError;
 use clock::SharedClock;
+use governor::clock::Clock as _;
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
@@ -36,7 +37,7 @@ struct Check {
 
 /// The sign-in guard, one per server.
 pub struct Guard {
-    clock: SharedClock,
+    clock: LimiterClock,
     per_address: Keyed<IpAddr>,
     per_account: Keyed<String>,
     checks: mpsc::Sender<Check>,
@@ -53,8 +54,9 @@ impl Guard {
         };
         let (checks, rx) = mpsc::channel::<Check>(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
-        // What an unknown email is checked against: a real hash with the same parameters.
-        let decoy = Arc::new(auth::hash_password("presently-decoy").expect("a decoy hash"));
+        // What an unknown email is checked against: a real hash with the same parameters, made
+        // by the first worker that needs it (not at every start).
+        let decoy: Arc<std::sync::OnceLock<String>> = Arc::default();
         for n in 0..workers.max(1) {
             let (rx, decoy) = (rx.clone(), decoy.clone());
             std::thread::Builder::new()
@@ -65,7 +67,10 @@ impl Guard {
                     let ok = match &check.hash {
                         Some(hash) => auth::verify_password(&check.password, hash),
                         None => {
-                            let _ = auth::verify_password(&check.password, &decoy);
+                            let decoy = decoy.get_or_init(|| {
+                                auth::hash_password("presently-decoy").expect("a decoy hash")
+                            });
+                            let _ = auth::verify_password(&check.password, decoy);
                             false
                         }
                     };
@@ -74,7 +79,7 @@ impl Guard {
                 .expect("a password-check thread starts");
         }
         Guard {
-            clock,
+            clock: limiter_clock.clone(),
             per_address: RateLimiter::new(
                 quota(PER_ADDRESS_BURST, PER_ADDRESS_EVERY),
                 DefaultKeyedStateStore::default(),
@@ -94,9 +99,9 @@ impl Guard {
         self.per_address
             .check_key(&network_of(address))
             .map_err(|not_until| {
-                too_many(
+                AppError::rate_limited(
                     "too many sign-in attempts from your network",
-                    wait(&self.clock, not_until.earliest_possible()),
+                    not_until.wait_time_from(self.clock.now()),
                 )
             })
     }
@@ -107,9 +112,9 @@ impl Guard {
         self.per_account
             .check_key(&email.trim().to_lowercase().chars().take(320).collect())
             .map_err(|not_until| {
-                too_many(
+                AppError::rate_limited(
                     "too many sign-in attempts for this account",
-                    wait(&self.clock, not_until.earliest_possible()),
+                    not_until.wait_time_from(self.clock.now()),
                 )
             })
     }
@@ -125,7 +130,7 @@ impl Guard {
                 answer,
             })
             .map_err(|_| {
-                too_many(
+                AppError::rate_limited(
                     "the server is checking many sign-ins at once",
                     Duration::from_secs(2),
                 )
@@ -156,19 +161,6 @@ fn network_of(address: IpAddr) -> IpAddr {
         },
         v4 => v4,
     }
-}
-
-fn wait(clock: &SharedClock, earliest: Duration) -> Duration {
-    let now = Duration::from_millis(clock.now().0.max(0) as u64);
-    earliest.saturating_sub(now)
-}
-
-fn too_many(what: &str, after: Duration) -> AppError {
-    let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-    AppError::rate_limited(
-        format!("{what}: try again in {secs} s"),
-        Duration::from_secs(secs.max(1)),
-    )
 }
 
 /// Password-checking threads: one per core, at most 4 (each check holds ~19 MiB while it runs).
