@@ -138,6 +138,58 @@ impl Api {
             .await
     }
 
+    /// Signs this device in with a one-time code from an administrator (an invite, which makes
+    /// the account, or a password reset), setting the password.
+    pub async fn redeem_code(
+        &self,
+        code: &str,
+        password: &str,
+        name: Option<&str>,
+        device: &DeviceId,
+    ) -> Result<rest::SignedIn, ApiError> {
+        let body = rest::RedeemCode {
+            code: code.trim().to_string(),
+            password: password.to_string(),
+            name: name.map(str::to_string),
+            device: device.clone(),
+        };
+        self.call(self.http.post(self.url("/sessions/code")).json(&body))
+            .await
+    }
+
+    /// Changes the signed-in person's password (the current one first).
+    pub async fn change_password(
+        &self,
+        token: &str,
+        change: &rest::ChangePassword,
+    ) -> Result<(), ApiError> {
+        self.send(
+            self.http
+                .put(self.url("/me/password"))
+                .bearer_auth(token)
+                .json(change),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The person's signed-in devices.
+    pub async fn devices(&self, token: &str) -> Result<rest::Devices, ApiError> {
+        self.call(self.http.get(self.url("/me/devices")).bearer_auth(token))
+            .await
+    }
+
+    /// Signs another of the person's devices out.
+    pub async fn sign_out_device(&self, token: &str, device: &DeviceId) -> Result<(), ApiError> {
+        self.send(
+            self.http
+                .delete(self.url(&format!("/me/devices/{}", device.as_str())))
+                .bearer_auth(token),
+        )
+        .await
+        .map(|_| ())
+    }
+
     pub async fn sign_out(&self, token: &str) -> Result<(), ApiError> {
         self.send(
             self.http

@@ -84,6 +84,30 @@ impl Session {
         })
     }
 
+    /// Signs this device in with a one-time code (an invite, or an administrator's password
+    /// reset), setting `password` (and for an invite the person's `name`), and keeps the
+    /// session in `store`.
+    pub async fn redeem(
+        store: &Store,
+        server: &Server,
+        code: &str,
+        password: &str,
+        name: Option<&str>,
+    ) -> Result<Session, SessionError> {
+        let device = Session::device(store).await?;
+        let signed = Api::new(server)
+            .redeem_code(code, password, name, &device)
+            .await?;
+        store.set("server", server.url()).await?;
+        store.set("token", &signed.token).await?;
+        store.set("device", device.as_str()).await?;
+        Ok(Session {
+            server: server.clone(),
+            token: signed.token,
+            device,
+        })
+    }
+
     /// The session for `server`: the stored one if it is for that server and, when
     /// `credentials` are given, the server still accepts its token (a server whose database
     /// was reset, or a device signed out elsewhere, gets a fresh sign-in); otherwise a sign-in

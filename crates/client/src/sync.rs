@@ -514,7 +514,10 @@ impl Worker {
 
     async fn apply(&mut self, message: ServerMessage, read_at: std::time::Instant) -> Option<End> {
         match message {
-            ServerMessage::Welcome { .. } | ServerMessage::HeartbeatAck { .. } => {}
+            // A board is an administrator's console's, never this client's.
+            ServerMessage::Welcome { .. }
+            | ServerMessage::HeartbeatAck { .. }
+            | ServerMessage::BoardSnapshot { .. } => {}
             ServerMessage::TeamSnapshot { members } => {
                 self.members = members.clone();
                 if let Err(e) = self

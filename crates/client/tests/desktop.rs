@@ -122,10 +122,16 @@ async fn auto_away_from_real_x11_idle_time_restores_the_exact_earlier_status() {
     let server = Server::start().await;
     server
         .app()
-        .update_org(&server.org, |o| {
-            o.policy.idle_after = Span::seconds(2);
-            Ok(())
-        })
+        .update_org(
+            &presently_server::app::Actor::system(),
+            "test",
+            String::new(),
+            &server.org,
+            |o| {
+                o.policy.idle_after = Span::seconds(2);
+                Ok(())
+            },
+        )
         .await
         .unwrap();
     let store = store_path(desktop.home.as_path(), "client");

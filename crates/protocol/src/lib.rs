@@ -66,6 +66,9 @@ pub enum ClientMessage {
         request: RequestId,
     },
     Heartbeat,
+    /// An administrator's console: from now on this connection also gets a `board_snapshot` of
+    /// everyone in the organisation and every `presence_delta` of theirs.
+    WatchBoard,
 }
 
 /// A teammate as the presence panel shows them.
@@ -213,6 +216,11 @@ pub enum ServerMessage {
     HeartbeatAck {
         server_time: Timestamp,
     },
+    /// Everyone in the organisation (for `watch_board`), again whenever its people or teams
+    /// change.
+    BoardSnapshot {
+        members: Vec<Member>,
+    },
 }
 
 /// What went wrong, for a program (`kind`) and for a person (`message`, which says what to do).
@@ -330,6 +338,7 @@ pub const CLIENT_TYPES: &[&str] = &[
     "dismiss",
     "mark_all_read",
     "heartbeat",
+    "watch_board",
 ];
 
 pub const SERVER_TYPES: &[&str] = &[
@@ -342,6 +351,7 @@ pub const SERVER_TYPES: &[&str] = &[
     "ack",
     "error",
     "heartbeat_ack",
+    "board_snapshot",
 ];
 
 /// Parses a frame from a client.

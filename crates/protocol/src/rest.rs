@@ -9,6 +9,9 @@ use presence::{
 };
 use serde::{Deserialize, Serialize};
 
+mod admin;
+pub use admin::*;
+
 /// Every error: `{"error": {"kind", "message"}}`.
 #[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

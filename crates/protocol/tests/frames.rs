@@ -43,6 +43,7 @@ fn all_client_messages() -> Vec<ClientMessage> {
         },
         ClientMessage::MarkAllRead { request: rid("7") },
         ClientMessage::Heartbeat,
+        ClientMessage::WatchBoard,
     ]
 }
 
@@ -114,6 +115,14 @@ fn server_messages_round_trip() {
             error: WireError::new(ErrorKind::Invalid, "no"),
         },
         ServerMessage::HeartbeatAck { server_time: now },
+        ServerMessage::BoardSnapshot {
+            members: vec![Member {
+                user: UserId::parse("u3").unwrap(),
+                name: "Someone".into(),
+                time_zone: "UTC".into(),
+                view: rules.team_view(&person, now),
+            }],
+        },
     ];
     assert_eq!(messages.len(), SERVER_TYPES.len());
     for m in messages {

@@ -2,7 +2,7 @@
 //! (API key), routing (API key) and administration (an admin's device token). Every error is
 //! `{"error": {"kind", "message"}}` with a matching HTTP status.
 
-use crate::app::{App, DeviceAuth, KeyAuth};
+use crate::app::{Actor, App, DeviceAuth, KeyAuth};
 use crate::db::Role;
 use crate::error::AppError;
 use crate::openapi;
@@ -28,6 +28,9 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/demo/notes/{n}", get(crate::demo::note_page))
+        .route("/admin", get(|| async { axum::response::Redirect::permanent("/admin/") }))
+        .route("/admin/", get(crate::console::index))
+        .route("/admin/{*path}", get(crate::console::asset))
         .nest("/api/v1", api)
         .fallback(|| async { AppError::not_found("no such endpoint: see /api/v1/openapi.json") })
         .method_not_allowed_fallback(|method: axum::http::Method| async move {
@@ -47,7 +50,11 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(openapi_doc))
         .routes(routes!(crate::ws::upgrade))
         .routes(routes!(sign_in))
+        .routes(routes!(redeem_code))
         .routes(routes!(sign_out))
+        .routes(routes!(change_password))
+        .routes(routes!(my_devices))
+        .routes(routes!(sign_out_device))
         .routes(routes!(me))
         .routes(routes!(explain))
         .routes(routes!(preferences, set_preferences))
@@ -61,11 +68,12 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(team_call))
         .routes(routes!(direct_call))
         .routes(routes!(assign))
-        .routes(routes!(create_status))
-        .routes(routes!(update_status))
-        .routes(routes!(set_policy))
+        .routes(routes!(crate::admin_api::custom_statuses, create_status))
+        .routes(routes!(update_status, crate::admin_api::delete_status))
+        .routes(routes!(crate::admin_api::policy, set_policy))
         .routes(routes!(set_quiet_hours))
         .routes(routes!(admin_set, admin_clear))
+        .merge(crate::admin_api::routes())
 }
 
 /// The OpenAPI document of [`api_routes`].
@@ -215,6 +223,64 @@ async fn sign_in(
 #[utoipa::path(delete, path = "/sessions/current", tag = "sessions", security(("device" = [])), responses((status = 204, description = "signed out: the token no longer works and the device is offline at once"), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn sign_out(State(app): State<Arc<App>>, Device(d): Device) -> Result<StatusCode, AppError> {
     app.sign_out(&d).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/sessions/code", tag = "sessions", request_body = rest::RedeemCode, responses((status = 201, description = "signed in with an invite (the account is made) or a password reset (the new password is set): the device token, shown once", body = rest::SignedIn), (status = 401, description = "the code is not valid, was used, withdrawn or has expired", body = rest::ErrorBody), (status = 429, description = "too many attempts from this address", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn redeem_code(
+    State(app): State<Arc<App>>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    Body(body): Body<rest::RedeemCode>,
+) -> Result<(StatusCode, Json<rest::SignedIn>), AppError> {
+    let (token, user) = app.redeem_code(&body, peer.ip()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(rest::SignedIn {
+            token,
+            user: user.id.clone(),
+            name: user.name.clone(),
+            org: user.org.clone(),
+            device: body.device,
+            role: user.role,
+        }),
+    ))
+}
+
+#[utoipa::path(put, path = "/me/password", tag = "me", security(("device" = [])), request_body = rest::ChangePassword, responses((status = 204, description = "the new password is set (and other devices signed out if asked)"), (status = 403, description = "the current password is wrong", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn change_password(
+    State(app): State<Arc<App>>,
+    Device(d): Device,
+    Body(body): Body<rest::ChangePassword>,
+) -> Result<StatusCode, AppError> {
+    app.change_password(&d, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/me/devices", tag = "me", security(("device" = [])), responses((status = 200, description = "the person's signed-in devices, this one marked current", body = rest::Devices), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn my_devices(
+    State(app): State<Arc<App>>,
+    Device(d): Device,
+) -> Result<Json<rest::Devices>, AppError> {
+    let mut devices = app.devices(&d.user.org, Some(&d.user.id)).await?;
+    for dev in &mut devices {
+        dev.current = dev.device == d.device;
+    }
+    Ok(Json(rest::Devices { devices }))
+}
+
+#[utoipa::path(delete, path = "/me/devices/{device}", tag = "me", security(("device" = [])), params(("device" = String, Path, description = "the device's id")), responses((status = 204, description = "the device is signed out: its token stops working and it closes at once"), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn sign_out_device(
+    State(app): State<Arc<App>>,
+    Device(d): Device,
+    Path(device): Path<String>,
+) -> Result<StatusCode, AppError> {
+    app.revoke_device(
+        &Actor::person(&d.user),
+        &d.user.org,
+        d.user.id.as_str(),
+        &device,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -416,7 +482,9 @@ async fn create_status(
     Admin(a): Admin,
     Body(body): Body<rest::CustomStatusRequest>,
 ) -> Result<(StatusCode, Json<CustomStatus>), AppError> {
-    let created = app.create_custom_status(&a.user.org, body).await?;
+    let created = app
+        .create_custom_status(&Actor::person(&a.user), &a.user.org, body)
+        .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -428,7 +496,8 @@ async fn update_status(
     Body(body): Body<rest::CustomStatusRequest>,
 ) -> Result<Json<CustomStatus>, AppError> {
     Ok(Json(
-        app.update_custom_status(&a.user.org, &id, body).await?,
+        app.update_custom_status(&Actor::person(&a.user), &a.user.org, &id, body)
+            .await?,
     ))
 }
 
@@ -439,7 +508,9 @@ async fn set_policy(
     Body(body): Body<rest::PolicyRequest>,
 ) -> Result<Json<rest::Policy>, AppError> {
     Ok(Json(rest::Policy {
-        policy: app.set_policy(&a.user.org, body).await?,
+        policy: app
+            .set_policy(&Actor::person(&a.user), &a.user.org, body)
+            .await?,
     }))
 }
 
@@ -450,7 +521,9 @@ async fn set_quiet_hours(
     Body(body): Body<rest::QuietHours>,
 ) -> Result<Json<rest::QuietHours>, AppError> {
     Ok(Json(rest::QuietHours {
-        quiet_hours: app.set_quiet_hours(&a.user.org, body.quiet_hours).await?,
+        quiet_hours: app
+            .set_quiet_hours(&Actor::person(&a.user), &a.user.org, body.quiet_hours)
+            .await?,
     }))
 }
 

@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 /// a precise error.
 pub const TOKEN_PREFIX: &str = "pd_";
 pub const KEY_PREFIX: &str = "pk_";
+/// One-time codes: an invite, or an administrator's password reset.
+pub const CODE_PREFIX: &str = "pc_";
 
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     if password.chars().count() < 4 {

@@ -26,10 +26,12 @@ struct Conn {
     tx: mpsc::Sender<Outgoing>,
 }
 
-/// Who sees whom: the teammates of each user (members of any team they are in).
+/// Who sees whom: the teammates of each user (members of any team they are in), and each
+/// user's organisation (for administrators' boards).
 #[derive(Default)]
 pub struct Directory {
     audience: HashMap<UserId, Arc<[UserId]>>,
+    orgs: HashMap<UserId, Arc<str>>,
 }
 
 impl Directory {
@@ -47,6 +49,7 @@ impl Directory {
             }
         }
         Directory {
+            orgs: HashMap::new(),
             audience: audience
                 .into_iter()
                 .map(|(u, set)| {
@@ -58,6 +61,16 @@ impl Directory {
         }
     }
 
+    /// The same, knowing each user's organisation.
+    pub fn with_orgs(mut self, orgs: impl IntoIterator<Item = (UserId, String)>) -> Directory {
+        self.orgs = orgs.into_iter().map(|(u, o)| (u, Arc::from(o))).collect();
+        self
+    }
+
+    pub fn org_of(&self, user: &UserId) -> Option<&str> {
+        self.orgs.get(user).map(|o| &**o)
+    }
+
     pub fn teammates(&self, user: &UserId) -> Arc<[UserId]> {
         self.audience
             .get(user)
@@ -66,9 +79,14 @@ impl Directory {
     }
 }
 
+/// An administrator's board: who watches, on which connection, and its queue.
+type Board = (UserId, u64, mpsc::Sender<Outgoing>);
+
 /// This node's open connections.
 pub struct Hub {
     conns: RwLock<HashMap<UserId, Vec<Conn>>>,
+    /// Administrators' boards, by organisation.
+    boards: RwLock<HashMap<String, Vec<Board>>>,
     pub directory: RwLock<Arc<Directory>>,
     next_id: AtomicU64,
 }
@@ -77,6 +95,7 @@ impl Default for Hub {
     fn default() -> Self {
         Hub {
             conns: RwLock::new(HashMap::new()),
+            boards: RwLock::new(HashMap::new()),
             directory: RwLock::new(Arc::new(Directory::default())),
             next_id: AtomicU64::new(1),
         }
@@ -100,8 +119,57 @@ impl Hub {
         (id, rx)
     }
 
+    /// Makes a registered connection an administrator's board of `org`: it also gets every
+    /// presence change of the organisation's people.
+    pub fn watch_board(&self, org: &str, user: &UserId, id: u64) {
+        let tx = self
+            .conns
+            .read()
+            .expect("hub lock")
+            .get(user)
+            .and_then(|l| l.iter().find(|c| c.id == id).map(|c| c.tx.clone()));
+        if let Some(tx) = tx {
+            let mut boards = self.boards.write().expect("boards lock");
+            let list = boards.entry(org.to_string()).or_default();
+            if !list.iter().any(|(_, i, _)| *i == id) {
+                list.push((user.clone(), id, tx));
+            }
+        }
+    }
+
+    /// The organisations with a board open here, and who watches each.
+    pub fn boards(&self) -> Vec<(String, Vec<UserId>)> {
+        self.boards
+            .read()
+            .expect("boards lock")
+            .iter()
+            .map(|(o, l)| (o.clone(), l.iter().map(|(u, _, _)| u.clone()).collect()))
+            .collect()
+    }
+
+    /// Sends a frame to every board of `org` on this node.
+    pub fn to_boards(&self, org: &str, frame: &Frame) {
+        for (_, _, tx) in self
+            .boards
+            .read()
+            .expect("boards lock")
+            .get(org)
+            .into_iter()
+            .flatten()
+        {
+            let _ = tx.try_send(Outgoing::Frame(frame.clone()));
+        }
+    }
+
     /// Removes a connection. Returns whether the same device still has another one open.
     pub fn unregister(&self, user: &UserId, id: u64) -> bool {
+        {
+            let mut boards = self.boards.write().expect("boards lock");
+            for list in boards.values_mut() {
+                list.retain(|(_, i, _)| *i != id);
+            }
+            boards.retain(|_, l| !l.is_empty());
+        }
         let mut conns = self.conns.write().expect("hub lock");
         let Some(list) = conns.get_mut(user) else {
             return false;
@@ -113,6 +181,19 @@ impl Hub {
             conns.remove(user);
         }
         still
+    }
+
+    /// The devices of `user` with a connection open on this node.
+    pub fn devices_of(&self, user: &UserId) -> Vec<DeviceId> {
+        let conns = self.conns.read().expect("hub lock");
+        let mut v: Vec<DeviceId> = conns
+            .get(user)
+            .into_iter()
+            .flatten()
+            .map(|c| c.device.clone())
+            .collect();
+        v.dedup();
+        v
     }
 
     pub fn connection_count(&self) -> usize {
@@ -140,9 +221,21 @@ impl Hub {
             match event {
                 Event::Presence { user, frame } => {
                     let audience = self.directory.read().expect("directory lock").clone();
-                    for mate in audience.teammates(user).iter() {
+                    let mates = audience.teammates(user);
+                    for mate in mates.iter() {
                         for c in conns.get(mate).into_iter().flatten() {
                             send(mate, c, Outgoing::Frame(frame.clone()));
+                        }
+                    }
+                    if let Some(org) = audience.org_of(user) {
+                        let boards = self.boards.read().expect("boards lock");
+                        for (watcher, id, tx) in boards.get(org).into_iter().flatten() {
+                            // A teammate's board has it already.
+                            if !mates.contains(watcher)
+                                && tx.try_send(Outgoing::Frame(frame.clone())).is_err()
+                            {
+                                slow.push((watcher.clone(), *id));
+                            }
                         }
                     }
                 }

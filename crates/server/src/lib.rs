@@ -2,11 +2,13 @@
 //! and routing. The `presence` engine decides everything; this crate stores, times and fans out
 //! what it decides. See `docs/server.md`.
 
+pub mod admin_api;
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod broker;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod demo;
 pub mod error;

@@ -1,13 +1,13 @@
 //! `presently-server`: serve (the default), or administer organisations, teams, users and keys.
 
 use clap::{Parser, Subcommand};
-use presently_server::app::App;
+use presently_server::app::{Actor, App};
 use presently_server::config::{Config, Overrides};
 use presently_server::db::{Db, Role};
 use presently_server::error::AppError;
+use protocol::rest;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tokio::sync::watch;
 
 #[derive(Parser)]
 #[command(
@@ -43,7 +43,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Administration on the database (no server needs to run)
+    /// Administration on the database. Works whether or not a server runs on it: a running
+    /// server sees each change within a second (sessions of a deactivated person close, teammates
+    /// see a new person), and every change is in the audit log
     #[command(subcommand)]
     Admin(Admin),
 }
@@ -57,12 +59,47 @@ enum Admin {
     },
     /// Create a team in an organisation; prints its id
     CreateTeam {
+        /// The organisation's id or name
         #[arg(long)]
         org: String,
         #[arg(long)]
         name: String,
     },
-    /// Create a user; prints its id
+    /// Rename a team
+    RenameTeam {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Delete a team (its members stay in the organisation)
+    DeleteTeam {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        team: String,
+    },
+    /// Add a person (id or email) to a team
+    AddMember {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Remove a person from a team
+    RemoveMember {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Create a user with a password; prints its id
     CreateUser {
         #[arg(long)]
         org: String,
@@ -83,6 +120,91 @@ enum Admin {
         #[arg(long)]
         admin: bool,
     },
+    /// Invite a person by email; prints the one-time code they sign in with
+    Invite {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// A name to start with (the person may give their own)
+        #[arg(long)]
+        name: Option<String>,
+        /// Team ids to join (repeat)
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        /// Make them an administrator
+        #[arg(long)]
+        admin: bool,
+        /// How long the invite lasts, in hours (1 to 720)
+        #[arg(long, default_value_t = 168)]
+        expires_hours: u32,
+    },
+    /// List invites and where each stands
+    Invites {
+        #[arg(long)]
+        org: String,
+    },
+    /// Withdraw an invite by its id
+    RevokeInvite {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        id: String,
+    },
+    /// Deactivate a person: sessions closed at once, shown Offline, tokens revoked, history kept
+    Deactivate {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Let a deactivated person sign in again
+    Reactivate {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Delete a person with their notifications and devices
+    DeleteUser {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Make a person an administrator or a member
+    SetRole {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: String,
+        /// admin or member
+        #[arg(long)]
+        role: String,
+    },
+    /// Reset a person's password: prints the code (24 h) they set a new one with
+    ResetPassword {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// List signed-in devices (of one person with --user)
+    Devices {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Sign a person's device out
+    RevokeDevice {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        device: String,
+    },
     /// Create an API key for integrations; prints the key once
     CreateKey {
         #[arg(long)]
@@ -90,10 +212,25 @@ enum Admin {
         #[arg(long)]
         name: String,
     },
+    /// List an organisation's API keys
+    Keys {
+        #[arg(long)]
+        org: String,
+    },
     /// Revoke an API key by its id
     RevokeKey {
         #[arg(long)]
         id: String,
+        /// The key's organisation (found from the id when absent)
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Show the audit log, newest first
+    Audit {
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
     },
     /// List organisations, teams and users
     List,
@@ -204,17 +341,56 @@ fn redact(url: &str) -> String {
 
 async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
     let db = Db::connect(&config.database_url).await?;
-    let (_stop, stop_rx) = watch::channel(false);
-    let app = App::start(
-        db,
-        presently_server::broker::InProcess::shared(),
-        clock::SystemClock::shared(),
-        stop_rx,
-    )
-    .await?;
+    let app = App::open_for_admin(db, clock::SystemClock::shared()).await?;
+    let result = run_admin(&app, command).await;
+    app.db.close().await;
+    result
+}
+
+/// An organisation by id or by name.
+fn org_id(app: &App, org: &str) -> Result<String, AppError> {
+    app.orgs()
+        .into_iter()
+        .find(|o| o.id == org || o.name == org)
+        .map(|o| o.id)
+        .ok_or_else(|| {
+            AppError::not_found(format!(
+                "no organisation \"{org}\": `presently-server admin list` shows them"
+            ))
+        })
+}
+
+fn when(t: presence::Timestamp) -> String {
+    t.to_string()
+}
+
+async fn run_admin(app: &App, command: Admin) -> Result<(), AppError> {
+    let me = Actor::command_line();
     match command {
         Admin::CreateOrg { name } => println!("{}", app.create_org(&name).await?.id),
-        Admin::CreateTeam { org, name } => println!("{}", app.create_team(&org, &name).await?),
+        Admin::CreateTeam { org, name } => {
+            let org = org_id(app, &org)?;
+            println!("{}", app.create_team_by(&me, &org, &name).await?)
+        }
+        Admin::RenameTeam { org, team, name } => {
+            app.rename_team(&me, &org_id(app, &org)?, &team, &name)
+                .await?;
+            println!("renamed {team}");
+        }
+        Admin::DeleteTeam { org, team } => {
+            app.delete_team(&me, &org_id(app, &org)?, &team).await?;
+            println!("deleted {team}");
+        }
+        Admin::AddMember { org, team, user } => {
+            app.add_to_team(&me, &org_id(app, &org)?, &team, &user)
+                .await?;
+            println!("added {user} to {team}");
+        }
+        Admin::RemoveMember { org, team, user } => {
+            app.remove_from_team(&me, &org_id(app, &org)?, &team, &user)
+                .await?;
+            println!("removed {user} from {team}");
+        }
         Admin::CreateUser {
             org,
             email,
@@ -226,22 +402,202 @@ async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
         } => {
             let role = if admin { Role::Admin } else { Role::Member };
             let id = app
-                .create_user(&org, &email, &name, &password, role, &time_zone, &teams)
+                .create_user_by(
+                    &me,
+                    &org_id(app, &org)?,
+                    &email,
+                    &name,
+                    &password,
+                    role,
+                    &time_zone,
+                    &teams,
+                )
                 .await?;
             println!("{}", id.as_str());
         }
-        Admin::CreateKey { org, name } => {
-            let (id, key) = app.create_key(&org, &name).await?;
-            eprintln!("key id {id}; the key is shown once:");
-            println!("{key}");
+        Admin::Invite {
+            org,
+            email,
+            name,
+            teams,
+            admin,
+            expires_hours,
+        } => {
+            let made = app
+                .invite(
+                    &me,
+                    &org_id(app, &org)?,
+                    rest::CreateInvite {
+                        email,
+                        name,
+                        role: if admin { Role::Admin } else { Role::Member },
+                        teams,
+                        expires_in_hours: Some(expires_hours),
+                    },
+                )
+                .await?;
+            eprintln!(
+                "invite {} for {} until {}; give them this code (shown once), to use in the app's \
+                 sign-in or at https://<this server>{}:",
+                made.invite.id,
+                made.invite.email,
+                when(made.invite.expires_at),
+                made.link
+            );
+            println!("{}", made.code);
         }
-        Admin::RevokeKey { id } => {
-            if !app.revoke_key(&id).await? {
-                return Err(AppError::not_found(format!(
-                    "no active API key with id {id}"
-                )));
+        Admin::Invites { org } => {
+            for i in app.invites(&org_id(app, &org)?).await? {
+                println!(
+                    "{} {} {:?} {:?} expires {}",
+                    i.id,
+                    i.email,
+                    i.role,
+                    i.state,
+                    when(i.expires_at)
+                );
             }
+        }
+        Admin::RevokeInvite { org, id } => {
+            app.revoke_invite(&me, &org_id(app, &org)?, &id).await?;
+            println!("withdrew {id}");
+        }
+        Admin::Deactivate { org, user } => {
+            let u = app
+                .update_user(
+                    &me,
+                    &org_id(app, &org)?,
+                    &user,
+                    rest::UpdateUser {
+                        active: Some(false),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            println!("deactivated {} <{}>", u.id.as_str(), u.email);
+        }
+        Admin::Reactivate { org, user } => {
+            let u = app
+                .update_user(
+                    &me,
+                    &org_id(app, &org)?,
+                    &user,
+                    rest::UpdateUser {
+                        active: Some(true),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            println!("reactivated {} <{}>", u.id.as_str(), u.email);
+        }
+        Admin::DeleteUser { org, user } => {
+            app.delete_user(&me, &org_id(app, &org)?, &user).await?;
+            println!("deleted {user}");
+        }
+        Admin::SetRole { org, user, role } => {
+            let role = match role.as_str() {
+                "admin" => Role::Admin,
+                "member" => Role::Member,
+                other => {
+                    return Err(AppError::invalid(format!(
+                        "the role is admin or member, not \"{other}\""
+                    )))
+                }
+            };
+            let u = app
+                .update_user(
+                    &me,
+                    &org_id(app, &org)?,
+                    &user,
+                    rest::UpdateUser {
+                        role: Some(role),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            println!("{} <{}> is now {:?}", u.id.as_str(), u.email, u.role);
+        }
+        Admin::ResetPassword { org, user } => {
+            let reset = app.reset_password(&me, &org_id(app, &org)?, &user).await?;
+            eprintln!(
+                "the old password no longer works and their devices are signed out; give them \
+                 this code (until {}), to use in the app's sign-in or at https://<this server>{}:",
+                when(reset.expires_at),
+                reset.link
+            );
+            println!("{}", reset.code);
+        }
+        Admin::Devices { org, user } => {
+            let org = org_id(app, &org)?;
+            let user = user
+                .map(|u| app.user_in_org(&org, &u).map(|s| s.id.clone()))
+                .transpose()?;
+            for d in app.devices(&org, user.as_ref()).await? {
+                println!(
+                    "{} {} ({}) signed in {} {}",
+                    d.device.as_str(),
+                    d.user.as_str(),
+                    d.user_name,
+                    when(d.signed_in_at),
+                    match d.activity {
+                        Some(a) => format!("{a:?}"),
+                        None => "not present".into(),
+                    }
+                );
+            }
+        }
+        Admin::RevokeDevice { org, user, device } => {
+            app.revoke_device(&me, &org_id(app, &org)?, &user, &device)
+                .await?;
+            println!("signed out {device} of {user}");
+        }
+        Admin::CreateKey { org, name } => {
+            let made = app.create_key_by(&me, &org_id(app, &org)?, &name).await?;
+            eprintln!("key id {}; the key is shown once:", made.key.id);
+            println!("{}", made.secret);
+        }
+        Admin::Keys { org } => {
+            for k in app.keys(&org_id(app, &org)?).await? {
+                println!(
+                    "{} \"{}\" created {}{}",
+                    k.id,
+                    k.name,
+                    when(k.created_at),
+                    k.revoked_at
+                        .map(|t| format!(", revoked {}", when(t)))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        Admin::RevokeKey { id, org } => {
+            let orgs = match org {
+                Some(o) => vec![org_id(app, &o)?],
+                None => app.orgs().into_iter().map(|o| o.id).collect(),
+            };
+            let mut owner = None;
+            for o in orgs {
+                if app.keys(&o).await?.iter().any(|k| k.id == id) {
+                    owner = Some(o);
+                    break;
+                }
+            }
+            let owner =
+                owner.ok_or_else(|| AppError::not_found(format!("no API key with id {id}")))?;
+            app.revoke_key_by(&me, &owner, &id).await?;
             println!("revoked {id}");
+        }
+        Admin::Audit { org, limit } => {
+            let page = app.audit(&org_id(app, &org)?, None, limit).await?;
+            for e in page.entries {
+                println!(
+                    "{} {} {} {} {}",
+                    when(e.at),
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.detail
+                );
+            }
         }
         Admin::List => {
             for org in app.orgs() {
@@ -251,16 +607,16 @@ async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
                 }
                 for u in app.people_of_org(&org.id) {
                     println!(
-                        "  user {} {} <{}> {:?}",
+                        "  user {} {} <{}> {:?}{}",
                         u.id.as_str(),
                         u.name,
                         u.email,
-                        u.role
+                        u.role,
+                        if u.active { "" } else { " (deactivated)" }
                     );
                 }
             }
         }
     }
-    app.db.close().await;
     Ok(())
 }

@@ -226,7 +226,7 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
     // 2. register before reading the backlog, so nothing falls between the two
     let user = auth.user.id.clone();
     let (conn_id, mut rx) = app.hub.register(&user, &auth.device);
-    let result = serve(&app, &auth, &mut socket, &mut rx, resume_after).await;
+    let result = serve(&app, &auth, conn_id, &mut socket, &mut rx, resume_after).await;
     let device_still_connected = app.hub.unregister(&user, conn_id);
     match result {
         Ok(End::ClientClosed) if !device_still_connected => {
@@ -249,6 +249,7 @@ enum End {
 async fn serve(
     app: &Arc<App>,
     auth: &DeviceAuth,
+    conn_id: u64,
     socket: &mut WebSocket,
     rx: &mut tokio::sync::mpsc::Receiver<Outgoing>,
     resume_after: Option<NotificationSeq>,
@@ -369,7 +370,7 @@ async fn serve(
                 refused_in_a_row = 0;
                 let reply = match decode_client(text.as_str()) {
                     Err(e) => Some(ServerMessage::Error { request: request_of(text.as_str()), error: e }),
-                    Ok(m) => handle(app, auth, m).await,
+                    Ok(m) => handle(app, auth, conn_id, m).await,
                 };
                 if let Some(reply) = reply {
                     // What the request caused for this connection (its own self view) goes out
@@ -553,10 +554,20 @@ fn check_request(r: &RequestId) -> Result<(), AppError> {
 async fn handle(
     app: &Arc<App>,
     auth: &DeviceAuth,
+    conn_id: u64,
     message: ClientMessage,
 ) -> Option<ServerMessage> {
     let user = &auth.user.id;
     let (request, result): (Option<RequestId>, Result<(), AppError>) = match message {
+        ClientMessage::WatchBoard => {
+            return Some(match app.watch_board(auth, conn_id).await {
+                Ok(members) => ServerMessage::BoardSnapshot { members },
+                Err(e) => ServerMessage::Error {
+                    request: None,
+                    error: e.wire(),
+                },
+            });
+        }
         ClientMessage::Hello { .. } => (
             None,
             Err(AppError::invalid(

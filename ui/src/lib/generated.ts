@@ -107,7 +107,7 @@ export type ClientMessage = { "type": "hello", protocol: number, token: string, 
 /**
  * Deliver every notification after this one (none: from the start of what is unread).
  */
-resume_after: NotificationSeq | null, } | { "type": "change", request: RequestId, change: Change, } | { "type": "device_report", report: DeviceReport, } | { "type": "mark_read", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "dismiss", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "mark_all_read", request: RequestId, } | { "type": "heartbeat" };
+resume_after: NotificationSeq | null, } | { "type": "change", request: RequestId, change: Change, } | { "type": "device_report", report: DeviceReport, } | { "type": "mark_read", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "dismiss", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "mark_all_read", request: RequestId, } | { "type": "heartbeat" } | { "type": "watch_board" };
 
 export type Member = { user: UserId, name: string, 
 /**
@@ -136,7 +136,7 @@ export type ServerMessage = { "type": "welcome", protocol: number, user: UserId,
 /**
  * The newest notification sequence at the moment of the welcome.
  */
-cursor: NotificationSeq, } | { "type": "team_snapshot", members: Array<Member>, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, };
+cursor: NotificationSeq, } | { "type": "team_snapshot", members: Array<Member>, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, } | { "type": "board_snapshot", members: Array<Member>, };
 
 export type Snapshot = { me: SelfView, statuses: Array<StatusEntry>, 
 /**
@@ -384,6 +384,163 @@ export type QuietHours = { quiet_hours: Array<WeeklyWindow>, };
 export type AdminStatus = { status: StatusId, until: Timestamp | null, };
 
 export type SeenByOthers = { view: TeamView, };
+
+export type AdminUser = { id: UserId, email: string, name: string, role: Role, 
+/**
+ * False once deactivated: cannot sign in, shown Offline, history kept.
+ */
+active: boolean, 
+/**
+ * An administrator reset the password and the person has not set a new one yet.
+ */
+password_reset: boolean, teams: Array<TeamRef>, 
+/**
+ * What teammates see of the person now.
+ */
+view: TeamView, 
+/**
+ * Devices signed in (tokens not revoked).
+ */
+devices: number, };
+
+export type AdminUsers = { users: Array<AdminUser>, };
+
+export type CreateUser = { email: string, name: string, password: string, role: Role, 
+/**
+ * IANA time zone; UTC when absent.
+ */
+time_zone: string | null, 
+/**
+ * Team ids to join.
+ */
+teams: Array<string>, };
+
+export type UpdateUser = { name: string | null, role: Role | null, 
+/**
+ * False deactivates (sessions closed at once, shown Offline, tokens revoked, history
+ * kept); true reactivates (the person signs in again).
+ */
+active: boolean | null, };
+
+export type InviteState = "pending" | "used" | "expired" | "revoked";
+
+export type Invite = { id: string, email: string, name: string | null, role: Role, teams: Array<TeamRef>, created_at: Timestamp, expires_at: Timestamp, state: InviteState, };
+
+export type Invites = { invites: Array<Invite>, };
+
+export type CreateInvite = { email: string, 
+/**
+ * A name to start with; the person may give their own.
+ */
+name: string | null, role: Role, teams: Array<string>, 
+/**
+ * 1 hour to 30 days; 7 days when absent.
+ */
+expires_in_hours: number | null, };
+
+export type InviteCreated = { invite: Invite, code: string, 
+/**
+ * The console's page where the person sets their password with the code.
+ */
+link: string, };
+
+export type RedeemCode = { code: string, 
+/**
+ * The new password: at least 8 characters.
+ */
+password: string, 
+/**
+ * For an invite: the person's name (the invite's when absent).
+ */
+name: string | null, device: DeviceId, };
+
+export type PasswordReset = { code: string, link: string, expires_at: Timestamp, };
+
+export type ChangePassword = { current: string, 
+/**
+ * At least 8 characters.
+ */
+new: string, 
+/**
+ * Also sign out every other device.
+ */
+sign_out_others: boolean, };
+
+export type DeviceInfo = { user: UserId, user_name: string, device: DeviceId, signed_in_at: Timestamp, 
+/**
+ * Its last report, if it reported since it signed in.
+ */
+last_report_at: Timestamp | null, 
+/**
+ * What it reported last; none when its lease lapsed or it never reported.
+ */
+activity: DeviceActivity | null, 
+/**
+ * The device asking (for `GET /me/devices`).
+ */
+current: boolean, };
+
+export type Devices = { devices: Array<DeviceInfo>, };
+
+export type ApiKey = { id: string, name: string, 
+/**
+ * Who made it; none for the command line.
+ */
+created_by: UserId | null, created_at: Timestamp, revoked_at: Timestamp | null, };
+
+export type ApiKeys = { keys: Array<ApiKey>, };
+
+export type CreateKey = { name: string, };
+
+export type KeyCreated = { key: ApiKey, secret: string, };
+
+export type AdminTeam = { id: string, name: string, members: Array<UserId>, };
+
+export type AdminTeams = { teams: Array<AdminTeam>, };
+
+export type TeamName = { name: string, };
+
+export type AuditEntry = { id: string, at: Timestamp, 
+/**
+ * The administrator; none for the command line.
+ */
+actor_id: UserId | null, 
+/**
+ * Who, in words (an administrator's name and email, or the command line).
+ */
+actor: string, 
+/**
+ * What, as a stable word: `user.create`, `user.deactivate`, `team.rename`, …
+ */
+action: string, 
+/**
+ * On what: an id, with its name or email.
+ */
+target: string, detail: string, };
+
+export type AuditPage = { entries: Array<AuditEntry>, 
+/**
+ * The `before` of the next (older) page; none at the end.
+ */
+next_before: Timestamp | null, };
+
+export type AuditQuery = { 
+/**
+ * Entries older than this (milliseconds since the epoch).
+ */
+before: number | null, 
+/**
+ * 1 to 500; 100 when absent.
+ */
+limit: number | null, };
+
+export type CustomStatuses = { statuses: Array<CustomStatus>, 
+/**
+ * The ids someone has chosen now (these cannot be deleted; disable them instead).
+ */
+in_use: Array<CustomStatusId>, };
+
+export type OrgRules = { policy: OrgPolicy, quiet_hours: Array<WeeklyWindow>, forward_to_phone_enabled: boolean, };
 
 /** The events the app sends the window (protocol::ipc::events). */
 export const EVENTS = {

@@ -428,6 +428,8 @@ async fn seed(url: &str, clients: usize, team_size: usize) -> Vec<String> {
             applied_requests: vec![],
             notification_seq: 0,
             last_assigned: None,
+            active: true,
+            password_reset: false,
         };
         db.create_user(&row, now).await.expect("user");
         db.add_member(&format!("t-bench-{}", i / team_size), &id)

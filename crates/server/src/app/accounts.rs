@@ -1,12 +1,12 @@
 //! Accounts: sign-in and device tokens, integrations' API keys, and the people of an
 //! organisation.
 
-use super::{checked_name, frame, App, Slot};
+use super::{frame, Actor, App, Slot};
 use crate::auth;
 use crate::broker::Event;
-use crate::db::{Role, UserRow};
+use crate::db::Role;
 use crate::error::AppError;
-use presence::{DeviceId, Person, Preferences, Schedule, TimeZone, UserId};
+use presence::{DeviceId, UserId};
 use protocol::ServerMessage;
 use std::sync::Arc;
 
@@ -45,8 +45,20 @@ impl App {
             return Err(wrong());
         }
         let row = row.ok_or_else(wrong)?;
+        // Said only to whoever knows the password.
+        if !row.active {
+            return Err(AppError::forbidden(
+                "this account was deactivated: ask an administrator of your organisation",
+            ));
+        }
+        if row.password_reset {
+            return Err(AppError::unauthorized(
+                "an administrator reset your password: set a new one with the reset code they gave you",
+            ));
+        }
         let slot = self
-            .slot(&UserId::parse(row.id.clone())?)
+            .loaded(&UserId::parse(row.id.clone())?)
+            .await?
             .ok_or_else(wrong)?;
         let token = self.issue_token(&slot.id, device).await?;
         Ok((token, slot))
@@ -73,14 +85,20 @@ impl App {
             .token(&hash)
             .await?
             .ok_or_else(|| AppError::unauthorized("the token is not valid: sign in again"))?;
+        let user = self
+            .loaded(&UserId::parse(row.user_id)?)
+            .await?
+            .ok_or_else(|| AppError::unauthorized("the account no longer exists"))?;
+        if !user.active {
+            return Err(AppError::unauthorized(
+                "this account was deactivated: ask an administrator of your organisation",
+            ));
+        }
         if row.revoked {
             return Err(AppError::unauthorized(
                 "the token was revoked (signed out): sign in again",
             ));
         }
-        let user = self
-            .slot(&UserId::parse(row.user_id)?)
-            .ok_or_else(|| AppError::unauthorized("the account no longer exists"))?;
         Ok(DeviceAuth {
             user,
             device: DeviceId::parse(row.device_id)?,
@@ -143,6 +161,8 @@ impl App {
         .map(|_| ())
     }
 
+    /// A new person, made by the server itself (the demo, tests); administrators and the CLI
+    /// use [`App::create_user_by`].
     #[allow(clippy::too_many_arguments)]
     pub async fn create_user(
         &self,
@@ -154,67 +174,33 @@ impl App {
         time_zone: &str,
         teams: &[String],
     ) -> Result<UserId, AppError> {
-        let org_entry = self.org(org)?;
-        let email = email.trim();
-        if !email.contains('@') || email.len() > 200 {
-            return Err(AppError::invalid(format!(
-                "\"{email}\" is not an email address"
-            )));
-        }
-        let name = checked_name(name, "name")?;
-        for t in teams {
-            self.team_in_org(org, t)?;
-        }
-        let tz = TimeZone::parse(time_zone)?;
-        let mut prefs = Preferences {
-            time_zone: tz,
-            ..Preferences::default()
-        };
-        if !org_entry.row.quiet_hours.is_empty() {
-            let mut s = Schedule::new(tz);
-            s.quiet_hours = org_entry.row.quiet_hours.clone();
-            prefs.schedule = Some(s);
-        }
-        let password = password.to_string();
-        let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-            .await
-            .map_err(|e| AppError::internal(e.to_string()))??;
-        let id = UserId::parse(auth::new_id("u"))?;
-        let row = UserRow {
-            id: id.as_str().to_string(),
-            org_id: org.to_string(),
-            email: email.to_string(),
+        self.create_user_by(
+            &Actor::system(),
+            org,
+            email,
             name,
-            password_hash,
+            password,
             role,
-            state: Person::new(prefs),
-            applied_requests: Vec::new(),
-            notification_seq: 0,
-            last_assigned: None,
-        };
-        self.db.create_user(&row, self.clock.now().0).await?;
-        for t in teams {
-            self.db.add_member(t, id.as_str()).await?;
+            time_zone,
+            teams,
+        )
+        .await
+    }
+
+    /// A new API key, made by the server itself: `(id, key)`.
+    pub async fn create_key(&self, org: &str, name: &str) -> Result<(String, String), AppError> {
+        let made = self.create_key_by(&Actor::system(), org, name).await?;
+        Ok((made.key.id, made.secret))
+    }
+
+    /// A person this node knows, reading the database again when it does not know them yet (made
+    /// a moment ago by the admin CLI or another node).
+    pub(crate) async fn loaded(&self, user: &UserId) -> Result<Option<Arc<Slot>>, AppError> {
+        if let Some(s) = self.slot(user) {
+            return Ok(Some(s));
         }
         self.reload().await?;
-        self.org_changed(org);
-        Ok(id)
-    }
-
-    pub async fn create_key(&self, org: &str, name: &str) -> Result<(String, String), AppError> {
-        self.org(org)?;
-        let name = checked_name(name, "key name")?;
-        let (key, hash) = auth::new_secret(auth::KEY_PREFIX);
-        let id = auth::new_id("k");
-        self.db
-            .insert_key(&hash, &id, org, &name, self.clock.now().0)
-            .await?;
-        Ok((id, key))
-    }
-
-    /// Revokes an integration's API key. False when no active key has that id.
-    pub async fn revoke_key(&self, id: &str) -> Result<bool, AppError> {
-        Ok(self.db.revoke_key(id, self.clock.now().0).await?)
+        Ok(self.slot(user))
     }
 
     /// Every person of an organisation, by name.

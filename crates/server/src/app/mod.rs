@@ -11,6 +11,7 @@
 //! - [`timers`]: the deadline queue and the task that wakes each person exactly on time.
 
 mod accounts;
+pub mod admin;
 mod notifications;
 mod orgs;
 mod registry;
@@ -19,6 +20,7 @@ pub mod signin;
 pub mod timers;
 
 pub use accounts::{DeviceAuth, KeyAuth};
+pub use admin::Actor;
 pub use notifications::{MAX_BODY, MAX_TITLE};
 pub use orgs::{MAX_CUSTOM_STATUSES, MAX_QUIET_WINDOWS};
 
@@ -49,6 +51,14 @@ pub struct App {
     pub demo: std::sync::atomic::AtomicBool,
     /// Sign-in limits and the password-checking workers.
     pub signin: signin::Guard,
+    /// Serving clients (a server node), as opposed to the admin CLI's short-lived App: only a
+    /// serving node runs timers and carries out what an account change means for connections
+    /// and presence (closing sessions, signing devices out).
+    serving: bool,
+    /// The organisations' revisions this node has loaded (see [`App::reload`]).
+    revisions: std::sync::Mutex<HashMap<String, i64>>,
+    /// One reload at a time.
+    reloading: Mutex<()>,
 }
 
 pub struct OrgEntry {
@@ -63,14 +73,28 @@ pub struct TeamEntry {
     pub members: Vec<UserId>,
 }
 
-/// Who a person is (fixed) and their presence (behind a lock, one change at a time).
+/// Who a person is and their presence (behind a lock, one change at a time). When an
+/// administrator changes who they are (name, role, deactivation), the slot is replaced by one
+/// sharing the same presence state.
 pub struct Slot {
     pub id: UserId,
     pub org: String,
     pub email: String,
     pub name: String,
     pub role: Role,
-    state: Mutex<SlotState>,
+    /// False once deactivated: no sign-in, shown Offline, history kept.
+    pub active: bool,
+    state: Arc<Mutex<SlotState>>,
+}
+
+impl Slot {
+    fn same_identity(&self, row: &UserRow) -> bool {
+        self.org == row.org_id
+            && self.email == row.email
+            && self.name == row.name
+            && self.role == row.role
+            && self.active == row.active
+    }
 }
 
 struct SlotState {
@@ -102,6 +126,32 @@ impl App {
         clock: SharedClock,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Arc<App>, AppError> {
+        App::open(db, broker, clock, shutdown, true).await
+    }
+
+    /// The application layer for the admin CLI: the same operations on the same database, with
+    /// no timers and no presence changes of its own. A server running on the database sees what
+    /// it changes within its revision check (and carries out the consequences: sessions closed,
+    /// devices signed out).
+    pub async fn open_for_admin(db: Db, clock: SharedClock) -> Result<Arc<App>, AppError> {
+        let (_stop, shutdown) = watch::channel(false);
+        App::open(
+            db,
+            crate::broker::InProcess::shared(),
+            clock,
+            shutdown,
+            false,
+        )
+        .await
+    }
+
+    async fn open(
+        db: Db,
+        broker: Arc<dyn Broker>,
+        clock: SharedClock,
+        shutdown: watch::Receiver<bool>,
+        serving: bool,
+    ) -> Result<Arc<App>, AppError> {
         let hub = Arc::new(Hub::default());
         let (timers, timer_rx) = mpsc::unbounded_channel();
         let app = Arc::new(App {
@@ -117,8 +167,14 @@ impl App {
             clock: clock.clone(),
             demo: std::sync::atomic::AtomicBool::new(false),
             signin: signin::Guard::start(clock.clone(), signin::workers()),
+            serving,
+            revisions: std::sync::Mutex::new(HashMap::new()),
+            reloading: Mutex::new(()),
         });
         app.reload().await?;
+        if !serving {
+            return Ok(app);
+        }
         let (deliver, node) = (app.hub.clone(), Arc::downgrade(&app));
         app.broker.subscribe(Arc::new(move |event: &Event, origin| {
             deliver.deliver(event);
@@ -145,6 +201,10 @@ impl App {
             timer_rx,
             app.shutdown.clone(),
         ));
+        tokio::spawn(admin::watch_revisions(
+            Arc::downgrade(&app),
+            app.shutdown.clone(),
+        ));
         let now = app.clock.now();
         let ids: Vec<UserId> = app
             .users
@@ -169,10 +229,17 @@ impl App {
         Ok(app)
     }
 
-    /// (Re)reads organisations, teams and users from the database. People already loaded keep
-    /// their in-memory state (it is the same as the stored one).
+    /// (Re)reads organisations, teams and people from the database and makes this node match
+    /// it: new people appear, changed ones (name, role, deactivation) are replaced keeping their
+    /// presence, deleted ones go; teams and memberships are read anew. On a serving node, a
+    /// person whose teammates changed gets a fresh team snapshot, and devices whose tokens were
+    /// revoked (signed out, deactivated, deleted, reset) are closed and signed out. Whoever made
+    /// the change (this node, another node, the admin CLI), the result is the same.
     pub async fn reload(&self) -> Result<(), AppError> {
+        let _one = self.reloading.lock().await;
         let now = self.clock.now();
+        // Read first: a change made while this reload runs moves the revision again.
+        let revisions = self.db.revisions().await?;
         let orgs = self.db.orgs().await?;
         {
             let mut map = self.orgs.write().expect("orgs lock");
@@ -192,29 +259,68 @@ impl App {
             .filter_map(|(t, u)| UserId::parse(u).ok().map(|u| (t, u)))
             .collect();
         let rows = self.db.teams().await?;
+        let mut teams = HashMap::new();
+        for (id, org, name) in rows {
+            let members = memberships
+                .iter()
+                .filter(|(t, _)| *t == id)
+                .map(|(_, u)| u.clone())
+                .collect();
+            teams.insert(id, TeamEntry { org, name, members });
+        }
+        let user_rows = self.db.users().await?;
+        let mut users: HashMap<UserId, Arc<Slot>> = HashMap::with_capacity(user_rows.len());
+        let mut renamed = std::collections::HashSet::new();
         {
-            let mut teams = self.teams.write().expect("teams lock");
-            for (id, org, name) in rows {
-                let members = memberships
-                    .iter()
-                    .filter(|(t, _)| *t == id)
-                    .map(|(_, u)| u.clone())
-                    .collect();
-                teams.insert(id, TeamEntry { org, name, members });
+            let old = self.users.read().expect("users lock");
+            for row in user_rows {
+                let id = UserId::parse(row.id.clone())?;
+                let slot = match old.get(&id) {
+                    Some(s) if s.same_identity(&row) => s.clone(),
+                    Some(s) => {
+                        if s.name != row.name {
+                            renamed.insert(id.clone());
+                        }
+                        Arc::new(Slot {
+                            id: id.clone(),
+                            org: row.org_id,
+                            email: row.email,
+                            name: row.name,
+                            role: row.role,
+                            active: row.active,
+                            state: s.state.clone(),
+                        })
+                    }
+                    None => Arc::new(self.slot_from_row(row, now)?),
+                };
+                users.insert(id, slot);
             }
         }
-        self.hub
-            .set_directory(Directory::from_memberships(&memberships));
-        for row in self.db.users().await? {
-            let id = UserId::parse(row.id.clone())?;
-            if self.users.read().expect("users lock").contains_key(&id) {
-                continue;
-            }
-            let slot = self.slot_from_row(row, now)?;
-            self.users
-                .write()
-                .expect("users lock")
-                .insert(id, Arc::new(slot));
+        let directory = Directory::from_memberships(&memberships)
+            .with_orgs(users.values().map(|s| (s.id.clone(), s.org.clone())));
+        let old_directory = self.hub.directory.read().expect("directory lock").clone();
+        let removed: Vec<UserId> = {
+            let old = self.users.read().expect("users lock");
+            old.keys()
+                .filter(|id| !users.contains_key(*id))
+                .cloned()
+                .collect()
+        };
+        // Who has another set of teammates, or a teammate with another name, than before.
+        let regrouped: Vec<UserId> = users
+            .keys()
+            .filter(|u| {
+                let (before, after) = (old_directory.teammates(u), directory.teammates(u));
+                before != after || after.iter().any(|m| renamed.contains(m))
+            })
+            .cloned()
+            .collect();
+        *self.teams.write().expect("teams lock") = teams;
+        *self.users.write().expect("users lock") = users;
+        self.hub.set_directory(directory);
+        *self.revisions.lock().expect("revisions lock") = revisions.into_iter().collect();
+        if self.serving {
+            self.carry_out(&removed, &regrouped).await?;
         }
         Ok(())
     }
@@ -227,14 +333,15 @@ impl App {
             email: row.email,
             name: row.name,
             role: row.role,
-            state: Mutex::new(SlotState {
+            active: row.active,
+            state: Arc::new(Mutex::new(SlotState {
                 team_view: rules.team_view(&row.state, now),
                 self_view: rules.self_view(&row.state, now),
                 person: row.state,
                 applied: row.applied_requests,
                 stored_at: now,
                 last_assigned: row.last_assigned,
-            }),
+            })),
         })
     }
 

@@ -21,6 +21,12 @@ impl App {
         req: SendNotification,
     ) -> Result<(Notification, bool), AppError> {
         let slot = self.user_in_org(org, &req.user)?;
+        if !slot.active {
+            return Err(AppError::conflict(format!(
+                "{} is deactivated: nothing was stored; an administrator can reactivate them",
+                slot.email
+            )));
+        }
         let title = req.title.trim().to_string();
         if title.is_empty() {
             return Err(AppError::invalid("the title is empty: say what happened"));

@@ -1,15 +1,14 @@
 //! Organisations and teams, and the rules each organisation sets (catalog, policy, quiet hours).
 
-use super::{checked_name, App, OrgEntry};
+use super::{checked_name, Actor, App};
 use crate::auth;
-use crate::db::OrgRow;
+use crate::db::{OrgRow, Statement};
 use crate::error::AppError;
 use presence::{
-    CustomStatus, CustomStatusId, Emoji, OrgPolicy, PolicyOverrides, Rules, Schedule, Span,
+    CustomStatus, CustomStatusId, Emoji, OrgPolicy, PolicyOverrides, Schedule, Span, StatusId,
     StatusName, UserId, WeeklyWindow,
 };
-use protocol::rest::{CustomStatusRequest, PolicyRequest};
-use std::sync::Arc;
+use protocol::rest::{self, CustomStatusRequest, PolicyRequest};
 
 impl App {
     pub async fn create_org(&self, name: &str) -> Result<OrgRow, AppError> {
@@ -23,40 +22,40 @@ impl App {
         Ok(row)
     }
 
+    /// A new team, made by the server itself; administrators use [`App::create_team_by`].
     pub async fn create_team(&self, org: &str, name: &str) -> Result<String, AppError> {
-        self.org(org)?;
-        let name = checked_name(name, "team name")?;
-        let id = auth::new_id("t");
-        self.db
-            .create_team(&id, org, &name, self.clock.now().0)
-            .await?;
-        self.reload().await?;
-        self.org_changed(org);
-        Ok(id)
+        self.create_team_by(&super::Actor::system(), org, name)
+            .await
     }
 
-    /// Changes an organisation's rules (catalog, timeouts, quiet hours) and re-evaluates
-    /// everyone in it under the new rules.
+    /// Changes an organisation's rules (catalog, timeouts, quiet hours), recorded in the audit
+    /// log as `action` with `detail`, and re-evaluates everyone in it under the new rules.
     pub async fn update_org(
         &self,
+        actor: &Actor,
+        action: &str,
+        detail: String,
         org: &str,
         change: impl FnOnce(&mut OrgRow) -> Result<(), AppError>,
     ) -> Result<OrgRow, AppError> {
         let mut row = self.org(org)?.row.clone();
         let old_quiet = row.quiet_hours.clone();
         change(&mut row)?;
-        self.db.save_org_rules(&row).await?;
-        let rules = Arc::new(Rules {
-            catalog: row.catalog.clone(),
-            policy: row.policy.clone(),
-        });
-        self.orgs.write().expect("orgs lock").insert(
-            org.to_string(),
-            Arc::new(OrgEntry {
-                row: row.clone(),
-                rules,
-            }),
-        );
+        self.record(
+            org,
+            actor,
+            action,
+            format!("{} \"{}\"", row.id, row.name),
+            detail,
+            vec![Statement::new(
+                "UPDATE orgs SET policy = $1, catalog = $2, quiet_hours = $3 WHERE id = $4",
+            )
+            .text(to_json(&row.policy))
+            .text(to_json(&row.catalog))
+            .text(to_json(&row.quiet_hours))
+            .text(org)],
+        )
+        .await?;
         let members: Vec<UserId> = self
             .users
             .read()
@@ -87,7 +86,6 @@ impl App {
             })
             .await?;
         }
-        self.org_changed(org);
         Ok(row)
     }
 
@@ -107,13 +105,15 @@ impl App {
     /// Adds an organisation's own status. Its id is made from the name when not given.
     pub async fn create_custom_status(
         &self,
+        actor: &Actor,
         org: &str,
         request: CustomStatusRequest,
     ) -> Result<CustomStatus, AppError> {
         let id = request.id.clone().unwrap_or_else(|| slug(&request.name));
+        let detail = to_json(&request);
         let status = custom_status(&id, request)?;
         let created = status.clone();
-        self.update_org(org, move |org| {
+        self.update_org(actor, "status.create", detail, org, move |org| {
             if org.catalog.custom.iter().any(|c| c.id == status.id) {
                 return Err(AppError::conflict(format!(
                     "a custom status \"{}\" exists already: change it with PUT",
@@ -134,14 +134,16 @@ impl App {
 
     pub async fn update_custom_status(
         &self,
+        actor: &Actor,
         org: &str,
         id: &str,
         request: CustomStatusRequest,
     ) -> Result<CustomStatus, AppError> {
+        let detail = format!("{id}: {}", to_json(&request));
         let status = custom_status(id, request)?;
         let updated = status.clone();
         let id = id.to_string();
-        self.update_org(org, move |org| {
+        self.update_org(actor, "status.update", detail, org, move |org| {
             let slot = org
                 .catalog
                 .custom
@@ -155,13 +157,89 @@ impl App {
         Ok(updated)
     }
 
+    /// Every custom status, the disabled ones too, and which someone has chosen now.
+    pub async fn custom_statuses(&self, org: &str) -> Result<rest::CustomStatuses, AppError> {
+        let entry = self.org(org)?;
+        let mut in_use = Vec::new();
+        for status in &entry.row.catalog.custom {
+            if self.status_in_use(org, &status.id).await {
+                in_use.push(status.id.clone());
+            }
+        }
+        Ok(rest::CustomStatuses {
+            statuses: entry.row.catalog.custom.clone(),
+            in_use,
+        })
+    }
+
+    async fn status_in_use(&self, org: &str, id: &CustomStatusId) -> bool {
+        let wanted = StatusId::Custom(id.clone());
+        for slot in self.people_of_org(org) {
+            if slot
+                .state
+                .lock()
+                .await
+                .person
+                .claims()
+                .iter()
+                .any(|c| c.status == wanted)
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Deletes a custom status nobody has chosen (one in use is disabled instead).
+    pub async fn delete_custom_status(
+        &self,
+        actor: &Actor,
+        org: &str,
+        id: &str,
+    ) -> Result<(), AppError> {
+        let entry = self.org(org)?;
+        let status = entry
+            .row
+            .catalog
+            .custom
+            .iter()
+            .find(|c| c.id.as_str() == id)
+            .ok_or_else(|| {
+                AppError::not_found(format!(
+                    "no custom status \"{}\"",
+                    id.chars().take(80).collect::<String>()
+                ))
+            })?;
+        if self.status_in_use(org, &status.id).await {
+            return Err(AppError::conflict(format!(
+                "someone has chosen \"{}\" now: disable it instead (enabled: false), and delete it once nobody uses it",
+                status.name.as_str()
+            )));
+        }
+        let id = status.id.clone();
+        self.update_org(
+            actor,
+            "status.delete",
+            id.as_str().to_string(),
+            org,
+            move |org| {
+                org.catalog.custom.retain(|c| c.id != id);
+                Ok(())
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Changes the organisation's timeouts (each 10 s to 7 days; Offline after longer than Away
     /// after).
     pub async fn set_policy(
         &self,
+        actor: &Actor,
         org: &str,
         request: PolicyRequest,
     ) -> Result<OrgPolicy, AppError> {
+        let detail = to_json(&request);
         let check = |secs: i64, what: &str| {
             if (10..=7 * 24 * 3600).contains(&secs) {
                 Ok(Span::seconds(secs))
@@ -184,7 +262,7 @@ impl App {
             .map(|o| o.map(|s| check(s, "after_call_work_secs")).transpose())
             .transpose()?;
         let row = self
-            .update_org(org, move |org| {
+            .update_org(actor, "policy.update", detail, org, move |org| {
                 if let Some(i) = idle {
                     org.policy.idle_after = i;
                 }
@@ -210,22 +288,28 @@ impl App {
     /// The organisation's default quiet hours (at most 14 windows), for everyone who kept them.
     pub async fn set_quiet_hours(
         &self,
+        actor: &Actor,
         org: &str,
         windows: Vec<WeeklyWindow>,
     ) -> Result<Vec<WeeklyWindow>, AppError> {
+        let detail = to_json(&windows);
         if windows.len() > MAX_QUIET_WINDOWS {
             return Err(AppError::invalid(format!(
                 "at most {MAX_QUIET_WINDOWS} quiet-hour windows"
             )));
         }
         let row = self
-            .update_org(org, move |org| {
+            .update_org(actor, "quiet_hours.update", detail, org, move |org| {
                 org.quiet_hours = windows;
                 Ok(())
             })
             .await?;
         Ok(row.quiet_hours)
     }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("rules serialize to JSON")
 }
 
 pub const MAX_CUSTOM_STATUSES: usize = 50;

@@ -17,6 +17,12 @@ impl App {
         until: Option<Timestamp>,
     ) -> Result<bool, AppError> {
         let slot = self.user_in_org(org, user)?;
+        if !slot.active {
+            return Err(AppError::conflict(format!(
+                "{} is deactivated: nothing was applied",
+                slot.email
+            )));
+        }
         let ext = ExternalId::parse(external_id.to_string())?;
         // Claimed first, so that of concurrent identical events one applies and says so.
         if !self

@@ -7,6 +7,7 @@
 //! API keys), [`notifications`], [`events`] (integration events seen). Errors are [`DbError`];
 //! the application layer maps them to what a caller is told.
 
+mod admin;
 mod credentials;
 mod error;
 mod events;
@@ -14,11 +15,12 @@ mod notifications;
 mod orgs;
 mod users;
 
+pub use admin::{teams_json, AuditRow, CodeRow, DeviceTokenRow, KeyInfoRow, Statement, Value};
 pub use credentials::{KeyRow, TokenRow};
 pub use error::DbError;
 pub use notifications::NewNotification;
 pub use orgs::OrgRow;
-pub use users::{Role, UserRow};
+pub use users::{role_str, Role, UserRow};
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};

@@ -17,18 +17,22 @@ pub struct UserRow {
     pub applied_requests: Vec<String>,
     pub notification_seq: u64,
     pub last_assigned: Option<i64>,
+    /// False once deactivated: cannot sign in, shown Offline, history kept.
+    pub active: bool,
+    /// An administrator reset the password: the old one no longer signs in.
+    pub password_reset: bool,
 }
 
 pub use protocol::rest::Role;
 
-fn role_str(role: Role) -> &'static str {
+pub fn role_str(role: Role) -> &'static str {
     match role {
         Role::Member => "member",
         Role::Admin => "admin",
     }
 }
 
-const USER_COLUMNS: &str = "SELECT id, org_id, email, name, password_hash, role, state, applied_requests, notification_seq, last_assigned FROM users";
+const USER_COLUMNS: &str = "SELECT id, org_id, email, name, password_hash, role, state, applied_requests, notification_seq, last_assigned, active, password_reset FROM users";
 
 impl Db {
     pub async fn create_user(&self, user: &UserRow, now: i64) -> Result<(), DbError> {
@@ -120,5 +124,7 @@ fn user_row(r: &AnyRow) -> Result<UserRow, DbError> {
         applied_requests: parse(&r.get::<String, _>(7), "applied requests")?,
         notification_seq: r.get::<i64, _>(8) as u64,
         last_assigned: r.get(9),
+        active: r.get::<i64, _>(10) != 0,
+        password_reset: r.get::<i64, _>(11) != 0,
     })
 }

@@ -67,7 +67,7 @@ async fn a_change_is_one_serializable_event_for_its_whole_audience(b: Backend) {
     // An administrator's change to the rules is an organisation-wide event.
     f.broker.clear();
     f.app()
-        .update_org(&f.org, |o| {
+        .update_org(&Actor::system(), "test", String::new(), &f.org, |o| {
             o.policy.idle_after = Span::minutes(7);
             Ok(())
         })
@@ -96,6 +96,8 @@ async fn another_nodes_account_change_is_live_here(b: Backend) {
         applied_requests: vec![],
         notification_seq: 0,
         last_assigned: None,
+        active: true,
+        password_reset: false,
     };
     f.app().db.create_user(&row, f.clock.now().0).await.unwrap();
     f.app().db.add_member(&f.team, id.as_str()).await.unwrap();

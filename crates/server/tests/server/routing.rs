@@ -15,7 +15,7 @@ async fn integrations_set_calls_meetings_and_wrap_up_once(b: Backend) {
         return;
     };
     f.app()
-        .update_org(&f.org, |o| {
+        .update_org(&Actor::system(), "test", String::new(), &f.org, |o| {
             o.policy.after_call_work = Some(Span::minutes(2));
             Ok(())
         })

@@ -277,7 +277,7 @@ async fn several_devices_merge_and_a_silent_device_is_dropped(b: Backend) {
         return;
     };
     f.app()
-        .update_org(&f.org, |o| {
+        .update_org(&Actor::system(), "test", String::new(), &f.org, |o| {
             o.policy.device_lease = Span::seconds(2);
             Ok(())
         })

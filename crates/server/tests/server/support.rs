@@ -4,6 +4,7 @@
 use clock::ManualClock;
 use futures_util::{SinkExt, StreamExt};
 use presence::{DeviceActivity, DeviceId, DeviceReport, StatusId, UserId};
+pub use presently_server::app::Actor;
 use presently_server::app::App;
 use presently_server::broker::{Broker, Event, Origin, Subscriber};
 use presently_server::db::Role;
@@ -230,6 +231,39 @@ impl Fixture {
             .post(self.url(path))
             .bearer_auth(bearer)
             .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Any method, an optional JSON body: the status and the JSON answer (null when none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut r = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(bearer);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Signs in over REST: the status and the answer.
+    pub async fn sign_in(&self, email: &str, password: &str, device: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url("/sessions"))
+            .json(&serde_json::json!({"email": email, "password": password, "device": device}))
             .send()
             .await
             .expect("request");

@@ -1,0 +1,289 @@
+//! Administrative writes and what administrators read: one-time codes (invites, password
+//! resets), the audit log, devices and keys by organisation, and each organisation's revision.
+//!
+//! Every administrative change is one transaction: its own statements, its audit entry, and the
+//! organisation's revision bumped. A node that sees the revision move reloads the organisation,
+//! whichever process made the change (this node, another node, the admin CLI).
+
+use super::{json, parse, Db, DbError};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, Row};
+
+/// A value bound to a statement.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Text(String),
+    Int(i64),
+    MaybeText(Option<String>),
+    MaybeInt(Option<i64>),
+}
+
+/// One statement of an administrative change.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    sql: &'static str,
+    binds: Vec<Value>,
+    /// What to say when the statement breaks a unique constraint.
+    conflict: Option<String>,
+}
+
+impl Statement {
+    pub fn new(sql: &'static str) -> Statement {
+        Statement {
+            sql,
+            binds: Vec::new(),
+            conflict: None,
+        }
+    }
+    pub fn text(mut self, v: impl Into<String>) -> Statement {
+        self.binds.push(Value::Text(v.into()));
+        self
+    }
+    pub fn int(mut self, v: i64) -> Statement {
+        self.binds.push(Value::Int(v));
+        self
+    }
+    pub fn maybe_text(mut self, v: Option<String>) -> Statement {
+        self.binds.push(Value::MaybeText(v));
+        self
+    }
+    pub fn maybe_int(mut self, v: Option<i64>) -> Statement {
+        self.binds.push(Value::MaybeInt(v));
+        self
+    }
+    pub fn on_conflict(mut self, message: impl Into<String>) -> Statement {
+        self.conflict = Some(message.into());
+        self
+    }
+
+    fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(self.sql);
+        for b in &self.binds {
+            q = match b {
+                Value::Text(s) => q.bind(s.as_str()),
+                Value::Int(i) => q.bind(*i),
+                Value::MaybeText(s) => q.bind(s.as_deref()),
+                Value::MaybeInt(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub id: String,
+    pub org_id: String,
+    pub at: i64,
+    pub actor_id: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// A one-time code: an invite or a password reset.
+#[derive(Debug, Clone)]
+pub struct CodeRow {
+    pub id: String,
+    pub org_id: String,
+    pub kind: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub user_id: Option<String>,
+    pub role: String,
+    pub teams: Vec<String>,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A device token as administrators see it (never the token).
+#[derive(Debug, Clone)]
+pub struct DeviceTokenRow {
+    pub user_id: String,
+    pub device_id: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyInfoRow {
+    pub id: String,
+    pub name: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+const CODE_COLUMNS: &str = "SELECT id, org_id, kind, email, name, user_id, role, teams, created_by, created_at, expires_at, used_at, revoked_at FROM codes";
+
+impl Db {
+    /// Runs an administrative change: `statements`, then its audit entry and the organisation's
+    /// revision, all or nothing. Returns the organisation's new revision and how many rows each
+    /// statement changed.
+    pub async fn admin_change(
+        &self,
+        statements: &[Statement],
+        audit: &AuditRow,
+    ) -> Result<(i64, Vec<u64>), DbError> {
+        let mut tx = self.pool.begin().await?;
+        let mut affected = Vec::with_capacity(statements.len());
+        for s in statements {
+            match s.query().execute(&mut *tx).await {
+                Ok(done) => affected.push(done.rows_affected()),
+                Err(sqlx::Error::Database(d))
+                    if d.is_unique_violation() && s.conflict.is_some() =>
+                {
+                    return Err(DbError::Conflict(s.conflict.clone().unwrap_or_default()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        sqlx::query(
+            "INSERT INTO audit_log (id, org_id, at, actor_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&audit.id)
+        .bind(&audit.org_id)
+        .bind(audit.at)
+        .bind(audit.actor_id.as_deref())
+        .bind(&audit.actor)
+        .bind(&audit.action)
+        .bind(&audit.target)
+        .bind(&audit.detail)
+        .execute(&mut *tx)
+        .await?;
+        let revision: i64 =
+            sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision")
+                .bind(&audit.org_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .get(0);
+        tx.commit().await?;
+        Ok((revision, affected))
+    }
+
+    /// Every organisation's revision.
+    pub async fn revisions(&self) -> Result<Vec<(String, i64)>, DbError> {
+        let rows = sqlx::query("SELECT id, revision FROM orgs")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// An organisation's audit log, newest first, before `before` (milliseconds) if given.
+    pub async fn audit(
+        &self,
+        org_id: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, at, actor_id, actor, action, target, detail FROM audit_log \
+             WHERE org_id = $1 AND at < $2 ORDER BY at DESC, id DESC LIMIT $3",
+        )
+        .bind(org_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditRow {
+                id: r.get(0),
+                org_id: r.get(1),
+                at: r.get(2),
+                actor_id: r.get(3),
+                actor: r.get(4),
+                action: r.get(5),
+                target: r.get(6),
+                detail: r.get(7),
+            })
+            .collect())
+    }
+
+    pub async fn code(&self, hash: &str) -> Result<Option<CodeRow>, DbError> {
+        let row = sqlx::query(&format!("{CODE_COLUMNS} WHERE code_hash = $1"))
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(code_row).transpose()
+    }
+
+    pub async fn codes(&self, org_id: &str, kind: &str) -> Result<Vec<CodeRow>, DbError> {
+        let rows = sqlx::query(&format!(
+            "{CODE_COLUMNS} WHERE org_id = $1 AND kind = $2 ORDER BY created_at DESC, id"
+        ))
+        .bind(org_id)
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(code_row).collect()
+    }
+
+    /// Every device token of an organisation's people, newest first.
+    pub async fn device_tokens(&self, org_id: &str) -> Result<Vec<DeviceTokenRow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT t.user_id, t.device_id, t.created_at, t.revoked_at FROM device_tokens t \
+             JOIN users u ON u.id = t.user_id WHERE u.org_id = $1 ORDER BY t.created_at DESC",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DeviceTokenRow {
+                user_id: r.get(0),
+                device_id: r.get(1),
+                created_at: r.get(2),
+                revoked_at: r.get(3),
+            })
+            .collect())
+    }
+
+    pub async fn keys(&self, org_id: &str) -> Result<Vec<KeyInfoRow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_by, created_at, revoked_at FROM api_keys WHERE org_id = $1 ORDER BY created_at DESC, id",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| KeyInfoRow {
+                id: r.get(0),
+                name: r.get(1),
+                created_by: r.get(2),
+                created_at: r.get(3),
+                revoked_at: r.get(4),
+            })
+            .collect())
+    }
+}
+
+fn code_row(r: &sqlx::any::AnyRow) -> Result<CodeRow, DbError> {
+    Ok(CodeRow {
+        id: r.get(0),
+        org_id: r.get(1),
+        kind: r.get(2),
+        email: r.get(3),
+        name: r.get(4),
+        user_id: r.get(5),
+        role: r.get(6),
+        teams: parse(&r.get::<String, _>(7), "invite teams")?,
+        created_by: r.get(8),
+        created_at: r.get(9),
+        expires_at: r.get(10),
+        used_at: r.get(11),
+        revoked_at: r.get(12),
+    })
+}
+
+/// The JSON stored for a list of team ids.
+pub fn teams_json(teams: &[String]) -> String {
+    json(&teams)
+}
