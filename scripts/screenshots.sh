@@ -10,3 +10,5 @@ cargo build -p server --bin presently-server
 cargo build --bin presently
 echo "==> Taking screenshots under Xvfb (about a minute: it waits for a demo notification)"
 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- /usr/bin/python3 scripts/screenshots.py
+echo "==> The web admin console in Chromium (the console's end-to-end test, saving its pages)"
+PRESENTLY_SCREENSHOTS="$PWD/docs/screenshots" cargo test -p client --test console -- --nocapture

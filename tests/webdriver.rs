@@ -18,10 +18,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{require, Desktop, TestServer, Tray, PASSWORD};
+use test_support::webdriver::Driver;
 use tokio::task::block_in_place;
 
 const APP: &str = env!("CARGO_BIN_EXE_presently");
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -67,121 +67,6 @@ async fn sees(
         .unwrap_or_else(|_| panic!("the second client sees {user:?} as {status}"));
 }
 
-/// Reads until `read` gives `want`, or its last reading after 5 s (the caller asserts on it, so a
-/// failure shows what was there instead).
-async fn settle<F, Fut>(want: &str, mut read: F) -> String
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = String>,
-{
-    let mut got = String::new();
-    for _ in 0..50 {
-        got = read().await;
-        if got == want {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    got
-}
-
-struct Driver {
-    http: reqwest::Client,
-    base: String,
-    session: String,
-}
-
-impl Driver {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(
-            method,
-            format!("{}/session/{}{path}", self.base, self.session),
-        );
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.expect("WebDriver answers");
-        let v: Value = r.json().await.expect("WebDriver JSON");
-        v["value"].clone()
-    }
-
-    /// Finds an element by CSS selector, waiting up to 20 s for it.
-    async fn find(&self, css: &str) -> String {
-        for _ in 0..100 {
-            let v = self
-                .call(
-                    reqwest::Method::POST,
-                    "/element",
-                    Some(json!({"using": "css selector", "value": css})),
-                )
-                .await;
-            if let Some(id) = v[ELEMENT].as_str() {
-                return id.to_string();
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        let source = self.call(reqwest::Method::GET, "/source", None).await;
-        let last = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        panic!(
-            "no element {css} in the window within 20 s: {last}\n{}",
-            source.to_string().chars().take(1500).collect::<String>()
-        );
-    }
-
-    async fn click(&self, css: &str) {
-        let id = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await;
-    }
-
-    /// The id attribute of the focused element once it is `want`, or the last one after 5 s.
-    async fn wait_focus(&self, want: &str) -> String {
-        settle(want, || self.focused_id()).await
-    }
-
-    /// The element's text once it is `want`, or its last text after 5 s.
-    async fn wait_text(&self, css: &str, want: &str) -> String {
-        settle(want, || self.text(css)).await
-    }
-
-    async fn focused_id(&self) -> String {
-        let active = self
-            .call(reqwest::Method::GET, "/element/active", None)
-            .await;
-        let Some(element) = active[ELEMENT].as_str() else {
-            return String::new();
-        };
-        self.call(
-            reqwest::Method::GET,
-            &format!("/element/{element}/attribute/id"),
-            None,
-        )
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-    }
-
-    async fn text(&self, css: &str) -> String {
-        let id = self.find(css).await;
-        self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_the_tray_and_other_clients_stay_in_step() {
     if !["Xvfb", "dbus-daemon", "tauri-driver", "WebKitWebDriver"]
@@ -220,31 +105,11 @@ async fn the_window_the_tray_and_other_clients_stay_in_step() {
         .stderr(Stdio::null())
         .spawn()
         .expect("tauri-driver starts");
-    let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut session = None;
-    for _ in 0..100 {
-        let r = http
-            .post(format!("{base}/session"))
-            .json(
-                &json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": APP}}}}),
-            )
-            .send()
-            .await;
-        if let Ok(r) = r {
-            let v: Value = r.json().await.unwrap_or(Value::Null);
-            if let Some(id) = v["value"]["sessionId"].as_str() {
-                session = Some(id.to_string());
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let d = Driver {
-        http,
-        base,
-        session: session.expect("a WebDriver session with the app"),
-    };
+    let d = Driver::start(
+        &format!("http://127.0.0.1:{port}"),
+        json!({"tauri:options": {"application": APP}}),
+    )
+    .await;
 
     // The app signs in and its device makes bea Available.
     let seen = || ts.bea_status();

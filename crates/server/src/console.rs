@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 #[derive(rust_embed::Embed)]
-#[folder = "$CARGO_MANIFEST_DIR/../../ui/dist-admin"]
+#[folder = "../../ui/dist-admin"]
 #[allow_missing = true]
 struct Assets;
 

@@ -11,6 +11,7 @@ pub use desktop::{click_notification, notification_daemon, record_browser, Deskt
 pub use tray::{MenuEntry, Tray};
 
 pub mod tls;
+pub mod webdriver;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

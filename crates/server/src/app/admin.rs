@@ -271,6 +271,22 @@ impl App {
         Ok(())
     }
 
+    /// Team names for the audit log ("none" for no team).
+    fn team_names(&self, org: &str, teams: &[String]) -> String {
+        if teams.is_empty() {
+            return "none".into();
+        }
+        teams
+            .iter()
+            .map(|t| {
+                self.team_in_org(org, t)
+                    .map(|e| format!("\"{}\"", e.name))
+                    .unwrap_or_else(|_| t.clone())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Everyone in an organisation as a board shows them.
     pub async fn board(&self, org: &str) -> Vec<protocol::Member> {
         let mut out = Vec::new();
@@ -357,7 +373,11 @@ impl App {
             actor,
             "user.create",
             format!("{} <{email}>", id.as_str()),
-            format!("role {}, teams {}", role_str(role), teams.join(", ")),
+            format!(
+                "role {}, teams {}",
+                role_str(role),
+                self.team_names(org, teams)
+            ),
             statements,
         )
         .await?;
@@ -676,7 +696,7 @@ impl App {
             format!(
                 "role {}, teams {}, expires in {hours} h",
                 row.role,
-                row.teams.join(", ")
+                self.team_names(org, &row.teams)
             ),
             statements,
         )

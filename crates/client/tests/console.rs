@@ -1,0 +1,270 @@
+//! The server's web admin console in a real browser (Debian's Chromium through chromedriver)
+//! against a real server: an administrator signs in, invites a person, the person signs in with
+//! the invite through the client core and appears live on the board; deactivated from the
+//! console, they drop to Offline on the board and for a teammate's client core. Forms show the
+//! server's error in place.
+//!
+//! With `PRESENTLY_SCREENSHOTS=<dir>` it also saves the console's pages there
+//! (`scripts/screenshots.sh` does, for the README).
+
+mod support;
+
+use presence::{DeviceId, StatusId, UserId};
+use presently_client::notifier::Recorder;
+use presently_client::session::Session;
+use presently_client::store::Store;
+use presently_client::sync::{self, Event, Options};
+use presently_server::db::Role;
+use serde_json::json;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use support::{require, Server, PASSWORD};
+use test_support::webdriver::{settle, Driver};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Waits for a client core to see `user` as `status`.
+async fn sees(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    user: &UserId,
+    status: StatusId,
+) {
+    let wait = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let seen = match events.recv().await {
+                Ok(Event::Team { members }) => members
+                    .iter()
+                    .any(|m| &m.user == user && m.view.status.status == status),
+                Ok(Event::Delta { user: u, view }) => &u == user && view.status.status == status,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => false,
+                Err(e) => panic!("the client's events ended: {e}"),
+            };
+            if seen {
+                return;
+            }
+        }
+    });
+    wait.await
+        .unwrap_or_else(|_| panic!("the teammate's client sees {user:?} as {status}"));
+}
+
+struct Chromedriver(std::process::Child);
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated() {
+    if !["chromium", "chromedriver"].iter().all(|t| require(t)) {
+        return;
+    }
+    let server = Server::start().await;
+    let app = server.app().clone();
+    let team = app.teams_of_org(&server.org)[0].0.clone();
+    app.create_user(
+        &server.org,
+        "admin@one.test",
+        "Ada Admin",
+        PASSWORD,
+        Role::Admin,
+        "UTC",
+        std::slice::from_ref(&team),
+    )
+    .await
+    .unwrap();
+    let shots = std::env::var("PRESENTLY_SCREENSHOTS")
+        .ok()
+        .map(std::path::PathBuf::from);
+
+    // A teammate's desktop client core, connected over WebSocket.
+    let clients = tempfile::tempdir().unwrap();
+    let bea_token = app
+        .issue_token(&server.bea, &DeviceId::parse("laptop").unwrap())
+        .await
+        .unwrap();
+    let bea_store = Store::open(&clients.path().join("bea.db")).await.unwrap();
+    let bea = sync::spawn(
+        bea_store,
+        Arc::new(Recorder::default()),
+        Options::new(
+            &server.endpoint(),
+            &bea_token,
+            DeviceId::parse("laptop").unwrap(),
+        ),
+    )
+    .0;
+    let mut bea_events = bea.subscribe();
+
+    let port = free_port();
+    let profile = tempfile::tempdir().unwrap();
+    let _driver = Chromedriver(
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let d = Driver::start(
+        &format!("http://127.0.0.1:{port}"),
+        json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            },
+        }),
+    )
+    .await;
+    let console = format!("{}/admin/", server.url());
+
+    // A wrong password: the server's words, in place.
+    d.goto(&console).await;
+    d.type_into("input[type=email]", "admin@one.test").await;
+    d.type_into("input[type=password]", "not the password")
+        .await;
+    d.click("form[aria-label='Sign in'] button[type=submit]")
+        .await;
+    let said = settle("wrong email or password", || d.text("[role=alert]")).await;
+    assert_eq!(said, "wrong email or password");
+    d.type_into("input[type=password]", PASSWORD).await;
+    d.click("form[aria-label='Sign in'] button[type=submit]")
+        .await;
+    d.find("nav a[href='#/people']").await;
+
+    // Invite a person into the team.
+    d.click("nav a[href='#/people']").await;
+    d.type_into("input[name=invite-email]", "ivy@one.test")
+        .await;
+    d.type_into("input[name=invite-name]", "Ivy New").await;
+    d.script(&format!(
+        "const s = document.querySelector('select[name=invite-team]'); s.value = '{team}'; s.dispatchEvent(new Event('change'));"
+    ))
+    .await;
+    d.click("form[aria-label='Send invite'] button[type=submit]")
+        .await;
+    let code = d.text("[data-testid=code]").await;
+    assert!(
+        code.starts_with("pc_"),
+        "the console shows the code: {code}"
+    );
+    if let Some(dir) = &shots {
+        d.screenshot(&dir.join("console-people.png")).await;
+    }
+    // Inviting someone who has an account: the error in place, nothing stored.
+    d.type_into("input[name=invite-email]", "bea@one.test")
+        .await;
+    d.click("form[aria-label='Send invite'] button[type=submit]")
+        .await;
+    let said = settle("bea@one.test already has an account", || {
+        d.text("form[aria-label='Send invite'] [role=alert]")
+    })
+    .await;
+    assert_eq!(said, "bea@one.test already has an account");
+    assert_eq!(app.invites(&server.org).await.unwrap().len(), 1);
+
+    // The board, live.
+    d.click("nav a[href='#/board']").await;
+    let live = settle("● live", || d.text("[data-testid=live]")).await;
+    assert_eq!(live, "● live");
+
+    // The person signs in with the invite through the client core and comes online.
+    let ivy_store = Store::open(&clients.path().join("ivy.db")).await.unwrap();
+    let session = Session::redeem(
+        &ivy_store,
+        &server.endpoint(),
+        &code,
+        "ivy's own password",
+        None,
+    )
+    .await
+    .expect("the invite signs the person in");
+    let ivy_id = app
+        .people_of_org(&server.org)
+        .into_iter()
+        .find(|s| s.email == "ivy@one.test")
+        .expect("the account exists")
+        .id
+        .clone();
+    let ivy = sync::spawn(
+        ivy_store,
+        Arc::new(Recorder::default()),
+        Options::new(&server.endpoint(), &session.token, session.device.clone()),
+    )
+    .0;
+    let on_board = "li[data-person='Ivy New']";
+    let status = settle("available", || async {
+        d.script(&format!(
+            "const e = document.querySelector(\"{on_board}\"); return e ? e.dataset.status : '';"
+        ))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    })
+    .await;
+    assert_eq!(status, "available", "the board shows the new person live");
+    sees(&mut bea_events, &ivy_id, StatusId::AVAILABLE).await;
+    if let Some(dir) = &shots {
+        d.screenshot(&dir.join("console-board.png")).await;
+    }
+
+    // Deactivated from the console: Offline on the board and for the teammate.
+    d.click("nav a[href='#/people']").await;
+    d.click("tr[data-user='ivy@one.test'] .actions button")
+        .await;
+    let status = settle("offline", || async {
+        d.script(
+            "const e = document.querySelector(\"tr[data-user='ivy@one.test'] td:nth-child(5)\"); return e ? e.textContent.trim().toLowerCase() : '';",
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    })
+    .await;
+    assert_eq!(status, "offline");
+    sees(&mut bea_events, &ivy_id, StatusId::OFFLINE).await;
+    d.click("nav a[href='#/board']").await;
+    let status = settle("offline", || async {
+        d.script(&format!(
+            "const e = document.querySelector(\"{on_board}\"); return e ? e.dataset.status : '';"
+        ))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    })
+    .await;
+    assert_eq!(
+        status, "offline",
+        "the board shows the deactivated person Offline"
+    );
+    if let Some(dir) = &shots {
+        d.click("nav a[href='#/audit']").await;
+        d.find("td code").await;
+        d.screenshot(&dir.join("console-audit.png")).await;
+        d.click("nav a[href='#/rules']").await;
+        d.find("tr[data-status]").await;
+        d.click(".theme input").await;
+        d.screenshot(&dir.join("console-rules-dark.png")).await;
+    }
+    drop(ivy);
+    d.quit().await;
+}
