@@ -173,6 +173,32 @@ impl Api {
         .map(|_| ())
     }
 
+    /// Everyone in the person's organisation who matches `query` (and `family`).
+    pub async fn directory(
+        &self,
+        token: &str,
+        query: &str,
+        family: Option<presence::Family>,
+    ) -> Result<rest::Directory, ApiError> {
+        let mut params = vec![("q", query.to_string())];
+        if let Some(f) = family {
+            params.push((
+                "family",
+                serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            ));
+        }
+        self.call(
+            self.http
+                .get(self.url("/directory"))
+                .query(&params)
+                .bearer_auth(token),
+        )
+        .await
+    }
+
     /// The person's signed-in devices.
     pub async fn devices(&self, token: &str) -> Result<rest::Devices, ApiError> {
         self.call(self.http.get(self.url("/me/devices")).bearer_auth(token))

@@ -405,6 +405,7 @@ impl CustomStatus {
             .builtin()
             .ok_or(PresenceError::OfflineFamily)?
             .policy();
+        let has_emoji = emoji.is_some();
         Ok(CustomStatus {
             id,
             name,
@@ -413,7 +414,8 @@ impl CustomStatus {
             policy: StatusPolicy {
                 family,
                 colour: family.colour(),
-                glyph: base.glyph,
+                // Its emoji is its glyph (tray, panel, window); the family's shape without one.
+                glyph: if has_emoji { Glyph::Emoji } else { base.glyph },
                 selectable: true,
                 notifications: overrides.notifications.unwrap_or(base.notifications),
                 direct_call: overrides.direct_call.unwrap_or(base.direct_call),
@@ -457,6 +459,25 @@ pub struct StatusEntry {
     pub policy: StatusPolicy,
 }
 
+/// What an organisation changes of a built-in status: whether people may choose it, whether
+/// team calls ring and contacts go to people in it, what a direct call does. None keeps the
+/// built-in's own.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuiltinOverride {
+    /// A built-in status (`available`, `busy`, …).
+    pub status: StatusId,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub team_calls: Option<bool>,
+    #[serde(default)]
+    pub assignable: Option<bool>,
+    #[serde(default)]
+    pub direct_call: Option<DirectCallPolicy>,
+}
+
 /// The statuses of one organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Catalog {
@@ -464,6 +485,9 @@ pub struct Catalog {
     /// enables it on request).
     pub forward_to_phone_enabled: bool,
     pub custom: Vec<CustomStatus>,
+    /// The organisation's changes to built-in statuses.
+    #[serde(default)]
+    pub builtin: Vec<BuiltinOverride>,
 }
 
 impl Catalog {
@@ -481,18 +505,30 @@ impl Catalog {
         Catalog {
             forward_to_phone_enabled: false,
             custom,
+            builtin: Vec::new(),
         }
     }
 
     pub fn entry(&self, id: &StatusId) -> Option<StatusEntry> {
         match id {
-            StatusId::Builtin(b) => Some(StatusEntry {
-                id: id.clone(),
-                label: b.label().to_owned(),
-                emoji: None,
-                enabled: *b != BuiltinStatus::ForwardToPhone || self.forward_to_phone_enabled,
-                policy: b.policy(),
-            }),
+            StatusId::Builtin(b) => {
+                let mut policy = b.policy();
+                let mut enabled =
+                    *b != BuiltinStatus::ForwardToPhone || self.forward_to_phone_enabled;
+                if let Some(o) = self.builtin.iter().find(|o| &o.status == id) {
+                    enabled &= o.enabled.unwrap_or(true);
+                    policy.team_calls = o.team_calls.unwrap_or(policy.team_calls);
+                    policy.assignable = o.assignable.unwrap_or(policy.assignable);
+                    policy.direct_call = o.direct_call.unwrap_or(policy.direct_call);
+                }
+                Some(StatusEntry {
+                    id: id.clone(),
+                    label: b.label().to_owned(),
+                    emoji: None,
+                    enabled,
+                    policy,
+                })
+            }
             StatusId::Custom(c) => self
                 .custom
                 .iter()

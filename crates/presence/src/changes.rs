@@ -498,7 +498,7 @@ impl Person {
             if leases {
                 times.push(d.lease_until);
             }
-            if let Some(a) = d.away_from(idle_after) {
+            if let Some(a) = d.away_from(idle_after).filter(|_| rules.policy.auto_away) {
                 times.push(a);
             }
             if let (Some(off), Some(_)) = (rules.policy.offline_after, d.away_from(idle_after)) {

@@ -21,7 +21,7 @@ pub mod views;
 
 pub use call::{BusyAction, CallSettings, PhoneNumber};
 pub use catalog::{
-    BuiltinStatus, Catalog, Colour, CustomStatus, DirectCallPolicy, Family, Glyph,
+    BuiltinOverride, BuiltinStatus, Catalog, Colour, CustomStatus, DirectCallPolicy, Family, Glyph,
     NotificationPolicy, PolicyOverrides, StatusEntry, StatusId, StatusPolicy,
 };
 pub use changes::Change;

@@ -22,6 +22,17 @@ pub struct OrgPolicy {
     pub device_lease: Span,
     /// After a call, After call work for at most this long (until the wrap-up is closed).
     pub after_call_work: Option<Span>,
+    /// Away when every device is idle or locked. Off: idle and lock change nothing (an
+    /// inactivity timeout, when set, still applies).
+    #[serde(default = "yes")]
+    pub auto_away: bool,
+    /// Status-driven routing (team calls, contact assignment) for the organisation.
+    #[serde(default = "yes")]
+    pub routing: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for OrgPolicy {
@@ -31,6 +42,8 @@ impl Default for OrgPolicy {
             offline_after: None,
             device_lease: Span::seconds(90),
             after_call_work: None,
+            auto_away: true,
+            routing: true,
         }
     }
 }
@@ -155,7 +168,7 @@ impl Rules {
                 live.iter().map(|(_, d)| d.away_from(idle_after)).collect();
             if let Some(away) = away {
                 let away_from = away.into_iter().max().unwrap_or(now);
-                if away_from <= now {
+                if away_from <= now && self.policy.auto_away {
                     all.push(derived(
                         ClaimSource::Idle,
                         StatusId::AWAY,

@@ -277,6 +277,23 @@ pub struct PolicyRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub after_call_work_secs: Option<Option<i64>>,
+    /// Away on idle and screen lock.
+    #[serde(default)]
+    #[ts(optional)]
+    pub auto_away: Option<bool>,
+    /// Status-driven routing (team calls, contact assignment); off, the routing API refuses.
+    #[serde(default)]
+    #[ts(optional)]
+    pub routing: Option<bool>,
+    /// Forward to phone offered (then people may choose it).
+    #[serde(default)]
+    #[ts(optional)]
+    pub forward_to_phone_enabled: Option<bool>,
+    /// Replaces the organisation's changes to built-in statuses: offered or not, ringing for
+    /// team calls, taking contacts, what a direct call does.
+    #[serde(default)]
+    #[ts(optional)]
+    pub builtin: Option<Vec<presence::BuiltinOverride>>,
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -295,11 +312,17 @@ pub struct Policy {
     pub policy: OrgPolicy,
 }
 
-/// `PUT /admin/quiet-hours` (at most 14 windows), and its answer.
+/// `PUT /admin/quiet-hours` (at most 14 windows each), and its answer: the organisation's
+/// default quiet hours (notifications held) and Do not disturb windows (the status becomes Do
+/// not disturb), for everyone who kept the defaults.
 #[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuietHours {
     pub quiet_hours: Vec<WeeklyWindow>,
+    /// Absent: left as it is.
+    #[serde(default)]
+    #[ts(optional)]
+    pub do_not_disturb: Option<Vec<WeeklyWindow>>,
 }
 
 /// `PUT /admin/users/{user}/status`: a status forced by an administrator, above everything else.

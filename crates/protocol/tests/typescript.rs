@@ -69,6 +69,7 @@ fn generated() -> String {
         StatusName::decl(),
         CustomStatus::decl(),
         OrgPolicy::decl(),
+        BuiltinOverride::decl(),
         rest::ErrorBody::decl(),
         rest::Role::decl(),
         rest::SignIn::decl(),
@@ -123,6 +124,9 @@ fn generated() -> String {
         rest::AuditQuery::decl(),
         rest::CustomStatuses::decl(),
         rest::OrgRules::decl(),
+        rest::DirectoryEntry::decl(),
+        rest::Directory::decl(),
+        rest::DirectoryQuery::decl(),
     ];
     let mut out = String::from(
         "// Generated from crates/presence and crates/protocol by `UPDATE_TS=1 cargo test -p protocol --test typescript`.\n// Do not edit by hand.\n\n",

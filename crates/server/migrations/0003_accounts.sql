@@ -9,6 +9,8 @@ ALTER TABLE users ADD COLUMN active BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE users ADD COLUMN password_reset BIGINT NOT NULL DEFAULT 0;
 
 ALTER TABLE orgs ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+-- Vec<presence::WeeklyWindow> as JSON: default Do not disturb windows for members who kept them.
+ALTER TABLE orgs ADD COLUMN dnd_schedule TEXT NOT NULL DEFAULT '[]';
 
 -- Who made an API key (a user id, or NULL for the command line).
 ALTER TABLE api_keys ADD COLUMN created_by TEXT;

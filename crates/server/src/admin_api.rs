@@ -309,9 +309,16 @@ pub(crate) async fn policy(
     a: Admin,
 ) -> Result<Json<rest::OrgRules>, AppError> {
     let org = app.org(&a.0.user.org)?;
+    let catalog = &org.row.catalog;
     Ok(Json(rest::OrgRules {
         policy: org.row.policy.clone(),
         quiet_hours: org.row.quiet_hours.clone(),
-        forward_to_phone_enabled: org.row.catalog.forward_to_phone_enabled,
+        do_not_disturb: org.row.do_not_disturb.clone(),
+        forward_to_phone_enabled: catalog.forward_to_phone_enabled,
+        builtin: catalog.builtin.clone(),
+        builtin_statuses: presence::BuiltinStatus::ALL
+            .into_iter()
+            .filter_map(|b| catalog.entry(&presence::StatusId::Builtin(b)))
+            .collect(),
     }))
 }

@@ -59,6 +59,7 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(explain))
         .routes(routes!(preferences, set_preferences))
         .routes(routes!(team))
+        .routes(routes!(directory))
         .routes(routes!(statuses))
         .routes(routes!(list_notifications, send_notification))
         .routes(routes!(mark_read))
@@ -339,6 +340,23 @@ async fn team(State(app): State<Arc<App>>, Device(d): Device) -> Json<rest::Team
     })
 }
 
+#[utoipa::path(get, path = "/directory", tag = "me", security(("device" = [])), params(rest::DirectoryQuery), responses((status = 200, description = "everyone in the organisation who matches, by name, as teammates see them (Invisible shows as Offline)", body = rest::Directory), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn directory(
+    State(app): State<Arc<App>>,
+    Device(d): Device,
+    Params(q): Params<rest::DirectoryQuery>,
+) -> Result<Json<rest::Directory>, AppError> {
+    let query = q.q.unwrap_or_default();
+    if query.chars().count() > 200 {
+        return Err(AppError::invalid(
+            "the search is longer than 200 characters: shorten it",
+        ));
+    }
+    let limit = q.limit.unwrap_or(50).clamp(1, 200) as usize;
+    let (people, more) = app.directory(&d.user.org, &query, q.family, limit).await;
+    Ok(Json(rest::Directory { people, more }))
+}
+
 #[utoipa::path(get, path = "/statuses", tag = "me", security(("device" = [])), responses((status = 200, description = "the statuses the person may choose", body = rest::Statuses), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn statuses(
     State(app): State<Arc<App>>,
@@ -520,10 +538,17 @@ async fn set_quiet_hours(
     Admin(a): Admin,
     Body(body): Body<rest::QuietHours>,
 ) -> Result<Json<rest::QuietHours>, AppError> {
+    let (quiet_hours, do_not_disturb) = app
+        .set_quiet_hours(
+            &Actor::person(&a.user),
+            &a.user.org,
+            body.quiet_hours,
+            body.do_not_disturb,
+        )
+        .await?;
     Ok(Json(rest::QuietHours {
-        quiet_hours: app
-            .set_quiet_hours(&Actor::person(&a.user), &a.user.org, body.quiet_hours)
-            .await?,
+        quiet_hours,
+        do_not_disturb: Some(do_not_disturb),
     }))
 }
 

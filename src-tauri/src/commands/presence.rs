@@ -38,6 +38,12 @@ pub async fn set_status(
         .await
 }
 
+/// Closes the wrap-up: After call work ends now.
+#[tauri::command]
+pub async fn close_wrap_up(state: State<'_, AppState>) -> Result<Snapshot, CommandError> {
+    state.apply(Change::CloseWrapUp).await
+}
+
 /// Pause notifications until a time (ms since the epoch); none resumes.
 #[tauri::command]
 pub async fn pause(

@@ -1,6 +1,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { CenterItem, CommandError, Explanation, Settings, Snapshot, TeamPanel } from "./types";
+import type { CenterItem, CommandError, Directory, Explanation, Family, Settings, Snapshot, TeamPanel } from "./types";
 import { EVENTS } from "./generated";
 
 export const api = {
@@ -9,9 +9,12 @@ export const api = {
   setStatus: (status: string, until: number | null = null) =>
     invoke<Snapshot>("set_status", { status, until }),
   pause: (until: number | null) => invoke<Snapshot>("pause", { until }),
+  closeWrapUp: () => invoke<Snapshot>("close_wrap_up"),
   setMessage: (text: string, emoji: string | null, clearAfter: string) =>
     invoke<void>("set_message", { text, emoji, clearAfter }),
   team: () => invoke<TeamPanel>("get_team"),
+  searchDirectory: (query: string, family: Family | null) =>
+    invoke<Directory>("search_directory", { query, family }),
   center: () => invoke<CenterItem[]>("get_center"),
   markRead: (seqs: number[]) => invoke<void>("mark_read", { seqs }),
   open: (seq: number) => invoke<string | null>("open_notification", { seq }),

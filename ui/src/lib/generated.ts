@@ -255,7 +255,22 @@ device_lease: Span,
 /**
  * After a call, After call work for at most this long (until the wrap-up is closed).
  */
-after_call_work: Span | null, };
+after_call_work: Span | null, 
+/**
+ * Away when every device is idle or locked. Off: idle and lock change nothing (an
+ * inactivity timeout, when set, still applies).
+ */
+auto_away: boolean, 
+/**
+ * Status-driven routing (team calls, contact assignment) for the organisation.
+ */
+routing: boolean, };
+
+export type BuiltinOverride = { 
+/**
+ * A built-in status (`available`, `busy`, …).
+ */
+status: StatusId, enabled: boolean | null, team_calls: boolean | null, assignable: boolean | null, direct_call: DirectCallPolicy | null, };
 
 export type ErrorBody = { error: WireError, };
 
@@ -375,11 +390,32 @@ offline_after_secs?: number | null,
 /**
  * After call work after a call, this long at most.
  */
-after_call_work_secs?: number | null, };
+after_call_work_secs?: number | null, 
+/**
+ * Away on idle and screen lock.
+ */
+auto_away?: boolean, 
+/**
+ * Status-driven routing (team calls, contact assignment); off, the routing API refuses.
+ */
+routing?: boolean, 
+/**
+ * Forward to phone offered (then people may choose it).
+ */
+forward_to_phone_enabled?: boolean, 
+/**
+ * Replaces the organisation's changes to built-in statuses: offered or not, ringing for
+ * team calls, taking contacts, what a direct call does.
+ */
+builtin?: Array<BuiltinOverride>, };
 
 export type Policy = { policy: OrgPolicy, };
 
-export type QuietHours = { quiet_hours: Array<WeeklyWindow>, };
+export type QuietHours = { quiet_hours: Array<WeeklyWindow>, 
+/**
+ * Absent: left as it is.
+ */
+do_not_disturb?: Array<WeeklyWindow>, };
 
 export type AdminStatus = { status: StatusId, until: Timestamp | null, };
 
@@ -540,7 +576,41 @@ export type CustomStatuses = { statuses: Array<CustomStatus>,
  */
 in_use: Array<CustomStatusId>, };
 
-export type OrgRules = { policy: OrgPolicy, quiet_hours: Array<WeeklyWindow>, forward_to_phone_enabled: boolean, };
+export type OrgRules = { policy: OrgPolicy, quiet_hours: Array<WeeklyWindow>, do_not_disturb: Array<WeeklyWindow>, forward_to_phone_enabled: boolean, 
+/**
+ * The organisation's changes to built-in statuses.
+ */
+builtin: Array<BuiltinOverride>, 
+/**
+ * Every built-in status as it is in this organisation (offered or not, its policy).
+ */
+builtin_statuses: Array<StatusEntry>, };
+
+export type DirectoryEntry = { 
+/**
+ * Name, time zone and what teammates see (Invisible shows as Offline).
+ */
+member: Member, email: string, teams: Array<TeamRef>, };
+
+export type Directory = { people: Array<DirectoryEntry>, 
+/**
+ * More matched than were returned: narrow the search.
+ */
+more: boolean, };
+
+export type DirectoryQuery = { 
+/**
+ * Words to find in a name, email or team name (all of them, any case).
+ */
+q: string | null, 
+/**
+ * Only people shown in this family: available, busy, away, do_not_disturb, offline.
+ */
+family: Family | null, 
+/**
+ * 1 to 200; 50 when absent.
+ */
+limit: number | null, };
 
 /** The events the app sends the window (protocol::ipc::events). */
 export const EVENTS = {

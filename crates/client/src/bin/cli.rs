@@ -81,6 +81,9 @@ enum Cmd {
     Pause { duration: String },
     /// Resume notifications
     Resume,
+    /// Close the wrap-up: After call work ends now (when the organisation keeps it open until
+    /// closed, or to end it early)
+    WrapUp,
     /// The missed-notification center (after syncing)
     Missed {
         #[arg(long)]
@@ -284,6 +287,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             until: until(&duration)?,
         })),
         Cmd::Resume => change(Command::Change(Change::ResumeNotifications)),
+        Cmd::WrapUp => change(Command::Change(Change::CloseWrapUp)),
         Cmd::Read { seqs, all } => {
             if all {
                 change(Command::MarkAllRead)

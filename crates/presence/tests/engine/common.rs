@@ -16,6 +16,8 @@ pub fn rules() -> Rules {
             // Long, so that tables can jump ahead without heartbeats; the lease tests set 90 s.
             device_lease: Span::hours(24),
             after_call_work: Some(Span::minutes(2)),
+            auto_away: true,
+            routing: true,
         },
     }
 }

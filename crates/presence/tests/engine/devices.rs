@@ -207,3 +207,20 @@ fn a_desk_phone_call_shows_even_with_no_app_connected() {
     p.end_activity(&r, t(60), Activity::Call, &ext("pbx-9"));
     assert_eq!(r.team_view(&p, t(60)).status.status, StatusId::OFFLINE);
 }
+
+#[test]
+fn with_auto_away_off_idle_and_lock_change_nothing_but_inactivity_still_counts() {
+    let mut r = rules();
+    r.policy.auto_away = false;
+    let mut w = World::with_rules(r);
+    w.idle(1000, 0);
+    assert_eq!(w.shown(1000), StatusId::AVAILABLE);
+    // Nothing to wake up for at the idle threshold...
+    let next = w.person.next_deadline(&w.rules, t(1000));
+    assert_ne!(next, Some(t(300)));
+    // ...but the inactivity timeout (1 h) still makes the person Offline.
+    w.idle(3600, 0);
+    assert_eq!(w.shown(3600), StatusId::OFFLINE);
+    w.active(3601);
+    assert_eq!(w.shown(3601), StatusId::AVAILABLE);
+}

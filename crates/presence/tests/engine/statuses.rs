@@ -160,3 +160,64 @@ fn a_deleted_custom_status_falls_back_to_a_safe_policy() {
     let p = catalog.policy(&custom("lunch"));
     assert!(!p.team_calls && !p.assignable);
 }
+
+#[test]
+fn an_organisation_changes_built_in_statuses_offered_routed_and_called() {
+    let mut catalog = Catalog::with_default_custom();
+    catalog.builtin.push(BuiltinOverride {
+        status: StatusId::Builtin(BuiltinStatus::BeRightBack),
+        enabled: Some(false),
+        team_calls: None,
+        assignable: None,
+        direct_call: None,
+    });
+    catalog.builtin.push(BuiltinOverride {
+        status: StatusId::AWAY,
+        enabled: None,
+        team_calls: Some(false),
+        assignable: None,
+        direct_call: Some(DirectCallPolicy::Voicemail),
+    });
+    let brb = StatusId::Builtin(BuiltinStatus::BeRightBack);
+    assert!(!catalog.selectable().iter().any(|e| e.id == brb));
+    assert!(matches!(
+        catalog.check_selectable(&brb),
+        Err(PresenceError::StatusDisabled(_))
+    ));
+    let away = catalog.policy(&StatusId::AWAY);
+    assert!(!away.team_calls);
+    assert_eq!(away.direct_call, DirectCallPolicy::Voicemail);
+    // What is not overridden stays the built-in's.
+    assert_eq!(away.assignable, BuiltinStatus::Away.policy().assignable);
+    assert_eq!(
+        catalog.policy(&StatusId::BUSY),
+        BuiltinStatus::Busy.policy()
+    );
+}
+
+#[test]
+fn a_custom_status_with_an_emoji_has_the_emoji_as_its_glyph() {
+    let with = CustomStatus::in_family(
+        CustomStatusId::parse("focus").unwrap(),
+        StatusName::parse("Focus").unwrap(),
+        Some(Emoji::parse("🎧").unwrap()),
+        true,
+        Family::DoNotDisturb,
+        PolicyOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(with.policy.glyph, Glyph::Emoji);
+    let without = CustomStatus::in_family(
+        CustomStatusId::parse("quiet").unwrap(),
+        StatusName::parse("Quiet").unwrap(),
+        None,
+        true,
+        Family::DoNotDisturb,
+        PolicyOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        without.policy.glyph,
+        BuiltinStatus::DoNotDisturb.policy().glyph
+    );
+}

@@ -282,5 +282,49 @@ pub struct CustomStatuses {
 pub struct OrgRules {
     pub policy: presence::OrgPolicy,
     pub quiet_hours: Vec<presence::WeeklyWindow>,
+    pub do_not_disturb: Vec<presence::WeeklyWindow>,
     pub forward_to_phone_enabled: bool,
+    /// The organisation's changes to built-in statuses.
+    pub builtin: Vec<presence::BuiltinOverride>,
+    /// Every built-in status as it is in this organisation (offered or not, its policy).
+    pub builtin_statuses: Vec<presence::StatusEntry>,
+}
+
+/// One person in the organisation's directory.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    /// Name, time zone and what teammates see (Invisible shows as Offline).
+    pub member: crate::Member,
+    pub email: String,
+    pub teams: Vec<TeamRef>,
+}
+
+/// `GET /directory?q=&status=`: everyone in the organisation who matches, by name.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Directory {
+    pub people: Vec<DirectoryEntry>,
+    /// More matched than were returned: narrow the search.
+    pub more: bool,
+}
+
+#[derive(
+    utoipa::ToSchema,
+    utoipa::IntoParams,
+    ts_rs::TS,
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+)]
+#[into_params(parameter_in = Query)]
+pub struct DirectoryQuery {
+    /// Words to find in a name, email or team name (all of them, any case).
+    pub q: Option<String>,
+    /// Only people shown in this family: available, busy, away, do_not_disturb, offline.
+    pub family: Option<presence::Family>,
+    /// 1 to 200; 50 when absent.
+    pub limit: Option<u32>,
 }

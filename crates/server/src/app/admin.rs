@@ -287,6 +287,69 @@ impl App {
             .join(", ")
     }
 
+    /// The organisation's directory for one of its people: everyone active who matches every
+    /// word of `query` (in a name, email or team name) and `family`, as teammates see them (so
+    /// Invisible shows as Offline), by name; at most `limit`, and whether there were more.
+    pub async fn directory(
+        &self,
+        org: &str,
+        query: &str,
+        family: Option<presence::Family>,
+        limit: usize,
+    ) -> (Vec<rest::DirectoryEntry>, bool) {
+        let words: Vec<String> = query
+            .split_whitespace()
+            .take(10)
+            .map(|w| w.to_lowercase())
+            .collect();
+        let teams = self.teams_of_org(org);
+        let mut out = Vec::new();
+        let mut more = false;
+        for slot in self.people_of_org(org).into_iter().filter(|s| s.active) {
+            let their_teams: Vec<rest::TeamRef> = teams
+                .iter()
+                .filter(|(_, t)| t.members.contains(&slot.id))
+                .map(|(id, t)| rest::TeamRef {
+                    id: id.clone(),
+                    name: t.name.clone(),
+                })
+                .collect();
+            let haystack = format!(
+                "{} {} {}",
+                slot.name,
+                slot.email,
+                their_teams
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+            .to_lowercase();
+            if !words.iter().all(|w| haystack.contains(w.as_str())) {
+                continue;
+            }
+            let st = slot.state.lock().await;
+            if family.is_some_and(|f| st.team_view.status.family != f) {
+                continue;
+            }
+            if out.len() == limit {
+                more = true;
+                break;
+            }
+            out.push(rest::DirectoryEntry {
+                member: protocol::Member {
+                    user: slot.id.clone(),
+                    name: slot.name.clone(),
+                    time_zone: st.person.preferences.time_zone.name().to_string(),
+                    view: st.team_view.clone(),
+                },
+                email: slot.email.clone(),
+                teams: their_teams,
+            });
+        }
+        (out, more)
+    }
+
     /// Everyone in an organisation as a board shows them.
     pub async fn board(&self, org: &str) -> Vec<protocol::Member> {
         let mut out = Vec::new();
@@ -400,9 +463,10 @@ impl App {
             time_zone: tz,
             ..Preferences::default()
         };
-        if !org_entry.row.quiet_hours.is_empty() {
+        if !org_entry.row.quiet_hours.is_empty() || !org_entry.row.do_not_disturb.is_empty() {
             let mut s = Schedule::new(tz);
             s.quiet_hours = org_entry.row.quiet_hours.clone();
+            s.do_not_disturb = org_entry.row.do_not_disturb.clone();
             prefs.schedule = Some(s);
         }
         let state = serde_json::to_string(&Person::new(prefs))

@@ -39,7 +39,7 @@ impl App {
         change: impl FnOnce(&mut OrgRow) -> Result<(), AppError>,
     ) -> Result<OrgRow, AppError> {
         let mut row = self.org(org)?.row.clone();
-        let old_quiet = row.quiet_hours.clone();
+        let (old_quiet, old_dnd) = (row.quiet_hours.clone(), row.do_not_disturb.clone());
         change(&mut row)?;
         self.record(
             org,
@@ -48,11 +48,12 @@ impl App {
             format!("{} \"{}\"", row.id, row.name),
             detail,
             vec![Statement::new(
-                "UPDATE orgs SET policy = $1, catalog = $2, quiet_hours = $3 WHERE id = $4",
+                "UPDATE orgs SET policy = $1, catalog = $2, quiet_hours = $3, dnd_schedule = $4 WHERE id = $5",
             )
             .text(to_json(&row.policy))
             .text(to_json(&row.catalog))
             .text(to_json(&row.quiet_hours))
+            .text(to_json(&row.do_not_disturb))
             .text(org)],
         )
         .await?;
@@ -64,19 +65,30 @@ impl App {
             .filter(|s| s.org == org)
             .map(|s| s.id.clone())
             .collect();
-        let quiet = row.quiet_hours.clone();
+        let (quiet, dnd) = (row.quiet_hours.clone(), row.do_not_disturb.clone());
         for m in members {
             let (old_quiet, quiet) = (old_quiet.clone(), quiet.clone());
+            let (old_dnd, dnd) = (old_dnd.clone(), dnd.clone());
             self.mutate(&m, None, move |p, rules, now| {
-                // Org default quiet hours apply to people who kept the previous default.
-                let own = p.preferences.schedule.as_ref().map(|s| &s.quiet_hours);
-                if quiet != old_quiet && own.is_none_or(|q| *q == old_quiet) {
+                // The organisation's default quiet hours and Do not disturb windows apply to
+                // people who kept the previous default.
+                let own = p.preferences.schedule.as_ref();
+                let new_quiet = quiet != old_quiet
+                    && own.map(|s| &s.quiet_hours).is_none_or(|q| *q == old_quiet);
+                let new_dnd =
+                    dnd != old_dnd && own.map(|s| &s.do_not_disturb).is_none_or(|d| *d == old_dnd);
+                if new_quiet || new_dnd {
                     let mut prefs = p.preferences.clone();
                     let mut s = prefs
                         .schedule
                         .take()
                         .unwrap_or_else(|| Schedule::new(prefs.time_zone));
-                    s.quiet_hours = quiet;
+                    if new_quiet {
+                        s.quiet_hours = quiet;
+                    }
+                    if new_dnd {
+                        s.do_not_disturb = dnd;
+                    }
                     prefs.schedule = Some(s);
                     p.set_preferences(rules, now, prefs);
                 } else {
@@ -261,8 +273,29 @@ impl App {
             .after_call_work_secs
             .map(|o| o.map(|s| check(s, "after_call_work_secs")).transpose())
             .transpose()?;
+        if let Some(list) = &request.builtin {
+            check_builtin(list)?;
+        }
+        let (auto_away, routing, forward, builtin) = (
+            request.auto_away,
+            request.routing,
+            request.forward_to_phone_enabled,
+            request.builtin,
+        );
         let row = self
             .update_org(actor, "policy.update", detail, org, move |org| {
+                if let Some(a) = auto_away {
+                    org.policy.auto_away = a;
+                }
+                if let Some(r) = routing {
+                    org.policy.routing = r;
+                }
+                if let Some(f) = forward {
+                    org.catalog.forward_to_phone_enabled = f;
+                }
+                if let Some(b) = builtin {
+                    org.catalog.builtin = b;
+                }
                 if let Some(i) = idle {
                     org.policy.idle_after = i;
                 }
@@ -291,8 +324,24 @@ impl App {
         actor: &Actor,
         org: &str,
         windows: Vec<WeeklyWindow>,
-    ) -> Result<Vec<WeeklyWindow>, AppError> {
-        let detail = to_json(&windows);
+        do_not_disturb: Option<Vec<WeeklyWindow>>,
+    ) -> Result<(Vec<WeeklyWindow>, Vec<WeeklyWindow>), AppError> {
+        if do_not_disturb
+            .as_ref()
+            .is_some_and(|d| d.len() > MAX_QUIET_WINDOWS)
+        {
+            return Err(AppError::invalid(format!(
+                "at most {MAX_QUIET_WINDOWS} Do not disturb windows"
+            )));
+        }
+        let detail = format!(
+            "quiet hours {}, Do not disturb {}",
+            to_json(&windows),
+            do_not_disturb
+                .as_ref()
+                .map(to_json)
+                .unwrap_or_else(|| "unchanged".into())
+        );
         if windows.len() > MAX_QUIET_WINDOWS {
             return Err(AppError::invalid(format!(
                 "at most {MAX_QUIET_WINDOWS} quiet-hour windows"
@@ -301,11 +350,49 @@ impl App {
         let row = self
             .update_org(actor, "quiet_hours.update", detail, org, move |org| {
                 org.quiet_hours = windows;
+                if let Some(d) = do_not_disturb {
+                    org.do_not_disturb = d;
+                }
                 Ok(())
             })
             .await?;
-        Ok(row.quiet_hours)
+        Ok((row.quiet_hours, row.do_not_disturb))
     }
+}
+
+/// An organisation's changes to built-in statuses: built-ins only, each once; only statuses a
+/// person chooses can be withdrawn, and Available never (it hands control back to automation).
+fn check_builtin(list: &[presence::BuiltinOverride]) -> Result<(), AppError> {
+    let mut seen = Vec::new();
+    for o in list {
+        let StatusId::Builtin(b) = &o.status else {
+            return Err(AppError::invalid(format!(
+                "\"{}\" is a custom status: change it under /admin/statuses",
+                o.status
+            )));
+        };
+        if seen.contains(b) {
+            return Err(AppError::invalid(format!(
+                "\"{}\" is listed twice: give each built-in status once",
+                o.status
+            )));
+        }
+        seen.push(*b);
+        if o.enabled == Some(false) {
+            if *b == presence::BuiltinStatus::Available {
+                return Err(AppError::invalid(
+                    "Available cannot be withdrawn: choosing it is how a person hands their status back to automation",
+                ));
+            }
+            if !b.policy().selectable {
+                return Err(AppError::invalid(format!(
+                    "{} is set automatically, never chosen: it cannot be withdrawn",
+                    b.label()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {

@@ -69,6 +69,11 @@ impl App {
     pub async fn team_call(&self, org: &str, team: &str) -> Result<Vec<UserId>, AppError> {
         let team = self.team_in_org(org, team)?;
         let rules = self.rules(org)?;
+        if !rules.policy.routing {
+            return Err(AppError::conflict(
+                "routing is turned off for this organisation: an administrator can turn it on (PUT /admin/policy {\"routing\": true})",
+            ));
+        }
         let mut people = Vec::new();
         for m in &team.members {
             if let Some(slot) = self.slot(m) {
@@ -90,6 +95,11 @@ impl App {
     pub async fn assign(&self, org: &str, team: &str) -> Result<Option<UserId>, AppError> {
         let team = self.team_in_org(org, team)?;
         let rules = self.rules(org)?;
+        if !rules.policy.routing {
+            return Err(AppError::conflict(
+                "routing is turned off for this organisation: an administrator can turn it on (PUT /admin/policy {\"routing\": true})",
+            ));
+        }
         let _one_at_a_time = self.assign_lock.lock().await;
         let mut people = Vec::new();
         for m in &team.members {

@@ -12,6 +12,8 @@ pub struct OrgRow {
     pub policy: OrgPolicy,
     pub catalog: Catalog,
     pub quiet_hours: Vec<WeeklyWindow>,
+    /// Default Do not disturb windows, for members who kept them.
+    pub do_not_disturb: Vec<WeeklyWindow>,
 }
 
 impl Db {
@@ -22,6 +24,7 @@ impl Db {
             policy: OrgPolicy::default(),
             catalog: Catalog::with_default_custom(),
             quiet_hours: Vec::new(),
+            do_not_disturb: Vec::new(),
         };
         sqlx::query(
             "INSERT INTO orgs (id, name, policy, catalog, quiet_hours, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -39,7 +42,7 @@ impl Db {
 
     pub async fn orgs(&self) -> Result<Vec<OrgRow>, DbError> {
         let rows = sqlx::query(
-            "SELECT id, name, policy, catalog, quiet_hours FROM orgs ORDER BY created_at, id",
+            "SELECT id, name, policy, catalog, quiet_hours, dnd_schedule FROM orgs ORDER BY created_at, id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -47,11 +50,12 @@ impl Db {
     }
 
     pub async fn org_by_name(&self, name: &str) -> Result<Option<OrgRow>, DbError> {
-        let row =
-            sqlx::query("SELECT id, name, policy, catalog, quiet_hours FROM orgs WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, name, policy, catalog, quiet_hours, dnd_schedule FROM orgs WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(org_row).transpose()
     }
 
@@ -120,5 +124,6 @@ fn org_row(r: &AnyRow) -> Result<OrgRow, DbError> {
         policy: parse(&r.get::<String, _>(2), "organisation policy")?,
         catalog: parse(&r.get::<String, _>(3), "status catalog")?,
         quiet_hours: parse(&r.get::<String, _>(4), "quiet hours")?,
+        do_not_disturb: parse(&r.get::<String, _>(5), "Do not disturb schedule")?,
     })
 }

@@ -22,6 +22,7 @@ on_both_databases!(
     the_audit_log_says_who_did_what_when,
     another_organisations_people_are_not_found,
     the_admin_cli_changes_a_running_server_at_once,
+    the_directory_finds_everyone_in_the_organisation_as_teammates_see_them,
 );
 
 const NEW_PASSWORD: &str = "a much longer one";
@@ -786,5 +787,75 @@ async fn the_admin_cli_changes_a_running_server_at_once(b: Backend) {
     assert!(cli(&f, &["audit", "--org", &f.org])
         .await
         .contains("user.deactivate"));
+    f.finish().await;
+}
+
+async fn the_directory_finds_everyone_in_the_organisation_as_teammates_see_them(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let dan = f.token(&f.dan, "desk").await;
+    let names = |v: &Value| -> Vec<String> {
+        v["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["email"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Dan shares no team with anyone, and still finds the whole organisation — not another's.
+    let (status, all) = f.get("/directory", &dan).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(
+        names(&all),
+        [
+            "admin@one.test",
+            "bea@one.test",
+            "cal@one.test",
+            "dan@one.test"
+        ]
+    );
+    assert_eq!(all["more"], false);
+    // By name or email words, by team name, any case.
+    let (_, found) = f.get("/directory?q=BEA", &dan).await;
+    assert_eq!(names(&found), ["bea@one.test"]);
+    let (_, core) = f.get("/directory?q=core", &dan).await;
+    assert_eq!(names(&core).len(), 3, "{core}");
+    assert_eq!(core["people"][0]["teams"][0]["name"], "Core");
+    // By what people are shown as; Invisible is Offline here as everywhere.
+    let mut bea = f.online(&f.bea, "laptop").await;
+    let (_, available) = f.get("/directory?family=available", &dan).await;
+    assert_eq!(names(&available), ["bea@one.test"]);
+    bea.request(|request| protocol::ClientMessage::Change {
+        request,
+        change: presence::Change::SetStatus {
+            status: StatusId::INVISIBLE,
+            until: None,
+        },
+    })
+    .await;
+    let (_, available) = f.get("/directory?family=available", &dan).await;
+    assert_eq!(names(&available), Vec::<String>::new());
+    let (_, found) = f.get("/directory?q=bea", &dan).await;
+    assert_eq!(
+        found["people"][0]["member"]["view"]["status"]["status"],
+        "offline"
+    );
+    // Deactivated people are not listed; a page says when there were more.
+    let admin = f.token(&f.admin, "desk").await;
+    f.call(
+        Method::PATCH,
+        "/admin/users/cal@one.test",
+        &admin,
+        Some(json!({"active": false})),
+    )
+    .await;
+    let (_, some) = f.get("/directory?limit=2", &dan).await;
+    assert_eq!(names(&some), ["admin@one.test", "bea@one.test"]);
+    assert_eq!(some["more"], true);
+    let (_, all) = f.get("/directory", &dan).await;
+    assert!(!names(&all).contains(&"cal@one.test".to_string()));
+    let (status, e) = f.get("/directory?family=purple", &dan).await;
+    assert_eq!(status, 422, "{e}");
     f.finish().await;
 }

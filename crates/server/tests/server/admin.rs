@@ -205,6 +205,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/me/preferences"),
     ("put", "/me/preferences"),
     ("get", "/team"),
+    ("get", "/directory"),
     ("get", "/statuses"),
     ("get", "/notifications"),
     ("post", "/notifications"),

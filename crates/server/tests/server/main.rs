@@ -31,6 +31,7 @@ mod admin;
 mod adversarial;
 mod broker;
 mod notifications;
+mod policies;
 mod routing;
 mod sessions;
 mod status;

@@ -1,0 +1,43 @@
+import { describe, expect, it, vi } from "vitest";
+import { fireEvent, render, screen } from "@testing-library/svelte";
+import Directory from "./Directory.svelte";
+import type { Directory as Found, Family } from "./types";
+
+const view = (status: string, label: string, family: Family) => ({
+  status: { status, label, family, colour: "green" as const, glyph: "check" as const, emoji: null, since: 0, until: null },
+  message: null,
+  last_seen: null,
+});
+
+const found: Found = {
+  people: [
+    { member: { user: "u1", name: "Dan", time_zone: "UTC", view: view("available", "Available", "available") }, email: "dan@x.test", teams: [{ id: "t1", name: "Support" }] },
+    { member: { user: "u2", name: "Eve", time_zone: "UTC", view: view("offline", "Offline", "offline") }, email: "eve@x.test", teams: [] },
+  ],
+  more: true,
+};
+
+describe("Directory", () => {
+  it("searches the server with the words and the family, and lists who it found", async () => {
+    const search = vi.fn(async (_q: string, _f: Family | null) => found);
+    render(Directory, { search });
+    await fireEvent.input(screen.getByTestId("directory-search"), { target: { value: " dan " } });
+    await fireEvent.click(screen.getByRole("button", { name: "Search" }));
+    const rows = await screen.findAllByTestId("person");
+    expect(search).toHaveBeenLastCalledWith("dan", null);
+    expect(rows.map((r) => r.dataset.status)).toEqual(["available", "offline"]);
+    expect(rows[0].textContent).toContain("Support");
+    expect(screen.getByText(/narrow the search/)).toBeTruthy();
+    await fireEvent.change(screen.getByLabelText("Shown as"), { target: { value: "busy" } });
+    expect(search).toHaveBeenLastCalledWith("dan", "busy");
+  });
+
+  it("shows the server's error in place", async () => {
+    const search = vi.fn(async () => {
+      throw { kind: "offline", message: "the directory is on the server: sign in" };
+    });
+    render(Directory, { search });
+    await fireEvent.click(screen.getByRole("button", { name: "Search" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("sign in");
+  });
+});
