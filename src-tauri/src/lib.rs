@@ -55,7 +55,10 @@ pub fn run() {
             commands::notifications::mark_all_read,
             commands::settings::get_settings,
             commands::settings::save_settings,
-            commands::session::sign_in
+            commands::session::sign_in,
+            commands::session::my_devices,
+            commands::session::sign_out_device,
+            commands::session::change_password
         ])
         .on_window_event(|window, event| {
             // Closing the window keeps the app in the tray; Quit is in the tray menu.

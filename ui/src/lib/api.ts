@@ -1,6 +1,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { CenterItem, CommandError, Directory, Explanation, Family, Settings, Snapshot, TeamPanel } from "./types";
+import type { CenterItem, CommandError, Devices, Directory, Explanation, Family, Settings, Snapshot, TeamPanel } from "./types";
 import { EVENTS } from "./generated";
 
 export const api = {
@@ -13,6 +13,10 @@ export const api = {
   setMessage: (text: string, emoji: string | null, clearAfter: string) =>
     invoke<void>("set_message", { text, emoji, clearAfter }),
   team: () => invoke<TeamPanel>("get_team"),
+  myDevices: () => invoke<Devices>("my_devices"),
+  signOutDevice: (device: string) => invoke<void>("sign_out_device", { device }),
+  changePassword: (current: string, next: string, signOutOthers: boolean) =>
+    invoke<void>("change_password", { current, new: next, signOutOthers }),
   searchDirectory: (query: string, family: Family | null) =>
     invoke<Directory>("search_directory", { query, family }),
   center: () => invoke<CenterItem[]>("get_center"),
