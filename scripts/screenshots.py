@@ -9,6 +9,7 @@ with ImageMagick's `import`:
   docs/screenshots/window.png       Do not disturb, a notification held as missed (light theme)
   docs/screenshots/settings.png     the settings panel
   docs/screenshots/status-menu-dark.png  the dark theme with the status menu open
+  docs/screenshots/directory-dark.png    the organisation's directory, searched for a team
 
 Look at every picture before committing it.
 """
@@ -113,6 +114,18 @@ def main():
         w.click("button.avatar")
         time.sleep(1)
         shot("status-menu-dark.png")
+        # The organisation's directory, scrolled into view, with a search for a team.
+        w.click("button.avatar")
+        box = wait("the directory", lambda: (w.find_all('[data-testid="directory-search"]') or [None])[0])
+        w.call("POST", "/execute/sync", {"script": "arguments[0].scrollIntoView({block: 'center'});",
+                                         "args": [{ELEMENT: box}]})
+        w.call("POST", f"/element/{box}/value", {"text": "product"})
+        w.click('.directory button[type="submit"]')
+        wait("people in the directory", lambda: len(w.find_all('.directory [data-testid="person"]')) >= 4)
+        w.call("POST", "/execute/sync", {"script": "document.querySelector('.directory').scrollIntoView({block: 'end'});",
+                                         "args": []})
+        time.sleep(1)
+        shot("directory-dark.png")
         # Leave the theme as the desktop's for the next run (it is kept in this temp home anyway).
         w.end()
     finally:
