@@ -74,12 +74,22 @@ impl Session {
         let signed = Api::new(server)
             .sign_in(email.trim(), password, &device)
             .await?;
+        Session::keep(store, server, signed.token, device).await
+    }
+
+    /// Keeps a new session in `store`.
+    async fn keep(
+        store: &Store,
+        server: &Server,
+        token: String,
+        device: DeviceId,
+    ) -> Result<Session, SessionError> {
         store.set("server", server.url()).await?;
-        store.set("token", &signed.token).await?;
+        store.set("token", &token).await?;
         store.set("device", device.as_str()).await?;
         Ok(Session {
             server: server.clone(),
-            token: signed.token,
+            token,
             device,
         })
     }
@@ -98,14 +108,7 @@ impl Session {
         let signed = Api::new(server)
             .redeem_code(code, password, name, &device)
             .await?;
-        store.set("server", server.url()).await?;
-        store.set("token", &signed.token).await?;
-        store.set("device", device.as_str()).await?;
-        Ok(Session {
-            server: server.clone(),
-            token: signed.token,
-            device,
-        })
+        Session::keep(store, server, signed.token, device).await
     }
 
     /// The session for `server`: the stored one if it is for that server and, when

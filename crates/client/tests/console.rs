@@ -54,6 +54,20 @@ async fn sees(
         .unwrap_or_else(|_| panic!("the teammate's client sees {user:?} as {status}"));
 }
 
+/// What an element's `data-status` says once it is `want` (or its last reading after 5 s).
+async fn status_of(d: &Driver, css: &str, want: &str) -> String {
+    settle(want, || async {
+        d.script(&format!(
+            "const e = document.querySelector(\"{css}\"); return e ? e.dataset.status : '';"
+        ))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    })
+    .await
+}
+
 struct Chromedriver(std::process::Child);
 
 impl Drop for Chromedriver {
@@ -209,16 +223,7 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
     )
     .0;
     let on_board = "li[data-person='Ivy New']";
-    let status = settle("available", || async {
-        d.script(&format!(
-            "const e = document.querySelector(\"{on_board}\"); return e ? e.dataset.status : '';"
-        ))
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-    })
-    .await;
+    let status = status_of(&d, on_board, "available").await;
     assert_eq!(status, "available", "the board shows the new person live");
     sees(&mut bea_events, &ivy_id, StatusId::AVAILABLE).await;
     if let Some(dir) = &shots {
@@ -242,16 +247,7 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
     assert_eq!(status, "offline");
     sees(&mut bea_events, &ivy_id, StatusId::OFFLINE).await;
     d.click("nav a[href='#/board']").await;
-    let status = settle("offline", || async {
-        d.script(&format!(
-            "const e = document.querySelector(\"{on_board}\"); return e ? e.dataset.status : '';"
-        ))
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-    })
-    .await;
+    let status = status_of(&d, on_board, "offline").await;
     assert_eq!(
         status, "offline",
         "the board shows the deactivated person Offline"

@@ -360,6 +360,19 @@ fn org_id(app: &App, org: &str) -> Result<String, AppError> {
         })
 }
 
+/// Changes one person from the command line.
+async fn update(
+    app: &App,
+    org: &str,
+    user: &str,
+    change: impl FnOnce(&mut rest::UpdateUser),
+) -> Result<rest::AdminUser, AppError> {
+    let mut c = rest::UpdateUser::default();
+    change(&mut c);
+    app.update_user(&Actor::command_line(), &org_id(app, org)?, user, c)
+        .await
+}
+
 fn when(t: presence::Timestamp) -> String {
     t.to_string()
 }
@@ -463,31 +476,11 @@ async fn run_admin(app: &App, command: Admin) -> Result<(), AppError> {
             println!("withdrew {id}");
         }
         Admin::Deactivate { org, user } => {
-            let u = app
-                .update_user(
-                    &me,
-                    &org_id(app, &org)?,
-                    &user,
-                    rest::UpdateUser {
-                        active: Some(false),
-                        ..Default::default()
-                    },
-                )
-                .await?;
+            let u = update(app, &org, &user, |c| c.active = Some(false)).await?;
             println!("deactivated {} <{}>", u.id.as_str(), u.email);
         }
         Admin::Reactivate { org, user } => {
-            let u = app
-                .update_user(
-                    &me,
-                    &org_id(app, &org)?,
-                    &user,
-                    rest::UpdateUser {
-                        active: Some(true),
-                        ..Default::default()
-                    },
-                )
-                .await?;
+            let u = update(app, &org, &user, |c| c.active = Some(true)).await?;
             println!("reactivated {} <{}>", u.id.as_str(), u.email);
         }
         Admin::DeleteUser { org, user } => {
@@ -504,17 +497,7 @@ async fn run_admin(app: &App, command: Admin) -> Result<(), AppError> {
                     )))
                 }
             };
-            let u = app
-                .update_user(
-                    &me,
-                    &org_id(app, &org)?,
-                    &user,
-                    rest::UpdateUser {
-                        role: Some(role),
-                        ..Default::default()
-                    },
-                )
-                .await?;
+            let u = update(app, &org, &user, |c| c.role = Some(role)).await?;
             println!("{} <{}> is now {:?}", u.id.as_str(), u.email, u.role);
         }
         Admin::ResetPassword { org, user } => {
