@@ -49,14 +49,24 @@ impl<'de> Deserialize<'de> for Frame {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// What teammates see of `user` changed: to every connection of every teammate.
-    Presence { user: UserId, frame: Frame },
+    /// What teammates see of `user` changed: to every connection of every teammate. `version`
+    /// is the stored state's: a node drops a frame older than one it delivered already, so
+    /// teammates end on the last stored state whatever order nodes publish in.
+    Presence {
+        user: UserId,
+        frame: Frame,
+        #[serde(default)]
+        version: i64,
+    },
     /// To every connection of one user. `notification` carries the sequence number so a
-    /// connection that just sent its backlog skips what it already sent.
+    /// connection that just sent its backlog skips what it already sent; `version` is as for
+    /// `Presence` (none for frames that are not the person's state).
     User {
         user: UserId,
         frame: Frame,
         notification: Option<u64>,
+        #[serde(default)]
+        version: Option<i64>,
     },
     /// Ends the connections of one device (token revoked, signed out), after sending `frame`.
     Disconnect {

@@ -328,7 +328,7 @@ async fn choose(
 ) -> Result<(), AppError> {
     app.mutate(user, None, move |p, rules, now| {
         let until = for_.map(|s| now.plus(s));
-        p.choose(rules, now, status, until)
+        p.choose(rules, now, status.clone(), until)
             .map(|_| ())
             .map_err(AppError::from)
     })

@@ -89,6 +89,9 @@ pub struct Hub {
     boards: RwLock<HashMap<String, Vec<Board>>>,
     pub directory: RwLock<Arc<Directory>>,
     next_id: AtomicU64,
+    /// The newest stored version of each person whose state frames this node delivered: an
+    /// older one (a node that published late) is dropped.
+    delivered: std::sync::Mutex<HashMap<(UserId, bool), i64>>,
 }
 
 impl Default for Hub {
@@ -98,6 +101,7 @@ impl Default for Hub {
             boards: RwLock::new(HashMap::new()),
             directory: RwLock::new(Arc::new(Directory::default())),
             next_id: AtomicU64::new(1),
+            delivered: std::sync::Mutex::new(HashMap::new()),
         }
     }
 }
@@ -209,6 +213,18 @@ impl Hub {
         *self.directory.write().expect("directory lock") = Arc::new(directory);
     }
 
+    /// Whether a state frame of `user` at `version` (a team view, or `own` view) is not older
+    /// than one this node delivered already; remembers it.
+    fn current(&self, user: &UserId, own: bool, version: i64) -> bool {
+        let mut delivered = self.delivered.lock().expect("delivered lock");
+        let last = delivered.entry((user.clone(), own)).or_insert(version);
+        if version < *last {
+            return false;
+        }
+        *last = version;
+        true
+    }
+
     pub fn deliver(&self, event: &Event) {
         let mut slow = Vec::new();
         {
@@ -219,7 +235,14 @@ impl Hub {
                 }
             };
             match event {
-                Event::Presence { user, frame } => {
+                Event::Presence {
+                    user,
+                    frame,
+                    version,
+                } => {
+                    if !self.current(user, false, *version) {
+                        return;
+                    }
                     let audience = self.directory.read().expect("directory lock").clone();
                     let mates = audience.teammates(user);
                     for mate in mates.iter() {
@@ -243,7 +266,11 @@ impl Hub {
                     user,
                     frame,
                     notification,
+                    version,
                 } => {
+                    if version.is_some_and(|v| !self.current(user, true, v)) {
+                        return;
+                    }
                     for c in conns.get(user).into_iter().flatten() {
                         let out = match notification {
                             Some(seq) => Outgoing::Notification {

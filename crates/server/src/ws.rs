@@ -536,7 +536,7 @@ async fn apply_change(
 ) -> Result<(), AppError> {
     check_request(request)?;
     app.mutate(user, Some(request), move |p, rules, now| {
-        p.apply(rules, now, change).map_err(AppError::from)
+        p.apply(rules, now, change.clone()).map_err(AppError::from)
     })
     .await
     .map(|_| ())

@@ -430,6 +430,7 @@ async fn seed(url: &str, clients: usize, team_size: usize) -> Vec<String> {
             last_assigned: None,
             active: true,
             password_reset: false,
+            version: 0,
         };
         db.create_user(&row, now).await.expect("user");
         db.add_member(&format!("t-bench-{}", i / team_size), &id)

@@ -266,6 +266,7 @@ impl App {
                 user: user.clone(),
                 frame: frame(&ServerMessage::TeamSnapshot { members }),
                 notification: None,
+                version: None,
             });
         }
         Ok(())

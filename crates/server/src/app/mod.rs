@@ -106,6 +106,8 @@ struct SlotState {
     /// most every half lease (a stored lease is never more than half a lease behind).
     stored_at: Timestamp,
     last_assigned: Option<i64>,
+    /// The version of the stored state this copy is (see [`App::mutate`]).
+    version: i64,
 }
 
 impl std::fmt::Debug for Slot {
@@ -178,6 +180,26 @@ impl App {
         let (deliver, node) = (app.hub.clone(), Arc::downgrade(&app));
         app.broker.subscribe(Arc::new(move |event: &Event, origin| {
             deliver.deliver(event);
+            // Another node stored a person: this node's copy follows.
+            if let (
+                Event::Presence { user, version, .. }
+                | Event::User {
+                    user,
+                    version: Some(version),
+                    ..
+                },
+                Origin::OtherNode,
+            ) = (event, origin)
+            {
+                if let Some(app) = node.upgrade() {
+                    let (user, version) = (user.clone(), *version);
+                    tokio::spawn(async move {
+                        if let Err(e) = app.refresh(&user, version).await {
+                            tracing::warn!(user = %user.as_str(), error = %e, "could not read a person another node changed");
+                        }
+                    });
+                }
+            }
             if let (Event::OrgChanged { org }, Origin::OtherNode) = (event, origin) {
                 // Another node changed an organisation: read it again here.
                 if let Some(app) = node.upgrade() {
@@ -341,6 +363,7 @@ impl App {
                 applied: row.applied_requests,
                 stored_at: now,
                 last_assigned: row.last_assigned,
+                version: row.version,
             })),
         })
     }

@@ -108,6 +108,7 @@ impl App {
                     notification: n.clone(),
                 }),
                 notification: Some(n.seq.0),
+                version: None,
             });
         }
         Ok((n, new))
@@ -138,6 +139,7 @@ impl App {
                     dismissed: dismiss,
                 }),
                 notification: None,
+                version: None,
             });
         }
         Ok(changed)

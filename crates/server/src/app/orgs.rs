@@ -84,10 +84,10 @@ impl App {
                         .take()
                         .unwrap_or_else(|| Schedule::new(prefs.time_zone));
                     if new_quiet {
-                        s.quiet_hours = quiet;
+                        s.quiet_hours = quiet.clone();
                     }
                     if new_dnd {
-                        s.do_not_disturb = dnd;
+                        s.do_not_disturb = dnd.clone();
                     }
                     prefs.schedule = Some(s);
                     p.set_preferences(rules, now, prefs);

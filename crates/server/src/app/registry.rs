@@ -14,46 +14,112 @@ use std::sync::Arc;
 /// How many applied request ids are remembered per person (an outbox replays fewer).
 const REMEMBERED_REQUESTS: usize = 200;
 
+/// How many times a change is applied again onto what another node stored meanwhile.
+const CONFLICT_RETRIES: usize = 50;
+
 impl App {
     /// Applies a change to one person. With a request id already applied, changes nothing and
-    /// returns `None` (an outbox replay). The change is stored before it is visible.
+    /// returns `None` (an outbox replay). The change is stored before it is visible, and only
+    /// onto the version it was applied to: when another node stored this person since, the
+    /// stored state is read again and the change applied to it instead (so `change` may run more
+    /// than once, each time on a fresh copy; only the stored run counts).
     pub async fn mutate<R>(
         &self,
         user: &UserId,
         request: Option<&RequestId>,
-        change: impl FnOnce(&mut Person, &Rules, Timestamp) -> Result<R, AppError>,
+        mut change: impl FnMut(&mut Person, &Rules, Timestamp) -> Result<R, AppError>,
     ) -> Result<Option<R>, AppError> {
         let slot = self
             .slot(user)
             .ok_or_else(|| AppError::not_found("no such user"))?;
         let rules = self.rules(&slot.org)?;
         let mut st = slot.state.lock().await;
-        if let Some(r) = request {
-            if st.applied.contains(&r.0) {
-                return Ok(None);
+        for _ in 0..CONFLICT_RETRIES {
+            if let Some(r) = request {
+                if st.applied.contains(&r.0) {
+                    return Ok(None);
+                }
             }
+            let now = self.clock.now();
+            let mut person = st.person.clone();
+            let out = change(&mut person, &rules, now)?;
+            let mut applied = st.applied.clone();
+            if let Some(r) = request {
+                applied.push(r.0.clone());
+                let extra = applied.len().saturating_sub(REMEMBERED_REQUESTS);
+                applied.drain(..extra);
+            }
+            let deadline = next_wakeup(&person, &rules, now);
+            if person != st.person || applied != st.applied {
+                let Some(version) = self
+                    .db
+                    .save_state(
+                        user.as_str(),
+                        &person,
+                        &applied,
+                        deadline.map(|t| t.0),
+                        st.version,
+                    )
+                    .await?
+                else {
+                    self.reread(user, &mut st, &rules).await?;
+                    continue;
+                };
+                st.person = person;
+                st.applied = applied;
+                st.stored_at = now;
+                st.version = version;
+            }
+            self.publish_views(&slot, &mut st, &rules, now);
+            let _ = self.timers.send((user.clone(), deadline));
+            return Ok(Some(out));
         }
+        Err(AppError::internal(format!(
+            "{} was changed {CONFLICT_RETRIES} times elsewhere while this change was being stored: nothing was changed; try again",
+            slot.email
+        )))
+    }
+
+    /// Reads a person's stored state again (another node stored a newer version), with the
+    /// views of it: the node that stored it published those, so they are not published here.
+    async fn reread(
+        &self,
+        user: &UserId,
+        st: &mut SlotState,
+        rules: &Rules,
+    ) -> Result<(), AppError> {
+        let (person, applied, version) = self
+            .db
+            .user_state(user.as_str())
+            .await?
+            .ok_or_else(|| AppError::not_found("the person was just removed"))?;
         let now = self.clock.now();
-        let mut person = st.person.clone();
-        let out = change(&mut person, &rules, now)?;
-        let mut applied = st.applied.clone();
-        if let Some(r) = request {
-            applied.push(r.0.clone());
-            let extra = applied.len().saturating_sub(REMEMBERED_REQUESTS);
-            applied.drain(..extra);
+        st.team_view = rules.team_view(&person, now);
+        st.self_view = rules.self_view(&person, now);
+        st.person = person;
+        st.applied = applied;
+        st.version = version;
+        st.stored_at = now;
+        Ok(())
+    }
+
+    /// Another node stored `user` at `version`: read it when this node's copy is older, so what
+    /// this node shows and decides follows. Views are not published again (that node did).
+    pub(crate) async fn refresh(&self, user: &UserId, version: i64) -> Result<(), AppError> {
+        let Some(slot) = self.slot(user) else {
+            return Ok(());
+        };
+        let rules = self.rules(&slot.org)?;
+        let mut st = slot.state.lock().await;
+        if st.version >= version {
+            return Ok(());
         }
-        let deadline = next_wakeup(&person, &rules, now);
-        if person != st.person || applied != st.applied {
-            self.db
-                .save_state(user.as_str(), &person, &applied, deadline.map(|t| t.0))
-                .await?;
-            st.person = person;
-            st.applied = applied;
-            st.stored_at = now;
-        }
-        self.publish_views(&slot, &mut st, &rules, now);
-        let _ = self.timers.send((user.clone(), deadline));
-        Ok(Some(out))
+        self.reread(user, &mut st, &rules).await?;
+        let now = self.clock.now();
+        let _ = self
+            .timers
+            .send((user.clone(), next_wakeup(&st.person, &rules, now)));
+        Ok(())
     }
 
     fn publish_views(&self, slot: &Slot, st: &mut SlotState, rules: &Rules, now: Timestamp) {
@@ -66,6 +132,7 @@ impl App {
                     user: slot.id.clone(),
                     view: team_view,
                 }),
+                version: st.version,
             });
         }
         let self_view = rules.self_view(&st.person, now);
@@ -75,6 +142,7 @@ impl App {
                 user: slot.id.clone(),
                 frame: frame(&ServerMessage::SelfUpdate { view: self_view }),
                 notification: None,
+                version: Some(st.version),
             });
         }
     }
@@ -84,28 +152,42 @@ impl App {
     pub async fn heartbeat(&self, user: &Arc<Slot>, device: &DeviceId) -> Result<bool, AppError> {
         let rules = self.rules(&user.org)?;
         let mut st = user.state.lock().await;
-        let now = self.clock.now();
-        let mut person = st.person.clone();
-        if !person.keep_alive(&rules, now, device) {
-            return Ok(false);
+        for _ in 0..CONFLICT_RETRIES {
+            let now = self.clock.now();
+            let mut person = st.person.clone();
+            if !person.keep_alive(&rules, now, device) {
+                return Ok(false);
+            }
+            let deadline = next_wakeup(&person, &rules, now);
+            let half = rules.policy.device_lease.millis() / 2;
+            if now.0 - st.stored_at.0 >= half {
+                let stored = self
+                    .db
+                    .save_state(
+                        user.id.as_str(),
+                        &person,
+                        &st.applied,
+                        deadline.map(|t| t.0),
+                        st.version,
+                    )
+                    .await?;
+                match stored {
+                    Some(v) => st.version = v,
+                    None => {
+                        self.reread(&user.id, &mut st, &rules).await?;
+                        continue;
+                    }
+                }
+                st.stored_at = now;
+            }
+            st.person = person;
+            self.publish_views(user, &mut st, &rules, now);
+            let _ = self.timers.send((user.id.clone(), deadline));
+            return Ok(true);
         }
-        let deadline = next_wakeup(&person, &rules, now);
-        let half = rules.policy.device_lease.millis() / 2;
-        if now.0 - st.stored_at.0 >= half {
-            self.db
-                .save_state(
-                    user.id.as_str(),
-                    &person,
-                    &st.applied,
-                    deadline.map(|t| t.0),
-                )
-                .await?;
-            st.stored_at = now;
-        }
-        st.person = person;
-        self.publish_views(user, &mut st, &rules, now);
-        let _ = self.timers.send((user.id.clone(), deadline));
-        Ok(true)
+        Err(AppError::internal(
+            "this person was changed too often elsewhere to renew the device's lease: try again",
+        ))
     }
 
     pub async fn self_view(&self, user: &Slot) -> SelfView {
@@ -178,7 +260,7 @@ impl App {
         }
         let stored = preferences.clone();
         self.mutate(user, None, move |p, rules, now| {
-            p.set_preferences(rules, now, preferences);
+            p.set_preferences(rules, now, preferences.clone());
             Ok(())
         })
         .await?;
@@ -194,7 +276,7 @@ impl App {
         status: Option<AdminStatus>,
     ) -> Result<TeamView, AppError> {
         let slot = self.user_in_org(org, user)?;
-        self.mutate(&slot.id, None, move |p, rules, now| match status {
+        self.mutate(&slot.id, None, move |p, rules, now| match status.clone() {
             Some(s) => p
                 .admin_set(rules, now, s.status, s.until)
                 .map(|_| ())

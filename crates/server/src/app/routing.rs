@@ -43,10 +43,10 @@ impl App {
             .mutate(&slot.id, None, move |p, rules, now| {
                 match kind {
                     IntegrationKind::CallStarted => {
-                        p.start_activity(rules, now, Activity::Call, ext2, until)?;
+                        p.start_activity(rules, now, Activity::Call, ext2.clone(), until)?;
                     }
                     IntegrationKind::MeetingStarted => {
-                        p.start_activity(rules, now, Activity::Meeting, ext2, until)?;
+                        p.start_activity(rules, now, Activity::Meeting, ext2.clone(), until)?;
                     }
                     IntegrationKind::CallEnded => p.end_activity(rules, now, Activity::Call, &ext2),
                     IntegrationKind::MeetingEnded => {

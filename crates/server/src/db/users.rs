@@ -21,6 +21,8 @@ pub struct UserRow {
     pub active: bool,
     /// An administrator reset the password: the old one no longer signs in.
     pub password_reset: bool,
+    /// The stored state's version (see [`Db::save_state`]).
+    pub version: i64,
 }
 
 pub use protocol::rest::Role;
@@ -32,7 +34,7 @@ pub fn role_str(role: Role) -> &'static str {
     }
 }
 
-const USER_COLUMNS: &str = "SELECT id, org_id, email, name, password_hash, role, state, applied_requests, notification_seq, last_assigned, active, password_reset FROM users";
+const USER_COLUMNS: &str = "SELECT id, org_id, email, name, password_hash, role, state, applied_requests, notification_seq, last_assigned, active, password_reset, version FROM users";
 
 impl Db {
     pub async fn create_user(&self, user: &UserRow, now: i64) -> Result<(), DbError> {
@@ -77,24 +79,47 @@ impl Db {
     }
 
     /// Stores a person's presence state, with the request that changed it (if any) recorded
-    /// as applied, in one write.
+    /// as applied, in one write — if the stored version is still `version`. Returns the new
+    /// version, or `None` when another write came first (read the person again and retry).
     pub async fn save_state(
         &self,
         user_id: &str,
         state: &Person,
         applied_requests: &[String],
         next_deadline: Option<i64>,
-    ) -> Result<(), DbError> {
-        sqlx::query(
-            "UPDATE users SET state = $1, applied_requests = $2, next_deadline = $3 WHERE id = $4",
+        version: i64,
+    ) -> Result<Option<i64>, DbError> {
+        let done = sqlx::query(
+            "UPDATE users SET state = $1, applied_requests = $2, next_deadline = $3, version = version + 1 \
+             WHERE id = $4 AND version = $5",
         )
         .bind(json(state))
         .bind(json(&applied_requests))
         .bind(next_deadline)
         .bind(user_id)
+        .bind(version)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok((done.rows_affected() == 1).then_some(version + 1))
+    }
+
+    /// A person's stored presence state, applied requests and version.
+    pub async fn user_state(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<(Person, Vec<String>, i64)>, DbError> {
+        let row = sqlx::query("SELECT state, applied_requests, version FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok((
+                parse(&r.get::<String, _>(0), "presence state")?,
+                parse(&r.get::<String, _>(1), "applied requests")?,
+                r.get(2),
+            ))
+        })
+        .transpose()
     }
 
     pub async fn set_last_assigned(&self, user_id: &str, at: i64) -> Result<(), DbError> {
@@ -126,5 +151,6 @@ fn user_row(r: &AnyRow) -> Result<UserRow, DbError> {
         last_assigned: r.get(9),
         active: r.get::<i64, _>(10) != 0,
         password_reset: r.get::<i64, _>(11) != 0,
+        version: r.get(12),
     })
 }

@@ -178,6 +178,7 @@ async fn a_client_that_stops_reading_is_closed_after_the_send_timeout(b: Backend
             user: f.bea.clone(),
             frame: Frame::from(big.clone()),
             notification: None,
+            version: None,
         });
     }
     f.broker.clear();

@@ -47,7 +47,7 @@ async fn a_change_is_one_serializable_event_for_its_whole_audience(b: Backend) {
         .collect();
     assert_eq!(presence.len(), 1, "{events:?}");
     match presence[0] {
-        presently_server::broker::Event::Presence { user, frame } => {
+        presently_server::broker::Event::Presence { user, frame, .. } => {
             assert_eq!(user, &f.bea);
             assert!(matches!(
                 protocol::decode_server(frame.as_str()).unwrap(),
@@ -98,6 +98,7 @@ async fn another_nodes_account_change_is_live_here(b: Backend) {
         last_assigned: None,
         active: true,
         password_reset: false,
+        version: 0,
     };
     f.app().db.create_user(&row, f.clock.now().0).await.unwrap();
     f.app().db.add_member(&f.team, id.as_str()).await.unwrap();

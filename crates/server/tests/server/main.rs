@@ -30,6 +30,7 @@ mod accounts;
 mod admin;
 mod adversarial;
 mod broker;
+mod nodes;
 mod notifications;
 mod policies;
 mod routing;

@@ -290,6 +290,8 @@ impl Fixture {
 pub struct RecordingBroker {
     subscribers: std::sync::Mutex<Vec<Subscriber>>,
     pub sent: std::sync::Mutex<Vec<String>>,
+    /// Another node's broker: what is published here reaches it too, as JSON crosses the wire.
+    peer: std::sync::OnceLock<std::sync::Weak<RecordingBroker>>,
 }
 
 impl RecordingBroker {
@@ -307,8 +309,15 @@ impl RecordingBroker {
         self.sent.lock().unwrap().clear();
     }
 
+    /// Links two nodes' brokers both ways, as a broker between nodes would.
+    pub fn link(a: &Arc<RecordingBroker>, b: &Arc<RecordingBroker>) {
+        let _ = a.peer.set(Arc::downgrade(b));
+        let _ = b.peer.set(Arc::downgrade(a));
+    }
+
     pub fn deliver_from_other_node(&self, event: Event) {
-        for s in self.subscribers.lock().unwrap().iter() {
+        let subscribers = self.subscribers.lock().unwrap().clone();
+        for s in subscribers.iter() {
             s(&event, Origin::OtherNode);
         }
     }
@@ -317,9 +326,13 @@ impl RecordingBroker {
 impl Broker for RecordingBroker {
     fn publish(&self, event: Event) {
         let json = serde_json::to_string(&event).expect("an event serializes");
-        self.sent.lock().unwrap().push(json);
-        for s in self.subscribers.lock().unwrap().iter() {
+        self.sent.lock().unwrap().push(json.clone());
+        let subscribers = self.subscribers.lock().unwrap().clone();
+        for s in subscribers.iter() {
             s(&event, Origin::ThisNode);
+        }
+        if let Some(peer) = self.peer.get().and_then(|p| p.upgrade()) {
+            peer.deliver_from_other_node(serde_json::from_str(&json).expect("an event decodes"));
         }
     }
 
@@ -437,9 +450,11 @@ impl Client {
         self.ws.send(Message::Text(text.into())).await
     }
 
+    /// A request id unique to this device, as the client core makes them (a person's devices
+    /// share one list of applied requests).
     pub fn next_request(&mut self) -> RequestId {
         self.request += 1;
-        RequestId(format!("r{}", self.request))
+        RequestId(format!("{}-r{}", self.device.as_str(), self.request))
     }
 
     /// The next server frame (text), decoded; panics after 10 s.

@@ -1,0 +1,146 @@
+//! Two server nodes on one database (the step before NATS: their brokers linked in process,
+//! every event crossing as JSON). A person's two devices, one on each node, change their
+//! presence concurrently hundreds of times — the laptop its status message, the phone the end
+//! of a notification pause: every change is stored exactly once (the person's version moves by
+//! exactly one per change), neither device's last change is lost to the other's (each node
+//! wrote onto what the other stored), both nodes' copies come to the stored state, and a
+//! teammate on each node ends on that state's view.
+
+use crate::support::*;
+use clock::Clock;
+use presence::{Change, ClearAfter, MessageText, TeamView};
+use protocol::{ClientMessage, ServerMessage};
+use std::sync::Arc;
+use std::time::Duration;
+
+on_both_databases!(two_nodes_never_lose_or_double_a_change_to_one_person,);
+
+const EACH: usize = 150;
+
+fn message(text: String) -> impl FnOnce(protocol::RequestId) -> ClientMessage {
+    move |request| ClientMessage::Change {
+        request,
+        change: Change::SetMessage {
+            text: MessageText::parse(text).unwrap(),
+            emoji: None,
+            clear_after: ClearAfter::Never,
+        },
+    }
+}
+
+/// The last view of `user` a client was sent, reading until nothing comes for a while.
+async fn last_view(c: &mut Client, user: &presence::UserId) -> Option<TeamView> {
+    let mut last = None;
+    while let Some(m) = c.try_next(Duration::from_millis(500)).await {
+        if let ServerMessage::PresenceDelta { user: u, view } = m {
+            if &u == user {
+                last = Some(view);
+            }
+        }
+    }
+    last
+}
+
+async fn two_nodes_never_lose_or_double_a_change_to_one_person(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let other = Arc::new(RecordingBroker::default());
+    RecordingBroker::link(&f.broker, &other);
+    let node_b = start(&f.db.url, &f.clock, &other).await;
+
+    let laptop_token = f.token(&f.bea, "laptop").await;
+    let phone_token = f.token(&f.bea, "phone").await;
+    let mut laptop = Client::connect(f.addr(), &laptop_token, "laptop", None).await;
+    let mut phone = Client::connect(node_b.addr, &phone_token, "phone", None).await;
+    laptop.report(presence::DeviceActivity::Active, false).await;
+    phone.report(presence::DeviceActivity::Active, false).await;
+    let mut cal_on_a = f.online(&f.cal, "desk").await;
+    let cal_b_token = f.token(&f.admin, "desk").await;
+    let mut admin_on_b = Client::connect(node_b.addr, &cal_b_token, "desk", None).await;
+    laptop.request(message("start".into())).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start_version = f
+        .app()
+        .db
+        .user_state(f.bea.as_str())
+        .await
+        .unwrap()
+        .unwrap()
+        .2;
+
+    // Both devices at once, each waiting for its own acks (the server's clock moves on a
+    // little each time, so neither hits the per-connection rate limit).
+    let (clock_a, clock_b) = (f.clock.clone(), f.clock.clone());
+    let a = tokio::spawn(async move {
+        for i in 0..EACH {
+            clock_a.advance(presence::Span(60));
+            laptop.request(message(format!("laptop {i}"))).await;
+        }
+        laptop
+    });
+    let pause_base = f.clock.now().plus(presence::Span::hours(1));
+    let b2 = tokio::spawn(async move {
+        for i in 0..EACH {
+            clock_b.advance(presence::Span(60));
+            let until = pause_base.plus(presence::Span::minutes(i as i64));
+            phone
+                .request(move |request| ClientMessage::Change {
+                    request,
+                    change: Change::PauseNotifications { until },
+                })
+                .await;
+        }
+        phone
+    });
+    let (_laptop, _phone) = (a.await.unwrap(), b2.await.unwrap());
+
+    let (person, _, version) = f
+        .app()
+        .db
+        .user_state(f.bea.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        version - start_version,
+        2 * EACH as i64,
+        "every acknowledged change stored exactly once"
+    );
+    let rules = f.app().rules(&f.org).unwrap();
+    let now = f.clock.now();
+    let stored_view = rules.team_view(&person, now);
+    assert_eq!(
+        stored_view.message.as_ref().unwrap().text.as_str(),
+        format!("laptop {}", EACH - 1),
+        "the laptop's last change survived the phone's"
+    );
+    assert_eq!(
+        rules.self_view(&person, now).interruptibility,
+        presence::Interruptibility::Paused {
+            until: pause_base.plus(presence::Span::minutes(EACH as i64 - 1))
+        },
+        "the phone's last change survived the laptop's"
+    );
+    // Both nodes' copies come to the stored state.
+    for (name, app) in [("A", f.app().clone()), ("B", node_b.app.clone())] {
+        let slot = app.slot(&f.bea).unwrap();
+        let mut seen = None;
+        for _ in 0..50 {
+            seen = Some(app.self_view(&slot).await.seen_by_others);
+            if seen.as_ref() == Some(&stored_view) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen.as_ref(), Some(&stored_view), "node {name}'s copy");
+    }
+    // A teammate on each node ends on the stored state's view.
+    assert_eq!(
+        last_view(&mut cal_on_a, &f.bea).await,
+        Some(stored_view.clone())
+    );
+    assert_eq!(last_view(&mut admin_on_b, &f.bea).await, Some(stored_view));
+    node_b.stop().await;
+    f.finish().await;
+}
