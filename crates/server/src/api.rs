@@ -26,7 +26,7 @@ pub fn router(app: Arc<App>) -> Router {
     let (api, document) = api_routes().split_for_parts();
     openapi::keep(document);
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health))
         .route("/demo/notes/{n}", get(crate::demo::note_page))
         .route("/admin", get(|| async { axum::response::Redirect::permanent("/admin/") }))
         .route("/admin/", get(crate::console::index))
@@ -41,6 +41,17 @@ pub fn router(app: Arc<App>) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .with_state(app)
+}
+
+/// `ok`, or 503 with what is wrong (the database, or NATS between nodes), for a load balancer.
+async fn health(State(app): State<Arc<App>>) -> (StatusCode, String) {
+    match app.health().await {
+        Ok(()) => (StatusCode::OK, "ok".into()),
+        Err(why) => {
+            tracing::warn!(%why, "unhealthy");
+            (StatusCode::SERVICE_UNAVAILABLE, why)
+        }
+    }
 }
 
 /// Every route under `/api/v1`, each registered with its OpenAPI description: the router and

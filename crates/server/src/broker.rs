@@ -93,6 +93,10 @@ pub trait Broker: Send + Sync + 'static {
     fn publish(&self, event: Event);
     /// Adds a subscriber for every event published from now on, on any node.
     fn subscribe(&self, subscriber: Subscriber);
+    /// Whether events reach the other nodes now; what is wrong, in words, when not.
+    fn health(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The broker of a single node: a publish calls every subscriber at once.

@@ -20,6 +20,8 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// NATS (`nats://host:4222`): run as one node of several on one PostgreSQL database.
+    pub cluster: Option<String>,
 }
 
 /// What the command line and the environment gave; each `Some` wins over the config file.
@@ -31,6 +33,7 @@ pub struct Overrides {
     pub log_format: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +45,8 @@ pub struct Config {
     /// The certificate chain and key to terminate TLS with; `None`: plain HTTP (on loopback, or
     /// behind a proxy that terminates TLS).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// NATS between nodes; `None`: one node.
+    pub cluster: Option<String>,
 }
 
 /// The default SQLite database: `$XDG_DATA_HOME/presently/server.db` (or `~/.local/share/…`).
@@ -64,6 +69,7 @@ impl Config {
             log_format,
             tls_cert,
             tls_key,
+            cluster,
         } = given;
         let file: FileConfig = match file {
             None => FileConfig::default(),
@@ -112,9 +118,18 @@ impl Config {
                 ))
             }
         };
+        let cluster = cluster.or(file.cluster);
+        if let Some(url) = &cluster {
+            if !url.starts_with("nats://") && !url.starts_with("tls://") {
+                return Err(AppError::config(format!(
+                    "--cluster takes NATS's address, nats://host:4222, not \"{url}\""
+                )));
+            }
+        }
         Ok(Config {
             listen,
             tls,
+            cluster,
             database_url: database_url
                 .or(file.database_url)
                 .unwrap_or_else(default_database_url),

@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod hub;
+pub mod nats;
 pub mod openapi;
 pub mod tls;
 pub mod ws;
@@ -67,9 +68,33 @@ pub async fn start(
     listen: SocketAddr,
     tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<Running, AppError> {
+    start_node(database_url, listen, tls, None).await
+}
+
+/// [`start`], as one node of a cluster when `cluster` names NATS (`nats://host:4222`): events
+/// reach the other nodes on the same PostgreSQL database through it. A cluster needs
+/// PostgreSQL; SQLite is refused with what to do.
+pub async fn start_node(
+    database_url: &str,
+    listen: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    cluster: Option<&str>,
+) -> Result<Running, AppError> {
     let db = db::Db::connect(database_url).await?;
+    let broker: Arc<dyn broker::Broker> = match cluster {
+        None => broker::InProcess::shared(),
+        Some(url) => {
+            if db.backend != db::Backend::Postgres {
+                return Err(AppError::config(
+                    "several nodes (--cluster) need PostgreSQL: give --database-url postgres://… (an SQLite file belongs to one node)",
+                ));
+            }
+            let name = db.name().await?;
+            nats::NatsBroker::connect(url, &name).await?
+        }
+    };
     let listener = bind(listen).await?;
-    let (broker, clock) = (broker::InProcess::shared(), SystemClock::shared());
+    let clock = SystemClock::shared();
     match tls {
         None => serve(db, broker, clock, listener, std::future::pending()).await,
         Some(config) => {

@@ -22,7 +22,7 @@ struct Cli {
     /// sqlite://path or postgres://… [default: an SQLite file in the user's data directory]
     #[arg(long, env = "DATABASE_URL", global = true)]
     database_url: Option<String>,
-    /// A TOML file with listen, database_url, demo, log_format, tls_cert, tls_key
+    /// A TOML file with listen, database_url, demo, log_format, tls_cert, tls_key, cluster
     #[arg(long, env = "PRESENTLY_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// PEM certificate chain (leaf first): serve https and wss with it and --tls-key
@@ -31,6 +31,9 @@ struct Cli {
     /// PEM private key of --tls-cert
     #[arg(long, env = "PRESENTLY_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    /// Run as one of several nodes: NATS's address (nats://host:4222); needs PostgreSQL
+    #[arg(long, env = "PRESENTLY_CLUSTER")]
+    cluster: Option<String>,
     /// Seed a demo organisation with simulated teammates and keep them busy
     #[arg(long)]
     demo: bool,
@@ -245,6 +248,7 @@ fn main() -> ExitCode {
         log_format: cli.log_format.clone(),
         tls_cert: cli.tls_cert.clone(),
         tls_key: cli.tls_key.clone(),
+        cluster: cli.cluster.clone(),
     };
     let config = match Config::resolve(given, cli.config.as_deref()) {
         Ok(c) => c,
@@ -287,7 +291,13 @@ async fn serve(config: Config) -> Result<(), AppError> {
         None => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let running = presently_server::start(&config.database_url, config.listen, tls).await?;
+    let running = presently_server::start_node(
+        &config.database_url,
+        config.listen,
+        tls,
+        config.cluster.as_deref(),
+    )
+    .await?;
     eprintln!(
         "presently-server: listening on {scheme}://{} ({})",
         running.addr,

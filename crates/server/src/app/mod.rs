@@ -436,6 +436,17 @@ impl App {
         v
     }
 
+    /// Whether this node can serve: the database answers and events reach the other nodes.
+    pub async fn health(&self) -> Result<(), String> {
+        let db = tokio::time::timeout(std::time::Duration::from_secs(3), self.db.ping()).await;
+        match db {
+            Err(_) => return Err("the database does not answer (3 s)".into()),
+            Ok(Err(e)) => return Err(format!("the database: {e}")),
+            Ok(Ok(())) => {}
+        }
+        self.broker.health()
+    }
+
     pub fn user_count(&self) -> usize {
         self.users.read().expect("users lock").len()
     }

@@ -105,6 +105,21 @@ impl Db {
         Ok(Db { pool, backend })
     }
 
+    /// The database's own name (PostgreSQL): the nodes on it form one cluster.
+    pub async fn name(&self) -> Result<String, DbError> {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT CAST(current_database() AS TEXT)")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get(0))
+    }
+
+    /// Whether the database answers now.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
