@@ -161,3 +161,213 @@ async fn several_nodes_need_postgresql_and_say_so() {
     assert!(e.message.contains("need PostgreSQL"), "{e}");
     assert!(e.config);
 }
+
+/// A `presently-server` process: one node of the cluster on `url`.
+struct Process {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn process(url: &str) -> Process {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_presently-server"))
+        .args(["--database-url", url, "--listen", &addr.to_string()])
+        .args(["--cluster", &nats_url()])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("presently-server starts");
+    // Killed and waited for when dropped, whatever happens next.
+    let node = Process { child, addr };
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = http.get(format!("http://{addr}/healthz")).send().await {
+            if r.status().is_success() {
+                return node;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the node on {addr} never became healthy");
+}
+
+/// The presence deltas a client was sent: when, whose, which status.
+type Seen = Arc<std::sync::Mutex<Vec<(std::time::Instant, presence::UserId, StatusId)>>>;
+
+/// A client that keeps its device alive (a heartbeat a second) and records every presence
+/// delta it is sent, with when it came.
+fn keep_alive(mut c: Client) -> (Seen, tokio::task::JoinHandle<()>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            c.send(&ClientMessage::Heartbeat).await;
+            let until = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+            while let Some(m) = c
+                .try_next(until.saturating_duration_since(tokio::time::Instant::now()))
+                .await
+            {
+                if let ServerMessage::PresenceDelta { user, view } = m {
+                    record.lock().unwrap().push((
+                        std::time::Instant::now(),
+                        user,
+                        view.status.status,
+                    ));
+                }
+            }
+        }
+    });
+    (seen, task)
+}
+
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_leaves_its_people_offline_within_the_lease_and_no_one_else_flaps() {
+    if !nats_reachable().await {
+        return;
+    }
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    // The organisation, made on the database before the nodes start, with a short lease.
+    let lease = presence::Span::seconds(4);
+    let setup = presently_server::app::App::open_for_admin(
+        presently_server::db::Db::connect(&db.url).await.unwrap(),
+        clock::SystemClock::shared(),
+    )
+    .await
+    .unwrap();
+    let org = setup.create_org("Three nodes").await.unwrap().id;
+    let team = setup.create_team(&org, "Core").await.unwrap();
+    setup
+        .update_org(&Actor::system(), "test", String::new(), &org, |o| {
+            o.policy.device_lease = lease;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut people = Vec::new();
+    for email in ["bea@k.test", "cal@k.test", "dan@k.test"] {
+        people.push(
+            setup
+                .create_user(
+                    &org,
+                    email,
+                    email,
+                    PASSWORD,
+                    Role::Member,
+                    "UTC",
+                    std::slice::from_ref(&team),
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    let (bea, cal, dan) = (people[0].clone(), people[1].clone(), people[2].clone());
+    let token = |user: &presence::UserId, device: &str| {
+        let (setup, user, device) = (setup.clone(), user.clone(), device.to_string());
+        async move {
+            setup
+                .issue_token(&user, &DeviceId::parse(device).unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let mut nodes = vec![
+        process(&db.url).await,
+        process(&db.url).await,
+        process(&db.url).await,
+    ];
+
+    // Dan only on node 0; bea's laptop on node 0 and her phone on node 2; cal watches on node 1.
+    let online = |addr, user: presence::UserId, device: &'static str| {
+        let token = token(&user, device);
+        async move {
+            let mut c = Client::connect(addr, &token.await, device, None).await;
+            c.report(DeviceActivity::Active, false).await;
+            keep_alive(c)
+        }
+    };
+    let (watched, _cal_task) = online(nodes[1].addr, cal.clone(), "desk").await;
+    let (_, dan_task) = online(nodes[0].addr, dan.clone(), "desk").await;
+    let (_, laptop_task) = online(nodes[0].addr, bea.clone(), "laptop").await;
+    let (_, _phone_task) = online(nodes[2].addr, bea.clone(), "phone").await;
+    let saw = |user: &presence::UserId, status: StatusId| {
+        watched
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, u, s)| u == user && *s == status)
+    };
+    for _ in 0..100 {
+        if saw(&dan, StatusId::AVAILABLE) && saw(&bea, StatusId::AVAILABLE) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(saw(&dan, StatusId::AVAILABLE) && saw(&bea, StatusId::AVAILABLE));
+
+    // Node 0 dies mid-traffic, without a word.
+    let killed = std::time::Instant::now();
+    let mut dead = nodes.remove(0);
+    dead.child.kill().expect("SIGKILL");
+    dead.child.wait().unwrap();
+    dan_task.abort();
+    laptop_task.abort();
+
+    // Dan (whose only device was there) is Offline for cal within the lease bound: a lease, the
+    // half lease a renewal may be stored late, and a heartbeat's second.
+    let bound = std::time::Duration::from_millis((lease.millis() * 3 / 2) as u64 + 1000);
+    let mut offline_at = None;
+    while killed.elapsed() < bound * 3 {
+        offline_at = watched
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(at, u, s)| *at > killed && u == &dan && *s == StatusId::OFFLINE)
+            .map(|(at, _, _)| *at);
+        if offline_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let offline_at = offline_at.expect("cal sees dan Offline after his node died");
+    assert!(
+        offline_at.duration_since(killed) <= bound,
+        "dan went Offline {:?} after the kill; the lease bound is {bound:?}",
+        offline_at.duration_since(killed)
+    );
+    // Bea's phone on a live node kept her online the whole time: no flapping.
+    tokio::time::sleep(
+        lease
+            .millis()
+            .try_into()
+            .map(std::time::Duration::from_millis)
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        !watched
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(at, u, s)| *at > killed && u == &bea && *s == StatusId::OFFLINE),
+        "bea, still on node 2, was never shown Offline"
+    );
+    drop(nodes);
+    db.drop_db().await;
+}
