@@ -97,6 +97,12 @@ pub trait Broker: Send + Sync + 'static {
     fn health(&self) -> Result<(), String> {
         Ok(())
     }
+
+    /// Calls `f` each time events reach the other nodes again after they could not (what was
+    /// published meanwhile is lost to them: the node catches up from the database).
+    fn on_reconnect(&self, f: Arc<dyn Fn() + Send + Sync>) {
+        let _ = f;
+    }
 }
 
 /// The broker of a single node: a publish calls every subscriber at once.

@@ -17,7 +17,10 @@ pub struct NatsBroker {
     client: async_nats::Client,
     outbox: mpsc::UnboundedSender<Vec<u8>>,
     subscribers: RwLock<Vec<Subscriber>>,
+    reconnected: Reconnected,
 }
+
+type Reconnected = Arc<RwLock<Vec<Arc<dyn Fn() + Send + Sync>>>>;
 
 #[derive(Serialize)]
 struct Outgoing<'a> {
@@ -35,8 +38,33 @@ impl NatsBroker {
     /// Connects to NATS at `url` and joins `cluster` (every node on one database uses the same
     /// name: the subject is `presently.<cluster>.events`).
     pub async fn connect(url: &str, cluster: &str) -> Result<Arc<NatsBroker>, AppError> {
+        let reconnected: Reconnected = Arc::default();
+        let on_event = reconnected.clone();
         let client = async_nats::ConnectOptions::new()
             .name("presently-server")
+            // Keep trying for as long as the node runs, at most a few seconds apart.
+            .max_reconnects(None)
+            .reconnect_delay_callback(|attempt| {
+                std::time::Duration::from_millis((250 * attempt.min(16)) as u64)
+            })
+            .event_callback(move |event| {
+                let on_event = on_event.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Connected => {
+                            tracing::info!("NATS connected");
+                            let callbacks = on_event.read().expect("callbacks lock").clone();
+                            for f in callbacks.iter() {
+                                f();
+                            }
+                        }
+                        async_nats::Event::Disconnected => {
+                            tracing::warn!("NATS disconnected: changes here do not reach the other nodes until it is back")
+                        }
+                        other => tracing::info!(event = %other, "NATS"),
+                    }
+                }
+            })
             .connect(url)
             .await
             .map_err(|e| {
@@ -55,6 +83,7 @@ impl NatsBroker {
             client: client.clone(),
             outbox,
             subscribers: RwLock::new(Vec::new()),
+            reconnected,
         });
         // One task publishes, in the order events were published here.
         let (publisher, out_subject) = (client.clone(), subject.clone());
@@ -108,6 +137,10 @@ impl Broker for NatsBroker {
             .write()
             .expect("subscribers lock")
             .push(subscriber);
+    }
+
+    fn on_reconnect(&self, f: Arc<dyn Fn() + Send + Sync>) {
+        self.reconnected.write().expect("callbacks lock").push(f);
     }
 
     fn health(&self) -> Result<(), String> {

@@ -212,6 +212,17 @@ impl App {
                 }
             }
         }));
+        // Back on the broker after a break: catch up on what other nodes stored meanwhile.
+        let node = Arc::downgrade(&app);
+        app.broker.on_reconnect(Arc::new(move || {
+            if let Some(app) = node.upgrade() {
+                tokio::spawn(async move {
+                    if let Err(e) = app.catch_up().await {
+                        tracing::warn!(error = %e, "could not catch up after the broker came back");
+                    }
+                });
+            }
+        }));
         tokio::spawn(signin::forget_idle_limits(
             Arc::downgrade(&app),
             clock.clone(),

@@ -103,6 +103,45 @@ impl App {
         Ok(())
     }
 
+    /// After a break on the broker (events from other nodes may be lost): reads again everyone
+    /// another node stored meanwhile, reloads the organisations, and sends every connection
+    /// here a fresh team snapshot and self view, so what people see converges.
+    pub(crate) async fn catch_up(&self) -> Result<(), AppError> {
+        self.reload().await?;
+        for (user, version) in self.db.versions().await? {
+            if let Ok(user) = UserId::parse(user) {
+                self.refresh(&user, version).await?;
+            }
+        }
+        let users: Vec<Arc<Slot>> = self
+            .users
+            .read()
+            .expect("users lock")
+            .values()
+            .cloned()
+            .collect();
+        for slot in users {
+            if self.hub.devices_of(&slot.id).is_empty() {
+                continue;
+            }
+            let members = self.members(&slot.id).await;
+            let view = self.self_view(&slot).await;
+            for m in [
+                ServerMessage::TeamSnapshot { members },
+                ServerMessage::SelfUpdate { view },
+            ] {
+                self.hub.deliver(&Event::User {
+                    user: slot.id.clone(),
+                    frame: frame(&m),
+                    notification: None,
+                    version: None,
+                });
+            }
+        }
+        tracing::info!("caught up with the other nodes");
+        Ok(())
+    }
+
     /// Another node stored `user` at `version`: read it when this node's copy is older, so what
     /// this node shows and decides follows. Views are not published again (that node did).
     pub(crate) async fn refresh(&self, user: &UserId, version: i64) -> Result<(), AppError> {

@@ -103,6 +103,14 @@ impl Db {
         Ok((done.rows_affected() == 1).then_some(version + 1))
     }
 
+    /// Every person's stored version.
+    pub async fn versions(&self) -> Result<Vec<(String, i64)>, DbError> {
+        let rows = sqlx::query("SELECT id, version FROM users")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// A person's stored presence state, applied requests and version.
     pub async fn user_state(
         &self,

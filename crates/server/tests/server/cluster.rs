@@ -371,3 +371,190 @@ async fn a_killed_node_leaves_its_people_offline_within_the_lease_and_no_one_els
     drop(nodes);
     db.drop_db().await;
 }
+
+/// A NATS server of the test's own, on its own port, that the test can stop and start again.
+struct PrivateNats {
+    child: Option<std::process::Child>,
+}
+
+impl PrivateNats {
+    fn start(port: u16) -> PrivateNats {
+        let child = std::process::Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server starts");
+        PrivateNats { child: Some(child) }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for PrivateNats {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn health(addr: std::net::SocketAddr) -> (u16, String) {
+    match reqwest::get(format!("http://{addr}/healthz")).await {
+        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+        Err(e) => (0, e.to_string()),
+    }
+}
+
+async fn until_health(addr: std::net::SocketAddr, want: u16) -> String {
+    let mut last = String::new();
+    for _ in 0..150 {
+        let (status, text) = health(addr).await;
+        if status == want {
+            return text;
+        }
+        last = format!("{status} {text}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{addr} never answered {want} on /healthz: {last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_say_when_nats_is_gone_and_converge_when_it_is_back() {
+    if !require_tool("nats-server") || !nats_reachable().await {
+        return;
+    }
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut nats = PrivateNats::start(port);
+    let start = |url: String| async move {
+        for _ in 0..50 {
+            if let Ok(n) = presently_server::start_node(
+                &url,
+                "127.0.0.1:0".parse().unwrap(),
+                None,
+                Some(&format!("nats://127.0.0.1:{port}")),
+            )
+            .await
+            {
+                return n;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("a node starts with the private NATS");
+    };
+    let (a, b) = (start(db.url.clone()).await, start(db.url.clone()).await);
+    let app = a.app.clone();
+    let org = app.create_org("Flaky network").await.unwrap().id;
+    let team = app.create_team(&org, "Core").await.unwrap();
+    let teams = [team];
+    let bea = app
+        .create_user(
+            &org,
+            "bea@f.test",
+            "Bea",
+            PASSWORD,
+            Role::Member,
+            "UTC",
+            &teams,
+        )
+        .await
+        .unwrap();
+    let cal = app
+        .create_user(
+            &org,
+            "cal@f.test",
+            "Cal",
+            PASSWORD,
+            Role::Member,
+            "UTC",
+            &teams,
+        )
+        .await
+        .unwrap();
+    let desk = DeviceId::parse("desk").unwrap();
+    let mut cal_on_b = Client::connect(
+        b.addr,
+        &app.issue_token(&cal, &desk).await.unwrap(),
+        "desk",
+        None,
+    )
+    .await;
+    let mut bea_on_a = Client::connect(
+        a.addr,
+        &app.issue_token(&bea, &desk).await.unwrap(),
+        "desk",
+        None,
+    )
+    .await;
+    bea_on_a.report(DeviceActivity::Active, false).await;
+    cal_on_b
+        .until("bea available", delta_for(&bea, StatusId::AVAILABLE))
+        .await;
+
+    // NATS goes away: both nodes say so, and keep serving their own connections.
+    nats.stop();
+    let why = until_health(a.addr, 503).await;
+    assert!(why.contains("NATS"), "{why}");
+    until_health(b.addr, 503).await;
+    bea_on_a
+        .request(|request| ClientMessage::Change {
+            request,
+            change: Change::SetStatus {
+                status: StatusId::BUSY,
+                until: None,
+            },
+        })
+        .await;
+
+    // Back: the nodes reconnect by themselves, are healthy again, and the teammate on B ends
+    // on what was stored on A while they were apart.
+    let _nats = PrivateNats::start(port);
+    until_health(a.addr, 200).await;
+    until_health(b.addr, 200).await;
+    let caught_up = |m: &ServerMessage| match m {
+        ServerMessage::TeamSnapshot { members } => members
+            .iter()
+            .any(|x| x.user == bea && x.view.status.status == StatusId::BUSY),
+        ServerMessage::PresenceDelta { user, view } => {
+            user == &bea && view.status.status == StatusId::BUSY
+        }
+        _ => false,
+    };
+    cal_on_b
+        .until("bea busy, after NATS came back", caught_up)
+        .await;
+    let slot = b.app.slot(&bea).unwrap();
+    assert_eq!(
+        b.app.self_view(&slot).await.seen_by_others.status.status,
+        StatusId::BUSY,
+        "node B's copy caught up"
+    );
+    a.stop().await;
+    b.stop().await;
+    db.drop_db().await;
+}
+
+fn require_tool(tool: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{tool} is required in CI (Debian's nats-server package)");
+        }
+        eprintln!("SKIPPED: {tool} is not installed (Debian's nats-server package)");
+    }
+    found
+}
