@@ -527,15 +527,18 @@ fn request_of(frame: &str) -> Option<RequestId> {
 }
 
 /// A person's change carrying a request id: checked, applied once (a replay is acknowledged
-/// and changes nothing), stored, published.
+/// and changes nothing), stored, published. Request ids are the device's own: a person's
+/// devices share one list of applied requests, so the id is kept with the device's.
 async fn apply_change(
     app: &Arc<App>,
     user: &presence::UserId,
+    device: &presence::DeviceId,
     request: &RequestId,
     change: presence::Change,
 ) -> Result<(), AppError> {
     check_request(request)?;
-    app.mutate(user, Some(request), move |p, rules, now| {
+    let scoped = RequestId(format!("{}/{}", device.as_str(), request.0));
+    app.mutate(user, Some(&scoped), move |p, rules, now| {
         p.apply(rules, now, change.clone()).map_err(AppError::from)
     })
     .await
@@ -618,7 +621,7 @@ async fn handle(
             });
         }
         ClientMessage::Change { request, change } => {
-            let r = apply_change(app, user, &request, change).await;
+            let r = apply_change(app, user, &auth.device, &request, change).await;
             (Some(request), r)
         }
         ClientMessage::MarkRead {

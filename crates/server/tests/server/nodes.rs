@@ -13,7 +13,50 @@ use protocol::{ClientMessage, ServerMessage};
 use std::sync::Arc;
 use std::time::Duration;
 
-on_both_databases!(two_nodes_never_lose_or_double_a_change_to_one_person,);
+on_both_databases!(
+    two_nodes_never_lose_or_double_a_change_to_one_person,
+    two_devices_may_use_the_same_request_id,
+);
+
+/// Request ids are each device's own: the same id from a person's two devices is two changes,
+/// and from one device a replay.
+async fn two_devices_may_use_the_same_request_id(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let mut laptop = f.online(&f.bea, "laptop").await;
+    let mut phone = f.online(&f.bea, "phone").await;
+    let same = protocol::RequestId("1".into());
+    let set = |text: &str| ClientMessage::Change {
+        request: same.clone(),
+        change: Change::SetMessage {
+            text: MessageText::parse(text).unwrap(),
+            emoji: None,
+            clear_after: ClearAfter::Never,
+        },
+    };
+    let acked = |m: &ServerMessage| matches!(m, ServerMessage::Ack { .. });
+    laptop.send(&set("from the laptop")).await;
+    laptop.until("the ack", acked).await;
+    phone.send(&set("from the phone")).await;
+    phone.until("the ack", acked).await;
+    let message = |f: &Fixture| {
+        let slot = f.app().slot(&f.bea).unwrap();
+        let app = f.app().clone();
+        async move {
+            app.self_view(&slot)
+                .await
+                .message
+                .map(|m| m.text.to_string())
+        }
+    };
+    assert_eq!(message(&f).await.as_deref(), Some("from the phone"));
+    // The laptop sending its "1" again is a replay: acknowledged, nothing changes.
+    laptop.send(&set("from the laptop")).await;
+    laptop.until("the ack", acked).await;
+    assert_eq!(message(&f).await.as_deref(), Some("from the phone"));
+    f.finish().await;
+}
 
 const EACH: usize = 150;
 
