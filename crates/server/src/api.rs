@@ -219,23 +219,32 @@ async fn sign_in(
     let (token, user) = app
         .sign_in(&body.email, &body.password, &body.device, peer.ip())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(rest::SignedIn {
-            token,
-            user: user.id.clone(),
-            name: user.name.clone(),
-            org: user.org.clone(),
-            device: body.device,
-            role: user.role,
-        }),
-    ))
+    Ok(signed_in(token, &user, body.device))
 }
 
 #[utoipa::path(delete, path = "/sessions/current", tag = "sessions", security(("device" = [])), responses((status = 204, description = "signed out: the token no longer works and the device is offline at once"), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn sign_out(State(app): State<Arc<App>>, Device(d): Device) -> Result<StatusCode, AppError> {
     app.sign_out(&d).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The answer to a sign-in, by password or by code.
+fn signed_in(
+    token: String,
+    user: &crate::app::Slot,
+    device: presence::DeviceId,
+) -> (StatusCode, Json<rest::SignedIn>) {
+    (
+        StatusCode::CREATED,
+        Json(rest::SignedIn {
+            token,
+            user: user.id.clone(),
+            name: user.name.clone(),
+            org: user.org.clone(),
+            device,
+            role: user.role,
+        }),
+    )
 }
 
 #[utoipa::path(post, path = "/sessions/code", tag = "sessions", request_body = rest::RedeemCode, responses((status = 201, description = "signed in with an invite (the account is made) or a password reset (the new password is set): the device token, shown once", body = rest::SignedIn), (status = 401, description = "the code is not valid, was used, withdrawn or has expired", body = rest::ErrorBody), (status = 429, description = "too many attempts from this address", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
@@ -245,17 +254,7 @@ async fn redeem_code(
     Body(body): Body<rest::RedeemCode>,
 ) -> Result<(StatusCode, Json<rest::SignedIn>), AppError> {
     let (token, user) = app.redeem_code(&body, peer.ip()).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(rest::SignedIn {
-            token,
-            user: user.id.clone(),
-            name: user.name.clone(),
-            org: user.org.clone(),
-            device: body.device,
-            role: user.role,
-        }),
-    ))
+    Ok(signed_in(token, &user, body.device))
 }
 
 #[utoipa::path(put, path = "/me/password", tag = "me", security(("device" = [])), request_body = rest::ChangePassword, responses((status = 204, description = "the new password is set (and other devices signed out if asked)"), (status = 403, description = "the current password is wrong", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]

@@ -197,12 +197,13 @@ impl App {
             }
         }
         // Each (person, device) that has tokens: whether one of them still works.
-        let mut tokens: HashMap<(String, String), bool> = HashMap::new();
-        for org in self.orgs() {
-            for t in self.db.device_tokens(&org.id).await? {
-                *tokens.entry((t.user_id, t.device_id)).or_default() |= t.revoked_at.is_none();
-            }
-        }
+        let tokens: HashMap<(String, String), bool> = self
+            .db
+            .signed_in_devices()
+            .await?
+            .into_iter()
+            .map(|(user, device, live)| ((user, device), live))
+            .collect();
         let slots: Vec<Arc<Slot>> = self
             .users
             .read()
@@ -495,14 +496,7 @@ impl App {
                 signed_in.entry(t.user_id).or_default().insert(t.device_id);
             }
         }
-        let reset: HashSet<String> = self
-            .db
-            .users()
-            .await?
-            .into_iter()
-            .filter(|u| u.org_id == org && u.password_reset)
-            .map(|u| u.id)
-            .collect();
+        let reset: HashSet<String> = self.db.pending_resets(org).await?.into_iter().collect();
         let teams = self.teams_of_org(org);
         let mut out = Vec::new();
         for slot in self.people_of_org(org) {

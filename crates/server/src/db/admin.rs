@@ -245,6 +245,29 @@ impl Db {
             .collect())
     }
 
+    /// Every (person, device) that has device tokens, and whether one of them still works.
+    pub async fn signed_in_devices(&self) -> Result<Vec<(String, String, bool)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT user_id, device_id, MAX(CASE WHEN revoked_at IS NULL THEN 1 ELSE 0 END) \
+             FROM device_tokens GROUP BY user_id, device_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get::<i64, _>(2) != 0))
+            .collect())
+    }
+
+    /// The people of an organisation whose password an administrator reset, not yet set again.
+    pub async fn pending_resets(&self, org_id: &str) -> Result<Vec<String>, DbError> {
+        let rows = sqlx::query("SELECT id FROM users WHERE org_id = $1 AND password_reset = 1")
+            .bind(org_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     pub async fn keys(&self, org_id: &str) -> Result<Vec<KeyInfoRow>, DbError> {
         let rows = sqlx::query(
             "SELECT id, name, created_by, created_at, revoked_at FROM api_keys WHERE org_id = $1 ORDER BY created_at DESC, id",
