@@ -431,6 +431,7 @@ async fn seed(url: &str, clients: usize, team_size: usize) -> Vec<String> {
             active: true,
             password_reset: false,
             version: 0,
+            next_deadline: None,
         };
         db.create_user(&row, now).await.expect("user");
         db.add_member(&format!("t-bench-{}", i / team_size), &id)

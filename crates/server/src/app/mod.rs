@@ -108,6 +108,9 @@ struct SlotState {
     last_assigned: Option<i64>,
     /// The version of the stored state this copy is (see [`App::mutate`]).
     version: i64,
+    /// The deadline stored with it: the cluster's timers read it (see [`timers`]), so a change
+    /// that moves the deadline is stored even when the state is the same.
+    stored_deadline: Option<i64>,
 }
 
 impl std::fmt::Debug for Slot {
@@ -228,9 +231,14 @@ impl App {
             clock.clone(),
             app.shutdown.clone(),
         ));
+        let source = match app.db.backend {
+            crate::db::Backend::Postgres => timers::Source::Claims,
+            crate::db::Backend::Sqlite => timers::Source::Memory,
+        };
         tokio::spawn(timers::run(
             Arc::downgrade(&app),
             clock,
+            source,
             timer_rx,
             app.shutdown.clone(),
         ));
@@ -375,6 +383,7 @@ impl App {
                 stored_at: now,
                 last_assigned: row.last_assigned,
                 version: row.version,
+                stored_deadline: row.next_deadline,
             })),
         })
     }

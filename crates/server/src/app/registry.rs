@@ -50,14 +50,16 @@ impl App {
                 applied.drain(..extra);
             }
             let deadline = next_wakeup(&person, &rules, now);
-            if person != st.person || applied != st.applied {
+            let stored_deadline = deadline.map(|t| t.0);
+            if person != st.person || applied != st.applied || stored_deadline != st.stored_deadline
+            {
                 let Some(version) = self
                     .db
                     .save_state(
                         user.as_str(),
                         &person,
                         &applied,
-                        deadline.map(|t| t.0),
+                        stored_deadline,
                         st.version,
                     )
                     .await?
@@ -69,6 +71,7 @@ impl App {
                 st.applied = applied;
                 st.stored_at = now;
                 st.version = version;
+                st.stored_deadline = stored_deadline;
             }
             self.publish_views(&slot, &mut st, &rules, now);
             let _ = self.timers.send((user.clone(), deadline));
@@ -88,7 +91,7 @@ impl App {
         st: &mut SlotState,
         rules: &Rules,
     ) -> Result<(), AppError> {
-        let (person, applied, version) = self
+        let (person, applied, version, stored_deadline) = self
             .db
             .user_state(user.as_str())
             .await?
@@ -99,7 +102,10 @@ impl App {
         st.person = person;
         st.applied = applied;
         st.version = version;
-        st.stored_at = now;
+        st.stored_deadline = stored_deadline;
+        // `stored_at` stays when this node last stored its own devices' renewals: what was
+        // just read holds those leases as of then, so the next store is still due half a
+        // lease after that (a later time here would let a live device's stored lease lapse).
         Ok(())
     }
 
@@ -161,6 +167,31 @@ impl App {
         Ok(())
     }
 
+    /// Settles a person this node claimed as due (see [`crate::db::Db::claim_due`]): reads them
+    /// first when another node stored a newer version, settles, and releases the claim with
+    /// when they next need looking at (settling stores and so releases it when anything changed).
+    pub(crate) async fn settle_claimed(&self, user: &UserId, version: i64) -> Result<(), AppError> {
+        self.refresh(user, version).await?;
+        self.mutate(user, None, |p, rules, now| {
+            p.settle(rules, now);
+            Ok(())
+        })
+        .await?;
+        let slot = self
+            .slot(user)
+            .ok_or_else(|| AppError::not_found("no such user"))?;
+        let rules = self.rules(&slot.org)?;
+        let st = slot.state.lock().await;
+        if st.version == version {
+            // Nothing was stored since the claim (which a store would have ended).
+            let deadline = next_wakeup(&st.person, &rules, self.clock.now()).map(|t| t.0);
+            self.db
+                .release_due(user.as_str(), deadline, version)
+                .await?;
+        }
+        Ok(())
+    }
+
     fn publish_views(&self, slot: &Slot, st: &mut SlotState, rules: &Rules, now: Timestamp) {
         let team_view = rules.team_view(&st.person, now);
         if team_view != st.team_view {
@@ -211,7 +242,10 @@ impl App {
                     )
                     .await?;
                 match stored {
-                    Some(v) => st.version = v,
+                    Some(v) => {
+                        st.version = v;
+                        st.stored_deadline = deadline.map(|t| t.0);
+                    }
                     None => {
                         self.reread(&user.id, &mut st, &rules).await?;
                         continue;

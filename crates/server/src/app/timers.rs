@@ -5,7 +5,7 @@
 
 use super::App;
 use clock::SharedClock;
-use presence::{Timestamp, UserId};
+use presence::{Span, Timestamp, UserId};
 use std::collections::{BTreeSet, HashMap};
 use tokio::sync::{mpsc, watch};
 
@@ -54,18 +54,45 @@ impl DeadlineQueue {
     }
 }
 
-/// One task holds every person's next deadline and wakes exactly then.
-/// Holds every person's next deadline and wakes exactly then, on the server's clock. Whatever
-/// changes a person sends their next deadline here (see `App::mutate`).
+/// How often a node on PostgreSQL looks for due people it does not know of (whose deadline
+/// another node stored): the most a timer there can be late.
+pub const POLL: Span = Span::seconds(1);
+
+/// How long a claim on a due person holds: a node that dies holding one delays that person's
+/// timer by at most this.
+pub const CLAIM: Span = Span::seconds(10);
+
+/// How many due people one claim takes.
+const BATCH: i64 = 500;
+
+/// Where deadlines come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// One node (SQLite): its memory holds every deadline; it settles whoever is due.
+    Memory,
+    /// PostgreSQL, one node or several: the stored deadlines are the queue. Each node wakes at
+    /// the deadlines it knows of and every [`POLL`], and settles only the people it claims
+    /// ([`crate::db::Db::claim_due`]), so each timer fires on one node, also while nodes come
+    /// and go.
+    Claims,
+}
+
+/// Holds the next deadlines this node knows of and wakes exactly then, on the server's
+/// clock. Whatever changes a person sends their next deadline here (see `App::mutate`).
 pub(super) async fn run(
     app: std::sync::Weak<App>,
     clock: SharedClock,
+    source: Source,
     mut rx: mpsc::UnboundedReceiver<(UserId, Option<Timestamp>)>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut queue = DeadlineQueue::default();
+    let mut poll = (source == Source::Claims).then(|| clock.now());
     loop {
-        let next = queue.next();
+        let next = match (queue.next(), poll) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let sleep = async {
             match next {
                 Some(t) => clock.sleep_until(t).await,
@@ -81,20 +108,56 @@ pub(super) async fn run(
             _ = sleep => {
                 let now = clock.now();
                 let Some(app) = app.upgrade() else { return };
-                while let Some(user) = queue.pop_due(now) {
-                    // `mutate` sends the following deadline back through the channel.
-                    if let Err(e) = app
-                        .mutate(&user, None, |p, rules, now| {
-                            p.settle(rules, now);
-                            Ok(())
-                        })
-                        .await
-                    {
-                        tracing::warn!(user = %user.as_str(), error = %e, "a timer could not apply; retrying in 5 s");
-                        queue.set(user, Some(Timestamp(now.0 + 5000)));
+                match source {
+                    Source::Memory => settle_from_memory(&app, &mut queue, now).await,
+                    Source::Claims => {
+                        while queue.pop_due(now).is_some() {}
+                        settle_claimed(&app, now).await;
+                        poll = Some(now.plus(POLL));
                     }
                 }
             }
+        }
+    }
+}
+
+async fn settle_from_memory(app: &App, queue: &mut DeadlineQueue, now: Timestamp) {
+    while let Some(user) = queue.pop_due(now) {
+        // `mutate` sends the following deadline back through the channel.
+        if let Err(e) = app
+            .mutate(&user, None, |p, rules, now| {
+                p.settle(rules, now);
+                Ok(())
+            })
+            .await
+        {
+            tracing::warn!(user = %user.as_str(), error = %e, "a timer could not apply; retrying in 5 s");
+            queue.set(user, Some(Timestamp(now.0 + 5000)));
+        }
+    }
+}
+
+/// Claims the people due at `now` (batch by batch) and settles them.
+async fn settle_claimed(app: &App, now: Timestamp) {
+    loop {
+        let claimed = match app.db.claim_due(now.0, now.plus(CLAIM).0, BATCH).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read which timers are due; trying again in {} ms", POLL.millis());
+                return;
+            }
+        };
+        let full = claimed.len() as i64 == BATCH;
+        for (user, version) in claimed {
+            let Ok(id) = UserId::parse(user.as_str()) else {
+                continue;
+            };
+            if let Err(e) = app.settle_claimed(&id, version).await {
+                tracing::warn!(user = %user, error = %e, "a timer could not apply; another claim retries it in {} ms", CLAIM.millis());
+            }
+        }
+        if !full {
+            return;
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct UserRow {
     pub password_reset: bool,
     /// The stored state's version (see [`Db::save_state`]).
     pub version: i64,
+    /// When the stored state next needs looking at (see [`Db::claim_due`]).
+    pub next_deadline: Option<i64>,
 }
 
 pub use protocol::rest::Role;
@@ -34,7 +36,7 @@ pub fn role_str(role: Role) -> &'static str {
     }
 }
 
-const USER_COLUMNS: &str = "SELECT id, org_id, email, name, password_hash, role, state, applied_requests, notification_seq, last_assigned, active, password_reset, version FROM users";
+const USER_COLUMNS: &str = "SELECT id, org_id, email, name, password_hash, role, state, applied_requests, notification_seq, last_assigned, active, password_reset, version, next_deadline FROM users";
 
 impl Db {
     pub async fn create_user(&self, user: &UserRow, now: i64) -> Result<(), DbError> {
@@ -90,7 +92,7 @@ impl Db {
         version: i64,
     ) -> Result<Option<i64>, DbError> {
         let done = sqlx::query(
-            "UPDATE users SET state = $1, applied_requests = $2, next_deadline = $3, version = version + 1 \
+            "UPDATE users SET state = $1, applied_requests = $2, next_deadline = $3, version = version + 1, due_claimed_until = NULL \
              WHERE id = $4 AND version = $5",
         )
         .bind(json(state))
@@ -103,6 +105,52 @@ impl Db {
         Ok((done.rows_affected() == 1).then_some(version + 1))
     }
 
+    /// Claims up to `limit` people whose stored deadline is at or before `now` and whom no
+    /// other node holds, until `until`; returns them with their stored version. Two nodes
+    /// claiming at once get different people (`FOR UPDATE SKIP LOCKED`): a due person is
+    /// settled by one node. Storing the person ([`Db::save_state`]) or [`Db::release_due`]
+    /// ends the claim; a node that dies holding one loses it at `until`. PostgreSQL only (one
+    /// node on SQLite keeps its deadlines in memory).
+    pub async fn claim_due(
+        &self,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>, DbError> {
+        let rows = sqlx::query(
+            "UPDATE users SET due_claimed_until = $2 WHERE id IN ( \
+               SELECT id FROM users WHERE next_deadline <= $1 \
+               AND (due_claimed_until IS NULL OR due_claimed_until <= $1) \
+               ORDER BY next_deadline LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, version",
+        )
+        .bind(now)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Ends a claim on a settled person whose state did not change, storing when they next need
+    /// looking at — if nobody stored them since (`version`; a store ends the claim itself).
+    pub async fn release_due(
+        &self,
+        user_id: &str,
+        next_deadline: Option<i64>,
+        version: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE users SET next_deadline = $1, due_claimed_until = NULL WHERE id = $2 AND version = $3",
+        )
+        .bind(next_deadline)
+        .bind(user_id)
+        .bind(version)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Every person's stored version.
     pub async fn versions(&self) -> Result<Vec<(String, i64)>, DbError> {
         let rows = sqlx::query("SELECT id, version FROM users")
@@ -111,20 +159,23 @@ impl Db {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// A person's stored presence state, applied requests and version.
+    /// A person's stored presence state, applied requests, version and next deadline.
     pub async fn user_state(
         &self,
         user_id: &str,
-    ) -> Result<Option<(Person, Vec<String>, i64)>, DbError> {
-        let row = sqlx::query("SELECT state, applied_requests, version FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    ) -> Result<Option<(Person, Vec<String>, i64, Option<i64>)>, DbError> {
+        let row = sqlx::query(
+            "SELECT state, applied_requests, version, next_deadline FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
             Ok((
                 parse(&r.get::<String, _>(0), "presence state")?,
                 parse(&r.get::<String, _>(1), "applied requests")?,
                 r.get(2),
+                r.get(3),
             ))
         })
         .transpose()
@@ -160,5 +211,6 @@ fn user_row(r: &AnyRow) -> Result<UserRow, DbError> {
         active: r.get::<i64, _>(10) != 0,
         password_reset: r.get::<i64, _>(11) != 0,
         version: r.get(12),
+        next_deadline: r.get(13),
     })
 }

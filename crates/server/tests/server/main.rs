@@ -37,3 +37,4 @@ mod policies;
 mod routing;
 mod sessions;
 mod status;
+mod timers;

@@ -138,7 +138,7 @@ async fn two_nodes_never_lose_or_double_a_change_to_one_person(b: Backend) {
     });
     let (_laptop, _phone) = (a.await.unwrap(), b2.await.unwrap());
 
-    let (person, _, version) = f
+    let (person, _, version, _) = f
         .app()
         .db
         .user_state(f.bea.as_str())

@@ -290,8 +290,8 @@ impl Fixture {
 pub struct RecordingBroker {
     subscribers: std::sync::Mutex<Vec<Subscriber>>,
     pub sent: std::sync::Mutex<Vec<String>>,
-    /// Another node's broker: what is published here reaches it too, as JSON crosses the wire.
-    peer: std::sync::OnceLock<std::sync::Weak<RecordingBroker>>,
+    /// Other nodes' brokers: what is published here reaches them too, as JSON crosses the wire.
+    peers: std::sync::Mutex<Vec<std::sync::Weak<RecordingBroker>>>,
 }
 
 impl RecordingBroker {
@@ -311,8 +311,8 @@ impl RecordingBroker {
 
     /// Links two nodes' brokers both ways, as a broker between nodes would.
     pub fn link(a: &Arc<RecordingBroker>, b: &Arc<RecordingBroker>) {
-        let _ = a.peer.set(Arc::downgrade(b));
-        let _ = b.peer.set(Arc::downgrade(a));
+        a.peers.lock().unwrap().push(Arc::downgrade(b));
+        b.peers.lock().unwrap().push(Arc::downgrade(a));
     }
 
     pub fn deliver_from_other_node(&self, event: Event) {
@@ -331,7 +331,8 @@ impl Broker for RecordingBroker {
         for s in subscribers.iter() {
             s(&event, Origin::ThisNode);
         }
-        if let Some(peer) = self.peer.get().and_then(|p| p.upgrade()) {
+        let peers: Vec<_> = self.peers.lock().unwrap().clone();
+        for peer in peers.iter().filter_map(|p| p.upgrade()) {
             peer.deliver_from_other_node(serde_json::from_str(&json).expect("an event decodes"));
         }
     }
