@@ -109,7 +109,7 @@ impl Remote {
         Ok(Remote {
             sync,
             notifier,
-            server: server.url().to_string(),
+            server: server.address(),
             store,
             api,
             token,

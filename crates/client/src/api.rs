@@ -25,38 +25,67 @@ pub enum ApiError {
 }
 
 pub struct Api {
-    server: String,
+    server: Server,
     http: reqwest::Client,
 }
 
 impl Api {
     pub fn new(server: &Server) -> Api {
         Api {
-            server: server.url().to_string(),
+            server: server.clone(),
             http: server.http().clone(),
         }
     }
 
     fn unreachable(&self, e: reqwest::Error) -> ApiError {
+        let server = self.server.url().to_string();
         match certificate_problem(&e) {
-            Some(problem) => ApiError::Certificate {
-                server: self.server.clone(),
-                problem,
-            },
+            Some(problem) => ApiError::Certificate { server, problem },
             None => ApiError::Unreachable {
-                server: self.server.clone(),
+                server,
                 detail: innermost(&e),
             },
         }
     }
 
+    /// A path on the address in use; [`Api::send`] moves the request to the next address of a
+    /// cluster when this one cannot be reached.
     fn url(&self, path: &str) -> String {
-        format!("{}/api/v1{path}", self.server)
+        format!("{}/api/v1{path}", self.server.url())
     }
 
     /// Sends a request; an error status becomes [`ApiError::Refused`] with the server's words.
+    /// With several addresses, a request that could not even connect (so reached no server)
+    /// is sent to the next one, each address once.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Vec<u8>, ApiError> {
-        let r = req.send().await.map_err(|e| self.unreachable(e))?;
+        let mut req = req.build().map_err(|e| self.unreachable(e))?;
+        let mut tries = self.server.addresses().len();
+        let r = loop {
+            let retry = if tries > 1 { req.try_clone() } else { None };
+            let at = req.url().to_string();
+            match self.http.execute(req).await {
+                Ok(r) => break r,
+                Err(e) if e.is_connect() && retry.is_some() => {
+                    let mut next = retry.expect("checked");
+                    let failed = self
+                        .server
+                        .addresses()
+                        .iter()
+                        .find(|a| at.starts_with(&format!("{a}/")))
+                        .cloned();
+                    if let Some(failed) = failed {
+                        self.server.fail_over(&failed);
+                        tracing::info!(server = %failed, error = %innermost(&e), next = %self.server.url(), "a node cannot be reached: trying the next");
+                        if let Ok(moved) = at.replacen(&failed, self.server.url(), 1).parse() {
+                            *next.url_mut() = moved;
+                        }
+                    }
+                    req = next;
+                    tries -= 1;
+                }
+                Err(e) => return Err(self.unreachable(e)),
+            }
+        };
         let status = r.status().as_u16();
         let bytes = r.bytes().await.map_err(|e| self.unreachable(e))?;
         if status >= 400 {
@@ -79,7 +108,7 @@ impl Api {
     async fn call<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ApiError> {
         let body = self.send(req).await?;
         serde_json::from_slice(&body).map_err(|e| ApiError::Unreadable {
-            server: self.server.clone(),
+            server: self.server.url().to_string(),
             detail: e.to_string(),
         })
     }

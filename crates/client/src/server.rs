@@ -1,7 +1,8 @@
 //! Which server this installation talks to and how it trusts it: the address (`https://…`, or
-//! `http://…` on loopback or when plain HTTP is explicitly allowed), the system's root
-//! certificates plus an optional extra CA file (a company's own CA), and certificate problems in
-//! words. Every REST call and the WebSocket go through one [`Server`].
+//! `http://…` on loopback or when plain HTTP is explicitly allowed) — or several, separated by
+//! commas, the nodes of one cluster, tried in turn when one cannot be reached — the system's
+//! root certificates plus an optional extra CA file (a company's own CA), and certificate
+//! problems in words. Every REST call and the WebSocket go through one [`Server`].
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
@@ -9,6 +10,7 @@ use rustls::{CertificateError, ClientConfig, RootCertStore};
 use std::error::Error as StdError;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,30 +49,34 @@ pub enum ServerError {
     CaFile { path: String, detail: String },
 }
 
-/// A server address with the TLS settings to reach it. Cheap to clone.
+/// A server's address (or a cluster's addresses) with the TLS settings to reach it. Cheap to
+/// clone; clones share which address is in use, so when the WebSocket moves to another node,
+/// REST calls follow.
 #[derive(Clone)]
 pub struct Server {
-    url: String,
+    urls: Arc<[String]>,
+    current: Arc<AtomicUsize>,
     tls: Arc<ClientConfig>,
     http: reqwest::Client,
 }
 
 impl PartialEq for Server {
     fn eq(&self, other: &Server) -> bool {
-        self.url == other.url
+        self.urls == other.urls
     }
 }
 impl Eq for Server {}
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Server").field(&self.url).finish()
+        f.debug_tuple("Server").field(&self.urls).finish()
     }
 }
 
+/// The address in use.
 impl std::fmt::Display for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.url)
+        f.write_str(self.url())
     }
 }
 
@@ -82,19 +88,34 @@ pub fn normalize(address: &str) -> String {
     }
 }
 
+/// Checks one address against `trust`; returns it normalized.
+fn checked(address: &str, trust: &Trust) -> Result<String, ServerError> {
+    let url = normalize(address);
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| ServerError::NotAnAddress(address.to_string()))?;
+    let host = host_of(rest).ok_or_else(|| ServerError::NotAnAddress(address.to_string()))?;
+    match scheme {
+        "https" => {}
+        "http" if trust.allow_http || is_loopback(&host) => {}
+        "http" => return Err(ServerError::PlainHttp { url }),
+        _ => return Err(ServerError::NotAnAddress(address.to_string())),
+    }
+    Ok(url)
+}
+
 impl Server {
-    /// Checks `address` against `trust` and prepares the TLS settings to reach it.
+    /// Checks `address` against `trust` and prepares the TLS settings to reach it. Several
+    /// addresses separated by commas are the nodes of one cluster, tried in that order.
     pub fn new(address: &str, trust: &Trust) -> Result<Server, ServerError> {
-        let url = normalize(address);
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| ServerError::NotAnAddress(address.to_string()))?;
-        let host = host_of(rest).ok_or_else(|| ServerError::NotAnAddress(address.to_string()))?;
-        match scheme {
-            "https" => {}
-            "http" if trust.allow_http || is_loopback(&host) => {}
-            "http" => return Err(ServerError::PlainHttp { url }),
-            _ => return Err(ServerError::NotAnAddress(address.to_string())),
+        let urls = address
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| checked(a, trust))
+            .collect::<Result<Vec<_>, _>>()?;
+        if urls.is_empty() {
+            return Err(ServerError::NotAnAddress(address.to_string()));
         }
         let tls = Arc::new(client_config(trust.extra_ca.as_deref())?);
         let http = reqwest::Client::builder()
@@ -102,12 +123,45 @@ impl Server {
             .use_preconfigured_tls((*tls).clone())
             .build()
             .map_err(|e| ServerError::NotAnAddress(format!("{address} ({e})")))?;
-        Ok(Server { url, tls, http })
+        Ok(Server {
+            urls: urls.into(),
+            current: Arc::new(AtomicUsize::new(0)),
+            tls,
+            http,
+        })
     }
 
-    /// `https://host:port`, no trailing slash.
+    /// The address in use: `https://host:port`, no trailing slash.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.urls[self.current.load(Ordering::Relaxed) % self.urls.len()]
+    }
+
+    /// Every address, as given (what is kept, and what two servers are compared by).
+    pub fn address(&self) -> String {
+        self.urls.join(", ")
+    }
+
+    /// Every address, in the order they are tried.
+    pub fn addresses(&self) -> &[String] {
+        &self.urls
+    }
+
+    /// Moves on to the next address, after `failed` could not be reached (unless another
+    /// user of this server moved on already); false when there is only one.
+    pub fn fail_over(&self, failed: &str) -> bool {
+        if self.urls.len() < 2 {
+            return false;
+        }
+        let now = self.current.load(Ordering::Relaxed);
+        if self.urls[now % self.urls.len()] == failed {
+            let _ = self.current.compare_exchange(
+                now,
+                (now + 1) % self.urls.len(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+        true
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -116,10 +170,11 @@ impl Server {
 
     /// The WebSocket's address: `wss://host:port/api/v1/ws` (or `ws://` for `http://`).
     pub(crate) fn ws_url(&self) -> String {
-        let base = match self.url.split_once("://") {
+        let url = self.url();
+        let base = match url.split_once("://") {
             Some(("https", rest)) => format!("wss://{rest}"),
             Some((_, rest)) => format!("ws://{rest}"),
-            None => format!("ws://{}", self.url),
+            None => format!("ws://{url}"),
         };
         format!("{base}/api/v1/ws")
     }
@@ -287,6 +342,47 @@ mod tests {
             Server::new("https://", &strict),
             Err(ServerError::NotAnAddress(_))
         ));
+    }
+
+    #[test]
+    fn several_addresses_are_tried_in_turn_and_clones_follow() {
+        let s = Server::new(
+            "https://a.example.com, b.example.com:8443/ ,",
+            &Trust::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.addresses(),
+            ["https://a.example.com", "https://b.example.com:8443"]
+        );
+        assert_eq!(
+            s.address(),
+            "https://a.example.com, https://b.example.com:8443"
+        );
+        let clone = s.clone();
+        assert_eq!(s.url(), "https://a.example.com");
+        assert!(s.fail_over("https://a.example.com"));
+        assert_eq!(clone.url(), "https://b.example.com:8443", "a clone follows");
+        assert_eq!(clone.ws_url(), "wss://b.example.com:8443/api/v1/ws");
+        // Another user of the server failing on the old address does not skip this one.
+        assert!(clone.fail_over("https://a.example.com"));
+        assert_eq!(s.url(), "https://b.example.com:8443");
+        assert!(s.fail_over("https://b.example.com:8443"));
+        assert_eq!(s.url(), "https://a.example.com", "round again");
+        // Each address is checked: one plain http:// elsewhere refuses the list.
+        assert!(matches!(
+            Server::new(
+                "https://a.example.com,http://b.example.com",
+                &Trust::default()
+            ),
+            Err(ServerError::PlainHttp { .. })
+        ));
+        assert!(matches!(
+            Server::new(" , ", &Trust::default()),
+            Err(ServerError::NotAnAddress(_))
+        ));
+        let one = Server::new("https://a.example.com", &Trust::default()).unwrap();
+        assert!(!one.fail_over("https://a.example.com"));
     }
 
     #[test]

@@ -84,7 +84,7 @@ impl Session {
         token: String,
         device: DeviceId,
     ) -> Result<Session, SessionError> {
-        store.set("server", server.url()).await?;
+        store.set("server", &server.address()).await?;
         store.set("token", &token).await?;
         store.set("device", device.as_str()).await?;
         Ok(Session {
@@ -121,7 +121,7 @@ impl Session {
         credentials: Option<(&str, &str)>,
     ) -> Result<Session, SessionError> {
         let stored = match Session::kept(store).await? {
-            Some((url, token)) if url == server.url() => Some(Session {
+            Some((url, token)) if url == server.address() => Some(Session {
                 server: server.clone(),
                 token,
                 device: Session::device(store).await?,
@@ -140,7 +140,7 @@ impl Session {
         match credentials {
             Some((email, password)) => Session::sign_in(store, server, email, password, None).await,
             None => Err(SessionError::NotSignedIn {
-                server: server.url().to_string(),
+                server: server.address(),
             }),
         }
     }

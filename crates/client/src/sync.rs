@@ -230,16 +230,32 @@ impl Worker {
 
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
         let mut attempt: u32 = 0;
+        // Addresses of a cluster that could not be reached in a row: each is tried at once
+        // before backing off.
+        let mut unreachable = 0;
         loop {
             self.emit(Event::Connection(Connection::Connecting));
             let end = match self.connect().await {
                 Ok(ws) => {
                     attempt = 0;
+                    unreachable = 0;
                     let end = self.serve(ws, &mut rx).await;
                     self.flush_team().await;
                     end
                 }
-                Err(end) => end,
+                Err(end) => {
+                    let server = &self.options.server;
+                    let failed = server.url().to_string();
+                    unreachable += 1;
+                    if server.fail_over(&failed) {
+                        tracing::info!(server = %failed, next = %server.url(), "a node cannot be reached: trying the next");
+                        if unreachable < server.addresses().len() {
+                            continue;
+                        }
+                    }
+                    unreachable = 0;
+                    end
+                }
             };
             let reason = match end {
                 End::Stop => return,

@@ -1,8 +1,8 @@
-//! A node goes away behind a load balancer: the client core reconnects through it to another
-//! node and resumes from its cursor, with no notification lost or repeated. Two real nodes on
-//! PostgreSQL with a real NATS between them (127.0.0.1:5432 and :4222: required in CI, skipped
-//! with the reason elsewhere), and a small TCP load balancer that sends each new connection to
-//! the first node that accepts it.
+//! A node goes away: the client core reconnects to another node and resumes from its cursor,
+//! with no notification lost or repeated — behind a load balancer (a small TCP one that sends
+//! each new connection to the first node that accepts it), and given the nodes' addresses
+//! itself. Two real nodes on PostgreSQL with a real NATS between them (127.0.0.1:5432 and
+//! :4222: required in CI, skipped with the reason elsewhere).
 
 mod support;
 
@@ -66,8 +66,26 @@ async fn load_balancer(backends: Vec<SocketAddr>) -> SocketAddr {
     addr
 }
 
+/// How the client reaches the nodes.
+#[derive(Clone, Copy)]
+enum Route {
+    LoadBalancer,
+    /// Both nodes' addresses, separated by a comma, in the client's settings.
+    Addresses,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_resumes_on_another_node_with_nothing_lost_or_repeated() {
+async fn behind_a_load_balancer_a_client_resumes_on_another_node_with_nothing_lost_or_repeated() {
+    resumes_on_another_node(Route::LoadBalancer).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_the_nodes_addresses_a_client_resumes_on_another_node_with_nothing_lost_or_repeated()
+{
+    resumes_on_another_node(Route::Addresses).await
+}
+
+async fn resumes_on_another_node(route: Route) {
     let nats =
         std::env::var("PRESENTLY_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
     if let Err(e) = tokio::net::TcpStream::connect(nats.trim_start_matches("nats://")).await {
@@ -100,10 +118,14 @@ async fn a_client_resumes_on_another_node_with_nothing_lost_or_repeated() {
     let device = DeviceId::parse("laptop").unwrap();
     let token = app.issue_token(&bea, &device).await.unwrap();
 
-    let lb = load_balancer(vec![a.addr, b.addr]).await;
+    let address = match route {
+        Route::LoadBalancer => format!("http://{}", load_balancer(vec![a.addr, b.addr]).await),
+        Route::Addresses => format!("http://{}, http://{}", a.addr, b.addr),
+    };
+    let server = endpoint(&address);
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("bea.db")).await.unwrap();
-    let mut options = Options::new(&endpoint(&format!("http://{lb}")), &token, device);
+    let mut options = Options::new(&server, &token, device);
     options.max_backoff = Duration::from_millis(500);
     let (sync, _task) = sync::spawn(store.clone(), Arc::new(Recorder::default()), options);
     let mut events = sync.subscribe();
@@ -140,7 +162,7 @@ async fn a_client_resumes_on_another_node_with_nothing_lost_or_repeated() {
         }
     };
 
-    // Connected through the load balancer (to node A, the first), a notification arrives.
+    // Connected to node A (the first), a notification arrives.
     let online = wait_for(&mut events, "online", |e| {
         matches!(e, Event::Connection(Connection::Online))
     });
@@ -154,7 +176,7 @@ async fn a_client_resumes_on_another_node_with_nothing_lost_or_repeated() {
     // Node A goes away. While the client is cut off, a notification is sent through node B.
     a.stop().await;
     send(b.addr, "while away").await;
-    // The client comes back through the load balancer, now to node B, and resumes.
+    // The client comes back, now to node B, and resumes.
     let back = wait_for(&mut events, "online again", |e| {
         matches!(e, Event::Connection(Connection::Online))
     });
@@ -178,6 +200,23 @@ async fn a_client_resumes_on_another_node_with_nothing_lost_or_repeated() {
         titles.push(entry.notification.title);
     }
     assert_eq!(titles, ["before", "while away", "after"]);
+    if let Route::Addresses = route {
+        assert_eq!(server.url(), format!("http://{}", b.addr), "now on node B");
+        // REST calls follow to node B, which has the same state.
+        let me = presently_client::api::Api::new(&server)
+            .me(&token)
+            .await
+            .expect("node B answers");
+        assert_eq!(me.email, "bea@f.test");
+        // A fresh start tries node A first, cannot connect, and asks node B instead.
+        let fresh = endpoint(&address);
+        let me = presently_client::api::Api::new(&fresh)
+            .me(&token)
+            .await
+            .expect("moved on to node B");
+        assert_eq!(me.email, "bea@f.test");
+        assert_eq!(fresh.url(), format!("http://{}", b.addr));
+    }
     b.stop().await;
     drop_database(&url).await;
 }
