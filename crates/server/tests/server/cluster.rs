@@ -1,7 +1,9 @@
-//! Several nodes for real: two servers on one PostgreSQL database with their events crossing a
-//! real NATS (127.0.0.1:4222, or `PRESENTLY_TEST_NATS`). Presence, notifications and account
-//! changes made on one node reach people connected to the other. Without NATS this fails in CI
-//! and is skipped elsewhere, saying why.
+//! Several nodes for real: servers on one PostgreSQL database with their events crossing a real
+//! NATS (127.0.0.1:4222, or `PRESENTLY_TEST_NATS`) — two in this process, and three
+//! `presently-server` processes on their own ports. Presence, notifications and account changes
+//! made on one node reach people connected to the others; concurrent changes on two nodes agree;
+//! a node SIGKILLed, and NATS restarted, while they run. Without PostgreSQL or NATS this fails in
+//! CI and is skipped elsewhere, saying why.
 
 use crate::support::*;
 use presence::{Change, DeviceActivity, DeviceId, StatusId};
@@ -176,6 +178,11 @@ impl Drop for Process {
 }
 
 async fn process(url: &str) -> Process {
+    process_on(url, &nats_url()).await
+}
+
+/// A node on `nats`.
+async fn process_on(url: &str, nats: &str) -> Process {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -184,7 +191,7 @@ async fn process(url: &str) -> Process {
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_presently-server"))
         .args(["--database-url", url, "--listen", &addr.to_string()])
-        .args(["--cluster", &nats_url()])
+        .args(["--cluster", nats])
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -422,8 +429,10 @@ async fn until_health(addr: std::net::SocketAddr, want: u16) -> String {
     panic!("{addr} never answered {want} on /healthz: {last}");
 }
 
+/// Three `presently-server` processes on a NATS of the test's own, which stops while they run
+/// and starts again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nodes_say_when_nats_is_gone_and_converge_when_it_is_back() {
+async fn three_node_processes_say_when_nats_is_gone_and_converge_when_it_is_back() {
     if !require_tool("nats-server") || !nats_reachable().await {
         return;
     }
@@ -436,77 +445,65 @@ async fn nodes_say_when_nats_is_gone_and_converge_when_it_is_back() {
         .unwrap()
         .port();
     let mut nats = PrivateNats::start(port);
-    let start = |url: String| async move {
-        for _ in 0..50 {
-            if let Ok(n) = presently_server::start_node(
-                &url,
-                "127.0.0.1:0".parse().unwrap(),
-                None,
-                Some(&format!("nats://127.0.0.1:{port}")),
-            )
-            .await
-            {
-                return n;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let nats_url = format!("nats://127.0.0.1:{port}");
+    until_listening(port).await;
+    let setup = presently_server::app::App::open_for_admin(
+        presently_server::db::Db::connect(&db.url).await.unwrap(),
+        clock::SystemClock::shared(),
+    )
+    .await
+    .unwrap();
+    let org = setup.create_org("Flaky network").await.unwrap().id;
+    let team = setup.create_team(&org, "Core").await.unwrap();
+    let mut people = Vec::new();
+    for email in ["bea@f.test", "cal@f.test", "dan@f.test"] {
+        people.push(
+            setup
+                .create_user(
+                    &org,
+                    email,
+                    email,
+                    PASSWORD,
+                    Role::Member,
+                    "UTC",
+                    std::slice::from_ref(&team),
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    let (bea, cal, dan) = (people[0].clone(), people[1].clone(), people[2].clone());
+    let nodes = [
+        process_on(&db.url, &nats_url).await,
+        process_on(&db.url, &nats_url).await,
+        process_on(&db.url, &nats_url).await,
+    ];
+    let connect = |node: usize, user: &presence::UserId, device: &'static str| {
+        let (setup, user, addr) = (setup.clone(), user.clone(), nodes[node].addr);
+        async move {
+            let token = setup
+                .issue_token(&user, &DeviceId::parse(device).unwrap())
+                .await
+                .unwrap();
+            Client::connect(addr, &token, device, None).await
         }
-        panic!("a node starts with the private NATS");
     };
-    let (a, b) = (start(db.url.clone()).await, start(db.url.clone()).await);
-    let app = a.app.clone();
-    let org = app.create_org("Flaky network").await.unwrap().id;
-    let team = app.create_team(&org, "Core").await.unwrap();
-    let teams = [team];
-    let bea = app
-        .create_user(
-            &org,
-            "bea@f.test",
-            "Bea",
-            PASSWORD,
-            Role::Member,
-            "UTC",
-            &teams,
-        )
-        .await
-        .unwrap();
-    let cal = app
-        .create_user(
-            &org,
-            "cal@f.test",
-            "Cal",
-            PASSWORD,
-            Role::Member,
-            "UTC",
-            &teams,
-        )
-        .await
-        .unwrap();
-    let desk = DeviceId::parse("desk").unwrap();
-    let mut cal_on_b = Client::connect(
-        b.addr,
-        &app.issue_token(&cal, &desk).await.unwrap(),
-        "desk",
-        None,
-    )
-    .await;
-    let mut bea_on_a = Client::connect(
-        a.addr,
-        &app.issue_token(&bea, &desk).await.unwrap(),
-        "desk",
-        None,
-    )
-    .await;
-    bea_on_a.report(DeviceActivity::Active, false).await;
-    cal_on_b
-        .until("bea available", delta_for(&bea, StatusId::AVAILABLE))
-        .await;
+    let mut bea_on_0 = connect(0, &bea, "desk").await;
+    let mut cal_on_1 = connect(1, &cal, "desk").await;
+    let mut dan_on_2 = connect(2, &dan, "desk").await;
+    bea_on_0.report(DeviceActivity::Active, false).await;
+    for c in [&mut cal_on_1, &mut dan_on_2] {
+        c.until("bea available", delta_for(&bea, StatusId::AVAILABLE))
+            .await;
+    }
 
-    // NATS goes away: both nodes say so, and keep serving their own connections.
+    // NATS goes away: every node says so, and keeps serving its own connections.
     nats.stop();
-    let why = until_health(a.addr, 503).await;
-    assert!(why.contains("NATS"), "{why}");
-    until_health(b.addr, 503).await;
-    bea_on_a
+    for n in &nodes {
+        let why = until_health(n.addr, 503).await;
+        assert!(why.contains("NATS"), "{why}");
+    }
+    bea_on_0
         .request(|request| ClientMessage::Change {
             request,
             change: Change::SetStatus {
@@ -516,11 +513,12 @@ async fn nodes_say_when_nats_is_gone_and_converge_when_it_is_back() {
         })
         .await;
 
-    // Back: the nodes reconnect by themselves, are healthy again, and the teammate on B ends
-    // on what was stored on A while they were apart.
+    // Back: the nodes reconnect by themselves, are healthy again, and teammates on the other
+    // nodes end on what was stored on node 0 while they were apart.
     let _nats = PrivateNats::start(port);
-    until_health(a.addr, 200).await;
-    until_health(b.addr, 200).await;
+    for n in &nodes {
+        until_health(n.addr, 200).await;
+    }
     let caught_up = |m: &ServerMessage| match m {
         ServerMessage::TeamSnapshot { members } => members
             .iter()
@@ -530,18 +528,36 @@ async fn nodes_say_when_nats_is_gone_and_converge_when_it_is_back() {
         }
         _ => false,
     };
-    cal_on_b
-        .until("bea busy, after NATS came back", caught_up)
+    cal_on_1
+        .until("bea busy on node 1, after NATS came back", caught_up)
         .await;
-    let slot = b.app.slot(&bea).unwrap();
+    dan_on_2
+        .until("bea busy on node 2, after NATS came back", caught_up)
+        .await;
+    // A new connection to node 2 is told what node 2 now holds.
+    let fresh = connect(2, &cal, "phone").await;
+    let seen = fresh.members.iter().find(|m| m.user == bea).unwrap();
     assert_eq!(
-        b.app.self_view(&slot).await.seen_by_others.status.status,
+        seen.view.status.status,
         StatusId::BUSY,
-        "node B's copy caught up"
+        "node 2's copy caught up"
     );
-    a.stop().await;
-    b.stop().await;
+    drop(nodes);
     db.drop_db().await;
+}
+
+/// Waits until something listens on the port.
+async fn until_listening(port: u16) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("nothing listens on {port}");
 }
 
 fn require_tool(tool: &str) -> bool {
@@ -557,4 +573,210 @@ fn require_tool(tool: &str) -> bool {
         eprintln!("SKIPPED: {tool} is not installed (Debian's nats-server package)");
     }
     found
+}
+
+/// The last message of `kind` a client was sent, reading until nothing comes for a while.
+async fn last_of<T>(c: &mut Client, mut pick: impl FnMut(ServerMessage) -> Option<T>) -> Option<T> {
+    let mut last = None;
+    while let Some(m) = c.try_next(std::time::Duration::from_millis(700)).await {
+        if let Some(t) = pick(m) {
+            last = Some(t);
+        }
+    }
+    last
+}
+
+/// Three `presently-server` processes on one PostgreSQL and the machine's NATS. A person's
+/// laptop on node 0 and phone on node 1, teammates on nodes 1 and 2: presence made on one node
+/// is seen on the others; a notification sent through node 2 reaches both devices, and reading
+/// it on the phone clears it on the laptop; then the two devices change the person's presence
+/// concurrently, a hundred times each: every change is stored once, neither device's last
+/// change is lost, and every teammate and both devices end on the stored state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_node_processes_share_presence_notifications_and_concurrent_changes() {
+    const EACH: usize = 100;
+    if !nats_reachable().await {
+        return;
+    }
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let setup = presently_server::app::App::open_for_admin(
+        presently_server::db::Db::connect(&db.url).await.unwrap(),
+        clock::SystemClock::shared(),
+    )
+    .await
+    .unwrap();
+    let org = setup.create_org("Three processes").await.unwrap().id;
+    let team = setup.create_team(&org, "Core").await.unwrap();
+    let mut people = Vec::new();
+    for email in ["bea@p.test", "cal@p.test", "dan@p.test"] {
+        people.push(
+            setup
+                .create_user(
+                    &org,
+                    email,
+                    email,
+                    PASSWORD,
+                    Role::Member,
+                    "UTC",
+                    std::slice::from_ref(&team),
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    let (bea, cal, dan) = (people[0].clone(), people[1].clone(), people[2].clone());
+    let key = setup.create_key(&org, "phone system").await.unwrap().1;
+    let nodes = [
+        process(&db.url).await,
+        process(&db.url).await,
+        process(&db.url).await,
+    ];
+    let connect = |node: usize, user: &presence::UserId, device: &'static str| {
+        let (setup, user, addr) = (setup.clone(), user.clone(), nodes[node].addr);
+        async move {
+            let token = setup
+                .issue_token(&user, &DeviceId::parse(device).unwrap())
+                .await
+                .unwrap();
+            Client::connect(addr, &token, device, None).await
+        }
+    };
+    let mut laptop = connect(0, &bea, "laptop").await;
+    let mut phone = connect(1, &bea, "phone").await;
+    let mut cal_on_2 = connect(2, &cal, "desk").await;
+    let mut dan_on_1 = connect(1, &dan, "desk").await;
+
+    // Presence across nodes: bea's laptop on node 0 is seen on nodes 1 and 2.
+    laptop.report(DeviceActivity::Active, false).await;
+    phone.report(DeviceActivity::Active, false).await;
+    for (who, c) in [
+        ("cal on node 2", &mut cal_on_2),
+        ("dan on node 1", &mut dan_on_1),
+    ] {
+        c.until(who, delta_for(&bea, StatusId::AVAILABLE)).await;
+    }
+    cal_on_2.report(DeviceActivity::Active, false).await;
+    laptop
+        .until("cal, from node 2", delta_for(&cal, StatusId::AVAILABLE))
+        .await;
+
+    // A notification through node 2 reaches both of bea's devices; read on the phone, it is
+    // read on the laptop.
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/api/v1/notifications", nodes[2].addr))
+        .bearer_auth(&key)
+        .json(&json!({"user": "bea@p.test", "title": "Three nodes"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let arrived = |m: &ServerMessage| matches!(m, ServerMessage::Notification { notification } if notification.title == "Three nodes");
+    let seq = match laptop.until("the notification on node 0", arrived).await {
+        ServerMessage::Notification { notification } => notification.seq,
+        _ => unreachable!(),
+    };
+    phone.until("the notification on node 1", arrived).await;
+    phone
+        .request(|request| ClientMessage::MarkRead {
+            request,
+            notifications: vec![seq],
+        })
+        .await;
+    laptop
+        .until("read on the phone, on node 0", |m| {
+            matches!(m, ServerMessage::NotificationsChanged { notifications, read: true, .. } if notifications.contains(&seq))
+        })
+        .await;
+
+    // The two devices change bea's presence at once, each waiting for its own acks (and
+    // keeping under the per-connection rate limit).
+    let version = |setup: Arc<presently_server::app::App>, bea: presence::UserId| async move {
+        setup.db.user_state(bea.as_str()).await.unwrap().unwrap()
+    };
+    let start = version(setup.clone(), bea.clone()).await.2;
+    let pause_base = presence::Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    )
+    .plus(presence::Span::hours(1));
+    let on_laptop = tokio::spawn(async move {
+        for i in 0..EACH {
+            laptop
+                .request(|request| ClientMessage::Change {
+                    request,
+                    change: Change::SetMessage {
+                        text: presence::MessageText::parse(format!("laptop {i}")).unwrap(),
+                        emoji: None,
+                        clear_after: presence::ClearAfter::Never,
+                    },
+                })
+                .await;
+            tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        }
+        laptop
+    });
+    let on_phone = tokio::spawn(async move {
+        for i in 0..EACH {
+            let until = pause_base.plus(presence::Span::minutes(i as i64));
+            phone
+                .request(|request| ClientMessage::Change {
+                    request,
+                    change: Change::PauseNotifications { until },
+                })
+                .await;
+            tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        }
+        phone
+    });
+    let (mut laptop, mut phone) = (on_laptop.await.unwrap(), on_phone.await.unwrap());
+    let (person, _, end, _) = version(setup.clone(), bea.clone()).await;
+    assert_eq!(
+        end - start,
+        2 * EACH as i64,
+        "every acknowledged change stored exactly once"
+    );
+    let rules = setup.rules(&org).unwrap();
+    let now = presence::Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    let team_view = rules.team_view(&person, now);
+    let self_view = rules.self_view(&person, now);
+    assert_eq!(
+        team_view.message.as_ref().map(|m| m.text.to_string()),
+        Some(format!("laptop {}", EACH - 1)),
+        "the laptop's last change survived the phone's"
+    );
+    assert_eq!(
+        self_view.interruptibility,
+        presence::Interruptibility::Paused {
+            until: pause_base.plus(presence::Span::minutes(EACH as i64 - 1))
+        },
+        "the phone's last change survived the laptop's"
+    );
+    // Every teammate, on either node, and both devices end on the stored state.
+    let delta = |m: ServerMessage| match m {
+        ServerMessage::PresenceDelta { user, view } if user == bea => Some(view),
+        _ => None,
+    };
+    assert_eq!(
+        last_of(&mut cal_on_2, delta).await.as_ref(),
+        Some(&team_view)
+    );
+    assert_eq!(
+        last_of(&mut dan_on_1, delta).await.as_ref(),
+        Some(&team_view)
+    );
+    for (name, device) in [("laptop", &mut laptop), ("phone", &mut phone)] {
+        last_of(device, |_| Some(())).await;
+        assert_eq!(device.last_self.as_ref(), Some(&self_view), "bea's {name}");
+    }
+    drop(nodes);
+    db.drop_db().await;
 }

@@ -367,6 +367,8 @@ pub struct Client {
     pub user: UserId,
     pub cursor: NotificationSeq,
     pub members: Vec<protocol::Member>,
+    /// The last self view this connection was sent, whoever read it.
+    pub last_self: Option<presence::SelfView>,
     seq: u64,
     request: u64,
 }
@@ -402,6 +404,7 @@ impl Client {
             user: UserId::parse("pending").unwrap(),
             cursor: NotificationSeq(0),
             members: vec![],
+            last_self: None,
             seq: 0,
             request: 0,
         };
@@ -471,7 +474,11 @@ impl Client {
             let m = tokio::time::timeout(wait, self.ws.next()).await.ok()??;
             match m {
                 Ok(Message::Text(t)) => {
-                    return Some(decode_server(t.as_str()).expect("the server sends valid frames"))
+                    let m = decode_server(t.as_str()).expect("the server sends valid frames");
+                    if let ServerMessage::SelfUpdate { view } = &m {
+                        self.last_self = Some(view.clone());
+                    }
+                    return Some(m);
                 }
                 Ok(Message::Close(_)) | Err(_) => return None,
                 Ok(_) => continue,
