@@ -9,7 +9,7 @@
 //! same trait (see `docs/architecture.md`).
 
 use axum::extract::ws::Utf8Bytes;
-use presence::{DeviceId, UserId};
+use presence::{DeviceId, Person, UserId};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::{Arc, RwLock};
 
@@ -76,6 +76,17 @@ pub enum Event {
     },
     /// An organisation's people, teams or rules changed: every other node reloads them.
     OrgChanged { org: String },
+    /// A node stored `user`'s state at `version` (onto `after`), with the request it applied
+    /// if any: another node whose copy is at `after` takes it as it is, with no database read;
+    /// one further behind reads the person again. Published only between nodes.
+    Stored {
+        user: UserId,
+        version: i64,
+        after: i64,
+        person: Box<Person>,
+        applied: Option<String>,
+        deadline: Option<i64>,
+    },
 }
 
 /// Where an event was published.
@@ -102,6 +113,11 @@ pub trait Broker: Send + Sync + 'static {
     /// published meanwhile is lost to them: the node catches up from the database).
     fn on_reconnect(&self, f: Arc<dyn Fn() + Send + Sync>) {
         let _ = f;
+    }
+
+    /// Whether events go to other nodes: only then is [`Event::Stored`] published.
+    fn between_nodes(&self) -> bool {
+        false
     }
 }
 

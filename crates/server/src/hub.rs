@@ -293,8 +293,9 @@ impl Hub {
                         }
                     }
                 }
-                // Nothing to send: the node's application layer reloads the organisation.
-                Event::OrgChanged { .. } => {}
+                // Nothing to send: the node's application layer reloads the organisation, or
+                // takes the stored state.
+                Event::OrgChanged { .. } | Event::Stored { .. } => {}
             }
         }
         // A full queue means the client stopped reading: drop it; it resumes on reconnect.

@@ -143,6 +143,10 @@ impl Broker for NatsBroker {
         self.reconnected.write().expect("callbacks lock").push(f);
     }
 
+    fn between_nodes(&self) -> bool {
+        true
+    }
+
     fn health(&self) -> Result<(), String> {
         match self.client.connection_state() {
             async_nats::connection::State::Connected => Ok(()),

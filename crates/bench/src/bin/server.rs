@@ -1,7 +1,14 @@
-//! `presently-bench`: opens N WebSocket clients against a real `presently-server` process on
-//! loopback, in teams of 50, drives status changes at a set rate and prints connections held,
-//! changes/s, deliveries/s, change-to-delivery latency (p50/p99/max) and the server's RSS and
-//! CPU. With `--find-max`, then raises the rate step by step while p99 stays under 50 ms.
+//! `presently-bench`: opens N WebSocket clients against real `presently-server` processes on
+//! loopback — one node, or several on PostgreSQL and NATS (`--nodes 3`), clients spread over
+//! them — in teams of 50, drives status changes at a set rate and prints connections held,
+//! changes/s, deliveries/s, change-to-delivery latency (p50/p99/max), the nodes' RSS and CPU,
+//! CPU per 1,000 deliveries, and what PostgreSQL and NATS used. With `--find-max`, then raises
+//! the rate step by step while p99 stays under 50 ms.
+//!
+//! One process may hold 20,000 open files on this machine, so the clients run in worker
+//! processes (this program again, `--worker`), at most `--per-worker` each. A change's send time
+//! is written to a shared memory map (one slot per user), and whichever worker reads the
+//! teammate's delta measures the latency from it: one wall clock for every process.
 //!
 //! A program, not a test: figures go to `docs/benchmarks.md`.
 
@@ -13,11 +20,13 @@ use presence::{
 };
 use presently_server::db::{Db, Role, UserRow};
 use protocol::{encode, ClientMessage, RequestId};
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -26,7 +35,7 @@ use tokio_tungstenite::tungstenite::Message;
 #[derive(Parser, Clone)]
 #[command(
     name = "presently-bench",
-    about = "Load-test presently-server over real WebSockets"
+    about = "Load-test presently-server nodes over real WebSockets"
 )]
 struct Args {
     /// WebSocket clients to hold open
@@ -41,34 +50,70 @@ struct Args {
     /// Seconds to measure at each rate
     #[arg(long, default_value_t = 30)]
     seconds: u64,
-    /// After the first rate, raise it until p99 passes 50 ms
+    /// After the first rate, raise it by --step until p99 passes 50 ms
     #[arg(long)]
     find_max: bool,
+    /// How much --find-max raises the rate each round
+    #[arg(long, default_value_t = 250)]
+    step: u32,
     /// The server binary [default: presently-server next to this program]
     #[arg(long)]
     server: Option<PathBuf>,
-    /// Database for the server [default: a new SQLite file in a temp directory]
+    /// Server nodes; more than one runs a cluster on PostgreSQL (--postgres) and NATS (--nats)
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// A PostgreSQL server to make the bench's own database on (dropped at the end)
+    /// [default: one node on a new SQLite file]
     #[arg(long)]
-    database_url: Option<String>,
+    postgres: Option<String>,
+    /// NATS for several nodes
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    nats: String,
+    /// Clients per worker process (one process may hold 20,000 open files here)
+    #[arg(long, default_value_t = 15_000)]
+    per_worker: usize,
     /// Spread clients over this many source addresses 127.0.0.2, .3, …
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 8)]
     source_addresses: u8,
+    /// Internal: run as a worker process with this spec file
+    #[arg(long, hide = true)]
+    worker: Option<PathBuf>,
+}
+
+/// What a worker process is given.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WorkerSpec {
+    /// Its clients are users `first .. first + count`.
+    first: usize,
+    count: usize,
+    total: usize,
+    /// One token per line, for every user.
+    tokens: PathBuf,
+    /// The shared map of send times (one u64 per user).
+    sent_map: PathBuf,
+    nodes: Vec<SocketAddr>,
+    source_addresses: u8,
+    /// Where it writes each round's latencies.
+    out_dir: PathBuf,
+    index: usize,
 }
 
 struct Shared {
-    start: Instant,
-    /// Per user: when its last change was sent (µs since start).
-    sent: Vec<AtomicU64>,
+    /// Per user: when its last change was sent (µs since the Unix epoch), in a memory map
+    /// every worker shares.
+    sent: &'static [AtomicU64],
     latencies: Mutex<Vec<u32>>,
     deliveries: AtomicU64,
     recording: AtomicBool,
     finished: AtomicBool,
-    /// Per user: whether the last change set Busy.
-    busy: Vec<AtomicBool>,
 }
 
-fn micros(shared: &Shared) -> u64 {
-    shared.start.elapsed().as_micros() as u64
+/// Now, in µs since the Unix epoch: the one clock every process reads.
+fn micros(_: &Shared) -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 fn user_id(i: usize) -> String {
@@ -79,15 +124,58 @@ fn user_id(i: usize) -> String {
 async fn main() {
     let args = Args::parse();
     let _ = rlimit::increase_nofile_limit(u64::MAX);
+    match &args.worker {
+        Some(spec) => worker(spec).await,
+        None => coordinator(args).await,
+    }
+}
+
+/// A node of the run.
+struct Node {
+    child: tokio::process::Child,
+    pid: u32,
+    addr: SocketAddr,
+}
+
+/// A worker process and its line protocol: `round <n> <rate> <seconds>` in, `done <sent>
+/// <deliveries>` out (its latencies in `<out_dir>/w<index>-r<n>.bin`).
+struct Worker {
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Worker {
+    async fn line(&mut self) -> String {
+        self.lines
+            .next_line()
+            .await
+            .ok()
+            .flatten()
+            .expect("a worker ended early: see its messages above")
+    }
+}
+
+async fn coordinator(args: Args) {
     let dir = tempfile_dir();
-    let url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));
+    if args.nodes > 1 && args.postgres.is_none() {
+        eprintln!("several nodes need PostgreSQL: give --postgres postgres://user@host/db (the bench makes a database of its own there)");
+        std::process::exit(2);
+    }
+    let (url, pg_db) = match &args.postgres {
+        Some(admin) => {
+            let name = format!("presently_bench_{}", std::process::id());
+            postgres_exec(admin, &format!("CREATE DATABASE {name}")).await;
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+            (format!("{base}/{name}"), Some((admin.clone(), name)))
+        }
+        None => (format!("sqlite://{}/bench.db", dir.display()), None),
+    };
     println!(
-        "presently-bench: {} clients in teams of {}, database {}",
+        "presently-bench: {} clients in teams of {} on {} node(s), database {}",
         args.clients,
         args.team_size,
+        args.nodes,
         url.split('?').next().unwrap_or(&url)
     );
 
@@ -98,149 +186,339 @@ async fn main() {
         args.clients,
         t.elapsed().as_secs_f64()
     );
+    let tokens_file = dir.join("tokens");
+    std::fs::write(&tokens_file, tokens.join("\n")).expect("tokens file");
 
-    let port = free_port();
     let server_bin = args.server.clone().unwrap_or_else(|| {
         std::env::current_exe()
             .expect("own path")
             .with_file_name("presently-server")
     });
-    let mut server = tokio::process::Command::new(&server_bin)
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", &url)
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin.display()));
-    let pid = server.id().expect("server pid");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    wait_for(addr).await;
-
-    let shared = Arc::new(Shared {
-        start: Instant::now(),
-        sent: (0..args.clients).map(|_| AtomicU64::new(0)).collect(),
-        latencies: Mutex::new(Vec::new()),
-        deliveries: AtomicU64::new(0),
-        recording: AtomicBool::new(false),
-        finished: AtomicBool::new(false),
-        busy: (0..args.clients).map(|_| AtomicBool::new(false)).collect(),
-    });
-
-    // Connect everyone, a few hundred at a time.
     let t = Instant::now();
-    let mut senders: Vec<mpsc::UnboundedSender<String>> = Vec::with_capacity(args.clients);
-    let connected = Arc::new(AtomicU64::new(0));
-    let sem = Arc::new(tokio::sync::Semaphore::new(256));
-    let mut joins = Vec::new();
-    for (i, token) in tokens.into_iter().enumerate() {
-        let (tx, rx) = mpsc::unbounded_channel();
-        senders.push(tx);
-        let source = IpAddr::V4(Ipv4Addr::new(
-            127,
-            0,
-            0,
-            2 + (i % args.source_addresses.max(1) as usize) as u8,
-        ));
-        let (shared, connected, sem) = (shared.clone(), connected.clone(), sem.clone());
-        joins.push(tokio::spawn(async move {
-            let permit = sem.acquire_owned().await.expect("semaphore");
-            client(i, source, addr, token, rx, shared, connected, permit).await
-        }));
-    }
-    while (connected.load(Ordering::Relaxed) as usize) < args.clients {
-        if t.elapsed() > Duration::from_secs(600) {
-            println!(
-                "only {} of {} connected after 10 minutes",
-                connected.load(Ordering::Relaxed),
-                args.clients
-            );
-            break;
+    let mut nodes = Vec::new();
+    for _ in 0..args.nodes {
+        let port = free_port();
+        let mut cmd = tokio::process::Command::new(&server_bin);
+        cmd.arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true);
+        if args.nodes > 1 {
+            cmd.arg("--cluster").arg(&args.nats);
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin.display()));
+        let pid = child.id().expect("server pid");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        nodes.push(Node { child, pid, addr });
     }
-    let held = connected.load(Ordering::Relaxed);
+    for n in &nodes {
+        wait_for(n.addr).await;
+    }
     println!(
-        "connected {held} clients in {:.1} s ({:.0}/s); server RSS {} MiB",
+        "{} node(s) up in {:.1} s",
+        nodes.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    // The shared map of send times.
+    let sent_map = dir.join("sent");
+    std::fs::write(&sent_map, vec![0u8; args.clients * 8]).expect("sent map");
+
+    // The workers, each with its share of the clients.
+    let t = Instant::now();
+    let per = args.per_worker.max(1);
+    let count = args.clients.div_ceil(per);
+    let mut workers = Vec::new();
+    for w in 0..count {
+        let first = w * per;
+        let spec = WorkerSpec {
+            first,
+            count: per.min(args.clients - first),
+            total: args.clients,
+            tokens: tokens_file.clone(),
+            sent_map: sent_map.clone(),
+            nodes: nodes.iter().map(|n| n.addr).collect(),
+            source_addresses: args.source_addresses,
+            out_dir: dir.clone(),
+            index: w,
+        };
+        let spec_file = dir.join(format!("worker-{w}.json"));
+        std::fs::write(&spec_file, serde_json::to_vec(&spec).unwrap()).unwrap();
+        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--worker")
+            .arg(&spec_file)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("a worker starts");
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        workers.push(Worker {
+            child,
+            stdin,
+            lines,
+        });
+    }
+    let mut held = 0u64;
+    for w in workers.iter_mut() {
+        let line = w.line().await;
+        held += line
+            .strip_prefix("connected ")
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    let rss: u64 = nodes.iter().map(|n| rss_kib(n.pid)).sum();
+    println!(
+        "connected {held} clients in {:.1} s ({:.0}/s) through {count} worker process(es); nodes' RSS {} MiB ({})",
         t.elapsed().as_secs_f64(),
         held as f64 / t.elapsed().as_secs_f64(),
-        rss_kib(pid) / 1024
+        rss / 1024,
+        nodes.iter().map(|n| format!("{} MiB", rss_kib(n.pid) / 1024)).collect::<Vec<_>>().join(" + ")
     );
     // Let the initial reports settle.
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     println!();
-    println!("| rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | server RSS MiB | server CPU % |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| nodes | rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | nodes' RSS MiB | nodes' CPU % | CPU ms per 1,000 deliveries | PostgreSQL CPU % | NATS CPU % |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut rate = args.rate;
     let mut round = 0u64;
     loop {
-        let r = run_rate(&args, rate, &senders, &shared, pid, round).await;
-        round += 1;
+        let pids: Vec<u32> = nodes.iter().map(|n| n.pid).collect();
+        let cpu0: u64 = pids.iter().map(|p| cpu_ticks(*p)).sum();
+        let (pg0, nats0) = (named_ticks("postgres"), named_ticks("nats-server"));
+        let t0 = Instant::now();
+        for w in workers.iter_mut() {
+            let share = rate as f64 / count as f64;
+            let _ = w
+                .stdin
+                .write_all(format!("round {round} {share} {}\n", args.seconds).as_bytes())
+                .await;
+        }
+        let (mut sent, mut deliveries) = (0u64, 0u64);
+        for w in workers.iter_mut() {
+            let line = w.line().await;
+            let f: Vec<u64> = line
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            sent += f.first().copied().unwrap_or(0);
+            deliveries += f.get(1).copied().unwrap_or(0);
+        }
+        let elapsed = args.seconds as f64;
+        let wall = t0.elapsed().as_secs_f64();
+        let cpu1: u64 = pids.iter().map(|p| cpu_ticks(*p)).sum();
+        let (pg1, nats1) = (named_ticks("postgres"), named_ticks("nats-server"));
+        let mut lat = Vec::new();
+        for w in 0..count {
+            let f = dir.join(format!("w{w}-r{round}.bin"));
+            let bytes = std::fs::read(&f).unwrap_or_default();
+            lat.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+            let _ = std::fs::remove_file(f);
+        }
+        lat.sort_unstable();
+        let pct = |p: f64| {
+            if lat.is_empty() {
+                f64::NAN
+            } else {
+                lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)] as f64 / 1000.0
+            }
+        };
+        let ticks_per_s = 100.0; // USER_HZ on Linux
+        let cpu_s = (cpu1 - cpu0) as f64 / ticks_per_s;
+        let p99 = pct(0.99);
         println!(
-            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} |",
+            "| {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.0} | {:.0} |",
+            nodes.len(),
             rate,
             held,
-            r.changes_per_s,
-            r.deliveries_per_s,
-            r.p50,
-            r.p99,
-            r.max,
-            r.rss_mib,
-            r.cpu_percent
+            sent as f64 / elapsed,
+            deliveries as f64 / elapsed,
+            pct(0.50),
+            p99,
+            lat.last().map_or(f64::NAN, |m| *m as f64 / 1000.0),
+            pids.iter().map(|p| rss_kib(*p)).sum::<u64>() / 1024,
+            cpu_s / wall * 100.0,
+            if deliveries > 0 { cpu_s * 1000.0 / (deliveries as f64 / 1000.0) } else { f64::NAN },
+            pg1.saturating_sub(pg0) as f64 / ticks_per_s / wall * 100.0,
+            nats1.saturating_sub(nats0) as f64 / ticks_per_s / wall * 100.0,
         );
-        if !args.find_max || r.p99 >= 50.0 || rate >= 20_000 {
+        round += 1;
+        if !args.find_max || p99 >= 50.0 || rate >= 20_000 {
             break;
         }
-        rate += 250;
+        rate += args.step;
     }
-    shared.finished.store(true, Ordering::Relaxed);
-    let _ = server.kill().await;
+    for w in workers.iter_mut() {
+        let _ = w.stdin.write_all(b"quit\n").await;
+    }
+    for mut w in workers {
+        let _ = tokio::time::timeout(Duration::from_secs(5), w.child.wait()).await;
+        let _ = w.child.kill().await;
+    }
+    for mut n in nodes {
+        let _ = n.child.kill().await;
+    }
+    if let Some((admin, name)) = pg_db {
+        postgres_exec(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-struct RoundResult {
-    changes_per_s: f64,
-    deliveries_per_s: f64,
-    p50: f64,
-    p99: f64,
-    max: f64,
-    rss_mib: u64,
-    cpu_percent: f64,
+async fn postgres_exec(admin: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"));
+    sqlx::query(sql)
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    pool.close().await;
 }
 
-async fn run_rate(
-    args: &Args,
-    rate: u32,
+/// The shared map of send times, one `AtomicU64` per user.
+fn map_sent(path: &Path, total: usize) -> &'static [AtomicU64] {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .expect("the sent map");
+    // SAFETY: the file is `total * 8` bytes, made by the coordinator and never resized; every
+    // process reads and writes it only through atomics, and the map lives until exit.
+    let map = Box::leak(Box::new(
+        unsafe { memmap2::MmapMut::map_mut(&file) }.expect("map the sent times"),
+    ));
+    assert!(map.len() >= total * 8);
+    let ptr = map.as_mut_ptr() as *const AtomicU64;
+    // SAFETY: page-aligned, `total` u64s long, and AtomicU64 has u64's layout.
+    unsafe { std::slice::from_raw_parts(ptr, total) }
+}
+
+async fn worker(spec: &Path) {
+    let spec: WorkerSpec =
+        serde_json::from_slice(&std::fs::read(spec).expect("the worker spec")).expect("a spec");
+    let tokens: Vec<String> = std::fs::read_to_string(&spec.tokens)
+        .expect("the tokens")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let shared = Arc::new(Shared {
+        sent: map_sent(&spec.sent_map, spec.total),
+        latencies: Mutex::new(Vec::new()),
+        deliveries: AtomicU64::new(0),
+        recording: AtomicBool::new(false),
+        finished: AtomicBool::new(false),
+    });
+    // Connect this worker's clients, a few hundred at a time, each to its user's node.
+    let mut senders: Vec<mpsc::UnboundedSender<String>> = Vec::with_capacity(spec.count);
+    let connected = Arc::new(AtomicU64::new(0));
+    let sem = Arc::new(tokio::sync::Semaphore::new(256));
+    let t = Instant::now();
+    for (i, token) in tokens.iter().enumerate().skip(spec.first).take(spec.count) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        senders.push(tx);
+        let source = IpAddr::V4(Ipv4Addr::new(
+            127,
+            0,
+            (1 + spec.index) as u8,
+            2 + (i % spec.source_addresses.max(1) as usize) as u8,
+        ));
+        let addr = spec.nodes[i % spec.nodes.len()];
+        let token = token.clone();
+        let (shared, connected, sem) = (shared.clone(), connected.clone(), sem.clone());
+        tokio::spawn(async move {
+            let permit = sem.acquire_owned().await.expect("semaphore");
+            client(i, source, addr, token, rx, shared, connected, permit).await
+        });
+    }
+    while (connected.load(Ordering::Relaxed) as usize) < spec.count
+        && t.elapsed() < Duration::from_secs(600)
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "connected {}", connected.load(Ordering::Relaxed));
+    let _ = out.flush();
+
+    let mut busy = vec![false; spec.count];
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        match f.as_slice() {
+            ["round", round, rate, seconds] => {
+                let (round, rate, seconds): (u64, f64, u64) = (
+                    round.parse().unwrap(),
+                    rate.parse().unwrap(),
+                    seconds.parse().unwrap(),
+                );
+                let sent =
+                    run_round(&spec, &senders, &mut busy, &shared, round, rate, seconds).await;
+                let lat = std::mem::take(&mut *shared.latencies.lock().unwrap());
+                let bytes: Vec<u8> = lat.iter().flat_map(|l| l.to_le_bytes()).collect();
+                std::fs::write(
+                    spec.out_dir.join(format!("w{}-r{round}.bin", spec.index)),
+                    bytes,
+                )
+                .expect("latencies");
+                let _ = writeln!(
+                    out,
+                    "done {sent} {}",
+                    shared.deliveries.load(Ordering::Relaxed)
+                );
+                let _ = out.flush();
+            }
+            _ => break,
+        }
+    }
+    shared.finished.store(true, Ordering::Relaxed);
+}
+
+/// Sends this worker's share of the changes for `seconds`, each flipping one of its users
+/// between Busy and Available, while its clients record the deliveries they read.
+async fn run_round(
+    spec: &WorkerSpec,
     senders: &[mpsc::UnboundedSender<String>],
+    busy: &mut [bool],
     shared: &Arc<Shared>,
-    pid: u32,
     round: u64,
-) -> RoundResult {
+    rate: f64,
+    seconds: u64,
+) -> u64 {
     shared.latencies.lock().unwrap().clear();
     shared.deliveries.store(0, Ordering::Relaxed);
     shared.recording.store(true, Ordering::Relaxed);
-    let cpu0 = cpu_ticks(pid);
     let t0 = Instant::now();
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let mut next = tokio::time::Instant::now();
     let mut sent = 0u64;
     let n = senders.len();
     let mut i = (round as usize * 7919) % n;
-    let end = t0 + Duration::from_secs(args.seconds);
+    let end = t0 + Duration::from_secs(seconds);
     while Instant::now() < end {
         // Each step sends as many changes as are due (the timer's granularity is ~1 ms).
-        let due = (t0.elapsed().as_secs_f64() * rate as f64) as u64;
+        let due = (t0.elapsed().as_secs_f64() * rate) as u64;
         while sent < due {
             i = (i + 7919) % n; // a prime step visits every user before repeating
-                                // Each change flips the user between Busy and Available, so each is a real change.
-            let busy = !shared.busy[i].fetch_xor(true, Ordering::Relaxed);
-            let status = if busy {
+            busy[i] = !busy[i];
+            let status = if busy[i] {
                 StatusId::BUSY
             } else {
                 StatusId::AVAILABLE
             };
-            shared.sent[i].store(micros(shared), Ordering::Relaxed);
+            shared.sent[spec.first + i].store(micros(shared), Ordering::Relaxed);
             let msg = ClientMessage::Change {
                 request: RequestId(format!("b{round}-{sent}")),
                 change: Change::SetStatus {
@@ -251,34 +529,13 @@ async fn run_rate(
             let _ = senders[i].send(encode(&msg));
             sent += 1;
         }
-        next += interval.max(Duration::from_millis(1));
+        next += Duration::from_millis(1);
         tokio::time::sleep_until(next).await;
     }
-    let elapsed = t0.elapsed().as_secs_f64();
     // Late deliveries of the last changes still count.
     tokio::time::sleep(Duration::from_millis(500)).await;
     shared.recording.store(false, Ordering::Relaxed);
-    let cpu1 = cpu_ticks(pid);
-    let ticks_per_s = 100.0; // USER_HZ on Linux
-    let cpu_percent = (cpu1 - cpu0) as f64 / ticks_per_s / elapsed * 100.0;
-    let mut lat = std::mem::take(&mut *shared.latencies.lock().unwrap());
-    lat.sort_unstable();
-    let pct = |p: f64| {
-        if lat.is_empty() {
-            f64::NAN
-        } else {
-            lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)] as f64 / 1000.0
-        }
-    };
-    RoundResult {
-        changes_per_s: sent as f64 / elapsed,
-        deliveries_per_s: shared.deliveries.load(Ordering::Relaxed) as f64 / elapsed,
-        p50: pct(0.50),
-        p99: pct(0.99),
-        max: lat.last().map_or(f64::NAN, |m| *m as f64 / 1000.0),
-        rss_mib: rss_kib(pid) / 1024,
-        cpu_percent,
-    }
+    sent
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -471,4 +728,17 @@ fn cpu_ticks(pid: u32) -> u64 {
                 + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
         })
         .unwrap_or(0)
+}
+
+/// utime + stime of every process whose name is `name` (PostgreSQL's backends, nats-server).
+fn named_ticks(name: &str) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == name)
+        })
+        .map(cpu_ticks)
+        .sum()
 }

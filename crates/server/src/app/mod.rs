@@ -119,6 +119,30 @@ impl std::fmt::Debug for Slot {
     }
 }
 
+/// Takes what other nodes stored into this node's copies, one event after another (so a
+/// person's versions come in order and are taken without reading the database).
+async fn adopt_stored(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver<Event>) {
+    while let Some(event) = rx.recv().await {
+        let Some(app) = app.upgrade() else { return };
+        if let Event::Stored {
+            user,
+            version,
+            after,
+            person,
+            applied,
+            deadline,
+        } = event
+        {
+            if let Err(e) = app
+                .adopt(&user, version, after, *person, applied, deadline)
+                .await
+            {
+                tracing::warn!(user = %user.as_str(), error = %e, "could not take what another node stored");
+            }
+        }
+    }
+}
+
 fn frame(message: &ServerMessage) -> Frame {
     Frame::from(encode(message))
 }
@@ -181,27 +205,14 @@ impl App {
             return Ok(app);
         }
         let (deliver, node) = (app.hub.clone(), Arc::downgrade(&app));
+        // What other nodes stored, taken in the order they published it.
+        let (stored_tx, stored_rx) = mpsc::unbounded_channel();
+        tokio::spawn(adopt_stored(Arc::downgrade(&app), stored_rx));
         app.broker.subscribe(Arc::new(move |event: &Event, origin| {
             deliver.deliver(event);
             // Another node stored a person: this node's copy follows.
-            if let (
-                Event::Presence { user, version, .. }
-                | Event::User {
-                    user,
-                    version: Some(version),
-                    ..
-                },
-                Origin::OtherNode,
-            ) = (event, origin)
-            {
-                if let Some(app) = node.upgrade() {
-                    let (user, version) = (user.clone(), *version);
-                    tokio::spawn(async move {
-                        if let Err(e) = app.refresh(&user, version).await {
-                            tracing::warn!(user = %user.as_str(), error = %e, "could not read a person another node changed");
-                        }
-                    });
-                }
+            if let (Event::Stored { .. }, Origin::OtherNode) = (event, origin) {
+                let _ = stored_tx.send(event.clone());
             }
             if let (Event::OrgChanged { org }, Origin::OtherNode) = (event, origin) {
                 // Another node changed an organisation: read it again here.

@@ -67,6 +67,7 @@ impl App {
                     self.reread(user, &mut st, &rules).await?;
                     continue;
                 };
+                self.tell_stored(user, &st, version, &person, request, stored_deadline);
                 st.person = person;
                 st.applied = applied;
                 st.stored_at = now;
@@ -192,6 +193,68 @@ impl App {
         Ok(())
     }
 
+    /// Tells the other nodes what was just stored onto `st` (see [`Event::Stored`]).
+    fn tell_stored(
+        &self,
+        user: &UserId,
+        st: &SlotState,
+        version: i64,
+        person: &Person,
+        request: Option<&RequestId>,
+        deadline: Option<i64>,
+    ) {
+        if self.broker.between_nodes() {
+            self.broker.publish(Event::Stored {
+                user: user.clone(),
+                version,
+                after: st.version,
+                person: Box::new(person.clone()),
+                applied: request.map(|r| r.0.clone()),
+                deadline,
+            });
+        }
+    }
+
+    /// Another node stored `user` at `version` onto `after`: a copy at `after` takes it as it
+    /// is; one further behind reads the person again; a newer one keeps what it has.
+    pub(crate) async fn adopt(
+        &self,
+        user: &UserId,
+        version: i64,
+        after: i64,
+        person: Person,
+        applied: Option<String>,
+        deadline: Option<i64>,
+    ) -> Result<(), AppError> {
+        let Some(slot) = self.slot(user) else {
+            return Ok(());
+        };
+        let rules = self.rules(&slot.org)?;
+        let mut st = slot.state.lock().await;
+        if st.version >= version {
+            return Ok(());
+        }
+        if st.version != after {
+            drop(st);
+            return self.refresh(user, version).await;
+        }
+        let now = self.clock.now();
+        if let Some(r) = applied {
+            st.applied.push(r);
+            let extra = st.applied.len().saturating_sub(REMEMBERED_REQUESTS);
+            st.applied.drain(..extra);
+        }
+        st.team_view = rules.team_view(&person, now);
+        st.self_view = rules.self_view(&person, now);
+        st.person = person;
+        st.version = version;
+        st.stored_deadline = deadline;
+        let _ = self
+            .timers
+            .send((user.clone(), next_wakeup(&st.person, &rules, now)));
+        Ok(())
+    }
+
     fn publish_views(&self, slot: &Slot, st: &mut SlotState, rules: &Rules, now: Timestamp) {
         let team_view = rules.team_view(&st.person, now);
         if team_view != st.team_view {
@@ -243,6 +306,7 @@ impl App {
                     .await?;
                 match stored {
                     Some(v) => {
+                        self.tell_stored(&user.id, &st, v, &person, None, deadline.map(|t| t.0));
                         st.version = v;
                         st.stored_deadline = deadline.map(|t| t.0);
                     }

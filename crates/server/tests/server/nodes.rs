@@ -16,7 +16,105 @@ use std::time::Duration;
 on_both_databases!(
     two_nodes_never_lose_or_double_a_change_to_one_person,
     two_devices_may_use_the_same_request_id,
+    a_node_takes_another_nodes_store_only_onto_the_version_it_holds,
 );
+
+/// What another node stored reaches this node's copy in the event itself, taken only onto the
+/// version this node holds: an event that skips a version makes it read the database instead,
+/// and an old one changes nothing.
+async fn a_node_takes_another_nodes_store_only_onto_the_version_it_holds(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let other = Arc::new(RecordingBroker::default());
+    RecordingBroker::link(&f.broker, &other);
+    let node_b = start(&f.db.url, &f.clock, &other).await;
+    let text = |app: Arc<presently_server::app::App>, user: presence::UserId| async move {
+        let slot = app.slot(&user).unwrap();
+        app.self_view(&slot)
+            .await
+            .message
+            .map(|m| m.text.to_string())
+    };
+    let set = |app: Arc<presently_server::app::App>, user: presence::UserId, t: &'static str| async move {
+        app.mutate(&user, None, |p, rules, now| {
+            p.apply(
+                rules,
+                now,
+                Change::SetMessage {
+                    text: MessageText::parse(t).unwrap(),
+                    emoji: None,
+                    clear_after: ClearAfter::Never,
+                },
+            )
+            .map_err(Into::into)
+        })
+        .await
+        .unwrap();
+    };
+    set(f.app().clone(), f.bea.clone(), "stored on A").await;
+    let mut seen = None;
+    for _ in 0..50 {
+        seen = text(node_b.app.clone(), f.bea.clone()).await;
+        if seen.as_deref() == Some("stored on A") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen.as_deref(), Some("stored on A"), "B took A's store");
+    let stored = f
+        .app()
+        .db
+        .user_state(f.bea.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    let forged = |version: i64, after: i64| {
+        let mut person = stored.0.clone();
+        let rules = f.app().rules(&f.org).unwrap();
+        person
+            .apply(
+                &rules,
+                f.clock.now(),
+                Change::SetMessage {
+                    text: MessageText::parse("never stored").unwrap(),
+                    emoji: None,
+                    clear_after: ClearAfter::Never,
+                },
+            )
+            .unwrap();
+        presently_server::broker::Event::Stored {
+            user: f.bea.clone(),
+            version,
+            after,
+            person: Box::new(person),
+            applied: None,
+            deadline: None,
+        }
+    };
+    // Skipping a version: B reads the database, which holds A's store.
+    other.deliver_from_other_node(forged(stored.2 + 2, stored.2 + 1));
+    // Older than what B holds: nothing changes.
+    other.deliver_from_other_node(forged(stored.2, stored.2 - 1));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        text(node_b.app.clone(), f.bea.clone()).await.as_deref(),
+        Some("stored on A")
+    );
+    // The next store on A, onto the version B holds, is taken.
+    set(f.app().clone(), f.bea.clone(), "next on A").await;
+    let mut seen = None;
+    for _ in 0..50 {
+        seen = text(node_b.app.clone(), f.bea.clone()).await;
+        if seen.as_deref() == Some("next on A") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen.as_deref(), Some("next on A"));
+    node_b.stop().await;
+    f.finish().await;
+}
 
 /// Request ids are each device's own: the same id from a person's two devices is two changes,
 /// and from one device a replay.

@@ -340,6 +340,10 @@ impl Broker for RecordingBroker {
     fn subscribe(&self, subscriber: Subscriber) {
         self.subscribers.lock().unwrap().push(subscriber);
     }
+
+    fn between_nodes(&self) -> bool {
+        !self.peers.lock().unwrap().is_empty()
+    }
 }
 
 /// A server on `url`'s database and a port-0 listener, on the test's clock and broker.
