@@ -16,8 +16,14 @@ pub const CONNECTION_QUEUE: usize = 4096;
 #[derive(Debug)]
 pub enum Outgoing {
     Frame(Frame),
-    Notification { seq: u64, frame: Frame },
+    Notification {
+        seq: u64,
+        frame: Frame,
+    },
     Close(Frame),
+    /// After a break between nodes: send what this connection has not been sent yet (a
+    /// notification made on another node meanwhile never reached this one).
+    Resync,
 }
 
 struct Conn {
@@ -188,6 +194,16 @@ impl Hub {
     }
 
     /// The devices of `user` with a connection open on this node.
+    /// Asks every connection here to send what it has not been sent yet ([`Outgoing::Resync`]).
+    pub fn resync_all(&self) {
+        for conns in self.conns.read().expect("hub lock").values() {
+            for c in conns {
+                // A full queue is a connection about to be dropped: it resumes on reconnect.
+                let _ = c.tx.try_send(Outgoing::Resync);
+            }
+        }
+    }
+
     pub fn devices_of(&self, user: &UserId) -> Vec<DeviceId> {
         let conns = self.conns.read().expect("hub lock");
         let mut v: Vec<DeviceId> = conns

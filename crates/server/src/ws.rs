@@ -320,7 +320,7 @@ async fn serve(
                 return Ok(End::Dropped);
             }
             out = rx.recv() => {
-                if let Some(end) = forward(&*app.clock, socket, out, &mut sent_upto).await? {
+                if let Some(end) = forward(app, &user.id, socket, out, &mut sent_upto).await? {
                     return Ok(end);
                 }
             }
@@ -376,7 +376,7 @@ async fn serve(
                     // What the request caused for this connection (its own self view) goes out
                     // before the answer, so a client that sees the ack has the new state.
                     while let Ok(out) = rx.try_recv() {
-                        if let Some(end) = forward(&*app.clock, socket, Some(out), &mut sent_upto).await? {
+                        if let Some(end) = forward(app, &user.id, socket, Some(out), &mut sent_upto).await? {
                             return Ok(end);
                         }
                     }
@@ -390,11 +390,13 @@ async fn serve(
 /// Sends one frame the hub queued for this connection. `Some(end)` when the connection must
 /// end: the hub dropped it (too far behind), or the device was signed out.
 async fn forward(
-    clock: &dyn Clock,
+    app: &App,
+    user: &presence::UserId,
     socket: &mut WebSocket,
     out: Option<Outgoing>,
     sent_upto: &mut u64,
 ) -> Result<Option<End>, AppError> {
+    let clock = &*app.clock;
     let frame: Frame =
         match out {
             None => {
@@ -415,6 +417,23 @@ async fn forward(
                 }
                 *sent_upto = seq;
                 frame
+            }
+            Some(Outgoing::Resync) => {
+                // Everything after what was sent (a fresh start that sent nothing: the unread).
+                let missed = app
+                    .notifications(
+                        user,
+                        Some(NotificationSeq(*sent_upto)),
+                        BACKLOG,
+                        *sent_upto > 0,
+                    )
+                    .await?;
+                for n in missed {
+                    *sent_upto = (*sent_upto).max(n.seq.0);
+                    let m = ServerMessage::Notification { notification: n };
+                    send_within(clock, socket, Message::Text(encode(&m).into())).await?;
+                }
+                return Ok(None);
             }
             Some(Outgoing::Close(f)) => {
                 let _ = send_within(clock, socket, Message::Text(f.text())).await;

@@ -145,6 +145,9 @@ impl App {
                 });
             }
         }
+        // Notifications made on another node while events did not cross: each connection sends
+        // what it has not sent yet.
+        self.hub.resync_all();
         tracing::info!("caught up with the other nodes");
         Ok(())
     }

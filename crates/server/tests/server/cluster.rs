@@ -473,6 +473,7 @@ async fn three_node_processes_say_when_nats_is_gone_and_converge_when_it_is_back
         );
     }
     let (bea, cal, dan) = (people[0].clone(), people[1].clone(), people[2].clone());
+    let key = setup.create_key(&org, "phone system").await.unwrap().1;
     let nodes = [
         process_on(&db.url, &nats_url).await,
         process_on(&db.url, &nats_url).await,
@@ -512,9 +513,19 @@ async fn three_node_processes_say_when_nats_is_gone_and_converge_when_it_is_back
             },
         })
         .await;
+    // A notification for cal (connected to node 1) is sent through node 2 meanwhile.
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/api/v1/notifications", nodes[2].addr))
+        .bearer_auth(&key)
+        .json(&json!({"user": "cal@f.test", "title": "While apart"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
 
     // Back: the nodes reconnect by themselves, are healthy again, and teammates on the other
-    // nodes end on what was stored on node 0 while they were apart.
+    // nodes end on what was stored on node 0 while they were apart; cal's device on node 1 is
+    // sent the notification made on node 2, once.
     let _nats = PrivateNats::start(port);
     for n in &nodes {
         until_health(n.addr, 200).await;
@@ -528,11 +539,27 @@ async fn three_node_processes_say_when_nats_is_gone_and_converge_when_it_is_back
         }
         _ => false,
     };
-    cal_on_1
-        .until("bea busy on node 1, after NATS came back", caught_up)
-        .await;
+    let apart = |m: &ServerMessage| matches!(m, ServerMessage::Notification { notification } if notification.title == "While apart");
+    let (mut saw_busy, mut saw_note) = (false, 0);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !(saw_busy && saw_note > 0) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let m = cal_on_1.try_next(left).await.expect(
+            "bea busy and the notification made on node 2, on node 1, after NATS came back",
+        );
+        saw_busy |= caught_up(&m);
+        saw_note += apart(&m) as u32;
+    }
     dan_on_2
         .until("bea busy on node 2, after NATS came back", caught_up)
+        .await;
+    assert_eq!(saw_note, 1);
+    cal_on_1
+        .none(
+            "the same notification again",
+            std::time::Duration::from_secs(2),
+            apart,
+        )
         .await;
     // A new connection to node 2 is told what node 2 now holds.
     let fresh = connect(2, &cal, "phone").await;

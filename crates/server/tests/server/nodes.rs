@@ -17,7 +17,67 @@ on_both_databases!(
     two_nodes_never_lose_or_double_a_change_to_one_person,
     two_devices_may_use_the_same_request_id,
     a_node_takes_another_nodes_store_only_onto_the_version_it_holds,
+    after_a_break_a_connection_is_sent_the_notifications_it_missed,
 );
+
+/// A notification made on node A while the nodes are cut off from each other never reaches
+/// node B's broker; when B is back in touch it catches up, and the person's connection there is
+/// sent it, once.
+async fn after_a_break_a_connection_is_sent_the_notifications_it_missed(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let other = Arc::new(RecordingBroker::default());
+    RecordingBroker::link(&f.broker, &other);
+    let node_b = start(&f.db.url, &f.clock, &other).await;
+    let token = f.token(&f.bea, "phone").await;
+    let mut phone_on_b = Client::connect(node_b.addr, &token, "phone", None).await;
+    let send = |title: &'static str| {
+        let (http, url, key) = (f.http.clone(), f.url("/notifications"), f.key.clone());
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(key)
+                .json(&serde_json::json!({"user": "bea@one.test", "title": title}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 201);
+        }
+    };
+    let titled = |t: &'static str| move |m: &ServerMessage| matches!(m, ServerMessage::Notification { notification } if notification.title == t);
+    send("before").await;
+    phone_on_b
+        .until("the first, through B", titled("before"))
+        .await;
+    f.broker
+        .cut
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    send("while cut off").await;
+    phone_on_b
+        .none(
+            "the one made while cut off, before the break ends",
+            Duration::from_millis(500),
+            titled("while cut off"),
+        )
+        .await;
+    f.broker
+        .cut
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    other.reconnect();
+    phone_on_b
+        .until("the one made while cut off", titled("while cut off"))
+        .await;
+    phone_on_b
+        .none(
+            "it again, or the first again",
+            Duration::from_millis(500),
+            |m| titled("while cut off")(m) || titled("before")(m),
+        )
+        .await;
+    node_b.stop().await;
+    f.finish().await;
+}
 
 /// What another node stored reaches this node's copy in the event itself, taken only onto the
 /// version this node holds: an event that skips a version makes it read the database instead,

@@ -292,6 +292,9 @@ pub struct RecordingBroker {
     pub sent: std::sync::Mutex<Vec<String>>,
     /// Other nodes' brokers: what is published here reaches them too, as JSON crosses the wire.
     peers: std::sync::Mutex<Vec<std::sync::Weak<RecordingBroker>>>,
+    /// Cut off from the other nodes: what is published here is lost to them.
+    pub cut: std::sync::atomic::AtomicBool,
+    reconnected: std::sync::Mutex<Vec<Arc<dyn Fn() + Send + Sync>>>,
 }
 
 impl RecordingBroker {
@@ -315,6 +318,15 @@ impl RecordingBroker {
         b.peers.lock().unwrap().push(Arc::downgrade(a));
     }
 
+    /// Back in touch with the other nodes: calls what the node asked to be called then.
+    pub fn reconnect(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+        let callbacks = self.reconnected.lock().unwrap().clone();
+        for f in callbacks {
+            f();
+        }
+    }
+
     pub fn deliver_from_other_node(&self, event: Event) {
         let subscribers = self.subscribers.lock().unwrap().clone();
         for s in subscribers.iter() {
@@ -331,7 +343,11 @@ impl Broker for RecordingBroker {
         for s in subscribers.iter() {
             s(&event, Origin::ThisNode);
         }
-        let peers: Vec<_> = self.peers.lock().unwrap().clone();
+        let peers: Vec<_> = if self.cut.load(std::sync::atomic::Ordering::SeqCst) {
+            Vec::new()
+        } else {
+            self.peers.lock().unwrap().clone()
+        };
         for peer in peers.iter().filter_map(|p| p.upgrade()) {
             peer.deliver_from_other_node(serde_json::from_str(&json).expect("an event decodes"));
         }
@@ -343,6 +359,10 @@ impl Broker for RecordingBroker {
 
     fn between_nodes(&self) -> bool {
         !self.peers.lock().unwrap().is_empty()
+    }
+
+    fn on_reconnect(&self, f: Arc<dyn Fn() + Send + Sync>) {
+        self.reconnected.lock().unwrap().push(f);
     }
 }
 
