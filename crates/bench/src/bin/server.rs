@@ -140,6 +140,7 @@ struct Node {
 /// A worker process and its line protocol: `round <n> <rate> <seconds>` in, `done <sent>
 /// <deliveries>` out (its latencies in `<out_dir>/w<index>-r<n>.bin`).
 struct Worker {
+    pid: u32,
     child: tokio::process::Child,
     stdin: tokio::process::ChildStdin,
     lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
@@ -258,6 +259,7 @@ async fn coordinator(args: Args) {
         let stdin = child.stdin.take().unwrap();
         let lines = BufReader::new(child.stdout.take().unwrap()).lines();
         workers.push(Worker {
+            pid: child.id().expect("worker pid"),
             child,
             stdin,
             lines,
@@ -283,14 +285,15 @@ async fn coordinator(args: Args) {
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     println!();
-    println!("| nodes | rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | nodes' RSS MiB | nodes' CPU % | CPU ms per 1,000 deliveries | PostgreSQL CPU % | NATS CPU % |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| nodes | rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | nodes' RSS MiB | nodes' CPU % | CPU ms per 1,000 deliveries | PostgreSQL CPU % | NATS CPU % | bench clients CPU % |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut rate = args.rate;
     let mut round = 0u64;
     loop {
         let pids: Vec<u32> = nodes.iter().map(|n| n.pid).collect();
         let cpu0: u64 = pids.iter().map(|p| cpu_ticks(*p)).sum();
         let (pg0, nats0) = (named_ticks("postgres"), named_ticks("nats-server"));
+        let bench0: u64 = workers.iter().map(|w| cpu_ticks(w.pid)).sum();
         let t0 = Instant::now();
         for w in workers.iter_mut() {
             let share = rate as f64 / count as f64;
@@ -314,6 +317,7 @@ async fn coordinator(args: Args) {
         let wall = t0.elapsed().as_secs_f64();
         let cpu1: u64 = pids.iter().map(|p| cpu_ticks(*p)).sum();
         let (pg1, nats1) = (named_ticks("postgres"), named_ticks("nats-server"));
+        let bench1: u64 = workers.iter().map(|w| cpu_ticks(w.pid)).sum();
         let mut lat = Vec::new();
         for w in 0..count {
             let f = dir.join(format!("w{w}-r{round}.bin"));
@@ -337,7 +341,7 @@ async fn coordinator(args: Args) {
         let cpu_s = (cpu1 - cpu0) as f64 / ticks_per_s;
         let p99 = pct(0.99);
         println!(
-            "| {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.0} | {:.0} |",
+            "| {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} |",
             nodes.len(),
             rate,
             held,
@@ -351,6 +355,7 @@ async fn coordinator(args: Args) {
             if deliveries > 0 { cpu_s * 1000.0 / (deliveries as f64 / 1000.0) } else { f64::NAN },
             pg1.saturating_sub(pg0) as f64 / ticks_per_s / wall * 100.0,
             nats1.saturating_sub(nats0) as f64 / ticks_per_s / wall * 100.0,
+            bench1.saturating_sub(bench0) as f64 / ticks_per_s / wall * 100.0,
         );
         round += 1;
         if !args.find_max || p99 >= 50.0 || rate >= 20_000 {
