@@ -211,6 +211,74 @@ async fn process_on(url: &str, nats: &str) -> Process {
     panic!("the node on {addr} never became healthy");
 }
 
+/// An organisation made on the database before the nodes start, as the admin CLI would: one
+/// team with `emails` in it, and an API key.
+struct Org {
+    setup: Arc<presently_server::app::App>,
+    id: String,
+    people: Vec<presence::UserId>,
+    key: String,
+}
+
+impl Org {
+    async fn make(url: &str, name: &str, emails: &[&str]) -> Org {
+        let setup = presently_server::app::App::open_for_admin(
+            presently_server::db::Db::connect(url).await.unwrap(),
+            clock::SystemClock::shared(),
+        )
+        .await
+        .unwrap();
+        let id = setup.create_org(name).await.unwrap().id;
+        let team = setup.create_team(&id, "Core").await.unwrap();
+        let mut people = Vec::new();
+        for email in emails {
+            people.push(
+                setup
+                    .create_user(
+                        &id,
+                        email,
+                        email,
+                        PASSWORD,
+                        Role::Member,
+                        "UTC",
+                        std::slice::from_ref(&team),
+                    )
+                    .await
+                    .unwrap(),
+            );
+        }
+        let key = setup.create_key(&id, "phone system").await.unwrap().1;
+        Org {
+            setup,
+            id,
+            people,
+            key,
+        }
+    }
+
+    /// A device token for `user` (the future borrows only the organisation).
+    fn token(
+        &self,
+        user: &presence::UserId,
+        device: &str,
+    ) -> impl std::future::Future<Output = String> + '_ {
+        let (user, device) = (user.clone(), DeviceId::parse(device).unwrap());
+        async move { self.setup.issue_token(&user, &device).await.unwrap() }
+    }
+
+    /// A client of `user`'s `device` connected to `addr`.
+    fn connect(
+        &self,
+        addr: std::net::SocketAddr,
+        user: &presence::UserId,
+        device: &str,
+    ) -> impl std::future::Future<Output = Client> + '_ {
+        let token = self.token(user, device);
+        let device = device.to_string();
+        async move { Client::connect(addr, &token.await, &device, None).await }
+    }
+}
+
 /// The presence deltas a client was sent: when, whose, which status.
 type Seen = Arc<std::sync::Mutex<Vec<(std::time::Instant, presence::UserId, StatusId)>>>;
 
@@ -252,48 +320,25 @@ async fn a_killed_node_leaves_its_people_offline_within_the_lease_and_no_one_els
     };
     // The organisation, made on the database before the nodes start, with a short lease.
     let lease = presence::Span::seconds(4);
-    let setup = presently_server::app::App::open_for_admin(
-        presently_server::db::Db::connect(&db.url).await.unwrap(),
-        clock::SystemClock::shared(),
+    let org = Org::make(
+        &db.url,
+        "Three nodes",
+        &["bea@k.test", "cal@k.test", "dan@k.test"],
     )
-    .await
-    .unwrap();
-    let org = setup.create_org("Three nodes").await.unwrap().id;
-    let team = setup.create_team(&org, "Core").await.unwrap();
-    setup
-        .update_org(&Actor::system(), "test", String::new(), &org, |o| {
+    .await;
+    org.setup
+        .update_org(&Actor::system(), "test", String::new(), &org.id, |o| {
             o.policy.device_lease = lease;
             Ok(())
         })
         .await
         .unwrap();
-    let mut people = Vec::new();
-    for email in ["bea@k.test", "cal@k.test", "dan@k.test"] {
-        people.push(
-            setup
-                .create_user(
-                    &org,
-                    email,
-                    email,
-                    PASSWORD,
-                    Role::Member,
-                    "UTC",
-                    std::slice::from_ref(&team),
-                )
-                .await
-                .unwrap(),
-        );
-    }
-    let (bea, cal, dan) = (people[0].clone(), people[1].clone(), people[2].clone());
-    let token = |user: &presence::UserId, device: &str| {
-        let (setup, user, device) = (setup.clone(), user.clone(), device.to_string());
-        async move {
-            setup
-                .issue_token(&user, &DeviceId::parse(device).unwrap())
-                .await
-                .unwrap()
-        }
-    };
+    let (bea, cal, dan) = (
+        org.people[0].clone(),
+        org.people[1].clone(),
+        org.people[2].clone(),
+    );
+    let token = |user: &presence::UserId, device: &str| org.token(user, device);
     let mut nodes = vec![
         process(&db.url).await,
         process(&db.url).await,
@@ -447,47 +492,25 @@ async fn three_node_processes_say_when_nats_is_gone_and_converge_when_it_is_back
     let mut nats = PrivateNats::start(port);
     let nats_url = format!("nats://127.0.0.1:{port}");
     until_listening(port).await;
-    let setup = presently_server::app::App::open_for_admin(
-        presently_server::db::Db::connect(&db.url).await.unwrap(),
-        clock::SystemClock::shared(),
+    let org = Org::make(
+        &db.url,
+        "Flaky network",
+        &["bea@f.test", "cal@f.test", "dan@f.test"],
     )
-    .await
-    .unwrap();
-    let org = setup.create_org("Flaky network").await.unwrap().id;
-    let team = setup.create_team(&org, "Core").await.unwrap();
-    let mut people = Vec::new();
-    for email in ["bea@f.test", "cal@f.test", "dan@f.test"] {
-        people.push(
-            setup
-                .create_user(
-                    &org,
-                    email,
-                    email,
-                    PASSWORD,
-                    Role::Member,
-                    "UTC",
-                    std::slice::from_ref(&team),
-                )
-                .await
-                .unwrap(),
-        );
-    }
-    let (bea, cal, dan) = (people[0].clone(), people[1].clone(), people[2].clone());
-    let key = setup.create_key(&org, "phone system").await.unwrap().1;
+    .await;
+    let (bea, cal, dan) = (
+        org.people[0].clone(),
+        org.people[1].clone(),
+        org.people[2].clone(),
+    );
+    let key = org.key.clone();
     let nodes = [
         process_on(&db.url, &nats_url).await,
         process_on(&db.url, &nats_url).await,
         process_on(&db.url, &nats_url).await,
     ];
     let connect = |node: usize, user: &presence::UserId, device: &'static str| {
-        let (setup, user, addr) = (setup.clone(), user.clone(), nodes[node].addr);
-        async move {
-            let token = setup
-                .issue_token(&user, &DeviceId::parse(device).unwrap())
-                .await
-                .unwrap();
-            Client::connect(addr, &token, device, None).await
-        }
+        org.connect(nodes[node].addr, user, device)
     };
     let mut bea_on_0 = connect(0, &bea, "desk").await;
     let mut cal_on_1 = connect(1, &cal, "desk").await;
@@ -628,47 +651,25 @@ async fn three_node_processes_share_presence_notifications_and_concurrent_change
     let Some(db) = TestDb::new(Backend::Postgres).await else {
         return;
     };
-    let setup = presently_server::app::App::open_for_admin(
-        presently_server::db::Db::connect(&db.url).await.unwrap(),
-        clock::SystemClock::shared(),
+    let org = Org::make(
+        &db.url,
+        "Three processes",
+        &["bea@p.test", "cal@p.test", "dan@p.test"],
     )
-    .await
-    .unwrap();
-    let org = setup.create_org("Three processes").await.unwrap().id;
-    let team = setup.create_team(&org, "Core").await.unwrap();
-    let mut people = Vec::new();
-    for email in ["bea@p.test", "cal@p.test", "dan@p.test"] {
-        people.push(
-            setup
-                .create_user(
-                    &org,
-                    email,
-                    email,
-                    PASSWORD,
-                    Role::Member,
-                    "UTC",
-                    std::slice::from_ref(&team),
-                )
-                .await
-                .unwrap(),
-        );
-    }
-    let (bea, cal, dan) = (people[0].clone(), people[1].clone(), people[2].clone());
-    let key = setup.create_key(&org, "phone system").await.unwrap().1;
+    .await;
+    let (bea, cal, dan) = (
+        org.people[0].clone(),
+        org.people[1].clone(),
+        org.people[2].clone(),
+    );
+    let (key, setup) = (org.key.clone(), org.setup.clone());
     let nodes = [
         process(&db.url).await,
         process(&db.url).await,
         process(&db.url).await,
     ];
     let connect = |node: usize, user: &presence::UserId, device: &'static str| {
-        let (setup, user, addr) = (setup.clone(), user.clone(), nodes[node].addr);
-        async move {
-            let token = setup
-                .issue_token(&user, &DeviceId::parse(device).unwrap())
-                .await
-                .unwrap();
-            Client::connect(addr, &token, device, None).await
-        }
+        org.connect(nodes[node].addr, user, device)
     };
     let mut laptop = connect(0, &bea, "laptop").await;
     let mut phone = connect(1, &bea, "phone").await;
@@ -766,7 +767,7 @@ async fn three_node_processes_share_presence_notifications_and_concurrent_change
         2 * EACH as i64,
         "every acknowledged change stored exactly once"
     );
-    let rules = setup.rules(&org).unwrap();
+    let rules = setup.rules(&org.id).unwrap();
     let now = presence::Timestamp(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
