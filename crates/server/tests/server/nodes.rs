@@ -27,9 +27,7 @@ async fn after_a_break_a_connection_is_sent_the_notifications_it_missed(b: Backe
     let Some(f) = Fixture::start(b).await else {
         return;
     };
-    let other = Arc::new(RecordingBroker::default());
-    RecordingBroker::link(&f.broker, &other);
-    let node_b = start(&f.db.url, &f.clock, &other).await;
+    let (other, node_b) = f.another_node().await;
     let token = f.token(&f.bea, "phone").await;
     let mut phone_on_b = Client::connect(node_b.addr, &token, "phone", None).await;
     let send = |title: &'static str| {
@@ -86,9 +84,7 @@ async fn a_node_takes_another_nodes_store_only_onto_the_version_it_holds(b: Back
     let Some(f) = Fixture::start(b).await else {
         return;
     };
-    let other = Arc::new(RecordingBroker::default());
-    RecordingBroker::link(&f.broker, &other);
-    let node_b = start(&f.db.url, &f.clock, &other).await;
+    let (other, node_b) = f.another_node().await;
     let text = |app: Arc<presently_server::app::App>, user: presence::UserId| async move {
         let slot = app.slot(&user).unwrap();
         app.self_view(&slot)
@@ -246,9 +242,7 @@ async fn two_nodes_never_lose_or_double_a_change_to_one_person(b: Backend) {
     let Some(f) = Fixture::start(b).await else {
         return;
     };
-    let other = Arc::new(RecordingBroker::default());
-    RecordingBroker::link(&f.broker, &other);
-    let node_b = start(&f.db.url, &f.clock, &other).await;
+    let (_other, node_b) = f.another_node().await;
 
     let laptop_token = f.token(&f.bea, "laptop").await;
     let phone_token = f.token(&f.bea, "phone").await;

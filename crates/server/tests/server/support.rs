@@ -172,6 +172,14 @@ impl Fixture {
         })
     }
 
+    /// Another node on this fixture's database and clock, its broker linked to this one's.
+    pub async fn another_node(&self) -> (Arc<RecordingBroker>, Running) {
+        let broker = Arc::new(RecordingBroker::default());
+        RecordingBroker::link(&self.broker, &broker);
+        let node = start(&self.db.url, &self.clock, &broker).await;
+        (broker, node)
+    }
+
     pub fn app(&self) -> &Arc<App> {
         &self.server.as_ref().expect("server running").app
     }

@@ -84,9 +84,7 @@ async fn each_timer_fires_once_in_the_cluster_while_nodes_come_and_go() {
             .unwrap();
         people.push(id);
     }
-    let node_b_broker = Arc::new(RecordingBroker::default());
-    RecordingBroker::link(&f.broker, &node_b_broker);
-    let node_b = start(&f.db.url, &f.clock, &node_b_broker).await;
+    let (_node_b_broker, node_b) = f.another_node().await;
 
     // Everyone sets a status message that clears in a minute, on both nodes.
     let end = f.clock.now().plus(Span::minutes(1));
@@ -118,9 +116,7 @@ async fn each_timer_fires_once_in_the_cluster_while_nodes_come_and_go() {
 
     // Node B goes and node C comes before the minute is up.
     node_b.stop().await;
-    let node_c_broker = Arc::new(RecordingBroker::default());
-    RecordingBroker::link(&f.broker, &node_c_broker);
-    let node_c = start(&f.db.url, &f.clock, &node_c_broker).await;
+    let (node_c_broker, node_c) = f.another_node().await;
     // A node claims the first few due people and dies before settling them.
     let dead_claims = f
         .app()
