@@ -17,15 +17,18 @@ convert -size ${S}x${S} xc:none -fill '#d13438' -draw "$(circle)" \
   -fill white -draw "roundrectangle 14,27 50,37 3,3" -depth 8 PNG32:tray-dnd.png
 convert -size ${S}x${S} xc:none -fill none -stroke '#8a8886' -strokewidth 7 -draw "circle 32,32 32,7" \
   -strokewidth 6 -draw "line 22,22 42,42" -draw "line 42,22 22,42" -depth 8 PNG32:tray-offline.png
-# App icon: a speech-bubble-like ring with a green presence dot.
-convert -size 256x256 xc:none -fill '#3b4cc0' -draw "roundrectangle 8,8 248,248 56,56" \
-  -fill white -draw "circle 112,120 112,52" \
-  -fill '#3b4cc0' -draw "circle 112,120 112,82" \
-  -fill '#2e9e4f' -stroke white -strokewidth 12 -draw "circle 184,188 184,148" -depth 8 PNG32:icon.png
+# App icon: a speech-bubble-like ring with a green presence dot, drawn at 512 px and scaled down
+# to every size a desktop asks for (the .deb and .rpm install each under /usr/share/icons/hicolor).
+convert -size 512x512 xc:none -fill '#3b4cc0' -draw "roundrectangle 16,16 496,496 112,112" \
+  -fill white -draw "circle 224,240 224,104" \
+  -fill '#3b4cc0' -draw "circle 224,240 224,164" \
+  -fill '#2e9e4f' -stroke white -strokewidth 24 -draw "circle 368,376 368,296" -depth 8 PNG32:icon-512.png
+for s in 16 24 32 48 64 128 256; do
+  convert icon-512.png -resize ${s}x${s} -depth 8 "PNG32:${s}x${s}.png"
+done
+mv icon-512.png 512x512.png
+cp 256x256.png icon.png
 # The same icon for Windows (a multi-size .ico, needed to build there) and macOS (.icns, for the
 # bundle; png2icns is in Debian's icnsutils).
-convert icon.png -define icon:auto-resize=256,128,64,48,32,16 icon.ico
-sizes=$(mktemp -d)
-for s in 16 32 48 128 256; do convert icon.png -resize ${s}x${s} -depth 8 "PNG32:$sizes/icon_$s.png"; done
-png2icns icon.icns "$sizes"/icon_{16,32,48,128,256}.png >/dev/null
-rm -r "$sizes"
+convert 512x512.png -define icon:auto-resize=256,128,64,48,32,16 icon.ico
+png2icns icon.icns 16x16.png 32x32.png 48x48.png 128x128.png 256x256.png 512x512.png >/dev/null

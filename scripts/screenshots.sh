@@ -12,3 +12,6 @@ echo "==> Taking screenshots under Xvfb (about a minute: it waits for a demo not
 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- /usr/bin/python3 scripts/screenshots.py
 echo "==> The web admin console in Chromium (the console's end-to-end test, saving its pages)"
 PRESENTLY_SCREENSHOTS="$PWD/docs/screenshots" cargo test -p client --test console -- --nocapture
+echo "==> The first-run sign-in screen (the first-run end-to-end test, saving it)"
+PRESENTLY_SCREENSHOTS="$PWD/docs/screenshots" cargo test -p presently --test first_run -- --nocapture
+convert docs/screenshots/first-run.png -crop 1100x560+0+0 +repage docs/screenshots/first-run.png

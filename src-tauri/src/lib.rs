@@ -1,5 +1,6 @@
 //! The desktop app: a Tauri shell around the presence engine, with a tray and a window.
 
+pub mod autostart;
 pub mod commands;
 pub mod remote;
 pub mod state;
@@ -13,6 +14,12 @@ use state::AppState;
 
 /// How often this device reports that it is still here (well inside the 90 s lease).
 const HEARTBEAT: Duration = Duration::from_secs(30);
+
+/// How often the app asks its server for a newer release.
+const UPDATE_CHECK: Duration = Duration::from_secs(6 * 3600);
+
+/// The store's key for "use without a server" (chosen on the first-run screen).
+pub const LOCAL_ONLY: &str = "local_only";
 
 pub fn run() {
     tracing_subscriber::fmt()
@@ -56,6 +63,11 @@ pub fn run() {
             commands::settings::get_settings,
             commands::settings::save_settings,
             commands::session::sign_in,
+            commands::session::redeem_code,
+            commands::session::use_without_server,
+            commands::session::sign_out,
+            commands::session::get_about,
+            commands::session::open_update,
             commands::session::my_devices,
             commands::session::sign_out_device,
             commands::session::change_password
@@ -72,19 +84,66 @@ pub fn run() {
             if let Some(window) = app.get_webview_window("main") {
                 render_on_cpu(&window);
             }
-            if let Some(config) = remote_config() {
-                // The first attempt before the tray exists, so that it starts with the server's
-                // view; a server that is not up yet is tried again in the background.
-                let clock = app.state::<AppState>().clock.clone();
-                match tauri::async_runtime::block_on(remote::Remote::start(config.clone(), clock)) {
-                    Ok(r) => connected(&handle, r),
-                    Err(e) => {
-                        let transient = e.is_transient();
-                        not_connected(&handle, &config.server, &e, transient);
-                        if transient {
-                            tauri::async_runtime::spawn(retry_start(handle.clone(), config));
+            let state = app.state::<AppState>();
+            let store = match tauri::async_runtime::block_on(remote::open_store()) {
+                Ok(store) => {
+                    let _ = state.store.set(store.clone());
+                    Some(store)
+                }
+                Err(e) => {
+                    tracing::error!("the local store could not be opened: {e}");
+                    if let Ok(mut slot) = state.startup_error.lock() {
+                        *slot = Some(format!("The local store could not be opened: {e}"));
+                    }
+                    None
+                }
+            };
+            let at_login = autostart::launched_at_login();
+            if at_login
+                && !tauri::async_runtime::block_on(autostart::enabled(&handle, store.as_ref()))
+            {
+                tracing::info!("started at login, but start on login is off: quitting");
+                handle.exit(0);
+                return Ok(());
+            }
+            let config = store
+                .as_ref()
+                .and_then(|s| tauri::async_runtime::block_on(remote_config(s)));
+            match (config, &store) {
+                (Some(config), Some(store)) => {
+                    // The first attempt before the tray exists, so that it starts with the
+                    // server's view; a server that is not up yet is tried again in the background.
+                    let clock = state.clock.clone();
+                    let start = remote::Remote::start(config.clone(), clock, store.clone());
+                    match tauri::async_runtime::block_on(start) {
+                        Ok(r) => connected(&handle, r),
+                        Err(e) => {
+                            let transient = e.is_transient();
+                            not_connected(&handle, &config.server, &e, transient);
+                            if transient {
+                                tauri::async_runtime::spawn(retry_start(
+                                    handle.clone(),
+                                    config,
+                                    store.clone(),
+                                ));
+                            }
                         }
                     }
+                }
+                (None, Some(store)) => {
+                    let local = tauri::async_runtime::block_on(store.get(LOCAL_ONLY));
+                    let first_run = !matches!(local, Ok(Some(_)));
+                    state
+                        .first_run
+                        .store(first_run, std::sync::atomic::Ordering::SeqCst);
+                }
+                _ => {}
+            }
+            // Started at login: in the tray only, unless there is a sign-in to do.
+            let first_run = state.first_run.load(std::sync::atomic::Ordering::SeqCst);
+            if at_login && !first_run {
+                if let Some(w) = app.get_webview_window("main") {
+                    let _ = w.hide();
                 }
             }
             let snapshot = app.state::<AppState>().snapshot();
@@ -149,22 +208,31 @@ async fn timer<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
 }
 
 /// The server to connect to: `PRESENTLY_SERVER` (with `PRESENTLY_EMAIL` and
-/// `PRESENTLY_PASSWORD` for the first sign-in), or the one the store remembers. None: the app
-/// runs the engine locally for this device.
-fn remote_config() -> Option<remote::Config> {
-    let server = std::env::var("PRESENTLY_SERVER")
+/// `PRESENTLY_PASSWORD` for the first sign-in), or the session the store keeps from a sign-in in
+/// the window. None: the first-run screen, or the engine alone for this device.
+async fn remote_config(store: &presently_client::store::Store) -> Option<remote::Config> {
+    if let Some(server) = std::env::var("PRESENTLY_SERVER")
         .ok()
-        .filter(|s| !s.is_empty())?;
+        .filter(|s| !s.is_empty())
+    {
+        return Some(remote::Config {
+            server,
+            email: std::env::var("PRESENTLY_EMAIL").ok(),
+            password: std::env::var("PRESENTLY_PASSWORD").ok(),
+        });
+    }
+    let server = store.get("server").await.ok().flatten()?;
+    store.get("token").await.ok().flatten()?;
     Some(remote::Config {
         server,
-        email: std::env::var("PRESENTLY_EMAIL").ok(),
-        password: std::env::var("PRESENTLY_PASSWORD").ok(),
+        email: None,
+        password: None,
     })
 }
 
 /// The app runs on the client core from now on: sync events redraw the tray and the window, and
 /// desktop notification buttons act.
-fn connected<R: tauri::Runtime>(app: &tauri::AppHandle<R>, r: remote::Remote) {
+pub(crate) fn connected<R: tauri::Runtime>(app: &tauri::AppHandle<R>, r: remote::Remote) {
     use tauri::Emitter;
     let state = app.state::<AppState>();
     let notifier = r.notifier.clone();
@@ -178,6 +246,7 @@ fn connected<R: tauri::Runtime>(app: &tauri::AppHandle<R>, r: remote::Remote) {
     let on_click = app.clone();
     notifier.listen_for_actions(move |a| on_notification_action(&on_click, a));
     tauri::async_runtime::spawn(forward_events(app.clone()));
+    tauri::async_runtime::spawn(check_for_updates(app.clone()));
     tracing::info!(%server, "connecting to the server");
     state.changed.notify_one();
     if let Some(r) = state.remote.get() {
@@ -205,14 +274,47 @@ fn not_connected<R: tauri::Runtime>(
     state.changed.notify_one();
 }
 
+/// Asks the server what it is now and then (its version, and a newer app its administrator
+/// publishes); the tray and the window show an update when there is one.
+async fn check_for_updates<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
+    loop {
+        let state = app.state::<AppState>();
+        let Some(r) = state.remote.get() else { return };
+        match r.api.version().await {
+            Ok(v) => {
+                if let Some(release) = v
+                    .app
+                    .as_ref()
+                    .filter(|a| a.is_newer_than(env!("CARGO_PKG_VERSION")))
+                {
+                    tracing::info!(latest = %release.version, url = %release.url, "an update is available");
+                }
+                if let Ok(mut known) = state.server_version.lock() {
+                    *known = Some(v);
+                }
+                state.changed.notify_one();
+                tokio::time::sleep(UPDATE_CHECK).await;
+            }
+            Err(e) => {
+                tracing::debug!("the server's version could not be read: {e}");
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+        }
+    }
+}
+
 /// Tries to sign in and start again, with backoff (2 s doubling to 60 s), until the server
 /// answers or says no.
-async fn retry_start<R: tauri::Runtime>(app: tauri::AppHandle<R>, config: remote::Config) {
+async fn retry_start<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    config: remote::Config,
+    store: presently_client::store::Store,
+) {
     let mut wait = Duration::from_secs(2);
     loop {
         tokio::time::sleep(wait).await;
         let clock = app.state::<AppState>().clock.clone();
-        match remote::Remote::start(config.clone(), clock).await {
+        match remote::Remote::start(config.clone(), clock, store.clone()).await {
             Ok(r) => return connected(&app, r),
             Err(e) => {
                 let transient = e.is_transient();

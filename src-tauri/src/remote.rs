@@ -63,13 +63,22 @@ impl StartError {
     }
 }
 
+/// Opens this installation's store: `PRESENTLY_STORE`, or the default path in the person's data
+/// directory.
+pub async fn open_store() -> Result<Store, presently_client::store::StoreError> {
+    let path = std::env::var_os("PRESENTLY_STORE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(presently_client::store::default_path);
+    Store::open(&path).await
+}
+
 impl Remote {
-    /// Opens the store, signs in when needed, and starts sync, auto-away and notifications.
-    pub async fn start(config: Config, clock: SharedClock) -> Result<Remote, StartError> {
-        let path = std::env::var_os("PRESENTLY_STORE")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(presently_client::store::default_path);
-        let store = Store::open(&path).await?;
+    /// Signs in when needed, and starts sync, auto-away and notifications on `store`.
+    pub async fn start(
+        config: Config,
+        clock: SharedClock,
+        store: Store,
+    ) -> Result<Remote, StartError> {
         let credentials = config.email.as_deref().zip(config.password.as_deref());
         let server = Server::new(&config.server, &Trust::from_env()).map_err(SessionError::from)?;
         let session = Session::resume(&store, &server, credentials).await?;

@@ -21,6 +21,14 @@ pub struct AppState {
     pub remote: std::sync::OnceLock<crate::remote::Remote>,
     /// Why the app could not connect at start, shown instead of the connection state.
     pub startup_error: Mutex<Option<String>>,
+    /// This installation's local store (the session, the center, the settings kept here);
+    /// none when it could not be opened (the reason is in `startup_error`).
+    pub store: std::sync::OnceLock<presently_client::store::Store>,
+    /// No server chosen and "use without a server" not chosen: the window shows sign-in.
+    pub first_run: std::sync::atomic::AtomicBool,
+    /// What the server said of itself (`GET /version`) when the app connected: its version,
+    /// and a newer app its administrator publishes.
+    pub server_version: Mutex<Option<protocol::rest::ServerVersion>>,
     /// Wakes the timer task when the next deadline may have moved.
     pub changed: Notify,
     /// Every `now` the app uses.
@@ -33,6 +41,9 @@ impl AppState {
             local: Mutex::new(LocalPresence::new(rules, clock.now())),
             remote: std::sync::OnceLock::new(),
             startup_error: Mutex::new(None),
+            store: std::sync::OnceLock::new(),
+            first_run: std::sync::atomic::AtomicBool::new(false),
+            server_version: Mutex::new(None),
             changed: Notify::new(),
             clock,
         }
@@ -42,6 +53,15 @@ impl AppState {
         // A poisoned lock means a panic elsewhere already; the state itself is plain data.
         let mut guard = self.local.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
+    }
+
+    /// A newer app than this one, when the server publishes one.
+    pub fn update(&self) -> Option<protocol::rest::AppRelease> {
+        let known = self.server_version.lock().ok()?;
+        let release = known.as_ref()?.app.as_ref()?;
+        release
+            .is_newer_than(env!("CARGO_PKG_VERSION"))
+            .then(|| release.clone())
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -63,6 +83,7 @@ impl AppState {
                 paused_until,
                 unread: r.unread(),
                 connection: r.connection(),
+                update: self.update(),
             };
         }
         self.with(|l| {
@@ -78,6 +99,7 @@ impl AppState {
                     .ok()
                     .and_then(|e| e.clone())
                     .unwrap_or_else(|| "Not connected to a server".into()),
+                update: None,
             }
         })
     }

@@ -138,6 +138,15 @@ fn menu<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<Menu<R
         None::<&str>,
     )?)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
+    if let Some(update) = &snap.update {
+        menu.append(&MenuItem::with_id(
+            app,
+            "update",
+            format!("Update available: Presently {}…", update.version),
+            true,
+            None::<&str>,
+        )?)?;
+    }
     menu.append(&MenuItem::with_id(
         app,
         "open",
@@ -230,6 +239,17 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
             }
             "quit" => {
                 app.exit(0);
+                return;
+            }
+            // Where the administrator says to get it, in the browser; the window if that fails.
+            "update" => {
+                let link = state
+                    .update()
+                    .and_then(|u| protocol::Link::parse(u.url).ok());
+                let opened = link.map(|l| crate::commands::notifications::open_link(&l));
+                if !matches!(opened, Some(Ok(()))) {
+                    show_window(app);
+                }
                 return;
             }
             _ => return,

@@ -162,6 +162,12 @@ impl Api {
         .await
     }
 
+    /// What the server is and speaks, asked before signing in: its version, the protocol
+    /// versions it speaks and the app release its administrator publishes.
+    pub async fn version(&self) -> Result<rest::ServerVersion, ApiError> {
+        self.call(self.http.get(self.url("/version"))).await
+    }
+
     pub async fn statuses(&self, token: &str) -> Result<rest::Statuses, ApiError> {
         self.call(self.http.get(self.url("/statuses")).bearer_auth(token))
             .await

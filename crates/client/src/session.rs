@@ -6,6 +6,7 @@ use crate::api::{Api, ApiError};
 use crate::server::{Server, ServerError, Trust};
 use crate::store::{Store, StoreError};
 use presence::{DeviceId, PresenceError};
+use protocol::rest;
 
 /// The device id used when none was chosen.
 pub const DEFAULT_DEVICE: &str = "desktop";
@@ -30,6 +31,9 @@ pub enum SessionError {
     NotSignedIn { server: String },
     #[error("the device id is not valid ({0}): pick another, or remove the local store")]
     Device(#[from] PresenceError),
+    /// The server does not speak this client's protocol: the words say which side to update.
+    #[error("{0}")]
+    Incompatible(String),
 }
 
 impl SessionError {
@@ -142,6 +146,25 @@ impl Session {
             None => Err(SessionError::NotSignedIn {
                 server: server.address(),
             }),
+        }
+    }
+
+    /// Asks `server` what it is before signing in: its version and the app release it
+    /// publishes, or [`SessionError::Incompatible`] (saying which side to update) when it does
+    /// not speak this client's protocol. A server too old to say answers `None`.
+    pub async fn check(server: &Server) -> Result<Option<rest::ServerVersion>, SessionError> {
+        let version = match Api::new(server).version().await {
+            Ok(v) => v,
+            Err(ApiError::Refused { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let ours = protocol::PROTOCOL_VERSION;
+        match protocol::protocol_mismatch(ours, version.min_protocol, version.protocol) {
+            Some(words) => Err(SessionError::Incompatible(format!(
+                "{}: {words}",
+                server.address()
+            ))),
+            None => Ok(Some(version)),
         }
     }
 

@@ -16,6 +16,26 @@ pub struct Snapshot {
     /// The link to the server, in words: "Connected", "Offline: … retrying in 4 s", "Signed
     /// out: …", or "Not connected to a server" when the app runs on its own.
     pub connection: String,
+    /// A newer app than this one, published by the server's administrator.
+    pub update: Option<crate::rest::AppRelease>,
+}
+
+/// What the About view and the first-run screen show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct About {
+    /// This app's version.
+    pub version: String,
+    /// The protocol version this app speaks.
+    pub protocol: u16,
+    /// The server this app is signed in to, its version when known, and as whom.
+    pub server: Option<String>,
+    pub server_version: Option<String>,
+    pub account: Option<String>,
+    /// No server chosen yet, and "use without a server" not chosen either: the window shows
+    /// the sign-in screen.
+    pub first_run: bool,
+    /// A newer app than this one, published by the server's administrator.
+    pub update: Option<crate::rest::AppRelease>,
 }
 
 /// The presence panel: teammates, and since when the list is stale (offline) if it is.

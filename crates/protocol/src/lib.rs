@@ -11,9 +11,53 @@ use serde::{Deserialize, Serialize};
 pub mod ipc;
 pub mod rest;
 
-/// Bumped on any incompatible change. The server answers a `hello` with another version with an
-/// `unsupported_version` error that names the versions it speaks.
+/// Bumped on any incompatible change. The server answers a `hello` with a version outside
+/// [`MIN_PROTOCOL_VERSION`]..=[`PROTOCOL_VERSION`] with an `unsupported_version` error that names
+/// the versions it speaks and which side to update; `GET /api/v1/version` says the same before a
+/// client signs in.
 pub const PROTOCOL_VERSION: u16 = 2;
+
+/// The oldest protocol a server of this version still speaks.
+pub const MIN_PROTOCOL_VERSION: u16 = 2;
+
+/// Whether a server speaking `min..=max` accepts a client speaking `client`, and if not, what
+/// the person should do, in words.
+pub fn protocol_mismatch(client: u16, min: u16, max: u16) -> Option<String> {
+    if client < min {
+        Some(format!(
+            "this app is too old for the server (the app speaks protocol {client}, the server \
+             {min} to {max}): update Presently to the latest version"
+        ))
+    } else if client > max {
+        Some(format!(
+            "this app is newer than the server (the app speaks protocol {client}, the server \
+             {min} to {max}): ask your administrator to update the server, or install the \
+             version of Presently that matches it"
+        ))
+    } else {
+        None
+    }
+}
+
+/// `major.minor.patch` of a version (a leading `v`, and a pre-release or build suffix, ignored),
+/// or None when it is not one.
+pub fn version_parts(version: &str) -> Option<(u64, u64, u64)> {
+    let core = version.trim().trim_start_matches('v');
+    let core = core.split(['-', '+']).next()?;
+    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+    let v = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(v)
+}
+
+impl rest::AppRelease {
+    /// Whether this release is newer than the app version `running`.
+    pub fn is_newer_than(&self, running: &str) -> bool {
+        match (version_parts(&self.version), version_parts(running)) {
+            (Some(latest), Some(running)) => latest > running,
+            _ => false,
+        }
+    }
+}
 
 /// The largest frame either side accepts.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -398,4 +442,40 @@ pub fn decode_stored_client(frame: &str) -> Result<ClientMessage, WireError> {
 /// Serializes a frame. Wire types always serialize; the `expect` documents that invariant.
 pub fn encode<T: Serialize>(message: &T) -> String {
     serde_json::to_string(message).expect("wire types serialize to JSON")
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_by_their_numbers() {
+        assert_eq!(version_parts("1.10.2"), Some((1, 10, 2)));
+        assert_eq!(version_parts("v0.2.0-beta.1"), Some((0, 2, 0)));
+        assert_eq!(version_parts("1.2"), None);
+        assert_eq!(version_parts("1.2.3.4"), None);
+        let release = |v: &str| rest::AppRelease {
+            version: v.into(),
+            url: "https://example.org".into(),
+            notes: None,
+        };
+        assert!(release("0.10.0").is_newer_than("0.9.9"));
+        assert!(!release("0.1.0").is_newer_than("0.1.0"));
+        assert!(!release("garbage").is_newer_than("0.1.0"));
+    }
+
+    #[test]
+    fn a_protocol_outside_the_range_says_which_side_to_update() {
+        assert_eq!(protocol_mismatch(2, 2, 3), None);
+        let old = protocol_mismatch(1, 2, 3).unwrap();
+        assert!(
+            old.contains("too old") && old.contains("update Presently"),
+            "{old}"
+        );
+        let new = protocol_mismatch(4, 2, 3).unwrap();
+        assert!(
+            new.contains("newer than the server") && new.contains("administrator"),
+            "{new}"
+        );
+    }
 }

@@ -18,6 +18,32 @@ pub struct ErrorBody {
     pub error: WireError,
 }
 
+/// `GET /version` (no sign-in): what this server is, which protocol versions it speaks, and the
+/// app release its administrator publishes, so an app can say before signing in whether it fits
+/// and when an update exists.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerVersion {
+    /// The server's version (semantic versioning).
+    pub server: String,
+    /// The newest protocol version the server speaks.
+    pub protocol: u16,
+    /// The oldest protocol version the server still speaks.
+    pub min_protocol: u16,
+    /// The latest desktop app, when the administrator publishes one (`[app]` in the config).
+    pub app: Option<AppRelease>,
+}
+
+/// A desktop app release an administrator publishes to their organisation.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRelease {
+    /// Its version (semantic versioning), compared with the running app's.
+    pub version: String,
+    /// Where to get it (a download page, or the package itself).
+    pub url: String,
+    /// What changed, in a sentence or two.
+    pub notes: Option<String>,
+}
+
 /// A person's role in their organisation.
 #[derive(
     utoipa::ToSchema, ts_rs::TS, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize,

@@ -3,7 +3,7 @@
 
 use presence::*;
 use protocol::ipc::{
-    events, CenterItem, CommandError, CommandErrorKind, Settings, Snapshot, TeamPanel,
+    events, About, CenterItem, CommandError, CommandErrorKind, Settings, Snapshot, TeamPanel,
 };
 use protocol::*;
 use ts_rs::TS;
@@ -56,6 +56,7 @@ fn generated() -> String {
         TeamPanel::decl(),
         CenterItem::decl(),
         Settings::decl(),
+        About::decl(),
         CommandError::decl(),
         CommandErrorKind::decl(),
         TimeZone::decl(),
@@ -73,6 +74,8 @@ fn generated() -> String {
         rest::ErrorBody::decl(),
         rest::Role::decl(),
         rest::SignIn::decl(),
+        rest::ServerVersion::decl(),
+        rest::AppRelease::decl(),
         rest::SignedIn::decl(),
         rest::OrgRef::decl(),
         rest::TeamRef::decl(),

@@ -59,6 +59,7 @@ async fn health(State(app): State<Arc<App>>) -> (StatusCode, String) {
 fn api_routes() -> OpenApiRouter<Arc<App>> {
     OpenApiRouter::with_openapi(openapi::Frame::openapi())
         .routes(routes!(openapi_doc))
+        .routes(routes!(version))
         .routes(routes!(crate::ws::upgrade))
         .routes(routes!(sign_in))
         .routes(routes!(redeem_code))
@@ -208,6 +209,20 @@ impl FromRequestParts<Arc<App>> for Key {
 #[utoipa::path(get, path = "/openapi.json", tag = "sessions", responses((status = 200, description = "this document", content_type = "application/json")))]
 async fn openapi_doc() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi::document())
+}
+
+#[utoipa::path(get, path = "/version", tag = "sessions", responses((status = 200, description = "this server's version, the protocol versions it speaks, and the desktop app release its administrator publishes", body = rest::ServerVersion)))]
+async fn version(State(app): State<Arc<App>>) -> Json<rest::ServerVersion> {
+    Json(rest::ServerVersion {
+        server: env!("CARGO_PKG_VERSION").to_string(),
+        protocol: protocol::PROTOCOL_VERSION,
+        min_protocol: protocol::MIN_PROTOCOL_VERSION,
+        app: app
+            .release
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
+    })
 }
 
 #[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = rest::SignIn, responses((status = 201, description = "signed in: the device token, shown once", body = rest::SignedIn), (status = 401, description = "wrong email or password", body = rest::ErrorBody), (status = 429, description = "too many attempts from this address or for this account, or too many sign-ins being checked at once: try again after Retry-After seconds", body = rest::ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait"))), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]

@@ -22,6 +22,20 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     /// NATS (`nats://host:4222`): run as one node of several on one PostgreSQL database.
     pub cluster: Option<String>,
+    /// The address people reach this server at (`https://presently.example.org`), for the
+    /// links and instructions the server prints; default: from `listen` and TLS.
+    pub public_url: Option<String>,
+    /// The desktop app release published to this server's people (`GET /api/v1/version`).
+    pub app: Option<AppTable>,
+}
+
+/// `[app]` in the config file: the latest desktop app and where to get it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppTable {
+    pub latest_version: String,
+    pub download_url: String,
+    pub notes: Option<String>,
 }
 
 /// What the command line and the environment gave; each `Some` wins over the config file.
@@ -34,6 +48,7 @@ pub struct Overrides {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub cluster: Option<String>,
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +62,10 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// NATS between nodes; `None`: one node.
     pub cluster: Option<String>,
+    /// Where people reach this server (no trailing slash).
+    pub public_url: String,
+    /// The desktop app release published to this server's people.
+    pub app_release: Option<protocol::rest::AppRelease>,
 }
 
 /// The default SQLite database: `$XDG_DATA_HOME/presently/server.db` (or `~/.local/share/…`).
@@ -70,6 +89,7 @@ impl Config {
             tls_cert,
             tls_key,
             cluster,
+            public_url,
         } = given;
         let file: FileConfig = match file {
             None => FileConfig::default(),
@@ -126,10 +146,38 @@ impl Config {
                 )));
             }
         }
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let public_url = public_url
+            .or(file.public_url)
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("{scheme}://{listen}"));
+        if !public_url.starts_with("http://") && !public_url.starts_with("https://") {
+            return Err(AppError::config(format!(
+                "public_url \"{public_url}\" must start with https:// (or http://)"
+            )));
+        }
+        let app_release = match file.app {
+            None => None,
+            Some(a) => {
+                if protocol::version_parts(&a.latest_version).is_none() {
+                    return Err(AppError::config(format!(
+                        "[app] latest_version \"{}\" is not a version such as 1.4.2",
+                        a.latest_version
+                    )));
+                }
+                Some(protocol::rest::AppRelease {
+                    version: a.latest_version,
+                    url: a.download_url,
+                    notes: a.notes,
+                })
+            }
+        };
         Ok(Config {
             listen,
             tls,
             cluster,
+            public_url,
+            app_release,
             database_url: database_url
                 .or(file.database_url)
                 .unwrap_or_else(default_database_url),

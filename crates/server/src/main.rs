@@ -34,6 +34,9 @@ struct Cli {
     /// Run as one of several nodes: NATS's address (nats://host:4222); needs PostgreSQL
     #[arg(long, env = "PRESENTLY_CLUSTER")]
     cluster: Option<String>,
+    /// The address people reach this server at, for the links it prints [default: from --listen]
+    #[arg(long, env = "PRESENTLY_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
     /// Seed a demo organisation with simulated teammates and keep them busy
     #[arg(long)]
     demo: bool,
@@ -51,10 +54,33 @@ enum Command {
     /// see a new person), and every change is in the audit log
     #[command(subcommand)]
     Admin(Admin),
+    /// Ask the server on --listen whether it is healthy (for a container's health check):
+    /// exits 0 on ok, 1 with the reason otherwise
+    Health,
 }
 
 #[derive(Subcommand)]
 enum Admin {
+    /// Set up a new server in one step: the first organisation, its first team and its
+    /// administrator; prints where to sign in and how to invite people
+    Init {
+        /// The organisation's name
+        #[arg(long)]
+        org: String,
+        /// The administrator's email
+        #[arg(long)]
+        email: String,
+        /// The administrator's name
+        #[arg(long)]
+        name: String,
+        /// The first team [default: the organisation's name]
+        #[arg(long)]
+        team: Option<String>,
+        /// The administrator's password (or PRESENTLY_PASSWORD); without one, a one-time code
+        /// to set it with is printed
+        #[arg(long, env = "PRESENTLY_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
     /// Create an organisation; prints its id
     CreateOrg {
         #[arg(long)]
@@ -249,6 +275,7 @@ fn main() -> ExitCode {
         tls_cert: cli.tls_cert.clone(),
         tls_key: cli.tls_key.clone(),
         cluster: cli.cluster.clone(),
+        public_url: cli.public_url.clone(),
     };
     let config = match Config::resolve(given, cli.config.as_deref()) {
         Ok(c) => c,
@@ -274,6 +301,7 @@ fn main() -> ExitCode {
         match cli.command {
             None => serve(config).await,
             Some(Command::Admin(a)) => admin(config, a).await,
+            Some(Command::Health) => health(&config).await,
         }
     });
     match result {
@@ -298,11 +326,22 @@ async fn serve(config: Config) -> Result<(), AppError> {
         config.cluster.as_deref(),
     )
     .await?;
+    *running
+        .app
+        .release
+        .write()
+        .unwrap_or_else(|p| p.into_inner()) = config.app_release.clone();
     eprintln!(
         "presently-server: listening on {scheme}://{} ({})",
         running.addr,
         redact(&config.database_url)
     );
+    if running.app.orgs().is_empty() && !config.demo {
+        eprintln!(
+            "presently-server: no organisation yet: set one up with `presently-server admin init \
+             --org NAME --email YOU --name \"YOUR NAME\"`"
+        );
+    }
     if scheme == "http" && !running.addr.ip().is_loopback() {
         eprintln!(
             "presently-server: warning: plain HTTP on a network address: passwords and tokens cross \
@@ -325,6 +364,45 @@ async fn serve(config: Config) -> Result<(), AppError> {
     eprintln!("presently-server: stopping");
     running.stop().await;
     Ok(())
+}
+
+/// `health`: GET /healthz on the configured address, over loopback when it listens on all.
+async fn health(config: &Config) -> Result<(), AppError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if config.tls.is_some() {
+        return Err(AppError::config(
+            "health speaks plain HTTP; this server terminates TLS: check https://…/healthz instead",
+        ));
+    }
+    let mut addr = config.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let unhealthy = |why: String| AppError::new(protocol::ErrorKind::Internal, why);
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(4), ask)
+        .await
+        .map_err(|_| unhealthy(format!("no answer from {addr} within 4 s")))?
+        .map_err(|e| unhealthy(format!("cannot reach the server on {addr}: {e}")))?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    if head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200") {
+        println!("ok");
+        Ok(())
+    } else {
+        Err(unhealthy(format!("unhealthy: {}", body.trim())))
+    }
 }
 
 async fn shutdown_signal() {
@@ -352,9 +430,96 @@ fn redact(url: &str) -> String {
 async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
     let db = Db::connect(&config.database_url).await?;
     let app = App::open_for_admin(db, clock::SystemClock::shared()).await?;
-    let result = run_admin(&app, command).await;
+    let result = run_admin(&app, &config, command).await;
     app.db.close().await;
     result
+}
+
+/// What `admin init` makes.
+struct First {
+    org: String,
+    email: String,
+    name: String,
+    team: Option<String>,
+    password: Option<String>,
+}
+
+/// `admin init`: the first organisation, team and administrator, and what to do next.
+async fn init(app: &App, config: &Config, first: First) -> Result<(), AppError> {
+    let url = &config.public_url;
+    if let Some(existing) = app.orgs().first() {
+        return Err(AppError::conflict(format!(
+            "this server is set up already (organisation \"{}\"): add people with `presently-server \
+             admin invite --org \"{}\" --email …` or in the console at {url}/admin",
+            existing.name, existing.name
+        )));
+    }
+    let me = Actor::command_line();
+    let org = app.create_org(&first.org).await?;
+    let team_name = first.team.unwrap_or_else(|| org.name.clone());
+    let team = app.create_team_by(&me, &org.id, &team_name).await?;
+    let code = match &first.password {
+        Some(password) => {
+            app.create_user_by(
+                &me,
+                &org.id,
+                &first.email,
+                &first.name,
+                password,
+                Role::Admin,
+                "UTC",
+                std::slice::from_ref(&team),
+            )
+            .await?;
+            None
+        }
+        None => {
+            let made = app
+                .invite(
+                    &me,
+                    &org.id,
+                    rest::CreateInvite {
+                        email: first.email.clone(),
+                        name: Some(first.name.clone()),
+                        role: Role::Admin,
+                        teams: vec![team.clone()],
+                        expires_in_hours: Some(168),
+                    },
+                )
+                .await?;
+            Some((made.code, made.link))
+        }
+    };
+    println!("Presently is set up on {}:", redact(&config.database_url));
+    println!("  organisation   {} ({})", org.name, org.id);
+    println!("  team           {team_name} ({team})");
+    println!("  administrator  {} ({})", first.email, first.name);
+    println!();
+    println!("Next:");
+    println!(
+        "  1. Start the server, if it is not running: `systemctl enable --now presently-server`"
+    );
+    println!("     (the package), or `presently-server`. Check {url}/healthz answers ok.");
+    match code {
+        Some((code, link)) => {
+            println!("  2. Set your password and sign in: open {url}{link}");
+            println!(
+                "     or enter this one-time code (valid 7 days, shown once) in the app's sign-in:"
+            );
+            println!("       {code}");
+        }
+        None => println!(
+            "  2. Sign in to the admin console at {url}/admin as {}",
+            first.email
+        ),
+    }
+    println!("  3. Invite people in the console (People, then Invite) or with");
+    println!(
+        "       presently-server admin invite --org \"{}\" --team {team} --email … --name …",
+        org.name
+    );
+    println!("     Each person installs Presently, enters {url} as the server and their code.");
+    Ok(())
 }
 
 /// An organisation by id or by name.
@@ -387,9 +552,25 @@ fn when(t: presence::Timestamp) -> String {
     t.to_string()
 }
 
-async fn run_admin(app: &App, command: Admin) -> Result<(), AppError> {
+async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), AppError> {
     let me = Actor::command_line();
     match command {
+        Admin::Init {
+            org,
+            email,
+            name,
+            team,
+            password,
+        } => {
+            let first = First {
+                org,
+                email,
+                name,
+                team,
+                password,
+            };
+            init(app, config, first).await?
+        }
         Admin::CreateOrg { name } => println!("{}", app.create_org(&name).await?.id),
         Admin::CreateTeam { org, name } => {
             let org = org_id(app, &org)?;

@@ -18,7 +18,7 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use protocol::{
     decode_client, encode, ClientMessage, ErrorKind, NotificationSeq, RequestId, ServerMessage,
-    WireError, PROTOCOL_VERSION,
+    WireError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
 use std::future::Future;
 use std::num::NonZeroU32;
@@ -167,15 +167,14 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
             device,
             resume_after,
         }) => {
-            if protocol != PROTOCOL_VERSION {
-                close(&*app.clock, socket,
+            let mismatch =
+                protocol::protocol_mismatch(protocol, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION);
+            if let Some(message) = mismatch {
+                close(
+                    &*app.clock,
+                    socket,
                     1002,
-                    WireError::new(
-                        ErrorKind::UnsupportedVersion,
-                        format!(
-                            "this server speaks protocol {PROTOCOL_VERSION}, the client {protocol}: update the app"
-                        ),
-                    ),
+                    WireError::new(ErrorKind::UnsupportedVersion, message),
                 )
                 .await;
                 return Ok(());

@@ -1,35 +1,177 @@
-//! Signing in to a server from the window.
+//! Signing in to a server from the window (the first-run screen, or Settings), signing out,
+//! "use without a server", and what the About view shows.
 
 use super::offline;
 use crate::state::{AppState, CommandError};
 use presently_client::server::{Server, Trust};
-use presently_client::session::Session;
-use protocol::ipc::CommandErrorKind;
+use presently_client::session::{Session, SessionError};
+use protocol::ipc::{About, CommandErrorKind};
 use protocol::rest;
+use std::sync::atomic::Ordering;
 use tauri::State;
 
-/// Signs in to a server, remembers it, and restarts the app connected to it.
+fn store(state: &AppState) -> Result<&presently_client::store::Store, CommandError> {
+    state.store.get().ok_or_else(|| CommandError {
+        kind: CommandErrorKind::Internal,
+        message: "the local store could not be opened (see the connection line): quit \
+                  Presently and start it again"
+            .into(),
+    })
+}
+
+/// A sign-in's failure in words: the server's reason, a certificate or network problem, or a
+/// protocol mismatch saying which side to update.
+fn refused(e: SessionError) -> CommandError {
+    let kind = match &e {
+        SessionError::Api(presently_client::api::ApiError::Refused { status: 401, .. }) => {
+            CommandErrorKind::Invalid
+        }
+        _ => CommandErrorKind::Offline,
+    };
+    CommandError::new(kind, e.to_string())
+}
+
+/// The server at `address`, checked before signing in: reachable, trusted, and speaking this
+/// app's protocol.
+async fn checked(address: &str) -> Result<(Server, Option<rest::ServerVersion>), CommandError> {
+    let address = address.trim();
+    if address.is_empty() {
+        return Err(CommandError::new(
+            CommandErrorKind::Invalid,
+            "enter your organisation's server address, such as https://presently.example.org",
+        ));
+    }
+    let server = Server::new(address, &Trust::from_env()).map_err(|e| refused(e.into()))?;
+    let version = Session::check(&server).await.map_err(refused)?;
+    Ok((server, version))
+}
+
+/// Signs in to a server with an email and password, remembers it, and connects.
 #[tauri::command]
 pub async fn sign_in<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
     server: String,
     email: String,
     password: String,
 ) -> Result<(), CommandError> {
-    let path = std::env::var_os("PRESENTLY_STORE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(presently_client::store::default_path);
-    let store = presently_client::store::Store::open(&path)
+    let (server, version) = checked(&server).await?;
+    let session = Session::sign_in(store(&state)?, &server, &email, &password, None)
+        .await
+        .map_err(refused)?;
+    signed_in(&app, &state, session, version).await
+}
+
+/// Signs in with an invite code (or a password reset code) from an administrator, setting the
+/// password, and connects.
+#[tauri::command]
+pub async fn redeem_code<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    server: String,
+    code: String,
+    password: String,
+    name: Option<String>,
+) -> Result<(), CommandError> {
+    let (server, version) = checked(&server).await?;
+    let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let session = Session::redeem(store(&state)?, &server, code.trim(), &password, name)
+        .await
+        .map_err(refused)?;
+    signed_in(&app, &state, session, version).await
+}
+
+/// Connects to the server just signed in to: at once when the app runs on its own, by
+/// restarting when it was connected to another server.
+async fn signed_in<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    state: &AppState,
+    session: Session,
+    version: Option<rest::ServerVersion>,
+) -> Result<(), CommandError> {
+    let store = store(state)?;
+    let _ = store.remove(crate::LOCAL_ONLY).await;
+    let address = session.server.address();
+    if state.remote.get().is_some() {
+        tracing::info!(server = %address, "signed in to another server; restarting to connect");
+        store.close().await;
+        app.restart();
+    }
+    if let Ok(mut v) = state.server_version.lock() {
+        *v = version;
+    }
+    let config = crate::remote::Config {
+        server: address,
+        email: None,
+        password: None,
+    };
+    let remote = crate::remote::Remote::start(config, state.clock.clone(), store.clone())
+        .await
+        .map_err(|e| offline(format!("signed in, but could not start: {e}")))?;
+    state.first_run.store(false, Ordering::SeqCst);
+    crate::connected(app, remote);
+    Ok(())
+}
+
+/// "Use without a server": the app keeps this device's status on its own, and the sign-in
+/// screen does not come back at the next start (Settings still offers to sign in).
+#[tauri::command]
+pub async fn use_without_server(state: State<'_, AppState>) -> Result<(), CommandError> {
+    store(&state)?
+        .set(crate::LOCAL_ONLY, "yes")
         .await
         .map_err(offline)?;
-    let server = Server::new(&server, &Trust::from_env()).map_err(offline)?;
-    let session = Session::sign_in(&store, &server, &email, &password, None)
-        .await
-        .map_err(offline)?;
-    let server = session.server;
+    state.first_run.store(false, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Signs this device out: the server revokes its token (when it can be reached; the token is
+/// forgotten here either way), and the app starts again at the sign-in screen. The center and
+/// the device id stay.
+#[tauri::command]
+pub async fn sign_out<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<(), CommandError> {
+    let store = store(&state)?;
+    if let Some(r) = state.remote.get() {
+        if let Err(e) = r.api.sign_out(&r.token).await {
+            tracing::warn!(
+                "the server could not be told of the sign-out ({e}); forgetting the token here"
+            );
+        }
+    }
+    store.remove("token").await.map_err(offline)?;
+    store.remove("server").await.map_err(offline)?;
+    tracing::info!("signed out; restarting at the sign-in screen");
     store.close().await;
-    tracing::info!(%server, "signed in; restarting to connect");
     app.restart();
+}
+
+/// This app's version and protocol, the server's, and whether the sign-in screen shows.
+#[tauri::command]
+pub async fn get_about(state: State<'_, AppState>) -> Result<About, CommandError> {
+    let (server, account) = match state.remote.get() {
+        Some(r) => (
+            Some(r.server.clone()),
+            r.api.me(&r.token).await.ok().map(|m| m.email),
+        ),
+        None => (None, None),
+    };
+    let server_version = state
+        .server_version
+        .lock()
+        .ok()
+        .and_then(|v| v.as_ref().map(|v| v.server.clone()));
+    Ok(About {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        protocol: protocol::PROTOCOL_VERSION,
+        server,
+        server_version,
+        account,
+        first_run: state.first_run.load(Ordering::SeqCst),
+        update: state.update(),
+    })
 }
 
 fn remote(state: &AppState) -> Result<&crate::remote::Remote, CommandError> {
@@ -81,4 +223,25 @@ pub async fn change_password(
         )
         .await
         .map_err(offline)
+}
+
+/// Opens where the server's administrator says to get the newer app, in the browser.
+#[tauri::command]
+pub fn open_update(state: State<'_, AppState>) -> Result<(), CommandError> {
+    let update = state.update().ok_or_else(|| {
+        CommandError::new(
+            CommandErrorKind::Invalid,
+            "no update is published for this app",
+        )
+    })?;
+    let link = protocol::Link::parse(update.url.clone()).map_err(|e| {
+        CommandError::new(
+            CommandErrorKind::Invalid,
+            format!(
+                "the update's address ({}) cannot be opened: {e}",
+                update.url
+            ),
+        )
+    })?;
+    super::notifications::open_link(&link)
 }

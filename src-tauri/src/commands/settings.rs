@@ -5,14 +5,13 @@ use super::offline;
 use crate::state::{AppState, CommandError};
 use protocol::ipc::{CommandErrorKind, Settings};
 use tauri::State;
-use tauri_plugin_autostart::ManagerExt;
 
 #[tauri::command]
 pub async fn get_settings<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
     state: State<'_, AppState>,
 ) -> Result<Settings, CommandError> {
-    let start_on_login = app.autolaunch().is_enabled().unwrap_or(false);
+    let start_on_login = crate::autostart::enabled(&app, state.store.get()).await;
     let Some(r) = state.remote.get() else {
         return Ok(Settings {
             server: None,
@@ -55,13 +54,8 @@ pub async fn save_settings<R: tauri::Runtime>(
     state: State<'_, AppState>,
     settings: Settings,
 ) -> Result<(), CommandError> {
-    let auto = app.autolaunch();
-    let result = if settings.start_on_login {
-        auto.enable()
-    } else {
-        auto.disable()
-    };
-    if let Err(e) = result {
+    let autostart = crate::autostart::set(&app, state.store.get(), settings.start_on_login).await;
+    if let Err(e) = autostart {
         return Err(CommandError {
             kind: CommandErrorKind::Autostart,
             message: format!("start on login could not be changed: {e}"),

@@ -17,6 +17,7 @@ function snapshot(paused_until: number | null = null): Snapshot {
     paused_until,
     unread: 0,
     connection: "Connected",
+    update: null,
   } as Snapshot;
 }
 

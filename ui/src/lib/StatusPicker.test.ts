@@ -32,6 +32,7 @@ function snapshot(me: StatusView, others: StatusView = me): Snapshot {
     paused_until: null,
     unread: 0,
     connection: "Connected",
+    update: null,
   };
 }
 

@@ -1,6 +1,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { CenterItem, CommandError, Devices, Directory, Explanation, Family, Settings, Snapshot, TeamPanel } from "./types";
+import type { About, CenterItem, CommandError, Devices, Directory, Explanation, Family, Settings, Snapshot, TeamPanel } from "./types";
 import { EVENTS } from "./generated";
 
 export const api = {
@@ -28,6 +28,12 @@ export const api = {
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
   signIn: (server: string, email: string, password: string) =>
     invoke<void>("sign_in", { server, email, password }),
+  redeemCode: (server: string, code: string, password: string, name: string | null) =>
+    invoke<void>("redeem_code", { server, code, password, name }),
+  useWithoutServer: () => invoke<void>("use_without_server"),
+  signOut: () => invoke<void>("sign_out"),
+  about: () => invoke<About>("get_about"),
+  openUpdate: () => invoke<void>("open_update"),
   onChange: (f: (s: Snapshot) => void): Promise<UnlistenFn> =>
     listen<Snapshot>(EVENTS.presenceChanged, (e) => f(e.payload)),
   onTeam: (f: (t: TeamPanel) => void): Promise<UnlistenFn> =>

@@ -151,7 +151,11 @@ unread: number,
  * The link to the server, in words: "Connected", "Offline: … retrying in 4 s", "Signed
  * out: …", or "Not connected to a server" when the app runs on its own.
  */
-connection: string, };
+connection: string, 
+/**
+ * A newer app than this one, published by the server's administrator.
+ */
+update: AppRelease | null, };
 
 export type TeamPanel = { members: Array<Member>, stale_since: Timestamp | null, };
 
@@ -178,6 +182,29 @@ quiet_from: number | null, quiet_to: number | null,
  * Show desktop notifications (off: everything still lands in the center).
  */
 desktop_notifications: boolean, start_on_login: boolean, };
+
+export type About = { 
+/**
+ * This app's version.
+ */
+version: string, 
+/**
+ * The protocol version this app speaks.
+ */
+protocol: number, 
+/**
+ * The server this app is signed in to, its version when known, and as whom.
+ */
+server: string | null, server_version: string | null, account: string | null, 
+/**
+ * No server chosen yet, and "use without a server" not chosen either: the window shows
+ * the sign-in screen.
+ */
+first_run: boolean, 
+/**
+ * A newer app than this one, published by the server's administrator.
+ */
+update: AppRelease | null, };
 
 export type CommandError = { kind: CommandErrorKind, message: string, };
 
@@ -281,6 +308,38 @@ export type SignIn = { email: string, password: string,
  * This installation's device id (letters, digits and - _ . : @ +).
  */
 device: DeviceId, };
+
+export type ServerVersion = { 
+/**
+ * The server's version (semantic versioning).
+ */
+server: string, 
+/**
+ * The newest protocol version the server speaks.
+ */
+protocol: number, 
+/**
+ * The oldest protocol version the server still speaks.
+ */
+min_protocol: number, 
+/**
+ * The latest desktop app, when the administrator publishes one (`[app]` in the config).
+ */
+app: AppRelease | null, };
+
+export type AppRelease = { 
+/**
+ * Its version (semantic versioning), compared with the running app's.
+ */
+version: string, 
+/**
+ * Where to get it (a download page, or the package itself).
+ */
+url: string, 
+/**
+ * What changed, in a sentence or two.
+ */
+notes: string | null, };
 
 export type SignedIn = { token: string, user: UserId, name: string, org: string, device: DeviceId, role: Role, };
 

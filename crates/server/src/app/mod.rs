@@ -49,6 +49,8 @@ pub struct App {
     pub clock: SharedClock,
     /// Running with `--demo`: the demo's pages exist only then.
     pub demo: std::sync::atomic::AtomicBool,
+    /// The desktop app release published to this server's people (`[app]` in the config).
+    pub release: std::sync::RwLock<Option<protocol::rest::AppRelease>>,
     /// Sign-in limits and the password-checking workers.
     pub signin: signin::Guard,
     /// Serving clients (a server node), as opposed to the admin CLI's short-lived App: only a
@@ -195,6 +197,7 @@ impl App {
             shutdown,
             clock: clock.clone(),
             demo: std::sync::atomic::AtomicBool::new(false),
+            release: std::sync::RwLock::new(None),
             signin: signin::Guard::start(clock.clone(), signin::workers()),
             serving,
             revisions: std::sync::Mutex::new(HashMap::new()),

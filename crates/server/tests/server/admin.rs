@@ -193,6 +193,7 @@ async fn the_openapi_document_describes_every_route(b: Backend) {
 
 const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
+    ("get", "/version"),
     ("get", "/ws"),
     ("post", "/sessions"),
     ("post", "/sessions/code"),

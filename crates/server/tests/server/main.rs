@@ -36,5 +36,6 @@ mod notifications;
 mod policies;
 mod routing;
 mod sessions;
+mod setup;
 mod status;
 mod timers;

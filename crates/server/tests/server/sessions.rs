@@ -86,20 +86,30 @@ async fn wrong_and_revoked_tokens_are_refused(b: Backend) {
     assert!(
         matches!(e, ServerMessage::Error { error, .. } if error.kind == ErrorKind::Unauthorized)
     );
-    // Another protocol version.
-    let mut ws = Client::raw(f.addr()).await;
+    // Another protocol version: newer than the server's, or older than it still speaks. Each
+    // says which side to update.
     let token = f.token(&f.bea, "desk").await;
-    let hello = json!({"type": "hello", "protocol": 99, "token": token, "device": "desk", "resume_after": null});
-    ws.send(tokio_tungstenite::tungstenite::Message::Text(
-        hello.to_string().into(),
-    ))
-    .await
-    .unwrap();
-    let m = ws.next().await.unwrap().unwrap();
-    let e = protocol::decode_server(m.to_text().unwrap()).unwrap();
-    assert!(
-        matches!(e, ServerMessage::Error { error, .. } if error.kind == ErrorKind::UnsupportedVersion)
-    );
+    for (version, says) in [
+        (99, "ask your administrator to update the server"),
+        (protocol::MIN_PROTOCOL_VERSION - 1, "update Presently"),
+    ] {
+        let mut ws = Client::raw(f.addr()).await;
+        let hello = json!({"type": "hello", "protocol": version, "token": token, "device": "desk", "resume_after": null});
+        ws.send(tokio_tungstenite::tungstenite::Message::Text(
+            hello.to_string().into(),
+        ))
+        .await
+        .unwrap();
+        let m = ws.next().await.unwrap().unwrap();
+        let e = protocol::decode_server(m.to_text().unwrap()).unwrap();
+        match e {
+            ServerMessage::Error { error, .. } => {
+                assert_eq!(error.kind, ErrorKind::UnsupportedVersion);
+                assert!(error.message.contains(says), "{}", error.message);
+            }
+            other => panic!("protocol {version} was answered with {other:?}"),
+        }
+    }
     // A token used by another device id.
     let mut ws = Client::raw(f.addr()).await;
     let hello = json!({"type": "hello", "protocol": protocol::PROTOCOL_VERSION, "token": token, "device": "phone", "resume_after": null});

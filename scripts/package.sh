@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Builds Presently's packages into dist/:
+#   - the desktop app, .deb and .rpm, with Tauri's bundler (the @tauri-apps/cli pinned in ui/):
+#     binary, desktop entry, icons at every size, the autostart entry, dependencies
+#   - the server, .deb: binary, systemd unit (own user, hardened), /etc/presently/presently.toml,
+#     state in /var/lib/presently
+# Usage: scripts/package.sh [--debug] [--app] [--server] [--appimage]
+#   --debug      debug builds (quicker; what the install test uses)
+#   --app        only the desktop app;  --server  only the server
+#   --appimage   also try the AppImage (its bundler downloads tools from the internet)
+# Safe to run again: each package is rebuilt from the current tree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/presently-target}"
+
+profile=release; app=1; server=1; appimage=0
+for arg in "$@"; do
+  case "$arg" in
+    --debug) profile=debug ;;
+    --app) server=0 ;;
+    --server) app=0 ;;
+    --appimage) appimage=1 ;;
+    *) echo "error: unknown option $arg (see the top of $0)" >&2; exit 2 ;;
+  esac
+done
+cargo_profile=(); [ "$profile" = release ] && cargo_profile=(--release)
+out="$PWD/dist"
+mkdir -p "$out"
+scripts/setup.sh
+for tool in dpkg-deb dpkg-architecture; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is missing (apt-get install dpkg-dev)" >&2; exit 1; }
+done
+arch="$(dpkg --print-architecture)"
+
+if [ "$app" = 1 ]; then
+  bundles=deb,rpm
+  [ "$appimage" = 1 ] && bundles="$bundles,appimage"
+  echo "==> Building the desktop app's packages ($bundles, $profile) with Tauri's bundler"
+  tauri_args=(build --bundles "$bundles" --ci)
+  [ "$profile" = debug ] && tauri_args+=(--debug)
+  ui/node_modules/.bin/tauri "${tauri_args[@]}"
+  bundle="$CARGO_TARGET_DIR/$profile/bundle"
+  cp "$bundle"/deb/*.deb "$bundle"/rpm/*.rpm "$out"/
+  if [ "$appimage" = 1 ]; then cp "$bundle"/appimage/*.AppImage "$out"/; fi
+fi
+
+if [ "$server" = 1 ]; then
+  echo "==> Building the server ($profile)"
+  cargo build "${cargo_profile[@]}" --locked -p server --bin presently-server
+  version="$(sed -n 's/^version = "\(.*\)"/\1/p' crates/server/Cargo.toml | head -n1)"
+  stage="$(mktemp -d)"
+  trap 'rm -rf "$stage"' EXIT
+  root="$stage/presently-server"
+  install -D -m 0755 "$CARGO_TARGET_DIR/$profile/presently-server" "$root/usr/bin/presently-server"
+  [ "$profile" = release ] && strip "$root/usr/bin/presently-server"
+  install -D -m 0644 packaging/server/presently-server.service "$root/lib/systemd/system/presently-server.service"
+  install -D -m 0640 packaging/server/presently.toml "$root/etc/presently/presently.toml"
+  doc="$root/usr/share/doc/presently-server"
+  install -D -m 0644 README.md "$doc/README.md"
+  for f in server admin cluster security protocol; do install -m 0644 "docs/$f.md" "$doc/$f.md"; done
+  install -m 0644 CHANGELOG.md "$doc/CHANGELOG.md"
+  printf 'Presently server\nLicense: MIT\n' > "$doc/copyright"
+  install -d "$root/DEBIAN"
+  install -m 0755 packaging/server/debian/postinst packaging/server/debian/prerm packaging/server/debian/postrm "$root/DEBIAN/"
+  echo "/etc/presently/presently.toml" > "$root/DEBIAN/conffiles"
+  size="$(du -sk --exclude=DEBIAN "$root" | cut -f1)"
+  cat > "$root/DEBIAN/control" <<EOF
+Package: presently-server
+Version: $version
+Architecture: $arch
+Maintainer: Presently <packages@presently.app>
+Installed-Size: $size
+Depends: libc6 (>= 2.34), libgcc-s1, adduser
+Section: net
+Priority: optional
+Homepage: https://presently.app
+Description: Presently presence server
+ The server Presently's desktop apps sync with: presence over WebSocket, the
+ missed-notification center, routing, the web admin console at /admin and its
+ REST API. SQLite by default, PostgreSQL and several nodes with NATS optional.
+ Runs as the presently system user under systemd (presently-server.service).
+EOF
+  deb="$out/presently-server_${version}_${arch}.deb"
+  dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+  echo "==> $deb"
+fi
+
+echo "==> Packages in dist/:"
+ls -l "$out"
