@@ -27,8 +27,8 @@ cargo_profile=(); [ "$profile" = release ] && cargo_profile=(--release)
 out="$PWD/dist"
 mkdir -p "$out"
 scripts/setup.sh
-for tool in dpkg-deb dpkg-architecture; do
-  command -v "$tool" >/dev/null || { echo "error: $tool is missing (apt-get install dpkg-dev)" >&2; exit 1; }
+for tool in dpkg-deb strip; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is missing (apt-get install dpkg binutils)" >&2; exit 1; }
 done
 arch="$(dpkg --print-architecture)"
 
@@ -46,7 +46,8 @@ fi
 
 if [ "$server" = 1 ]; then
   echo "==> Building the server ($profile)"
-  cargo build "${cargo_profile[@]}" --locked -p server --bin presently-server
+  # --workspace: the same features as the test build, so a warm cache is reused.
+  cargo build "${cargo_profile[@]}" --locked --workspace --bin presently-server
   version="$(sed -n 's/^version = "\(.*\)"/\1/p' crates/server/Cargo.toml | head -n1)"
   stage="$(mktemp -d)"
   trap 'rm -rf "$stage"' EXIT
