@@ -4,22 +4,26 @@
 #     binary, desktop entry, icons at every size, the autostart entry, dependencies
 #   - the server, .deb: binary, systemd unit (own user, hardened), /etc/presently/presently.toml,
 #     state in /var/lib/presently
-# Usage: scripts/package.sh [--debug] [--app] [--server] [--appimage]
+#   - the server's OCI image with --image (podman): packaging/server/Containerfile's `prebuilt`
+#     target on this binary; the base image is $PRESENTLY_IMAGE_RUNTIME (default: distroless)
+# Usage: scripts/package.sh [--debug] [--app] [--server] [--appimage] [--image]
 #   --debug      debug builds (quicker; what the install test uses)
 #   --app        only the desktop app;  --server  only the server
 #   --appimage   also try the AppImage (its bundler downloads tools from the internet)
+#   --image      also build the server's image with podman
 # Safe to run again: each package is rebuilt from the current tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/presently-target}"
 
-profile=release; app=1; server=1; appimage=0
+profile=release; app=1; server=1; appimage=0; image=0
 for arg in "$@"; do
   case "$arg" in
     --debug) profile=debug ;;
     --app) server=0 ;;
     --server) app=0 ;;
     --appimage) appimage=1 ;;
+    --image) image=1 ;;
     *) echo "error: unknown option $arg (see the top of $0)" >&2; exit 2 ;;
   esac
 done
@@ -84,6 +88,16 @@ EOF
   deb="$out/presently-server_${version}_${arch}.deb"
   dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
   echo "==> $deb"
+  # The same binary for the image's `prebuilt` target.
+  install -D -m 0755 "$root/usr/bin/presently-server" "$out/container/presently-server"
+  mkdir -p "$out/container/state"
+  if [ "$image" = 1 ]; then
+    command -v podman >/dev/null || { echo "error: --image needs podman (apt-get install podman)" >&2; exit 1; }
+    runtime="${PRESENTLY_IMAGE_RUNTIME:-gcr.io/distroless/cc-debian12:nonroot}"
+    echo "==> Building the image presently-server:$version on $runtime (podman)"
+    podman build --format docker -f packaging/server/Containerfile --target prebuilt \
+      --build-arg RUNTIME="$runtime" -t "presently-server:$version" .
+  fi
 fi
 
 echo "==> Packages in dist/:"

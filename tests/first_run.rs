@@ -1,6 +1,7 @@
 //! The first run, through the real window (WebDriver: tauri-driver in front of WebKitWebDriver)
-//! and a real server: started with nothing configured, the app shows the sign-in screen; a wrong
-//! password's words show in place; the right one connects without a restart (the person is
+//! and a real server: started with nothing configured, the app shows the sign-in screen; an
+//! address with nothing listening, a certificate from a CA the app does not trust and a wrong
+//! password each show their words in place; the right one connects without a restart (the person is
 //! Available to the server), the server's published update shows in the window and the tray;
 //! About names both versions; Sign out revokes the device on the server and the next start is the
 //! sign-in screen again, where an invite code signs a new person in.
@@ -12,68 +13,11 @@
 mod support;
 
 use presence::StatusId;
-use serde_json::json;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::{require, Desktop, TestServer, Tray, PASSWORD};
-use test_support::webdriver::Driver;
+use support::{require, Desktop, TauriDriver, TestServer, Tray, PASSWORD};
 use tokio::task::block_in_place;
 
 const APP: &str = env!("CARGO_BIN_EXE_presently");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// tauri-driver for the app in `desktop`, with nothing configured but its own store.
-struct WebDriver {
-    child: Child,
-    port: u16,
-}
-
-impl WebDriver {
-    fn start(desktop: &Desktop, store: &std::path::Path) -> WebDriver {
-        let (port, native) = (free_port(), free_port());
-        let child = Command::new("tauri-driver")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
-            .env("DISPLAY", &desktop.display)
-            .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus_address)
-            .env("HOME", &desktop.home)
-            .env("NO_AT_BRIDGE", "1")
-            .env("PRESENTLY_STORE", store)
-            .env_remove("PRESENTLY_SERVER")
-            .env_remove("PRESENTLY_EMAIL")
-            .env_remove("PRESENTLY_PASSWORD")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tauri-driver starts");
-        WebDriver { child, port }
-    }
-
-    async fn session(&self) -> Driver {
-        Driver::start(
-            &format!("http://127.0.0.1:{}", self.port),
-            json!({"tauri:options": {"application": APP}}),
-        )
-        .await
-    }
-}
-
-impl Drop for WebDriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn status_of(ts: &TestServer, user: &presence::UserId) -> StatusId {
     let app = &ts.running.app;
@@ -109,8 +53,8 @@ async fn a_first_run_signs_in_on_a_screen_shows_updates_and_signs_out() {
     });
     let desktop = Desktop::start();
     let store = desktop.home.join("client.db");
-    let driver = WebDriver::start(&desktop, &store);
-    let d = driver.session().await;
+    let driver = TauriDriver::start(&desktop, &store, &[]);
+    let d = driver.session(APP).await;
 
     // Nothing configured: the sign-in screen, not the main window.
     assert_eq!(
@@ -124,10 +68,38 @@ async fn a_first_run_signs_in_on_a_screen_shows_updates_and_signs_out() {
         block_in_place(|| desktop.screenshot(&path));
     }
 
-    // A wrong password: the server's words, in place; nothing else changes.
-    d.type_into("input[aria-label=\"Server address\"]", &ts.url())
+    // Nothing listening at the address: the network error, in words.
+    let nothing = format!("http://127.0.0.1:{}", support::free_port());
+    d.type_into("input[aria-label=\"Server address\"]", &nothing)
         .await;
     d.type_into("input[aria-label=\"Email\"]", "bea@one.test")
+        .await;
+    d.type_into("input[aria-label=\"Password\"]", PASSWORD)
+        .await;
+    d.click("button.primary").await;
+    let error = d
+        .wait_text("[data-testid=\"signin-error\"]", "cannot reach the server")
+        .await;
+    assert!(error.contains(&nothing), "{error}");
+    // A server whose certificate comes from a CA this app does not trust: said so.
+    let ca = test_support::tls::TestCa::new(&desktop.home, "company");
+    let issued = ca.issue(
+        &desktop.home,
+        "server",
+        &["localhost"],
+        test_support::tls::Validity::Current,
+    );
+    let untrusted = TestServer::start_tls(&issued.cert_file, &issued.key_file).await;
+    d.type_into("input[aria-label=\"Server address\"]", &untrusted.url())
+        .await;
+    d.click("button.primary").await;
+    let error = d
+        .wait_text("[data-testid=\"signin-error\"]", "cannot connect securely")
+        .await;
+    assert!(error.contains("certificate"), "{error}");
+
+    // A wrong password: the server's words, in place; nothing else changes.
+    d.type_into("input[aria-label=\"Server address\"]", &ts.url())
         .await;
     d.type_into("input[aria-label=\"Password\"]", "not the password")
         .await;
@@ -215,7 +187,7 @@ async fn a_first_run_signs_in_on_a_screen_shows_updates_and_signs_out() {
 
     // The app restarted itself at the sign-in screen; quit it from its tray, then a new start
     // is the sign-in screen too, where an invite code makes a new person and signs them in.
-    let tray = block_in_place(|| Tray::find(&bus, Duration::from_secs(30))).expect("the tray");
+    let tray = block_in_place(|| Tray::find(&bus, Duration::from_secs(60))).expect("the tray");
     block_in_place(|| tray.click_label(&bus, "Quit"));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let made = ts
@@ -234,7 +206,7 @@ async fn a_first_run_signs_in_on_a_screen_shows_updates_and_signs_out() {
         )
         .await
         .unwrap();
-    let d = driver.session().await;
+    let d = driver.session(APP).await;
     d.wait_text("#signin-heading", "Welcome to Presently").await;
     d.click("[role=\"tab\"]:last-of-type").await;
     d.type_into("input[aria-label=\"Server address\"]", &ts.url())

@@ -13,22 +13,13 @@ use presence::{Change, DeviceId, StatusId, UserId};
 use presently_client::notifier::Recorder;
 use presently_client::store::Store;
 use presently_client::sync::{self, Event, Options, SyncHandle};
-use serde_json::{json, Value};
-use std::process::{Command, Stdio};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{require, Desktop, TestServer, Tray, PASSWORD};
-use test_support::webdriver::Driver;
+use support::{require, Desktop, TauriDriver, TestServer, Tray, PASSWORD};
 use tokio::task::block_in_place;
 
 const APP: &str = env!("CARGO_BIN_EXE_presently");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// A desktop client core (the app's own sync engine) for another device, on its own store.
 async fn client(server: &str, token: &str, device: &str, dir: &std::path::Path) -> SyncHandle {
@@ -85,31 +76,16 @@ async fn the_window_the_tray_and_other_clients_stay_in_step() {
     let desktop = Desktop::start();
     let server = ts.url();
     let store = desktop.home.join("client.db");
-    let (port, native) = (free_port(), free_port());
-    let mut driver = Command::new("tauri-driver")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--native-port",
-            &native.to_string(),
-        ])
-        .env("DISPLAY", &desktop.display)
-        .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus_address)
-        .env("HOME", &desktop.home)
-        .env("NO_AT_BRIDGE", "1")
-        .env("PRESENTLY_SERVER", &server)
-        .env("PRESENTLY_EMAIL", "bea@one.test")
-        .env("PRESENTLY_PASSWORD", PASSWORD)
-        .env("PRESENTLY_STORE", &store)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tauri-driver starts");
-    let d = Driver::start(
-        &format!("http://127.0.0.1:{port}"),
-        json!({"tauri:options": {"application": APP}}),
-    )
-    .await;
+    let driver = TauriDriver::start(
+        &desktop,
+        &store,
+        &[
+            ("PRESENTLY_SERVER", &server),
+            ("PRESENTLY_EMAIL", "bea@one.test"),
+            ("PRESENTLY_PASSWORD", PASSWORD),
+        ],
+    );
+    let d = driver.session(APP).await;
 
     // The app signs in and its device makes bea Available.
     let seen = || ts.bea_status();
@@ -241,7 +217,6 @@ async fn the_window_the_tray_and_other_clients_stay_in_step() {
     bea_phone.stop();
     cal_client.stop();
     d.call(reqwest::Method::DELETE, "", None).await;
-    let _ = driver.kill();
-    let _ = driver.wait();
+    drop(driver);
     ts.running.stop().await;
 }

@@ -91,3 +91,63 @@ impl TestServer {
         app.self_view(&slot).await.status.status
     }
 }
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// tauri-driver (in front of WebKitWebDriver) for the app in `desktop`, with its own store and
+/// `env`, on free ports; killed when dropped.
+pub struct TauriDriver {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl TauriDriver {
+    /// `env` is what the app sees beyond the desktop: nothing here means nothing configured
+    /// (the app's own `PRESENTLY_*` from the test's environment are removed).
+    pub fn start(desktop: &Desktop, store: &std::path::Path, env: &[(&str, &str)]) -> TauriDriver {
+        let (port, native) = (free_port(), free_port());
+        let child = std::process::Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env_remove("PRESENTLY_SERVER")
+            .env_remove("PRESENTLY_EMAIL")
+            .env_remove("PRESENTLY_PASSWORD")
+            .envs(env.iter().copied())
+            .env("DISPLAY", &desktop.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus_address)
+            .env("HOME", &desktop.home)
+            .env("NO_AT_BRIDGE", "1")
+            .env("PRESENTLY_STORE", store)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("tauri-driver starts");
+        TauriDriver { child, port }
+    }
+
+    /// A WebDriver session on the app binary `app`: it starts the app.
+    pub async fn session(&self, app: &str) -> webdriver::Driver {
+        webdriver::Driver::start(
+            &format!("http://127.0.0.1:{}", self.port),
+            serde_json::json!({"tauri:options": {"application": app}}),
+        )
+        .await
+    }
+}
+
+impl Drop for TauriDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
