@@ -8,7 +8,7 @@ use crate::store::{Store, StoreError};
 use presence::{DeviceId, PresenceError};
 use protocol::rest;
 
-/// The device id used when none was chosen.
+/// The device id of the app on its own (no server), and the start of a new installation's id.
 pub const DEFAULT_DEVICE: &str = "desktop";
 
 /// A signed-in device on a server.
@@ -172,14 +172,17 @@ impl Session {
         Api::new(&self.server)
     }
 
-    /// The device id this installation uses.
+    /// The device id this installation uses: the one kept in `store`, or, the first time, a
+    /// new one made unique to this installation (`desktop-` and 8 random hex digits) and kept.
+    /// Two machines, or a reinstall, never share an id, so one device's sequence numbers never
+    /// shadow another's.
     async fn device(store: &Store) -> Result<DeviceId, SessionError> {
-        Ok(DeviceId::parse(
-            store
-                .get("device")
-                .await?
-                .unwrap_or_else(|| DEFAULT_DEVICE.into()),
-        )?)
+        if let Some(kept) = store.get("device").await? {
+            return Ok(DeviceId::parse(kept)?);
+        }
+        let made = new_device_id();
+        store.set("device", made.as_str()).await?;
+        Ok(made)
     }
 
     /// Signs this device out on the server (its token stops working, it is offline at once)
@@ -189,4 +192,11 @@ impl Session {
         store.remove("token").await?;
         Ok(())
     }
+}
+
+/// A new installation's device id: `desktop-` and 8 random hex digits.
+pub fn new_device_id() -> DeviceId {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    DeviceId::parse(format!("{DEFAULT_DEVICE}-{}", &random[..8]))
+        .expect("letters, digits and a dash make a valid device id")
 }

@@ -117,6 +117,15 @@ async fn resumes_on_another_node(route: Route) {
     let key = app.create_key(&org, "tests").await.unwrap().1;
     let device = DeviceId::parse("laptop").unwrap();
     let token = app.issue_token(&bea, &device).await.unwrap();
+    // Node A learns of the organisation made through node B (over NATS, or its periodic reload)
+    // before the client connects to it: else its first hello may be refused as unknown.
+    for _ in 0..100 {
+        if a.app.slot(&bea).is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(a.app.slot(&bea).is_some(), "node A knows bea");
 
     let address = match route {
         Route::LoadBalancer => format!("http://{}", load_balancer(vec![a.addr, b.addr]).await),
@@ -174,12 +183,14 @@ async fn resumes_on_another_node(route: Route) {
     first.await;
 
     // Node A goes away. While the client is cut off, a notification is sent through node B.
-    a.stop().await;
-    send(b.addr, "while away").await;
-    // The client comes back, now to node B, and resumes.
+    // (Listening for "online again" first: given both addresses, the client may be back on
+    // node B before the notification is sent.)
     let back = wait_for(&mut events, "online again", |e| {
         matches!(e, Event::Connection(Connection::Online))
     });
+    a.stop().await;
+    send(b.addr, "while away").await;
+    // The client comes back, now to node B, and resumes.
     back.await;
     let after = wait_for(
         &mut events,

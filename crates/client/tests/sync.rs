@@ -371,6 +371,20 @@ async fn the_session_signs_in_resumes_and_recovers_from_a_revoked_token() {
     );
     assert_eq!(
         store.get("device").await.unwrap().as_deref(),
-        Some("desktop")
+        Some(fresh.device.as_str())
     );
+    // That id is this installation's own: `desktop-` and 8 hex digits, and another
+    // installation (another store) gets another.
+    let id = fresh.device.as_str();
+    assert!(
+        id.starts_with("desktop-")
+            && id.len() == 16
+            && id[8..].chars().all(|c| c.is_ascii_hexdigit()),
+        "{id}"
+    );
+    let other = Store::open(&store_path(dir.path(), "other")).await.unwrap();
+    let elsewhere = Session::sign_in(&other, &server.endpoint(), "bea@one.test", PASSWORD, None)
+        .await
+        .unwrap();
+    assert_ne!(elsewhere.device, fresh.device);
 }

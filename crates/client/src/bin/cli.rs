@@ -50,8 +50,9 @@ enum Cmd {
         email: String,
         #[arg(long, env = "PRESENTLY_PASSWORD", hide_env_values = true)]
         password: String,
-        #[arg(long, default_value = "cli")]
-        device: String,
+        /// This device's id [default: this installation's own, made once and kept in the store]
+        #[arg(long)]
+        device: Option<String>,
     },
     /// Sign out (the token stops working)
     Logout,
@@ -170,21 +171,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             password,
             device,
         } => {
-            let device = DeviceId::parse(device).map_err(|e| e.to_string())?;
+            let device = device
+                .map(DeviceId::parse)
+                .transpose()
+                .map_err(|e| e.to_string())?;
             let server = Server::new(&server, &trust).map_err(|e| e.to_string())?;
-            let session = client_session::Session::sign_in(
-                &store,
-                &server,
-                &email,
-                &password,
-                Some(device.clone()),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let session =
+                client_session::Session::sign_in(&store, &server, &email, &password, device)
+                    .await
+                    .map_err(|e| e.to_string())?;
             println!(
                 "signed in to {} as {email} (device {})",
                 session.server,
-                device.as_str()
+                session.device.as_str()
             );
             return Ok(());
         }
