@@ -519,6 +519,17 @@ impl Worker {
                         }
                         continue;
                     }
+                    // The server has no live report from this device (it slept past its lease,
+                    // or its clock went back): report again, above what the server applied.
+                    if let ServerMessage::ReportNeeded { last_seq, reason } = &message {
+                        tracing::info!(%reason, "the server asks for this device's report again");
+                        self.last_seq = self.last_seq.max(last_seq.unwrap_or(0));
+                        let report = self.report();
+                        if let Err(e) = ws.send(Message::Text(encode(&report).into())).await {
+                            return End::Lost(e.to_string());
+                        }
+                        continue;
+                    }
                     if let Some(end) = self.apply(message, read_at).await {
                         let _ = ws.close(None).await;
                         return end;
@@ -533,6 +544,8 @@ impl Worker {
             // A board is an administrator's console's, never this client's.
             ServerMessage::Welcome { .. }
             | ServerMessage::HeartbeatAck { .. }
+            | ServerMessage::ReportApplied { .. }
+            | ServerMessage::ReportNeeded { .. }
             | ServerMessage::BoardSnapshot { .. } => {}
             ServerMessage::TeamSnapshot { members } => {
                 self.members = members.clone();

@@ -388,3 +388,59 @@ async fn the_session_signs_in_resumes_and_recovers_from_a_revoked_token() {
         .unwrap();
     assert_ne!(elsewhere.device, fresh.device);
 }
+
+/// The server stops counting a connected device (its lease lapsed while it slept, or another
+/// node's timer lapsed it): the device's next heartbeat is answered with "report again", the
+/// client core reports by itself, and the person is back without a reconnect or a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_the_server_stopped_counting_reports_again_by_itself() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = server.token(&server.bea, "laptop").await;
+    let store = Store::open(&store_path(dir.path(), "laptop"))
+        .await
+        .unwrap();
+    let laptop = DeviceId::parse("laptop").unwrap();
+    let mut options = Options::new(&server.endpoint(), &token, laptop.clone());
+    options.heartbeat = Duration::from_millis(300);
+    let (sync, task) = sync::spawn(store.clone(), Arc::new(Recorder::default()), options);
+    let mut events = sync.subscribe();
+    let app = server.running.as_ref().unwrap().app.clone();
+    let status = || {
+        let app = app.clone();
+        let bea = server.bea.clone();
+        async move {
+            let slot = app.slot(&bea).expect("bea");
+            app.self_view(&slot).await.status.status
+        }
+    };
+    let until = |want: StatusId, what: &'static str| async move {
+        for _ in 0..150 {
+            if status().await == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("waited 15 s for {what}");
+    };
+    tokio::time::timeout(Duration::from_secs(15), async {
+        while !matches!(
+            events.recv().await,
+            Ok(Event::Connection(Connection::Online))
+        ) {}
+    })
+    .await
+    .expect("online");
+    until(StatusId::AVAILABLE, "bea available").await;
+    // The server no longer counts the laptop (Offline for teammates); the connection stays
+    // open. (Not asserted here: the laptop's next heartbeat may already have brought it back.)
+    app.device_gone(&server.bea, &laptop).await.unwrap();
+    until(
+        StatusId::AVAILABLE,
+        "bea available again, by the laptop's own report",
+    )
+    .await;
+    sync.stop();
+    let _ = task.await;
+    store.close().await;
+}

@@ -250,6 +250,12 @@ impl Person {
         }
     }
 
+    /// Whether `device` has ever reported to this person (live or lapsed): a heartbeat from a
+    /// known device whose lease lapsed (a laptop that slept) means it must report again.
+    pub fn knows_device(&self, device: &DeviceId) -> bool {
+        self.devices.contains_key(device)
+    }
+
     /// A device signs out: it is gone at once, no lease to wait for.
     pub fn sign_out(&mut self, rules: &Rules, now: Timestamp, device: &DeviceId) {
         if let Some(state) = self.devices.get_mut(device) {

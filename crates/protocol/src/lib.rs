@@ -15,7 +15,7 @@ pub mod rest;
 /// [`MIN_PROTOCOL_VERSION`]..=[`PROTOCOL_VERSION`] with an `unsupported_version` error that names
 /// the versions it speaks and which side to update; `GET /api/v1/version` says the same before a
 /// client signs in.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The oldest protocol a server of this version still speaks.
 pub const MIN_PROTOCOL_VERSION: u16 = 2;
@@ -260,6 +260,20 @@ pub enum ServerMessage {
     HeartbeatAck {
         server_time: Timestamp,
     },
+    /// (Protocol 3.) The server holds no live report from this device: its lease lapsed (it
+    /// was silent too long: a laptop that slept), or its last report was older than one the
+    /// server applied (`last_seq`: a clock set back). Report again, with a sequence number above
+    /// `last_seq`; until then the device does not count toward the person's presence.
+    ReportNeeded {
+        #[ts(type = "number | null")]
+        last_seq: Option<u64>,
+        reason: String,
+    },
+    /// (Protocol 3.) A device report was applied.
+    ReportApplied {
+        #[ts(type = "number")]
+        seq: u64,
+    },
     /// Everyone in the organisation (for `watch_board`), again whenever its people or teams
     /// change.
     BoardSnapshot {
@@ -395,6 +409,8 @@ pub const SERVER_TYPES: &[&str] = &[
     "ack",
     "error",
     "heartbeat_ack",
+    "report_needed",
+    "report_applied",
     "board_snapshot",
 ];
 

@@ -3,7 +3,7 @@
 //! Every bad frame gets a typed `error`; only a failed sign-in, a protocol mismatch, a silent
 //! client or one that keeps flooding is disconnected. Nothing a bad frame carries is stored.
 
-use crate::app::{App, DeviceAuth};
+use crate::app::{App, Beat, DeviceAuth};
 use crate::broker::Frame;
 use crate::error::AppError;
 use crate::hub::Outgoing;
@@ -160,7 +160,7 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
             return Ok(());
         }
     };
-    let (token, device, resume_after) = match decode_client(text.as_str()) {
+    let (protocol, token, device, resume_after) = match decode_client(text.as_str()) {
         Ok(ClientMessage::Hello {
             protocol,
             token,
@@ -179,7 +179,7 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
                 .await;
                 return Ok(());
             }
-            (token, device, resume_after)
+            (protocol, token, device, resume_after)
         }
         Ok(_) => {
             close(
@@ -225,7 +225,16 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
     // 2. register before reading the backlog, so nothing falls between the two
     let user = auth.user.id.clone();
     let (conn_id, mut rx) = app.hub.register(&user, &auth.device);
-    let result = serve(&app, &auth, conn_id, &mut socket, &mut rx, resume_after).await;
+    let result = serve(
+        &app,
+        &auth,
+        protocol,
+        conn_id,
+        &mut socket,
+        &mut rx,
+        resume_after,
+    )
+    .await;
     let device_still_connected = app.hub.unregister(&user, conn_id);
     match result {
         Ok(End::ClientClosed) if !device_still_connected => {
@@ -248,6 +257,7 @@ enum End {
 async fn serve(
     app: &Arc<App>,
     auth: &DeviceAuth,
+    protocol: u16,
     conn_id: u64,
     socket: &mut WebSocket,
     rx: &mut tokio::sync::mpsc::Receiver<Outgoing>,
@@ -369,7 +379,7 @@ async fn serve(
                 refused_in_a_row = 0;
                 let reply = match decode_client(text.as_str()) {
                     Err(e) => Some(ServerMessage::Error { request: request_of(text.as_str()), error: e }),
-                    Ok(m) => handle(app, auth, conn_id, m).await,
+                    Ok(m) => handle(app, auth, protocol, conn_id, m).await,
                 };
                 if let Some(reply) = reply {
                     // What the request caused for this connection (its own self view) goes out
@@ -572,9 +582,13 @@ fn check_request(r: &RequestId) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The first protocol version told when a device must report again, and when a report applied.
+const REPORT_ANSWERS: u16 = 3;
+
 async fn handle(
     app: &Arc<App>,
     auth: &DeviceAuth,
+    protocol: u16,
     conn_id: u64,
     message: ClientMessage,
 ) -> Option<ServerMessage> {
@@ -597,6 +611,12 @@ async fn handle(
         ),
         ClientMessage::Heartbeat => {
             return match app.heartbeat(&auth.user, &auth.device).await {
+                // A laptop that slept past its lease comes back with its connection open: it
+                // is told to report again, so its person is not left Offline.
+                Ok(Beat::Lapsed) if protocol >= REPORT_ANSWERS => Some(ServerMessage::ReportNeeded {
+                    last_seq: None,
+                    reason: "this device's lease lapsed (nothing was heard from it for a whole lease): report it again".into(),
+                }),
                 Ok(_) => Some(ServerMessage::HeartbeatAck {
                     server_time: app.clock.now(),
                 }),
@@ -626,17 +646,31 @@ async fn handle(
                     error: e.into(),
                 });
             }
-            // A stale or replayed report is ignored by the engine; there is nothing to answer.
+            // A stale or replayed report is ignored by the engine; from protocol 3 the device
+            // is told, with the sequence number to report above (a clock set back).
+            let seq = report.seq;
             let r = app
                 .mutate(user, None, move |p, rules, now| {
-                    p.report(rules, now, &report);
-                    Ok(())
+                    Ok(p.report(rules, now, &report))
                 })
                 .await;
-            return r.err().map(|e| ServerMessage::Error {
-                request: None,
-                error: e.wire(),
-            });
+            return match r {
+                Err(e) => Some(ServerMessage::Error {
+                    request: None,
+                    error: e.wire(),
+                }),
+                Ok(_) if protocol < REPORT_ANSWERS => None,
+                Ok(Some(presence::ReportOutcome::Stale { last_seq })) => {
+                    Some(ServerMessage::ReportNeeded {
+                        last_seq: Some(last_seq),
+                        reason: format!(
+                            "this report (sequence {seq}) is not newer than the last one applied \
+                             ({last_seq}): report again above it"
+                        ),
+                    })
+                }
+                Ok(_) => Some(ServerMessage::ReportApplied { seq }),
+            };
         }
         ClientMessage::Change { request, change } => {
             let r = apply_change(app, user, &auth.device, &request, change).await;

@@ -23,6 +23,7 @@ pub use accounts::{DeviceAuth, KeyAuth};
 pub use admin::Actor;
 pub use notifications::{MAX_BODY, MAX_TITLE};
 pub use orgs::{MAX_CUSTOM_STATUSES, MAX_QUIET_WINDOWS};
+pub use registry::Beat;
 
 use crate::broker::{Broker, Event, Frame, Origin};
 use crate::db::{Db, OrgRow, Role, UserRow};

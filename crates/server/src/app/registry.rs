@@ -285,14 +285,18 @@ impl App {
 
     /// A heartbeat: renews the device's lease. False when the device has no live lease (it
     /// must report first).
-    pub async fn heartbeat(&self, user: &Arc<Slot>, device: &DeviceId) -> Result<bool, AppError> {
+    pub async fn heartbeat(&self, user: &Arc<Slot>, device: &DeviceId) -> Result<Beat, AppError> {
         let rules = self.rules(&user.org)?;
         let mut st = user.state.lock().await;
         for _ in 0..CONFLICT_RETRIES {
             let now = self.clock.now();
             let mut person = st.person.clone();
             if !person.keep_alive(&rules, now, device) {
-                return Ok(false);
+                return Ok(if person.knows_device(device) {
+                    Beat::Lapsed
+                } else {
+                    Beat::NotReported
+                });
             }
             let deadline = next_wakeup(&person, &rules, now);
             let half = rules.policy.device_lease.millis() / 2;
@@ -323,7 +327,7 @@ impl App {
             st.person = person;
             self.publish_views(user, &mut st, &rules, now);
             let _ = self.timers.send((user.id.clone(), deadline));
-            return Ok(true);
+            return Ok(Beat::Alive);
         }
         Err(AppError::internal(
             "this person was changed too often elsewhere to renew the device's lease: try again",
@@ -429,4 +433,15 @@ impl App {
         .await?;
         Ok(self.self_view(&slot).await.seen_by_others)
     }
+}
+
+/// What a heartbeat found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beat {
+    /// The device's lease was live and is renewed.
+    Alive,
+    /// The device reported before, but its lease lapsed: it must report again.
+    Lapsed,
+    /// The device has not reported on this connection's person yet.
+    NotReported,
 }

@@ -2,7 +2,8 @@
 
 use crate::support::*;
 use clock::Clock;
-use presence::{Change, DeviceActivity, Span, StatusId};
+use presence::{Change, DeviceActivity, DeviceId, DeviceReport, Span, StatusId};
+use presently_server::app::Actor;
 use protocol::{ClientMessage, ErrorKind, ServerMessage};
 use serde_json::json;
 use std::time::Duration;
@@ -14,6 +15,7 @@ on_both_databases!(
     bad_frames_get_typed_errors_keep_the_connection_and_change_nothing,
     flooding_is_rate_limited,
     no_request_reaches_another_organisation,
+    a_device_that_slept_past_its_lease_is_asked_to_report_again,
 );
 
 async fn sign_in_gives_a_device_token_and_the_socket_sends_welcome_snapshot_and_self(b: Backend) {
@@ -283,7 +285,7 @@ async fn flooding_is_rate_limited(b: Backend) {
             ServerMessage::Error { error, .. } if error.kind == ErrorKind::RateLimited => {
                 limited += 1
             }
-            ServerMessage::SelfUpdate { .. } => {}
+            ServerMessage::SelfUpdate { .. } | ServerMessage::ReportApplied { .. } => {}
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -417,5 +419,103 @@ async fn no_request_reaches_another_organisation(b: Backend) {
     let (_, list) = f.get("/notifications", &bea).await;
     assert_eq!(list["notifications"][0]["read"], false);
     let _ = (&f.org2, &f.team2, &f.dan);
+    f.finish().await;
+}
+
+/// A laptop that slept past its lease with its connection still open (it had sent something
+/// else since its last heartbeat, so the connection outlives the lease) is Offline; on waking its
+/// heartbeat is answered with "report again", and its report brings the person back. A report
+/// whose sequence number went backwards (a clock set back) is answered with the number to
+/// report above, and one above it is applied.
+async fn a_device_that_slept_past_its_lease_is_asked_to_report_again(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let lease = Span::seconds(20);
+    f.app()
+        .update_org(&Actor::system(), "test", String::new(), &f.org, |o| {
+            o.policy.device_lease = lease;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut cal = f.online(&f.cal, "desk").await;
+    let mut bea = f.online(&f.bea, "laptop").await;
+    bea.until("the report applied", |m| {
+        matches!(m, ServerMessage::ReportApplied { seq: 1 })
+    })
+    .await;
+    cal.until("bea available", delta_for(&f.bea, StatusId::AVAILABLE))
+        .await;
+    // Something that is not a heartbeat, half a lease later: the connection's silence starts
+    // again, the device's lease does not.
+    let t = f.clock.now();
+    f.clock.set(t.plus(Span::seconds(10)));
+    cal.send(&ClientMessage::Heartbeat).await;
+    bea.send_raw("{\"type\": \"nonsense\"}".into()).await;
+    bea.until("the error", |m| matches!(m, ServerMessage::Error { .. }))
+        .await;
+    // Asleep past the lease: Offline for teammates.
+    f.clock.set(t.plus(lease).plus(Span::seconds(1)));
+    cal.until("bea offline", delta_for(&f.bea, StatusId::OFFLINE))
+        .await;
+    // Awake: the heartbeat is answered with "report again", not an ack.
+    bea.send(&ClientMessage::Heartbeat).await;
+    let asked = bea
+        .until("report needed", |m| {
+            matches!(m, ServerMessage::ReportNeeded { .. })
+        })
+        .await;
+    match asked {
+        ServerMessage::ReportNeeded { last_seq, reason } => {
+            assert_eq!(last_seq, None);
+            assert!(reason.contains("lease lapsed"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    bea.report(DeviceActivity::Active, false).await;
+    bea.until("the report applied", |m| {
+        matches!(m, ServerMessage::ReportApplied { seq: 2 })
+    })
+    .await;
+    cal.until(
+        "bea available again",
+        delta_for(&f.bea, StatusId::AVAILABLE),
+    )
+    .await;
+    assert_eq!(f.seen(&f.bea).await, StatusId::AVAILABLE);
+
+    // A report from a clock set back: told what to report above; above it, applied.
+    let back = DeviceReport {
+        device: DeviceId::parse("laptop").unwrap(),
+        seq: 1,
+        activity: DeviceActivity::Idle {
+            idle_for: Span::minutes(10),
+        },
+        in_call: false,
+    };
+    bea.send(&ClientMessage::DeviceReport {
+        report: back.clone(),
+    })
+    .await;
+    match bea
+        .until("report needed", |m| {
+            matches!(m, ServerMessage::ReportNeeded { .. })
+        })
+        .await
+    {
+        ServerMessage::ReportNeeded { last_seq, reason } => {
+            assert_eq!(last_seq, Some(2));
+            assert!(reason.contains("not newer"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let above = DeviceReport { seq: 3, ..back };
+    bea.send(&ClientMessage::DeviceReport { report: above })
+        .await;
+    bea.until("the report applied", |m| {
+        matches!(m, ServerMessage::ReportApplied { seq: 3 })
+    })
+    .await;
     f.finish().await;
 }
