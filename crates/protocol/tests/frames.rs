@@ -115,6 +115,11 @@ fn server_messages_round_trip() {
             error: WireError::new(ErrorKind::Invalid, "no"),
         },
         ServerMessage::HeartbeatAck { server_time: now },
+        ServerMessage::ReportNeeded {
+            last_seq: Some(7),
+            reason: "report again".into(),
+        },
+        ServerMessage::ReportApplied { seq: 8 },
         ServerMessage::BoardSnapshot {
             members: vec![Member {
                 user: UserId::parse("u3").unwrap(),
