@@ -19,22 +19,14 @@ use tokio::task::block_in_place;
 
 const APP: &str = env!("CARGO_BIN_EXE_presently");
 
-async fn status_of(ts: &TestServer, user: &presence::UserId) -> StatusId {
-    let app = &ts.running.app;
-    match app.slot(user) {
-        Some(slot) => app.self_view(&slot).await.status.status,
-        None => StatusId::OFFLINE,
-    }
-}
-
 async fn until_status(ts: &TestServer, user: &presence::UserId, want: StatusId) {
     for _ in 0..150 {
-        if status_of(ts, user).await == want {
+        if ts.status_of(user).await == want {
             return;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(status_of(ts, user).await, want, "{user:?} on the server");
+    assert_eq!(ts.status_of(user).await, want, "{user:?} on the server");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,7 +100,7 @@ async fn a_first_run_signs_in_on_a_screen_shows_updates_and_signs_out() {
         .wait_text("[data-testid=\"signin-error\"]", "wrong email or password")
         .await;
     assert!(error.contains("wrong email or password"), "{error}");
-    assert_eq!(status_of(&ts, &ts.bea).await, StatusId::OFFLINE);
+    assert_eq!(ts.bea_status().await, StatusId::OFFLINE);
 
     // The right one: connected at once, no restart (the same WebDriver session sees it).
     d.type_into("input[aria-label=\"Password\"]", PASSWORD)

@@ -70,11 +70,9 @@ async fn the_installed_package_starts_shows_its_tray_and_signs_in() {
     let tray =
         tray.unwrap_or_else(|| panic!("the installed app shows no tray; its log:\n{}", log()));
     // Signed in: its device makes bea Available on the server.
-    let app_state = &ts.running.app;
     let mut seen = StatusId::OFFLINE;
     for _ in 0..150 {
-        let slot = app_state.slot(&ts.bea).expect("bea");
-        seen = app_state.self_view(&slot).await.status.status;
+        seen = ts.bea_status().await;
         if seen == StatusId::AVAILABLE {
             break;
         }

@@ -282,15 +282,11 @@ async fn check_for_updates<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
         let Some(r) = state.remote.get() else { return };
         match r.api.version().await {
             Ok(v) => {
-                if let Some(release) = v
-                    .app
-                    .as_ref()
-                    .filter(|a| a.is_newer_than(env!("CARGO_PKG_VERSION")))
-                {
-                    tracing::info!(latest = %release.version, url = %release.url, "an update is available");
-                }
                 if let Ok(mut known) = state.server_version.lock() {
                     *known = Some(v);
+                }
+                if let Some(release) = state.update() {
+                    tracing::info!(latest = %release.version, url = %release.url, "an update is available");
                 }
                 state.changed.notify_one();
                 tokio::time::sleep(UPDATE_CHECK).await;

@@ -64,6 +64,27 @@ impl AppState {
             .then(|| release.clone())
     }
 
+    /// Opens where the server's administrator says to get the newer app, in the browser.
+    pub fn open_update(&self) -> Result<(), CommandError> {
+        use protocol::ipc::CommandErrorKind;
+        let update = self.update().ok_or_else(|| {
+            CommandError::new(
+                CommandErrorKind::Invalid,
+                "no update is published for this app",
+            )
+        })?;
+        let link = protocol::Link::parse(update.url.clone()).map_err(|e| {
+            CommandError::new(
+                CommandErrorKind::Invalid,
+                format!(
+                    "the update's address ({}) cannot be opened: {e}",
+                    update.url
+                ),
+            )
+        })?;
+        crate::commands::notifications::open_link(&link)
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         if let Some(r) = self.remote.get() {
             let local = self.with(|l| l.self_view(self.clock.now()));

@@ -243,11 +243,8 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
             }
             // Where the administrator says to get it, in the browser; the window if that fails.
             "update" => {
-                let link = state
-                    .update()
-                    .and_then(|u| protocol::Link::parse(u.url).ok());
-                let opened = link.map(|l| crate::commands::notifications::open_link(&l));
-                if !matches!(opened, Some(Ok(()))) {
+                if let Err(e) = state.open_update() {
+                    tracing::warn!("{e}");
                     show_window(app);
                 }
                 return;

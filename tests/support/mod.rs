@@ -86,9 +86,16 @@ impl TestServer {
 
     /// What bea's teammates see of her now.
     pub async fn bea_status(&self) -> presence::StatusId {
+        self.status_of(&self.bea).await
+    }
+
+    /// What `user`'s teammates see of them now (Offline for someone the server does not know).
+    pub async fn status_of(&self, user: &presence::UserId) -> presence::StatusId {
         let app = &self.running.app;
-        let slot = app.slot(&self.bea).expect("bea");
-        app.self_view(&slot).await.status.status
+        match app.slot(user) {
+            Some(slot) => app.self_view(&slot).await.status.status,
+            None => presence::StatusId::OFFLINE,
+        }
     }
 }
 

@@ -228,20 +228,5 @@ pub async fn change_password(
 /// Opens where the server's administrator says to get the newer app, in the browser.
 #[tauri::command]
 pub fn open_update(state: State<'_, AppState>) -> Result<(), CommandError> {
-    let update = state.update().ok_or_else(|| {
-        CommandError::new(
-            CommandErrorKind::Invalid,
-            "no update is published for this app",
-        )
-    })?;
-    let link = protocol::Link::parse(update.url.clone()).map_err(|e| {
-        CommandError::new(
-            CommandErrorKind::Invalid,
-            format!(
-                "the update's address ({}) cannot be opened: {e}",
-                update.url
-            ),
-        )
-    })?;
-    super::notifications::open_link(&link)
+    state.open_update()
 }
