@@ -101,6 +101,7 @@ impl Remote {
             sync.clone(),
             std::time::Duration::from_secs(5),
             std::time::Duration::from_secs(30),
+            idle::watch_lock(sync.clone()),
         ));
         idle::watch_sleep(sync.clone(), tokio::runtime::Handle::current());
         let (members, stale_since) = match store.team().await.ok().flatten() {

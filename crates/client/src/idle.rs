@@ -6,7 +6,10 @@
 //! is only called with a display.
 
 use crate::sync::{Command, SyncHandle};
+use futures_util::stream::{BoxStream, StreamExt};
 use presence::{DeviceActivity, Span};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -158,23 +161,29 @@ fn same_kind(a: &DeviceActivity, b: &DeviceActivity) -> bool {
 
 /// Samples the idle source every `every` and reports a change of activity to the server. A
 /// wall-clock jump bigger than the sampling interval means the machine slept: the activity is
-/// reported afresh after resume.
+/// reported afresh after resume. A screen the desktop said is locked (`lock`) counts as locked.
 pub async fn run(
     source: Box<dyn IdleSource>,
     sync: SyncHandle,
     every: Duration,
     report_after: Duration,
+    lock: ScreenLock,
 ) {
     let source: std::sync::Arc<dyn IdleSource> = source.into();
     let mut last: Option<DeviceActivity> = None;
     let mut last_wall = chrono::Utc::now();
     loop {
         let s = source.clone();
-        let sample = tokio::task::spawn_blocking(move || s.sample())
-            .await
-            .unwrap_or(IdleSample::Unavailable {
+        let sample = match tokio::task::spawn_blocking(move || s.sample()).await {
+            Ok(IdleSample::Known { idle_ms, locked }) => IdleSample::Known {
+                idle_ms,
+                locked: locked || lock.locked(),
+            },
+            Ok(unavailable) => unavailable,
+            Err(_) => IdleSample::Unavailable {
                 reason: "the idle check failed".into(),
-            });
+            },
+        };
         tracing::debug!(?sample, "idle sample");
         let wall = chrono::Utc::now();
         let slept = (wall - last_wall).num_milliseconds() > (every.as_millis() as i64) * 3;
@@ -223,4 +232,140 @@ pub fn watch_sleep(sync: SyncHandle, runtime: tokio::runtime::Handle) {
             runtime.block_on(sync.send(Command::Activity(activity)));
         }
     });
+}
+
+/// Whether the desktop last said the screen is locked (see [`watch_lock`]).
+#[derive(Clone, Default)]
+pub struct ScreenLock(Arc<AtomicBool>);
+
+impl ScreenLock {
+    pub fn locked(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Screen lock and unlock as they happen, each reported at once (Away on lock, back on unlock)
+/// rather than at the next idle sample:
+/// - logind's session on the system bus: its `Lock` and `Unlock` signals and its `LockedHint`
+///   property (set by every screen locker that follows logind: GNOME, KDE, swaylock, …);
+/// - the screen savers on the session bus: `org.freedesktop.ScreenSaver` (KDE, Xfce, Cinnamon,
+///   MATE) and `org.gnome.ScreenSaver`, by their `ActiveChanged` signal.
+///
+/// A service that is not running now is still listened to: a locker started later is heard.
+/// Without either bus this does nothing, and says so in the log.
+pub fn watch_lock(sync: SyncHandle) -> ScreenLock {
+    let lock = ScreenLock::default();
+    let state = lock.clone();
+    tokio::spawn(async move {
+        let mut streams: Vec<BoxStream<'static, bool>> = Vec::new();
+        match zbus::Connection::system().await {
+            Ok(system) => match logind_lock(&system).await {
+                Ok(mut s) => streams.append(&mut s),
+                Err(e) => {
+                    tracing::info!(error = %e, "logind's session is not available: its lock is not watched")
+                }
+            },
+            Err(e) => tracing::info!(error = %e, "no system bus: logind's lock is not watched"),
+        }
+        match zbus::Connection::session().await {
+            Ok(session) => {
+                for (name, path) in [
+                    (
+                        "org.freedesktop.ScreenSaver",
+                        "/org/freedesktop/ScreenSaver",
+                    ),
+                    ("org.gnome.ScreenSaver", "/org/gnome/ScreenSaver"),
+                ] {
+                    match screensaver(&session, name, path).await {
+                        Ok(s) => streams.push(s),
+                        Err(e) => {
+                            tracing::info!(error = %e, name, "a screen saver interface cannot be watched")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::info!(error = %e, "no session bus: the screen saver is not watched"),
+        }
+        if streams.is_empty() {
+            return;
+        }
+        let mut all = futures_util::stream::select_all(streams);
+        while let Some(locked) = all.next().await {
+            if state.0.swap(locked, Ordering::SeqCst) == locked {
+                continue;
+            }
+            tracing::info!(locked, "the screen lock changed");
+            let activity = if locked {
+                DeviceActivity::Locked {
+                    locked_for: Span::ZERO,
+                }
+            } else {
+                DeviceActivity::Active
+            };
+            sync.send(Command::Activity(activity)).await;
+        }
+    });
+    lock
+}
+
+/// This process's logind session: `XDG_SESSION_ID`, else the session of this process, else
+/// logind's `auto` (the caller's session).
+async fn logind_session(
+    system: &zbus::Connection,
+) -> zbus::Result<zbus::zvariant::OwnedObjectPath> {
+    let manager = zbus::Proxy::new(
+        system,
+        "org.freedesktop.login1",
+        "/org/freedesktop/login1",
+        "org.freedesktop.login1.Manager",
+    )
+    .await?;
+    if let Ok(id) = std::env::var("XDG_SESSION_ID") {
+        return manager.call("GetSession", &(id,)).await;
+    }
+    match manager
+        .call("GetSessionByPID", &(std::process::id(),))
+        .await
+    {
+        Ok(path) => Ok(path),
+        Err(_) => Ok(
+            zbus::zvariant::ObjectPath::try_from("/org/freedesktop/login1/session/auto")?.into(),
+        ),
+    }
+}
+
+async fn logind_lock(system: &zbus::Connection) -> zbus::Result<Vec<BoxStream<'static, bool>>> {
+    let path = logind_session(system).await?;
+    let session = zbus::Proxy::new(
+        system,
+        "org.freedesktop.login1",
+        path,
+        "org.freedesktop.login1.Session",
+    )
+    .await?;
+    let lock = session.receive_signal("Lock").await?.map(|_| true).boxed();
+    let unlock = session
+        .receive_signal("Unlock")
+        .await?
+        .map(|_| false)
+        .boxed();
+    let hint = session
+        .receive_property_changed::<bool>("LockedHint")
+        .await
+        .filter_map(|change| async move { change.get().await.ok() })
+        .boxed();
+    Ok(vec![lock, unlock, hint])
+}
+
+async fn screensaver(
+    session: &zbus::Connection,
+    name: &'static str,
+    path: &'static str,
+) -> zbus::Result<BoxStream<'static, bool>> {
+    let proxy = zbus::Proxy::new(session, name, path, name).await?;
+    Ok(proxy
+        .receive_signal("ActiveChanged")
+        .await?
+        .filter_map(|m| async move { m.body().deserialize::<bool>().ok() })
+        .boxed())
 }

@@ -460,7 +460,11 @@ impl Worker {
 
     async fn serve(&mut self, mut ws: Ws, rx: &mut mpsc::UnboundedReceiver<Input>) -> End {
         let mut welcomed = false;
-        let mut heartbeat = tokio::time::interval(self.options.heartbeat);
+        // The server may ask for a shorter heartbeat (a third of its device lease).
+        let mut beat = self.options.heartbeat;
+        let mut heartbeat = tokio::time::interval(beat);
+        // After a sleep (or a stopped process), one heartbeat, not one per missed beat.
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         heartbeat.tick().await;
         loop {
             tokio::select! {
@@ -487,7 +491,7 @@ impl Worker {
                         }
                     }
                 }
-                frame = tokio::time::timeout(self.options.heartbeat * 3, ws.next()) => {
+                frame = tokio::time::timeout(beat * 3, ws.next()) => {
                     let text = match frame {
                         Err(_) => return End::Lost("the server went silent".into()),
                         Ok(None) => return End::Lost("the server closed the connection".into()),
@@ -506,8 +510,15 @@ impl Worker {
                             continue;
                         }
                     };
-                    if let ServerMessage::Welcome { .. } = message {
+                    if let ServerMessage::Welcome { heartbeat_ms, .. } = &message {
                         welcomed = true;
+                        if let Some(asked) = heartbeat_ms.map(Duration::from_millis) {
+                            if asked < beat && !asked.is_zero() {
+                                beat = asked;
+                                heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+                                heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                            }
+                        }
                         self.emit(Event::Connection(Connection::Online));
                         // Replay what the server has not acknowledged, then say where we are.
                         let pending = self.store.pending().await.unwrap_or_default();

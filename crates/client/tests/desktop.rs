@@ -252,79 +252,117 @@ async fn a_kill_9_in_a_burst_loses_nothing_and_duplicates_nothing() {
     drop(app);
 }
 
+/// A private bus standing in for the system bus, with python-dbusmock's logind on it.
+struct SystemBus {
+    address: String,
+    daemon: std::process::Child,
+    logind: std::process::Child,
+}
+
+impl SystemBus {
+    fn start() -> SystemBus {
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut address = String::new();
+        BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_string();
+        let logind = Command::new("/usr/bin/python3")
+            .args(["-m", "dbusmock", "--system", "-t", "logind"])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let bus = SystemBus {
+            address,
+            daemon,
+            logind,
+        };
+        wait_until(
+            Duration::from_secs(10),
+            "logind on the private system bus",
+            || {
+                bus.gdbus(&[
+                    "introspect",
+                    "--dest",
+                    "org.freedesktop.login1",
+                    "--object-path",
+                    "/org/freedesktop/login1",
+                ])
+            },
+        );
+        bus
+    }
+
+    /// `gdbus <args>` on this bus; whether it succeeded.
+    fn gdbus(&self, args: &[&str]) -> bool {
+        Command::new("gdbus")
+            .arg(args[0])
+            .args(["--address", &self.address])
+            .args(&args[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// A method call on logind's object at `path`.
+    fn logind(&self, path: &str, method: &str, args: &[&str]) -> bool {
+        let mut all = vec![
+            "call",
+            "--dest",
+            "org.freedesktop.login1",
+            "--object-path",
+            path,
+            "--method",
+            method,
+        ];
+        all.extend_from_slice(args);
+        self.gdbus(&all)
+    }
+}
+
+impl Drop for SystemBus {
+    fn drop(&mut self) {
+        for c in [&mut self.logind, &mut self.daemon] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspend_reports_away_before_sleep_and_active_after_resume() {
     if !desktop_tools() {
         return;
     }
     let desktop = Desktop::start();
-    // A second private bus stands in for the system bus, with python-dbusmock's logind on it.
-    let mut system = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut address = String::new();
-    BufReader::new(system.stdout.take().unwrap())
-        .read_line(&mut address)
-        .unwrap();
-    let system_bus = address.trim().to_string();
-    let mut logind = Command::new("/usr/bin/python3")
-        .args(["-m", "dbusmock", "--system", "-t", "logind"])
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &system_bus)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let system = SystemBus::start();
     let emit = |going: bool| {
-        Command::new("gdbus")
-            .args([
-                "call",
-                "--address",
-                &system_bus,
-                "--dest",
-                "org.freedesktop.login1",
-                "--object-path",
-                "/org/freedesktop/login1",
-                "--method",
-                "org.freedesktop.DBus.Mock.EmitSignal",
+        system.logind(
+            "/org/freedesktop/login1",
+            "org.freedesktop.DBus.Mock.EmitSignal",
+            &[
                 "org.freedesktop.login1.Manager",
                 "PrepareForSleep",
                 "b",
                 if going { "[<true>]" } else { "[<false>]" },
-            ])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+            ],
+        )
     };
-    wait_until(
-        Duration::from_secs(10),
-        "logind on the private system bus",
-        || {
-            Command::new("gdbus")
-                .args([
-                    "introspect",
-                    "--address",
-                    &system_bus,
-                    "--dest",
-                    "org.freedesktop.login1",
-                    "--object-path",
-                    "/org/freedesktop/login1",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        },
-    );
     let server = Server::start().await;
     let store = store_path(desktop.home.as_path(), "client");
     login(&store, &server.url(), "bea@one.test", "laptop");
     desktop.xdotool(&["mousemove", "5", "5"]);
     let env = [
         ("DBUS_SESSION_BUS_ADDRESS", desktop.bus_address.clone()),
-        ("DBUS_SYSTEM_BUS_ADDRESS", system_bus.clone()),
+        ("DBUS_SYSTEM_BUS_ADDRESS", system.address.clone()),
         ("DISPLAY", desktop.display.clone()),
     ];
     let app = run(&store, &env, &["--no-notifications"]);
@@ -346,8 +384,120 @@ async fn suspend_reports_away_before_sleep_and_active_after_resume() {
     })
     .await;
     drop(app);
-    for c in [&mut logind, &mut system] {
-        let _ = c.kill();
-        let _ = c.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_lock_from_logind_or_a_screen_saver_is_away_at_once_and_back_on_unlock() {
+    if !desktop_tools() {
+        return;
     }
+    let desktop = Desktop::start();
+    let system = SystemBus::start();
+    // The person's logind session, and GNOME's screen saver on the session bus.
+    assert!(system.logind(
+        "/org/freedesktop/login1",
+        "org.freedesktop.DBus.Mock.AddSession",
+        &["c7", "seat0", "1000", "person", "true"],
+    ));
+    let mut screensaver = Command::new("/usr/bin/python3")
+        .args(["-m", "dbusmock", "--session", "-t", "gnome_screensaver"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus_address)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let session_bus = |args: &[&str]| {
+        Command::new("gdbus")
+            .arg(args[0])
+            .args(["--address", &desktop.bus_address])
+            .args(&args[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    wait_until(
+        Duration::from_secs(10),
+        "the screen saver on the session bus",
+        || {
+            session_bus(&[
+                "introspect",
+                "--dest",
+                "org.gnome.ScreenSaver",
+                "--object-path",
+                "/org/gnome/ScreenSaver",
+            ])
+        },
+    );
+    let server = Server::start().await;
+    let store = store_path(desktop.home.as_path(), "client");
+    login(&store, &server.url(), "bea@one.test", "laptop");
+    desktop.xdotool(&["mousemove", "5", "5"]);
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", desktop.bus_address.clone()),
+        ("DBUS_SYSTEM_BUS_ADDRESS", system.address.clone()),
+        ("DISPLAY", desktop.display.clone()),
+        ("XDG_SESSION_ID", "c7".to_string()),
+    ];
+    // Idle is reported after 30 s and the organisation's Away threshold is 5 minutes: within
+    // this test only a lock can make the person Away.
+    let app = run(&store, &env, &["--no-notifications"]);
+    app.wait_for("online", |l| l.contains("\"online\"")).await;
+    let available =
+        || async { server.seen(&server.bea).await.status.status == StatusId::AVAILABLE };
+    let away = || async { server.seen(&server.bea).await.status.status == StatusId::AWAY };
+    eventually("available", available).await;
+    // Listening starts as the app starts; give its match rules a moment to be in place.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let session = "/org/freedesktop/login1/session/c7";
+
+    // logind asks the session to lock (loginctl lock-session), then to unlock.
+    assert!(system.logind(session, "org.freedesktop.login1.Session.Lock", &[]));
+    eventually("away on logind's Lock", away).await;
+    assert!(system.logind(session, "org.freedesktop.login1.Session.Unlock", &[]));
+    eventually("available on logind's Unlock", available).await;
+
+    // The screen locker says it holds the screen: LockedHint.
+    assert!(system.logind(
+        session,
+        "org.freedesktop.login1.Session.SetLockedHint",
+        &["true"]
+    ));
+    eventually("away on LockedHint", away).await;
+    assert!(system.logind(
+        session,
+        "org.freedesktop.login1.Session.SetLockedHint",
+        &["false"]
+    ));
+    eventually("available when LockedHint clears", available).await;
+
+    // GNOME's screen saver.
+    let gnome = |on: &str| {
+        session_bus(&[
+            "call",
+            "--dest",
+            "org.gnome.ScreenSaver",
+            "--object-path",
+            "/org/gnome/ScreenSaver",
+            "--method",
+            "org.gnome.ScreenSaver.SetActive",
+            on,
+        ])
+    };
+    assert!(gnome("true"));
+    eventually("away when the screen saver starts", away).await;
+    assert!(gnome("false"));
+    eventually("available when it stops", available).await;
+    assert!(
+        app.lines()
+            .iter()
+            .filter(|l| l.contains("\"locked\""))
+            .count()
+            >= 3,
+        "each lock reported as locked:\n{}",
+        app.lines().join("\n")
+    );
+    drop(app);
+    let _ = screensaver.kill();
+    let _ = screensaver.wait();
 }

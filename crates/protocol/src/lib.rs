@@ -227,6 +227,12 @@ pub enum ServerMessage {
         server_time: Timestamp,
         /// The newest notification sequence at the moment of the welcome.
         cursor: NotificationSeq,
+        /// How often this connection should send a heartbeat: a third of the organisation's
+        /// device lease (at most 30 s), so a live client renews its lease in time.
+        /// Absent from servers before protocol 3: the client's own default.
+        #[serde(default)]
+        #[ts(optional, type = "number")]
+        heartbeat_ms: Option<u64>,
     },
     /// Everyone in the user's teams; sent after the welcome.
     TeamSnapshot {

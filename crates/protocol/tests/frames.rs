@@ -72,6 +72,7 @@ fn server_messages_round_trip() {
             device: DeviceId::parse("d1").unwrap(),
             server_time: now,
             cursor: NotificationSeq(9),
+            heartbeat_ms: Some(30_000),
         },
         ServerMessage::TeamSnapshot {
             members: vec![Member {

@@ -249,6 +249,12 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
     Ok(())
 }
 
+/// The heartbeat a client is asked for: three in every lease, never more often than once a
+/// second, never less often than the client's default of 30 s.
+fn heartbeat_for(lease_ms: u64) -> u64 {
+    (lease_ms / 3).clamp(1000, 30_000)
+}
+
 enum End {
     ClientClosed,
     Dropped,
@@ -266,6 +272,8 @@ async fn serve(
     let user = &auth.user;
     let send = |m: ServerMessage| Message::Text(encode(&m).into());
     let cursor = app.notification_cursor(&user.id).await?;
+    let rules = app.rules(&user.org)?;
+    let lease = rules.policy.device_lease.millis().max(1000) as u64;
     send_within(
         &*app.clock,
         socket,
@@ -275,6 +283,7 @@ async fn serve(
             device: auth.device.clone(),
             server_time: app.clock.now(),
             cursor,
+            heartbeat_ms: Some(heartbeat_for(lease)),
         }),
     )
     .await?;
@@ -314,9 +323,8 @@ async fn serve(
             .allow_burst(NonZeroU32::new(RATE_BURST).expect("non-zero")),
         LimiterClock(app.clock.clone()),
     );
-    let rules = app.rules(&user.org)?;
     // A client that sends nothing (not even a heartbeat) for a lease is gone: no ghost online.
-    let silence = Duration::from_millis(rules.policy.device_lease.millis().max(1000) as u64);
+    let silence = Duration::from_millis(lease);
     let mut refused_in_a_row = 0u32;
     let mut shutdown = app.shutdown.clone();
     // Only what the client sends proves it is there: frames sent to it do not.
@@ -334,7 +342,7 @@ async fn serve(
                 }
             }
             _ = &mut silent => {
-                close_with(&*app.clock, socket, 1001, WireError::new(ErrorKind::Invalid, "nothing received for a whole device lease: send a heartbeat every 30 s")).await;
+                close_with(&*app.clock, socket, 1001, WireError::new(ErrorKind::Invalid, "nothing received for a whole device lease: send a heartbeat as often as the welcome's heartbeat_ms asks")).await;
                 return Ok(End::Dropped);
             }
             incoming = socket.recv() => {

@@ -136,7 +136,13 @@ export type ServerMessage = { "type": "welcome", protocol: number, user: UserId,
 /**
  * The newest notification sequence at the moment of the welcome.
  */
-cursor: NotificationSeq, } | { "type": "team_snapshot", members: Array<Member>, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, } | { "type": "report_needed", last_seq: number | null, reason: string, } | { "type": "report_applied", seq: number, } | { "type": "board_snapshot", members: Array<Member>, };
+cursor: NotificationSeq, 
+/**
+ * How often this connection should send a heartbeat: a third of the organisation's
+ * device lease (at most 30 s), so a live client renews its lease in time.
+ * Absent from servers before protocol 3: the client's own default.
+ */
+heartbeat_ms?: number, } | { "type": "team_snapshot", members: Array<Member>, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, } | { "type": "report_needed", last_seq: number | null, reason: string, } | { "type": "report_applied", seq: number, } | { "type": "board_snapshot", members: Array<Member>, };
 
 export type Snapshot = { me: SelfView, statuses: Array<StatusEntry>, 
 /**

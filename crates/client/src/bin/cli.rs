@@ -423,6 +423,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     sync.clone(),
                     parse_duration(&idle_every)?,
                     parse_duration(&idle_report_after)?,
+                    idle::watch_lock(sync.clone()),
                 ));
                 idle::watch_sleep(sync.clone(), tokio::runtime::Handle::current());
             }
