@@ -14,4 +14,6 @@ echo "==> The web admin console in Chromium (the console's end-to-end test, savi
 PRESENTLY_SCREENSHOTS="$PWD/docs/screenshots" cargo test -p client --test console -- --nocapture
 echo "==> The first-run sign-in screen (the first-run end-to-end test, saving it)"
 PRESENTLY_SCREENSHOTS="$PWD/docs/screenshots" cargo test -p presently --test first_run -- --nocapture
+echo "==> The person's settings filled in (the settings end-to-end test, saving them)"
+PRESENTLY_SCREENSHOTS="$PWD/docs/screenshots" cargo test -p presently --test settings -- --nocapture
 convert docs/screenshots/first-run.png -crop 1100x560+0+0 +repage docs/screenshots/first-run.png

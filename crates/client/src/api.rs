@@ -148,6 +148,12 @@ impl Api {
         .await
     }
 
+    /// What the organisation allows the person to choose in their settings.
+    pub async fn limits(&self, token: &str) -> Result<rest::PersonalLimits, ApiError> {
+        self.call(self.http.get(self.url("/me/limits")).bearer_auth(token))
+            .await
+    }
+
     pub async fn set_preferences(
         &self,
         token: &str,

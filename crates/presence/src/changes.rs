@@ -504,7 +504,7 @@ impl Person {
             if leases {
                 times.push(d.lease_until);
             }
-            if let Some(a) = d.away_from(idle_after).filter(|_| rules.policy.auto_away) {
+            if let Some(a) = d.away_from(idle_after).filter(|_| rules.auto_away(self)) {
                 times.push(a);
             }
             if let (Some(off), Some(_)) = (rules.policy.offline_after, d.away_from(idle_after)) {

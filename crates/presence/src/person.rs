@@ -35,6 +35,15 @@ pub struct Preferences {
     /// Senders whose urgent notifications break through DND, a pause and quiet hours.
     pub breakthrough: BTreeSet<UserId>,
     pub call: CallSettings,
+    /// Away when every device is idle or locked, as the organisation's policy says. Off: idle
+    /// and lock change nothing for this person (an organisation's inactivity timeout still
+    /// applies, and the organisation turning auto-away off turns it off for everyone).
+    #[serde(default = "yes")]
+    pub auto_away: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for Preferences {
@@ -45,6 +54,7 @@ impl Default for Preferences {
             idle_after: None,
             breakthrough: BTreeSet::new(),
             call: CallSettings::default(),
+            auto_away: true,
         }
     }
 }

@@ -101,6 +101,12 @@ impl Rules {
             .unwrap_or(self.policy.idle_after)
     }
 
+    /// Whether idle and lock make this person Away: the organisation allows it and the person
+    /// has not turned it off.
+    pub fn auto_away(&self, person: &Person) -> bool {
+        self.policy.auto_away && person.preferences.auto_away
+    }
+
     /// Resolves a person's claims at `now`. Claims whose end has come are ignored even before
     /// [`Person::settle`] removes them, so a view is never out of date.
     pub fn resolve(&self, person: &Person, now: Timestamp) -> Resolution {
@@ -168,7 +174,7 @@ impl Rules {
                 live.iter().map(|(_, d)| d.away_from(idle_after)).collect();
             if let Some(away) = away {
                 let away_from = away.into_iter().max().unwrap_or(now);
-                if away_from <= now && self.policy.auto_away {
+                if away_from <= now && self.auto_away(person) {
                     all.push(derived(
                         ClaimSource::Idle,
                         StatusId::AWAY,

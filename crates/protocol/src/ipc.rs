@@ -1,6 +1,8 @@
 //! What the desktop app's window and its Rust side exchange over Tauri IPC.
 
-use presence::{PresenceError, SelfView, StatusEntry, Timestamp};
+use presence::{
+    CallSettings, PresenceError, SelfView, StatusEntry, Timestamp, UserId, WeeklyWindow,
+};
 use serde::{Deserialize, Serialize};
 
 /// What the window and the tray draw.
@@ -119,19 +121,35 @@ pub mod events {
     ];
 }
 
-/// The settings the window edits. Times of day are minutes after midnight, in the person's
-/// time zone.
+/// The settings the window edits: the person's own (kept on the server, the same on every
+/// device) and this computer's. Times of day are minutes after midnight in the person's time
+/// zone; days 0 = Monday … 6 = Sunday.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Settings {
     /// The server this app is signed in to, and as whom.
     pub server: Option<String>,
     pub account: Option<String>,
     pub time_zone: String,
+    /// Away when idle or locked; off: idle and lock change nothing.
+    pub auto_away: bool,
     /// Away after this many minutes without input; none: the organisation's threshold.
     pub idle_after_minutes: Option<u32>,
-    /// Quiet hours every day (notifications held, status unchanged); none: no quiet hours.
-    pub quiet_from: Option<u16>,
-    pub quiet_to: Option<u16>,
+    /// Outside these, direct calls follow the out-of-hours action. Empty: always working.
+    pub working_hours: Vec<WeeklyWindow>,
+    /// Notifications held, status unchanged.
+    pub quiet_hours: Vec<WeeklyWindow>,
+    /// Do not disturb on a weekly schedule (below any status chosen by hand).
+    pub dnd_schedule: Vec<WeeklyWindow>,
+    /// People whose urgent notifications reach the person in Do not disturb, a pause and quiet
+    /// hours.
+    pub urgent_from: Vec<UserId>,
+    /// What a direct call does when the person cannot take it, and Forward to phone's number.
+    pub call: CallSettings,
+    /// What the organisation allows; none without a server.
+    pub limits: Option<crate::rest::PersonalLimits>,
+    /// Why the person's own settings could not be read (the server cannot be reached): the
+    /// window shows this computer's settings only, and a save leaves the others as they are.
+    pub unavailable: Option<String>,
     /// Show desktop notifications (off: everything still lands in the center).
     pub desktop_notifications: bool,
     pub start_on_login: bool,

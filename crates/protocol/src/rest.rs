@@ -4,7 +4,7 @@
 
 use crate::{Member, Notification, NotificationSeq, WireError};
 use presence::{
-    DeviceId, DirectCallPolicy, Family, NotificationPolicy, OrgPolicy, SelfView, StatusEntry,
+    DeviceId, DirectCallPolicy, Family, NotificationPolicy, OrgPolicy, SelfView, Span, StatusEntry,
     StatusId, TeamView, Timestamp, UserId, WeeklyWindow,
 };
 use serde::{Deserialize, Serialize};
@@ -99,6 +99,24 @@ pub struct Me {
     pub view: SelfView,
     #[ts(type = "number")]
     pub unread: u64,
+    pub teams: Vec<TeamRef>,
+}
+
+/// `GET /me/limits`: what the organisation allows the person to choose in their settings.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalLimits {
+    /// Auto-away is on for the organisation; off, a person's own setting changes nothing.
+    pub auto_away: bool,
+    /// The organisation's idle threshold, used when the person sets none.
+    pub idle_after: Span,
+    /// The shortest and longest idle threshold a person may set.
+    pub idle_after_min: Span,
+    pub idle_after_max: Span,
+    /// Idle this long on every device → Offline, whatever the person sets (none: never).
+    pub offline_after: Option<Span>,
+    /// Forward to phone is offered in the organisation.
+    pub forward_to_phone: bool,
+    /// The organisation's teams (a call can be redirected to one).
     pub teams: Vec<TeamRef>,
 }
 

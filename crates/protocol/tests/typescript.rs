@@ -76,6 +76,7 @@ fn generated() -> String {
         rest::SignIn::decl(),
         rest::ServerVersion::decl(),
         rest::AppRelease::decl(),
+        rest::PersonalLimits::decl(),
         rest::SignedIn::decl(),
         rest::OrgRef::decl(),
         rest::TeamRef::decl(),

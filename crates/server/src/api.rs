@@ -70,6 +70,7 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(me))
         .routes(routes!(explain))
         .routes(routes!(preferences, set_preferences))
+        .routes(routes!(limits))
         .routes(routes!(team))
         .routes(routes!(directory))
         .routes(routes!(statuses))
@@ -345,6 +346,29 @@ async fn explain(
 #[utoipa::path(get, path = "/me/preferences", tag = "me", security(("device" = [])), responses((status = 200, description = "the person's own settings", body = Preferences), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn preferences(State(app): State<Arc<App>>, Device(d): Device) -> Json<Preferences> {
     Json(app.person(&d.user).await.preferences)
+}
+
+#[utoipa::path(get, path = "/me/limits", tag = "me", security(("device" = [])), responses((status = 200, description = "what the organisation allows the person to choose in their settings", body = rest::PersonalLimits), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn limits(
+    State(app): State<Arc<App>>,
+    Device(d): Device,
+) -> Result<Json<rest::PersonalLimits>, AppError> {
+    let org = app.org(&d.user.org)?;
+    let policy = &org.row.policy;
+    let (idle_after_min, idle_after_max) = crate::app::IDLE_AFTER_RANGE;
+    Ok(Json(rest::PersonalLimits {
+        auto_away: policy.auto_away,
+        idle_after: policy.idle_after,
+        idle_after_min,
+        idle_after_max,
+        offline_after: policy.offline_after,
+        forward_to_phone: org.row.catalog.forward_to_phone_enabled,
+        teams: app
+            .teams_of_org(&d.user.org)
+            .into_iter()
+            .map(|(id, t)| rest::TeamRef { id, name: t.name })
+            .collect(),
+    }))
 }
 
 #[utoipa::path(put, path = "/me/preferences", tag = "me", security(("device" = [])), request_body = Preferences, responses((status = 200, description = "the settings as stored", body = Preferences), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]

@@ -1,5 +1,6 @@
 //! The person's settings: on this device (notifications, start on login) and on the server
-//! (time zone, away threshold, quiet hours).
+//! (time zone, auto-away, working hours, quiet hours, the Do not disturb schedule, the urgent
+//! allow-list, call settings), which are the same on every device.
 
 use super::offline;
 use crate::state::{AppState, CommandError};
@@ -13,36 +14,57 @@ pub async fn get_settings<R: tauri::Runtime>(
 ) -> Result<Settings, CommandError> {
     let start_on_login = crate::autostart::enabled(&app, state.store.get()).await;
     let Some(r) = state.remote.get() else {
+        let defaults = presence::Preferences::default();
         return Ok(Settings {
             server: None,
             account: None,
-            time_zone: "UTC".into(),
+            time_zone: defaults.time_zone.name().to_string(),
+            auto_away: defaults.auto_away,
             idle_after_minutes: None,
-            quiet_from: None,
-            quiet_to: None,
+            working_hours: vec![],
+            quiet_hours: vec![],
+            dnd_schedule: vec![],
+            urgent_from: vec![],
+            call: defaults.call,
+            limits: None,
+            unavailable: None,
             desktop_notifications: true,
             start_on_login,
         });
     };
-    let me = r.api.me(&r.token).await.ok();
-    let prefs = r.api.preferences(&r.token).await.ok();
-    let quiet = prefs
-        .as_ref()
-        .and_then(|p| p.schedule.as_ref())
-        .and_then(|s| s.quiet_hours.first().cloned());
+    let (me, prefs, limits) = tokio::join!(
+        r.api.me(&r.token),
+        r.api.preferences(&r.token),
+        r.api.limits(&r.token)
+    );
+    // Without the server the person's own settings cannot be read: they are not shown as
+    // defaults that a save would then write back; this computer's settings still are.
+    let (prefs, unavailable) = match prefs {
+        Ok(p) => (p, None),
+        Err(e) => (
+            presence::Preferences::default(),
+            Some(format!(
+                "{e}: your hours, schedule and call settings are kept on the server, and can be changed when it is reachable"
+            )),
+        ),
+    };
+    let schedule = prefs
+        .schedule
+        .clone()
+        .unwrap_or_else(|| presence::Schedule::new(prefs.time_zone));
     Ok(Settings {
         server: Some(r.server.clone()),
-        account: me.map(|m| m.email),
-        time_zone: prefs
-            .as_ref()
-            .map(|p| p.time_zone.name().to_string())
-            .unwrap_or_else(|| "UTC".into()),
-        idle_after_minutes: prefs
-            .as_ref()
-            .and_then(|p| p.idle_after)
-            .map(|s| (s.millis() / 60_000) as u32),
-        quiet_from: quiet.as_ref().map(|q| u16::from(q.start)),
-        quiet_to: quiet.as_ref().map(|q| u16::from(q.end)),
+        account: me.ok().map(|m| m.email),
+        time_zone: prefs.time_zone.name().to_string(),
+        auto_away: prefs.auto_away,
+        idle_after_minutes: prefs.idle_after.map(|s| (s.millis() / 60_000) as u32),
+        working_hours: schedule.working_hours,
+        quiet_hours: schedule.quiet_hours,
+        dnd_schedule: schedule.do_not_disturb,
+        urgent_from: prefs.breakthrough.into_iter().collect(),
+        call: prefs.call,
+        limits: limits.ok(),
+        unavailable,
         desktop_notifications: r.notifier.enabled(),
         start_on_login,
     })
@@ -76,28 +98,25 @@ pub async fn save_settings<R: tauri::Runtime>(
             },
         )
         .await;
-    let mut prefs = r
-        .api
-        .preferences(&r.token)
-        .await
-        .map_err(|e| offline(format!("{e}: settings for your account need the server")))?;
-    prefs.time_zone = presence::TimeZone::parse(&settings.time_zone)?;
-    prefs.idle_after = settings
-        .idle_after_minutes
-        .map(|m| presence::Span::minutes(m as i64));
-    let mut schedule = prefs
-        .schedule
-        .take()
-        .unwrap_or_else(|| presence::Schedule::new(prefs.time_zone));
-    schedule.time_zone = prefs.time_zone;
-    schedule.quiet_hours = match (settings.quiet_from, settings.quiet_to) {
-        (Some(from), Some(to)) => vec![presence::WeeklyWindow::every_day(
-            presence::MinuteOfDay::try_from(from)?,
-            presence::MinuteOfDay::try_from(to)?,
-        )],
-        _ => vec![],
+    if settings.unavailable.is_some() {
+        return Ok(());
+    }
+    let time_zone = presence::TimeZone::parse(settings.time_zone.trim())?;
+    let prefs = presence::Preferences {
+        time_zone,
+        schedule: Some(presence::Schedule {
+            time_zone,
+            working_hours: settings.working_hours,
+            quiet_hours: settings.quiet_hours,
+            do_not_disturb: settings.dnd_schedule,
+        }),
+        idle_after: settings
+            .idle_after_minutes
+            .map(|m| presence::Span::minutes(m as i64)),
+        breakthrough: settings.urgent_from.into_iter().collect(),
+        call: settings.call,
+        auto_away: settings.auto_away,
     };
-    prefs.schedule = Some(schedule);
     r.api
         .set_preferences(&r.token, &prefs)
         .await

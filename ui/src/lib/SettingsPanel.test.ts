@@ -1,37 +1,119 @@
 import { describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/svelte";
 import SettingsPanel from "./SettingsPanel.svelte";
-import type { Settings } from "./types";
+import type { Member, Settings } from "./types";
 import { savedTheme } from "./theme";
 
 const settings: Settings = {
   server: "http://127.0.0.1:7878",
   account: "demo@presently.local",
   time_zone: "Europe/London",
+  auto_away: true,
   idle_after_minutes: null,
-  quiet_from: null,
-  quiet_to: null,
+  working_hours: [],
+  quiet_hours: [],
+  dnd_schedule: [],
+  urgent_from: [],
+  call: { busy_action: { action: "voicemail" }, out_of_hours: null, forward_to: null },
+  limits: {
+    auto_away: true,
+    idle_after: 300_000,
+    idle_after_min: 60_000,
+    idle_after_max: 4 * 3_600_000,
+    offline_after: null,
+    forward_to_phone: true,
+    teams: [{ id: "t-support", name: "Support" }],
+  },
+  unavailable: null,
   desktop_notifications: true,
   start_on_login: false,
 };
 
+const members: Member[] = [
+  { user: "u-cal", name: "Cal", time_zone: "Europe/London", view: null as unknown as Member["view"] },
+  { user: "u-dee", name: "Dee", time_zone: "Europe/Paris", view: null as unknown as Member["view"] },
+];
+
 describe("SettingsPanel", () => {
-  it("saves idle threshold, quiet hours, notifications and start on login together", async () => {
+  it("saves the person's hours, schedules, allow-list and call settings together", async () => {
     const onsave = vi.fn();
-    render(SettingsPanel, { settings, onsave, onsignin: vi.fn() });
+    render(SettingsPanel, { settings, members, onsave, onsignin: vi.fn() });
     await fireEvent.input(screen.getByLabelText("Away after minutes without input"), { target: { value: "10" } });
-    await fireEvent.click(screen.getByLabelText(/Quiet hours every day/));
+    await fireEvent.click(screen.getByRole("button", { name: "Add working hours" }));
+    await fireEvent.click(screen.getByRole("button", { name: "Add a Do not disturb window" }));
+    await fireEvent.click(screen.getByRole("button", { name: "Add a Do not disturb window" }));
+    // The second window: Friday afternoons only.
+    for (const d of ["Mon", "Tue", "Wed", "Thu"]) await fireEvent.click(screen.getByLabelText(`Do not disturb 2: ${d}`));
+    await fireEvent.change(screen.getByLabelText("Do not disturb 2: from"), { target: { value: "14:00" } });
+    await fireEvent.change(screen.getByLabelText("Do not disturb 2: to"), { target: { value: "17:30" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Add quiet hours" }));
+    await fireEvent.click(screen.getByLabelText("Urgent from Dee"));
+    await fireEvent.change(screen.getByLabelText("When I cannot take a call"), { target: { value: "redirect_user" } });
+    await fireEvent.change(screen.getByLabelText("When I cannot take a call: teammate"), { target: { value: "u-cal" } });
+    await fireEvent.change(screen.getByLabelText("Outside working hours"), { target: { value: "redirect_team" } });
+    await fireEvent.change(screen.getByLabelText("Outside working hours: team"), { target: { value: "t-support" } });
+    await fireEvent.input(screen.getByLabelText("Forward to phone number"), { target: { value: "+44 7700 900123" } });
     await fireEvent.click(screen.getByLabelText(/Show desktop notifications/));
     await fireEvent.click(screen.getByLabelText(/Start Presently when I log in/));
     await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
     expect(onsave).toHaveBeenCalledWith({
       ...settings,
       idle_after_minutes: 10,
-      quiet_from: 22 * 60,
-      quiet_to: 7 * 60,
+      working_hours: [{ days: [0, 1, 2, 3, 4], start: 540, end: 1020 }],
+      dnd_schedule: [
+        { days: [0, 1, 2, 3, 4], start: 720, end: 780 },
+        { days: [4], start: 840, end: 1050 },
+      ],
+      quiet_hours: [{ days: [0, 1, 2, 3, 4, 5, 6], start: 1320, end: 420 }],
+      urgent_from: ["u-dee"],
+      call: {
+        busy_action: { action: "redirect_user", target: "u-cal" },
+        out_of_hours: { action: "redirect_team", target: "t-support" },
+        forward_to: "+447700900123",
+      },
       desktop_notifications: false,
       start_on_login: true,
     });
+  });
+
+  it("turns auto-away off, and says so when the organisation has", async () => {
+    const onsave = vi.fn();
+    const { unmount } = render(SettingsPanel, { settings, members, onsave, onsignin: vi.fn() });
+    await fireEvent.click(screen.getByLabelText(/Show me as Away when I am idle/));
+    expect((screen.getByLabelText("Away after minutes without input") as HTMLInputElement).disabled).toBe(true);
+    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(onsave.mock.calls[0][0].auto_away).toBe(false);
+    unmount();
+    render(SettingsPanel, { settings: { ...settings, limits: { ...settings.limits!, auto_away: false } }, members, onsave, onsignin: vi.fn() });
+    expect(screen.getByText(/Your organisation has turned auto-away off/)).toBeTruthy();
+    expect(screen.queryByLabelText("Away after minutes without input")).toBeNull();
+  });
+
+  it("refuses a number that is not in international form, and a window without a day, in words", async () => {
+    const onsave = vi.fn();
+    render(SettingsPanel, { settings, members, onsave, onsignin: vi.fn() });
+    await fireEvent.change(screen.getByLabelText("When I cannot take a call"), { target: { value: "redirect_number" } });
+    await fireEvent.input(screen.getByLabelText("When I cannot take a call: number"), { target: { value: "07700 900123" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(screen.getByRole("alert").textContent).toMatch(/international form/);
+    await fireEvent.input(screen.getByLabelText("When I cannot take a call: number"), { target: { value: "+44 7700 900123" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Add working hours" }));
+    for (const d of ["Mon", "Tue", "Wed", "Thu", "Fri"]) await fireEvent.click(screen.getByLabelText(`Working hours 1: ${d}`));
+    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(screen.getByRole("alert").textContent).toMatch(/at least one day/);
+    expect(onsave).not.toHaveBeenCalled();
+  });
+
+  it("without the server shows why, and this computer's settings only", async () => {
+    const onsave = vi.fn();
+    const offline = { ...settings, limits: null, unavailable: "cannot reach the server: your hours … are kept on the server" };
+    render(SettingsPanel, { settings: offline, members, onsave, onsignin: vi.fn() });
+    expect(screen.getByText(/cannot reach the server/)).toBeTruthy();
+    expect(screen.queryByRole("group", { name: "Working hours" })).toBeNull();
+    expect(screen.queryByLabelText("When I cannot take a call")).toBeNull();
+    await fireEvent.click(screen.getByLabelText(/Start Presently when I log in/));
+    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(onsave).toHaveBeenCalledWith({ ...offline, start_on_login: true });
   });
 
   it("signs in only with an email and a password", async () => {

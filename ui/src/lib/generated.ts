@@ -177,13 +177,43 @@ export type Settings = {
  */
 server: string | null, account: string | null, time_zone: string, 
 /**
+ * Away when idle or locked; off: idle and lock change nothing.
+ */
+auto_away: boolean, 
+/**
  * Away after this many minutes without input; none: the organisation's threshold.
  */
 idle_after_minutes: number | null, 
 /**
- * Quiet hours every day (notifications held, status unchanged); none: no quiet hours.
+ * Outside these, direct calls follow the out-of-hours action. Empty: always working.
  */
-quiet_from: number | null, quiet_to: number | null, 
+working_hours: Array<WeeklyWindow>, 
+/**
+ * Notifications held, status unchanged.
+ */
+quiet_hours: Array<WeeklyWindow>, 
+/**
+ * Do not disturb on a weekly schedule (below any status chosen by hand).
+ */
+dnd_schedule: Array<WeeklyWindow>, 
+/**
+ * People whose urgent notifications reach the person in Do not disturb, a pause and quiet
+ * hours.
+ */
+urgent_from: Array<UserId>, 
+/**
+ * What a direct call does when the person cannot take it, and Forward to phone's number.
+ */
+call: CallSettings, 
+/**
+ * What the organisation allows; none without a server.
+ */
+limits: PersonalLimits | null, 
+/**
+ * Why the person's own settings could not be read (the server cannot be reached): the
+ * window shows this computer's settings only, and a save leaves the others as they are.
+ */
+unavailable: string | null, 
 /**
  * Show desktop notifications (off: everything still lands in the center).
  */
@@ -262,7 +292,13 @@ idle_after: Span | null,
 /**
  * Senders whose urgent notifications break through DND, a pause and quiet hours.
  */
-breakthrough: Array<UserId>, call: CallSettings, };
+breakthrough: Array<UserId>, call: CallSettings, 
+/**
+ * Away when every device is idle or locked, as the organisation's policy says. Off: idle
+ * and lock change nothing for this person (an organisation's inactivity timeout still
+ * applies, and the organisation turning auto-away off turns it off for everyone).
+ */
+auto_away: boolean, };
 
 export type CallOutcome = { "outcome": "ring" } | { "outcome": "busy", action: BusyAction, } | { "outcome": "voicemail" } | { "outcome": "forward", to: PhoneNumber, } | { "outcome": "out_of_hours", action: BusyAction, };
 
@@ -346,6 +382,32 @@ url: string,
  * What changed, in a sentence or two.
  */
 notes: string | null, };
+
+export type PersonalLimits = { 
+/**
+ * Auto-away is on for the organisation; off, a person's own setting changes nothing.
+ */
+auto_away: boolean, 
+/**
+ * The organisation's idle threshold, used when the person sets none.
+ */
+idle_after: Span, 
+/**
+ * The shortest and longest idle threshold a person may set.
+ */
+idle_after_min: Span, idle_after_max: Span, 
+/**
+ * Idle this long on every device → Offline, whatever the person sets (none: never).
+ */
+offline_after: Span | null, 
+/**
+ * Forward to phone is offered in the organisation.
+ */
+forward_to_phone: boolean, 
+/**
+ * The organisation's teams (a call can be redirected to one).
+ */
+teams: Array<TeamRef>, };
 
 export type SignedIn = { token: string, user: UserId, name: string, org: string, device: DeviceId, role: Role, };
 

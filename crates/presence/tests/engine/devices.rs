@@ -224,3 +224,24 @@ fn with_auto_away_off_idle_and_lock_change_nothing_but_inactivity_still_counts()
     w.active(3601);
     assert_eq!(w.shown(3601), StatusId::AVAILABLE);
 }
+
+#[test]
+fn a_person_who_turned_auto_away_off_stays_available_when_idle_or_locked() {
+    let mut w = World::with_rules(rules());
+    let mut prefs = w.person.preferences.clone();
+    prefs.auto_away = false;
+    w.person.set_preferences(&w.rules, t(0), prefs);
+    w.idle(1000, 0);
+    assert_eq!(w.shown(1000), StatusId::AVAILABLE);
+    assert_ne!(w.person.next_deadline(&w.rules, t(1000)), Some(t(300)));
+    // The organisation's inactivity timeout still counts.
+    w.idle(3600, 0);
+    assert_eq!(w.shown(3600), StatusId::OFFLINE);
+    // On again: Away from the idle threshold, as for everyone.
+    let mut prefs = w.person.preferences.clone();
+    prefs.auto_away = true;
+    w.person.set_preferences(&w.rules, t(3601), prefs);
+    w.active(3602);
+    w.idle(4000, 3602);
+    assert_eq!(w.shown(4000), StatusId::AWAY);
+}

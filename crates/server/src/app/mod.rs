@@ -23,7 +23,7 @@ pub use accounts::{DeviceAuth, KeyAuth};
 pub use admin::Actor;
 pub use notifications::{MAX_BODY, MAX_TITLE};
 pub use orgs::{MAX_CUSTOM_STATUSES, MAX_QUIET_WINDOWS};
-pub use registry::Beat;
+pub use registry::{Beat, IDLE_AFTER_RANGE};
 
 use crate::broker::{Broker, Event, Frame, Origin};
 use crate::db::{Db, OrgRow, Role, UserRow};

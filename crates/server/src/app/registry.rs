@@ -383,6 +383,9 @@ fn next_wakeup(person: &Person, rules: &Rules, now: Timestamp) -> Option<Timesta
     }
 }
 
+/// The idle threshold a person may set for themselves.
+pub const IDLE_AFTER_RANGE: (Span, Span) = (Span::seconds(60), Span::hours(4));
+
 impl App {
     /// The person's own settings, within the bounds the server keeps.
     pub async fn set_preferences(
@@ -391,7 +394,8 @@ impl App {
         preferences: Preferences,
     ) -> Result<Preferences, AppError> {
         if let Some(idle) = preferences.idle_after {
-            if !(Span::seconds(60)..=Span::hours(4)).contains(&idle) {
+            let (min, max) = IDLE_AFTER_RANGE;
+            if !(min..=max).contains(&idle) {
                 return Err(AppError::invalid(
                     "idle_after must be between 1 minute and 4 hours (milliseconds), or null for the organisation's",
                 ));
@@ -401,6 +405,32 @@ impl App {
             return Err(AppError::invalid(
                 "at most 100 people on the urgent allow-list",
             ));
+        }
+        // Everyone and every team named is of the person's own organisation: another
+        // organisation's ids are "not found", as everywhere.
+        let org = self
+            .slot(user)
+            .map(|s| s.org.clone())
+            .ok_or_else(|| AppError::not_found("no such person"))?;
+        for u in &preferences.breakthrough {
+            self.user_in_org(&org, u.as_str())?;
+        }
+        let call = &preferences.call;
+        for action in std::iter::once(&call.busy_action).chain(call.out_of_hours.as_ref()) {
+            match action {
+                presence::BusyAction::RedirectUser(u) => {
+                    if u == user {
+                        return Err(AppError::invalid(
+                            "a call cannot be redirected to the person it was for: pick a teammate, a team or a number",
+                        ));
+                    }
+                    self.user_in_org(&org, u.as_str())?;
+                }
+                presence::BusyAction::RedirectTeam(t) => {
+                    self.team_in_org(&org, t.as_str())?;
+                }
+                _ => {}
+            }
         }
         let stored = preferences.clone();
         self.mutate(user, None, move |p, rules, now| {

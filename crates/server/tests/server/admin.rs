@@ -205,6 +205,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/me/explain"),
     ("get", "/me/preferences"),
     ("put", "/me/preferences"),
+    ("get", "/me/limits"),
     ("get", "/team"),
     ("get", "/directory"),
     ("get", "/statuses"),

@@ -522,8 +522,77 @@ async fn people_set_their_own_preferences(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 422);
+    // Another organisation's person on the allow-list or as a redirect, or a team of another
+    // organisation: not found, as if they did not exist. A redirect to oneself: refused.
+    for (field, value, code) in [
+        ("breakthrough", json!([f.eve.as_str()]), 404),
+        (
+            "call",
+            json!({"busy_action": {"action": "redirect_user", "target": f.eve.as_str()}, "out_of_hours": null, "forward_to": null}),
+            404,
+        ),
+        (
+            "call",
+            json!({"busy_action": {"action": "redirect_team", "target": f.team2}, "out_of_hours": null, "forward_to": null}),
+            404,
+        ),
+        (
+            "call",
+            json!({"busy_action": {"action": "voicemail"}, "out_of_hours": {"action": "redirect_user", "target": f.bea.as_str()}, "forward_to": null}),
+            422,
+        ),
+    ] {
+        let mut bad = prefs.clone();
+        bad[field] = value;
+        let r = f
+            .http
+            .put(f.url("/me/preferences"))
+            .bearer_auth(&token)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(status, code, "{field}: {body}");
+        assert!(body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
     let after = f.app().person(&slot).await;
     assert_eq!(after.preferences, person.preferences);
+
+    // A teammate on the allow-list, calls redirected to the team, auto-away off: stored.
+    let mut good = prefs.clone();
+    good["breakthrough"] = json!([f.cal.as_str()]);
+    good["call"] = json!({"busy_action": {"action": "redirect_team", "target": f.team}, "out_of_hours": {"action": "voicemail"}, "forward_to": "+442079460000"});
+    good["auto_away"] = json!(false);
+    let r = f
+        .http
+        .put(f.url("/me/preferences"))
+        .bearer_auth(&token)
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let stored = f.app().person(&slot).await.preferences;
+    assert!(stored.breakthrough.contains(&f.cal));
+    assert!(!stored.auto_away);
+
+    // What the organisation allows, for the settings the app shows.
+    let (status, limits) = f.get("/me/limits", &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(limits["auto_away"], true);
+    assert_eq!(limits["idle_after"], 300_000);
+    assert_eq!(limits["idle_after_min"], 60_000);
+    assert_eq!(limits["idle_after_max"], 4 * 3_600_000);
+    let teams = limits["teams"].as_array().unwrap();
+    assert!(teams.iter().any(|t| t["id"] == f.team.as_str()));
+    assert!(
+        teams.iter().all(|t| t["id"] != f.team2.as_str()),
+        "only the organisation's teams"
+    );
     f.finish().await;
 }
 

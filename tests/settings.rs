@@ -1,0 +1,202 @@
+//! The person's own settings through the real window (WebDriver: tauri-driver in front of
+//! WebKitWebDriver) and a real server: working hours, a Do not disturb schedule of two windows,
+//! quiet hours, a teammate on the urgent allow-list, what a direct call does when busy and out
+//! of hours, Forward to phone's number, auto-away off and a threshold are saved together, are
+//! what the server stores, and are what the window shows when Settings is opened again. A time
+//! zone that does not exist is refused in words, and nothing changes.
+//!
+//! With `PRESENTLY_SCREENSHOTS=<dir>` it saves the filled-in settings there
+//! (`settings-schedule.png`; `scripts/screenshots.sh` does).
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use presence::{BusyAction, PhoneNumber, Span, StatusId};
+use std::time::Duration;
+use support::{require, Desktop, TauriDriver, TestServer, PASSWORD};
+use tokio::task::block_in_place;
+
+const APP: &str = env!("CARGO_BIN_EXE_presently");
+
+/// Sets a form control's value as a person's input would (an `input` and a `change` event):
+/// time inputs and selects do not take WebDriver's keystrokes reliably in WebKitGTK.
+fn set(css: &str, value: &str) -> String {
+    format!(
+        "const e = document.querySelector({css:?}); if (!e) return 'missing {css}'; e.value = {value:?}; \
+         e.dispatchEvent(new Event('input', {{bubbles: true}})); e.dispatchEvent(new Event('change', {{bubbles: true}})); return 'ok';"
+    )
+}
+
+/// Clicks a control that is drawn by its label (the day toggles hide their checkbox).
+fn click(css: &str) -> String {
+    format!("const e = document.querySelector({css:?}); if (!e) return 'missing {css}'; e.click(); return 'ok';")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_persons_settings_are_saved_from_the_window_and_shown_again() {
+    if !["Xvfb", "dbus-daemon", "tauri-driver", "WebKitWebDriver"]
+        .iter()
+        .all(|t| require(t))
+    {
+        return;
+    }
+    let ts = TestServer::start().await;
+    // The organisation offers Forward to phone (off, the number field is disabled).
+    ts.running
+        .app
+        .update_org(
+            &presently_server::app::Actor::system(),
+            "test",
+            String::new(),
+            &ts.org,
+            |o| {
+                o.catalog.forward_to_phone_enabled = true;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+    let desktop = Desktop::start();
+    let store = desktop.home.join("client.db");
+    let server = ts.url();
+    let driver = TauriDriver::start(
+        &desktop,
+        &store,
+        &[
+            ("PRESENTLY_SERVER", &server),
+            ("PRESENTLY_EMAIL", "bea@one.test"),
+            ("PRESENTLY_PASSWORD", PASSWORD),
+        ],
+    );
+    let d = driver.session(APP).await;
+    for _ in 0..100 {
+        if ts.bea_status().await == StatusId::AVAILABLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(ts.bea_status().await, StatusId::AVAILABLE);
+    // The teammates are in the panel before Settings opens (the allow-list picks from them).
+    d.wait_text("section[aria-labelledby=\"team-heading\"]", "Cal")
+        .await;
+
+    d.click("header button.settings-button[aria-expanded]")
+        .await;
+    d.find("[data-testid=\"save-settings\"]").await;
+    d.type_into(
+        "input[aria-label=\"Away after minutes without input\"]",
+        "10",
+    )
+    .await;
+    d.click("[data-testid=\"auto-away\"]").await;
+    d.click("div[aria-label=\"Working hours\"] > button").await;
+    d.click("div[aria-label=\"Do not disturb\"] > button").await;
+    d.click("div[aria-label=\"Do not disturb\"] > button").await;
+    for day in ["Mon", "Tue", "Wed", "Thu"] {
+        let css = format!("input[aria-label=\"Do not disturb 2: {day}\"]");
+        assert_eq!(d.script(&click(&css)).await, "ok");
+    }
+    for (css, value) in [
+        ("input[aria-label=\"Do not disturb 2: from\"]", "14:00"),
+        ("input[aria-label=\"Do not disturb 2: to\"]", "17:30"),
+    ] {
+        assert_eq!(d.script(&set(css, value)).await, "ok");
+    }
+    d.click("div[aria-label=\"Quiet hours\"] > button").await;
+    d.click("input[aria-label=\"Urgent from Cal\"]").await;
+    let steps = [
+        (
+            "select[aria-label=\"When I cannot take a call\"]",
+            "redirect_user",
+        ),
+        (
+            "select[aria-label=\"When I cannot take a call: teammate\"]",
+            ts.cal.as_str(),
+        ),
+        (
+            "select[aria-label=\"Outside working hours\"]",
+            "redirect_number",
+        ),
+        (
+            "input[aria-label=\"Outside working hours: number\"]",
+            "+44 20 7946 0000",
+        ),
+    ];
+    for (css, value) in steps {
+        d.find(css).await;
+        assert_eq!(d.script(&set(css, value)).await, "ok", "{css}");
+    }
+    d.type_into(
+        "input[aria-label=\"Forward to phone number\"]",
+        "+44 7700 900123",
+    )
+    .await;
+    if let Ok(dir) = std::env::var("PRESENTLY_SCREENSHOTS") {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        d.script("document.getElementById('settings-heading').scrollIntoView(); return 0;")
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let path = std::path::Path::new(&dir).join("settings-schedule.png");
+        block_in_place(|| desktop.screenshot(&path));
+    }
+    d.click("[data-testid=\"save-settings\"]").await;
+    d.wait_text("p.notice", "Settings saved.").await;
+
+    // What the server stores.
+    let slot = ts.running.app.slot(&ts.bea).unwrap();
+    let prefs = ts.running.app.person(&slot).await.preferences;
+    assert_eq!(prefs.idle_after, Some(Span::minutes(10)));
+    assert!(!prefs.auto_away, "auto-away off");
+    let schedule = prefs.schedule.as_ref().expect("a schedule");
+    assert_eq!(schedule.working_hours.len(), 1);
+    assert_eq!(schedule.working_hours[0].days, vec![0, 1, 2, 3, 4]);
+    assert_eq!(u16::from(schedule.working_hours[0].start), 9 * 60);
+    assert_eq!(schedule.do_not_disturb.len(), 2, "{schedule:?}");
+    assert_eq!(schedule.do_not_disturb[1].days, vec![4]);
+    assert_eq!(u16::from(schedule.do_not_disturb[1].start), 14 * 60);
+    assert_eq!(u16::from(schedule.do_not_disturb[1].end), 17 * 60 + 30);
+    assert_eq!(schedule.quiet_hours.len(), 1);
+    assert!(prefs.breakthrough.contains(&ts.cal));
+    assert_eq!(
+        prefs.call.busy_action,
+        BusyAction::RedirectUser(ts.cal.clone())
+    );
+    assert_eq!(
+        prefs.call.out_of_hours,
+        Some(BusyAction::RedirectNumber(
+            PhoneNumber::parse("+442079460000").unwrap()
+        ))
+    );
+    assert_eq!(
+        prefs.call.forward_to,
+        Some(PhoneNumber::parse("+447700900123").unwrap())
+    );
+
+    // Opened again: what was saved.
+    d.click("header button.settings-button[aria-expanded]")
+        .await;
+    d.find("[data-testid=\"save-settings\"]").await;
+    let shown = d
+        .script(
+            "return [document.querySelectorAll('div[aria-label=\"Do not disturb\"] [data-testid=window]').length, \
+             document.querySelector('input[aria-label=\"Do not disturb 2: from\"]').value, \
+             document.querySelector('input[aria-label=\"Forward to phone number\"]').value, \
+             document.querySelector('input[aria-label=\"Urgent from Cal\"]').checked, \
+             document.querySelector('[data-testid=auto-away]').checked, \
+             document.querySelector('select[aria-label=\"When I cannot take a call: teammate\"]').value];",
+        )
+        .await;
+    assert_eq!(
+        shown,
+        serde_json::json!([2, "14:00", "+447700900123", true, false, ts.cal.as_str()]),
+    );
+
+    // A time zone that does not exist: refused in words, and the server keeps what it had.
+    d.type_into("input[aria-label=\"Time zone\"]", "Mars/Olympus")
+        .await;
+    d.click("[data-testid=\"save-settings\"]").await;
+    let error = d.wait_text("p.error[role=\"alert\"]", "Mars/Olympus").await;
+    assert!(error.contains("Mars/Olympus"), "{error}");
+    assert_eq!(ts.running.app.person(&slot).await.preferences, prefs);
+    d.quit().await;
+}
