@@ -1,9 +1,10 @@
 //! The person's own settings through the real window (WebDriver: tauri-driver in front of
 //! WebKitWebDriver) and a real server: working hours, a Do not disturb schedule of two windows,
 //! quiet hours, a teammate on the urgent allow-list, what a direct call does when busy and out
-//! of hours, Forward to phone's number, auto-away off and a threshold are saved together, are
-//! what the server stores, and are what the window shows when Settings is opened again. A time
-//! zone that does not exist is refused in words, and nothing changes.
+//! of hours, Forward to phone's number, auto-away off and a threshold, and out of office with a
+//! message are saved together, are what the server stores (and teammates and the window's own
+//! status show Out of office), and are what the window shows when Settings is opened again. A
+//! time zone that does not exist is refused in words, and nothing changes.
 //!
 //! With `PRESENTLY_SCREENSHOTS=<dir>` it saves the filled-in settings there
 //! (`settings-schedule.png`; `scripts/screenshots.sh` does).
@@ -131,6 +132,26 @@ async fn the_persons_settings_are_saved_from_the_window_and_shown_again() {
         "+44 7700 900123",
     )
     .await;
+    // Out of office since an hour ago, back in two days, with a message.
+    d.click("[data-testid=\"out-of-office\"]").await;
+    d.find("input[aria-label=\"Out of office from\"]").await;
+    let local = "const p = (n) => String(n).padStart(2, '0'); \
+                 const f = (ms) => { const d = new Date(ms); return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`; };";
+    for (label, offset) in [
+        ("Out of office from", "-3600000"),
+        ("Out of office until", "2 * 86400000"),
+    ] {
+        let script = format!(
+            "{local} const e = document.querySelector('input[aria-label=\"{label}\"]'); e.value = f(Date.now() + {offset}); \
+             e.dispatchEvent(new Event('input', {{bubbles: true}})); return 'ok';"
+        );
+        assert_eq!(d.script(&script).await, "ok");
+    }
+    d.type_into(
+        "input[aria-label=\"Out-of-office message\"]",
+        "At a conference until Friday",
+    )
+    .await;
     if let Ok(dir) = std::env::var("PRESENTLY_SCREENSHOTS") {
         tokio::time::sleep(Duration::from_millis(300)).await;
         d.script("document.getElementById('settings-heading').scrollIntoView(); return 0;")
@@ -170,6 +191,20 @@ async fn the_persons_settings_are_saved_from_the_window_and_shown_again() {
     assert_eq!(
         prefs.call.forward_to,
         Some(PhoneNumber::parse("+447700900123").unwrap())
+    );
+
+    let away = prefs.out_of_office.as_ref().expect("out of office");
+    assert_eq!(
+        away.message.as_ref().map(|m| m.as_str()),
+        Some("At a conference until Friday")
+    );
+    assert!(away.until.0 - away.from.0 > 47 * 3_600_000, "{away:?}");
+    // Teammates see it, and so does the window's own status.
+    assert_eq!(ts.bea_status().await, StatusId::OUT_OF_OFFICE);
+    assert_eq!(
+        d.wait_text("[data-testid=\"my-status\"]", "Out of office")
+            .await,
+        "Out of office"
     );
 
     // Opened again: what was saved.

@@ -35,6 +35,7 @@ pub fn glyph_text(glyph: Glyph) -> &'static str {
         Glyph::Calendar => "▦",
         Glyph::Pencil => "✎",
         Glyph::Forward => "↪",
+        Glyph::Plane => "✈",
         Glyph::Emoji => "",
     }
 }

@@ -28,10 +28,12 @@ pub enum BuiltinStatus {
     ForwardToPhone,
     BeRightBack,
     Invisible,
+    /// Away from work for dates set in the person's settings; not chosen from the menu.
+    OutOfOffice,
 }
 
 impl BuiltinStatus {
-    pub const ALL: [BuiltinStatus; 11] = [
+    pub const ALL: [BuiltinStatus; 12] = [
         BuiltinStatus::Available,
         BuiltinStatus::Busy,
         BuiltinStatus::Away,
@@ -43,6 +45,7 @@ impl BuiltinStatus {
         BuiltinStatus::ForwardToPhone,
         BuiltinStatus::BeRightBack,
         BuiltinStatus::Invisible,
+        BuiltinStatus::OutOfOffice,
     ];
 
     pub fn key(self) -> &'static str {
@@ -58,6 +61,7 @@ impl BuiltinStatus {
             BuiltinStatus::ForwardToPhone => "forward_to_phone",
             BuiltinStatus::BeRightBack => "be_right_back",
             BuiltinStatus::Invisible => "invisible",
+            BuiltinStatus::OutOfOffice => "out_of_office",
         }
     }
 
@@ -74,6 +78,7 @@ impl BuiltinStatus {
             BuiltinStatus::ForwardToPhone => "Forward to phone",
             BuiltinStatus::BeRightBack => "Be right back",
             BuiltinStatus::Invisible => "Invisible",
+            BuiltinStatus::OutOfOffice => "Out of office",
         }
     }
 
@@ -180,6 +185,17 @@ impl BuiltinStatus {
                 true,
                 false,
             ),
+            // Notifications wait for the return; a direct call does what the person's call
+            // settings say; no team call rings and no contact is assigned.
+            OutOfOffice => p(
+                F::Away,
+                G::Plane,
+                false,
+                N::Hold,
+                Call::BusyAction,
+                false,
+                false,
+            ),
         }
     }
 }
@@ -202,7 +218,7 @@ impl utoipa::PartialSchema for StatusId {
             .schema_type(utoipa::openapi::schema::Type::String)
             .description(Some(
                 "A built-in status (available, busy, away, do_not_disturb, offline, on_a_call, \
-                 in_a_meeting, after_call_work, forward_to_phone, be_right_back, invisible) or \
+                 in_a_meeting, after_call_work, forward_to_phone, be_right_back, invisible, out_of_office) or \
                  custom:<id>",
             ))
             .examples(["do_not_disturb", "custom:lunch"])
@@ -222,6 +238,7 @@ impl StatusId {
     pub const ON_A_CALL: StatusId = StatusId::Builtin(BuiltinStatus::OnACall);
     pub const IN_A_MEETING: StatusId = StatusId::Builtin(BuiltinStatus::InAMeeting);
     pub const AFTER_CALL_WORK: StatusId = StatusId::Builtin(BuiltinStatus::AfterCallWork);
+    pub const OUT_OF_OFFICE: StatusId = StatusId::Builtin(BuiltinStatus::OutOfOffice);
     pub const INVISIBLE: StatusId = StatusId::Builtin(BuiltinStatus::Invisible);
 }
 
@@ -324,6 +341,8 @@ pub enum Glyph {
     Calendar,
     Pencil,
     Forward,
+    /// Out of office.
+    Plane,
     /// A custom status shows its emoji.
     Emoji,
 }

@@ -521,6 +521,9 @@ impl Person {
         );
         times.extend(self.pause_until);
         times.extend(self.schedule_skipped_until);
+        if let Some(o) = &self.preferences.out_of_office {
+            times.extend([o.from, o.until]);
+        }
         if let Some(s) = &self.preferences.schedule {
             times.extend(s.next_boundary(now));
         }

@@ -31,6 +31,8 @@ pub enum ClaimSource {
     Admin,
     /// The person's do-not-disturb schedule (derived).
     Schedule,
+    /// The person's out-of-office dates (derived).
+    OutOfOffice,
     /// Every device idle past the threshold, or locked (derived).
     Idle,
     /// Every device idle past the organisation's inactivity timeout (derived).
@@ -57,6 +59,7 @@ impl ClaimSource {
             ClaimSource::AfterCallWork => "wrap-up after a call",
             ClaimSource::Admin => "an administrator set it",
             ClaimSource::Schedule => "your do-not-disturb schedule",
+            ClaimSource::OutOfOffice => "you are out of office (set in your settings)",
             ClaimSource::Idle => "no activity on any of your devices",
             ClaimSource::Inactivity => "inactive for longer than your organisation's timeout",
             ClaimSource::NoDevice => "none of your devices is connected",
@@ -73,6 +76,7 @@ pub fn priority(source: ClaimSource, status: &StatusId) -> u8 {
     match source {
         ClaimSource::Admin => 100,
         ClaimSource::Manual | ClaimSource::Timed if status == &StatusId::DND => 90,
+        ClaimSource::OutOfOffice => 80,
         ClaimSource::Call => 70,
         ClaimSource::Meeting => 65,
         ClaimSource::AfterCallWork => 60,

@@ -29,7 +29,7 @@ pub use claims::{Claim, ClaimId, ClaimSource};
 pub use decisions::{AssignmentCandidate, CallOutcome, Delivery, HoldReason, Notice};
 pub use device::{DeviceActivity, DeviceReport, DeviceState, ReportOutcome};
 pub use ids::{CustomStatusId, DeviceId, ExternalId, TeamId, UserId};
-pub use person::{Activity, Person, Preferences, Settled, StatusMessage};
+pub use person::{Activity, OutOfOffice, Person, Preferences, Settled, StatusMessage};
 pub use rules::{Candidate, OrgPolicy, Resolution, Rules, Standing};
 pub use schedule::{ClearAfter, MinuteOfDay, Schedule, TimeZone, WeeklyWindow};
 pub use text::{Emoji, MessageText, StatusName};

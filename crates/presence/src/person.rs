@@ -40,6 +40,28 @@ pub struct Preferences {
     /// applies, and the organisation turning auto-away off turns it off for everyone).
     #[serde(default = "yes")]
     pub auto_away: bool,
+    /// Away from work between two instants.
+    #[serde(default)]
+    pub out_of_office: Option<OutOfOffice>,
+}
+
+/// Out of office from `from` until `until`: teammates see Out of office, until when, and the
+/// message; notifications are held for the return; direct calls follow the call settings. It
+/// needs no device (a laptop left at home still says so), and only the person's settings end
+/// it early.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutOfOffice {
+    pub from: Timestamp,
+    pub until: Timestamp,
+    pub message: Option<MessageText>,
+}
+
+impl OutOfOffice {
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.from <= now && now < self.until
+    }
 }
 
 fn yes() -> bool {
@@ -55,6 +77,7 @@ impl Default for Preferences {
             breakthrough: BTreeSet::new(),
             call: CallSettings::default(),
             auto_away: true,
+            out_of_office: None,
         }
     }
 }

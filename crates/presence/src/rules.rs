@@ -221,12 +221,28 @@ impl Rules {
             }
         }
 
+        if let Some(o) = person
+            .preferences
+            .out_of_office
+            .as_ref()
+            .filter(|o| o.is_active(now))
+        {
+            all.push(derived(
+                ClaimSource::OutOfOffice,
+                StatusId::OUT_OF_OFFICE,
+                o.from,
+                Some(o.until),
+                None,
+            ));
+        }
+
         if live.is_empty() {
             // No device: Offline, except what needs no device (an administrator's status, a
-            // call on a desk phone reported by the phone system).
+            // call on a desk phone reported by the phone system, out of office).
             let gone = person.devices.values().filter_map(|d| d.gone_at).max();
             for c in all.iter_mut() {
                 let needs_device = !(c.source == ClaimSource::Admin
+                    || c.source == ClaimSource::OutOfOffice
                     || (c.source == ClaimSource::Call && c.device.is_none()));
                 if needs_device && c.standing != Standing::Nested {
                     c.standing = Standing::Suspended;

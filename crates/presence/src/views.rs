@@ -138,7 +138,20 @@ impl Rules {
         }
     }
 
+    /// The status message; while out of office, its message (until the return) instead.
     fn message_view(person: &Person, now: Timestamp) -> Option<MessageView> {
+        let away = person
+            .preferences
+            .out_of_office
+            .as_ref()
+            .filter(|o| o.is_active(now));
+        if let Some((text, until)) = away.and_then(|o| o.message.clone().map(|m| (m, o.until))) {
+            return Some(MessageView {
+                text,
+                emoji: None,
+                expires: Some(until),
+            });
+        }
         person.message(now).map(|m| MessageView {
             text: m.text.clone(),
             emoji: m.emoji.clone(),

@@ -1,7 +1,8 @@
 //! What the desktop app's window and its Rust side exchange over Tauri IPC.
 
 use presence::{
-    CallSettings, PresenceError, SelfView, StatusEntry, Timestamp, UserId, WeeklyWindow,
+    CallSettings, OutOfOffice, PresenceError, SelfView, StatusEntry, Timestamp, UserId,
+    WeeklyWindow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -145,6 +146,8 @@ pub struct Settings {
     pub urgent_from: Vec<UserId>,
     /// What a direct call does when the person cannot take it, and Forward to phone's number.
     pub call: CallSettings,
+    /// Out of office: from, until, and the message teammates see.
+    pub out_of_office: Option<OutOfOffice>,
     /// What the organisation allows; none without a server.
     pub limits: Option<crate::rest::PersonalLimits>,
     /// Why the person's own settings could not be read (the server cannot be reached): the

@@ -65,6 +65,7 @@ fn generated() -> String {
         Schedule::decl(),
         CallSettings::decl(),
         Preferences::decl(),
+        OutOfOffice::decl(),
         CallOutcome::decl(),
         CustomStatusId::decl(),
         StatusName::decl(),

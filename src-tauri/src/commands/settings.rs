@@ -26,6 +26,7 @@ pub async fn get_settings<R: tauri::Runtime>(
             dnd_schedule: vec![],
             urgent_from: vec![],
             call: defaults.call,
+            out_of_office: None,
             limits: None,
             unavailable: None,
             desktop_notifications: true,
@@ -63,6 +64,7 @@ pub async fn get_settings<R: tauri::Runtime>(
         dnd_schedule: schedule.do_not_disturb,
         urgent_from: prefs.breakthrough.into_iter().collect(),
         call: prefs.call,
+        out_of_office: prefs.out_of_office,
         limits: limits.ok(),
         unavailable,
         desktop_notifications: r.notifier.enabled(),
@@ -116,6 +118,7 @@ pub async fn save_settings<R: tauri::Runtime>(
         breakthrough: settings.urgent_from.into_iter().collect(),
         call: settings.call,
         auto_away: settings.auto_away,
+        out_of_office: settings.out_of_office,
     };
     r.api
         .set_preferences(&r.token, &prefs)

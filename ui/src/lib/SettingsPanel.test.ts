@@ -15,6 +15,7 @@ const settings: Settings = {
   dnd_schedule: [],
   urgent_from: [],
   call: { busy_action: { action: "voicemail" }, out_of_hours: null, forward_to: null },
+  out_of_office: null,
   limits: {
     auto_away: true,
     idle_after: 300_000,
@@ -73,6 +74,25 @@ describe("SettingsPanel", () => {
       },
       desktop_notifications: false,
       start_on_login: true,
+    });
+  });
+
+  it("sets out of office with a return and a message, and refuses a return before the start", async () => {
+    const onsave = vi.fn();
+    render(SettingsPanel, { settings, members, onsave, onsignin: vi.fn() });
+    await fireEvent.click(screen.getByLabelText(/I am out of office/));
+    await fireEvent.input(screen.getByLabelText("Out of office from"), { target: { value: "2099-03-02T09:00" } });
+    await fireEvent.input(screen.getByLabelText("Out of office until"), { target: { value: "2099-03-01T09:00" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(screen.getByRole("alert").textContent).toMatch(/return must be after the start/);
+    await fireEvent.input(screen.getByLabelText("Out of office until"), { target: { value: "2099-03-09T09:00" } });
+    await fireEvent.input(screen.getByLabelText("Out-of-office message"), { target: { value: " Back on the 9th " } });
+    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(onsave).toHaveBeenCalledTimes(1);
+    expect(onsave.mock.calls[0][0].out_of_office).toEqual({
+      from: new Date("2099-03-02T09:00").getTime(),
+      until: new Date("2099-03-09T09:00").getTime(),
+      message: "Back on the 9th",
     });
   });
 

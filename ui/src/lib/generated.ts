@@ -23,7 +23,7 @@ export type Family = "available" | "busy" | "away" | "do_not_disturb" | "offline
 
 export type Colour = "green" | "red" | "amber" | "gray";
 
-export type Glyph = "check" | "dot" | "clock" | "line" | "cross" | "phone" | "calendar" | "pencil" | "forward" | "emoji";
+export type Glyph = "check" | "dot" | "clock" | "line" | "cross" | "phone" | "calendar" | "pencil" | "forward" | "plane" | "emoji";
 
 export type NotificationPolicy = "deliver" | "hold";
 
@@ -63,7 +63,7 @@ export type SelfView = { status: StatusView, message: MessageView | null, interr
  */
 seen_by_others: TeamView, };
 
-export type ClaimSource = "manual" | "timed" | "call" | "meeting" | "after_call_work" | "admin" | "schedule" | "idle" | "inactivity" | "no_device" | "automatic";
+export type ClaimSource = "manual" | "timed" | "call" | "meeting" | "after_call_work" | "admin" | "schedule" | "out_of_office" | "idle" | "inactivity" | "no_device" | "automatic";
 
 export type Standing = "winner" | "below" | "nested" | "suspended";
 
@@ -206,6 +206,10 @@ urgent_from: Array<UserId>,
  */
 call: CallSettings, 
 /**
+ * Out of office: from, until, and the message teammates see.
+ */
+out_of_office: OutOfOffice | null, 
+/**
  * What the organisation allows; none without a server.
  */
 limits: PersonalLimits | null, 
@@ -298,7 +302,13 @@ breakthrough: Array<UserId>, call: CallSettings,
  * and lock change nothing for this person (an organisation's inactivity timeout still
  * applies, and the organisation turning auto-away off turns it off for everyone).
  */
-auto_away: boolean, };
+auto_away: boolean, 
+/**
+ * Away from work between two instants.
+ */
+out_of_office: OutOfOffice | null, };
+
+export type OutOfOffice = { from: Timestamp, until: Timestamp, message: MessageText | null, };
 
 export type CallOutcome = { "outcome": "ring" } | { "outcome": "busy", action: BusyAction, } | { "outcome": "voicemail" } | { "outcome": "forward", to: PhoneNumber, } | { "outcome": "out_of_hours", action: BusyAction, };
 

@@ -13,6 +13,7 @@ export function glyphText(glyph: Glyph, emoji: string | null = null): string {
     calendar: "▦",
     pencil: "✎",
     forward: "↪",
+    plane: "✈",
     emoji: "",
   };
   return map[glyph];

@@ -221,3 +221,63 @@ fn a_custom_status_with_an_emoji_has_the_emoji_as_its_glyph() {
         BuiltinStatus::DoNotDisturb.policy().glyph
     );
 }
+
+#[test]
+fn out_of_office_shows_with_its_message_holds_notifications_and_needs_no_device() {
+    let mut w = World::new();
+    let mut prefs = w.person.preferences.clone();
+    prefs.out_of_office = Some(OutOfOffice {
+        from: t(100),
+        until: t(10_000),
+        message: Some(MessageText::parse("Back on Monday; ask the support team").unwrap()),
+    });
+    let r = w.rules.clone();
+    w.person.set_preferences(&r, t(0), prefs);
+    assert_eq!(w.seen(50), StatusId::AVAILABLE);
+    assert_eq!(
+        w.person.next_deadline(&r, t(50)),
+        Some(t(100)),
+        "the start is a deadline"
+    );
+
+    // From the start: Out of office for teammates, until the return, with its message.
+    let view = r.team_view(&w.person, t(100));
+    assert_eq!(view.status.status, StatusId::OUT_OF_OFFICE);
+    assert_eq!(view.status.label, "Out of office");
+    assert_eq!(view.status.family, Family::Away);
+    assert_eq!(view.status.until, Some(t(10_000)));
+    let message = view.message.expect("the out-of-office message");
+    assert_eq!(
+        message.text.as_str(),
+        "Back on Monday; ask the support team"
+    );
+    assert_eq!(message.expires, Some(t(10_000)));
+    // Notifications wait; a direct call does what the call settings say; no team call rings.
+    assert!(matches!(
+        r.interruptibility(&w.person, t(100)),
+        Interruptibility::DoNotDisturb { until: Some(u) } if u == t(10_000)
+    ));
+    assert_eq!(
+        r.direct_call(&w.person, t(100)),
+        CallOutcome::Busy {
+            action: BusyAction::Voicemail
+        }
+    );
+    assert!(!r.rings_for_team_call(&w.person, t(100)));
+    // A status chosen by hand does not hide it; a personal Do not disturb does.
+    w.choose(200, StatusId::BUSY, None);
+    assert_eq!(w.seen(200), StatusId::OUT_OF_OFFICE);
+    w.choose(300, StatusId::DND, Some(400));
+    assert_eq!(w.seen(300), StatusId::DND);
+    assert_eq!(w.seen(400), StatusId::OUT_OF_OFFICE);
+
+    // The laptop is left at home: still Out of office, not Offline.
+    let r2 = w.rules.clone();
+    w.person.sign_out(&r2, t(500), &dev("desk"));
+    assert_eq!(w.seen(500), StatusId::OUT_OF_OFFICE);
+    assert_eq!(w.person.next_deadline(&r2, t(500)), Some(t(10_000)));
+    // Back: with no device, Offline; the message is the person's own again (none).
+    let back = r2.team_view(&w.person, t(10_000));
+    assert_eq!(back.status.status, StatusId::OFFLINE);
+    assert_eq!(back.message, None);
+}

@@ -406,6 +406,18 @@ impl App {
                 "at most 100 people on the urgent allow-list",
             ));
         }
+        if let Some(o) = &preferences.out_of_office {
+            if o.until <= o.from {
+                return Err(AppError::invalid(
+                    "out_of_office.until must be after out_of_office.from",
+                ));
+            }
+            if o.until.0 - o.from.0 > Span::hours(366 * 24).millis() {
+                return Err(AppError::invalid(
+                    "an out-of-office period is at most a year",
+                ));
+            }
+        }
         // Everyone and every team named is of the person's own organisation: another
         // organisation's ids are "not found", as everywhere.
         let org = self
@@ -431,6 +443,16 @@ impl App {
                 }
                 _ => {}
             }
+        }
+        // A period that has ended is over: stored as none (a save of other settings long after
+        // a holiday sends it back unchanged).
+        let mut preferences = preferences;
+        if preferences
+            .out_of_office
+            .as_ref()
+            .is_some_and(|o| o.until <= self.clock.now())
+        {
+            preferences.out_of_office = None;
         }
         let stored = preferences.clone();
         self.mutate(user, None, move |p, rules, now| {

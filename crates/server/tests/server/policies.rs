@@ -24,7 +24,7 @@ async fn the_policy_reads_back_in_full_and_takes_effect_at_once(b: Backend) {
     assert_eq!(rules["policy"]["auto_away"], true);
     assert_eq!(rules["policy"]["routing"], true);
     assert_eq!(rules["forward_to_phone_enabled"], false);
-    assert_eq!(rules["builtin_statuses"].as_array().unwrap().len(), 11);
+    assert_eq!(rules["builtin_statuses"].as_array().unwrap().len(), 12);
     assert_eq!(f.get("/admin/policy", &member).await.0, 403);
 
     // Auto-away off: a person idle past the threshold stays Available.

@@ -16,6 +16,7 @@ on_both_databases!(
     stale_and_replayed_device_reports_change_nothing,
     a_restart_keeps_statuses_timers_and_unread_notifications,
     people_set_their_own_preferences,
+    out_of_office_reaches_teammates_holds_notifications_and_outlasts_the_devices,
 );
 
 async fn a_status_change_reaches_teammates_once_and_no_one_else(b: Backend) {
@@ -636,5 +637,97 @@ async fn a_changes_own_effects_arrive_before_its_ack(b: Backend) {
             "the self view for {status:?} came before its ack"
         );
     }
+    f.finish().await;
+}
+
+async fn out_of_office_reaches_teammates_holds_notifications_and_outlasts_the_devices(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let token = f.token(&f.bea, "desk").await;
+    let mut cal = f.online(&f.cal, "desk").await;
+    let now = f.clock.now();
+    // The start within a device lease, so that the teammate's connection stays open across
+    // the jump of the manual clock.
+    let (from, until) = (now.plus(Span::seconds(30)), now.plus(Span::hours(72)));
+    let (_, mut prefs) = f.get("/me/preferences", &token).await;
+
+    // Refused: a return before the start, a period longer than a year.
+    for (a, b) in [(until, from), (from, from.plus(Span::hours(367 * 24)))] {
+        let mut bad = prefs.clone();
+        bad["out_of_office"] = json!({"from": a.0, "until": b.0, "message": null});
+        let r = f
+            .http
+            .put(f.url("/me/preferences"))
+            .bearer_auth(&token)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 422);
+    }
+
+    prefs["out_of_office"] = json!({"from": from.0, "until": until.0, "message": "At a conference; the support team has my calls"});
+    let r = f
+        .http
+        .put(f.url("/me/preferences"))
+        .bearer_auth(&token)
+        .json(&prefs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    // Bea's laptop is online until she leaves.
+    let bea = f.online(&f.bea, "desk").await;
+    cal.until("bea available", delta_for(&f.bea, StatusId::AVAILABLE))
+        .await;
+    drop(bea);
+
+    // The start comes (the server's timer, on its manual clock): teammates see Out of office,
+    // until when and the message, though no device of hers is connected.
+    f.clock.set(from);
+    let m = cal
+        .until("out of office", delta_for(&f.bea, StatusId::OUT_OF_OFFICE))
+        .await;
+    let ServerMessage::PresenceDelta { view, .. } = m else {
+        unreachable!()
+    };
+    assert_eq!(view.status.until, Some(until));
+    let message = view.message.expect("the message");
+    assert_eq!(
+        message.text.as_str(),
+        "At a conference; the support team has my calls"
+    );
+    assert_eq!(message.expires, Some(until));
+
+    // A notification meanwhile is held for the return.
+    let body =
+        json!({"user": f.bea.as_str(), "title": "Invoice approved", "body": "for the record"});
+    let (status, r) = f.post("/notifications", &f.key, body).await;
+    assert_eq!(status, 201, "{r}");
+    assert_eq!(r["notification"]["delivery"]["delivery"], "hold", "{r}");
+
+    // The return (days later: the teammate connects again): with no device of hers connected,
+    // Offline, and her message gone with the period.
+    f.clock.set(until);
+    let mut cal = f.online(&f.cal, "phone").await;
+    let seen = cal.members.iter().find(|m| m.user == f.bea).expect("bea");
+    // The snapshot is the view as last published; on PostgreSQL the timer that ends the
+    // period claims its row within a second, and its delta follows.
+    let view = if seen.view.status.status == StatusId::OFFLINE {
+        seen.view.clone()
+    } else {
+        match cal
+            .until(
+                "offline after the return",
+                delta_for(&f.bea, StatusId::OFFLINE),
+            )
+            .await
+        {
+            ServerMessage::PresenceDelta { view, .. } => view,
+            _ => unreachable!(),
+        }
+    };
+    assert_eq!(view.message, None);
     f.finish().await;
 }
