@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(build-essential pkg-config curl xdg-utils libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libxss-dev libx11-dev)
-TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock python3-venv imagemagick fonts-noto-color-emoji webkit2gtk-driver chromium chromium-driver debootstrap zstd faketime)
+TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock python3-venv imagemagick fonts-noto-color-emoji webkit2gtk-driver chromium chromium-driver debootstrap zstd faketime pulseaudio pulseaudio-utils)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi

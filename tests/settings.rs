@@ -152,6 +152,8 @@ async fn the_persons_settings_are_saved_from_the_window_and_shown_again() {
         "At a conference until Friday",
     )
     .await;
+    // This computer: no call detection from the microphone.
+    d.click("[data-testid=\"call-detection\"]").await;
     if let Ok(dir) = std::env::var("PRESENTLY_SCREENSHOTS") {
         tokio::time::sleep(Duration::from_millis(300)).await;
         d.script("document.getElementById('settings-heading').scrollIntoView(); return 0;")
@@ -218,12 +220,21 @@ async fn the_persons_settings_are_saved_from_the_window_and_shown_again() {
              document.querySelector('input[aria-label=\"Forward to phone number\"]').value, \
              document.querySelector('input[aria-label=\"Urgent from Cal\"]').checked, \
              document.querySelector('[data-testid=auto-away]').checked, \
-             document.querySelector('select[aria-label=\"When I cannot take a call: teammate\"]').value];",
+             document.querySelector('select[aria-label=\"When I cannot take a call: teammate\"]').value, \
+             document.querySelector('[data-testid=call-detection]').checked];",
         )
         .await;
     assert_eq!(
         shown,
-        serde_json::json!([2, "14:00", "+447700900123", true, false, ts.cal.as_str()]),
+        serde_json::json!([
+            2,
+            "14:00",
+            "+447700900123",
+            true,
+            false,
+            ts.cal.as_str(),
+            false
+        ]),
     );
 
     // A time zone that does not exist: refused in words, and the server keeps what it had.

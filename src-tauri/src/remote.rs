@@ -34,6 +34,8 @@ pub struct Remote {
     /// Subscribed before sync starts, so the first events are not missed; taken by the
     /// forwarding task.
     pub events: Mutex<Option<tokio::sync::broadcast::Receiver<Event>>>,
+    /// The applications that make a call when they use the microphone (store key `call_apps`).
+    pub call_apps: presently_client::calls::CallApps,
     clock: SharedClock,
 }
 
@@ -104,6 +106,15 @@ impl Remote {
             idle::watch_lock(sync.clone()),
         ));
         idle::watch_sleep(sync.clone(), tokio::runtime::Handle::current());
+        let call_apps: presently_client::calls::CallApps =
+            std::sync::Arc::new(std::sync::RwLock::new(
+                presently_client::calls::from_setting(store.get("call_apps").await?.as_deref()),
+            ));
+        tokio::spawn(presently_client::calls::run(
+            sync.clone(),
+            call_apps.clone(),
+            std::time::Duration::from_secs(2),
+        ));
         let (members, stale_since) = match store.team().await.ok().flatten() {
             Some((members, at)) => (members, Some(at)),
             None => (Vec::new(), None),
@@ -125,6 +136,7 @@ impl Remote {
             token,
             view: Mutex::new(view),
             events: Mutex::new(Some(events)),
+            call_apps,
             clock,
         })
     }

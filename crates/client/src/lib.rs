@@ -10,6 +10,7 @@
 //!   loopback unless allowed).
 
 pub mod api;
+pub mod calls;
 pub mod idle;
 pub mod local;
 pub mod notifier;

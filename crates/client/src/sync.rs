@@ -64,6 +64,8 @@ pub enum Command {
     MarkAllRead,
     /// From auto-away: the device's activity now.
     Activity(DeviceActivity),
+    /// From call detection: the application capturing the microphone for a call, or none.
+    InCall(Option<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -128,6 +130,10 @@ pub enum Event {
     Activity {
         activity: DeviceActivity,
     },
+    /// Call detection saw an application start or stop using the microphone (none: stopped).
+    InCall {
+        app: Option<String>,
+    },
     /// The local store failed (disk full, …): shown to the person; nothing stored is lost.
     StoreFailed {
         message: String,
@@ -186,6 +192,7 @@ pub fn spawn(
         options,
         events,
         activity: DeviceActivity::Active,
+        in_call: false,
         last_seq: 0,
         interruptible: None,
         members: Vec::new(),
@@ -200,6 +207,8 @@ struct Worker {
     options: Options,
     events: broadcast::Sender<Event>,
     activity: DeviceActivity,
+    /// An application on the person's list is using the microphone.
+    in_call: bool,
     last_seq: u64,
     interruptible: Option<bool>,
     members: Vec<Member>,
@@ -319,6 +328,11 @@ impl Worker {
                 self.emit(Event::Activity { activity: a });
                 return Some(self.report());
             }
+            Command::InCall(app) => {
+                self.in_call = app.is_some();
+                self.emit(Event::InCall { app });
+                return Some(self.report());
+            }
             Command::Change(change) => ClientMessage::Change {
                 request: request.clone(),
                 change,
@@ -406,7 +420,7 @@ impl Worker {
                 device: self.options.device.clone(),
                 seq: self.last_seq,
                 activity: self.activity,
-                in_call: false,
+                in_call: self.in_call,
             },
         }
     }

@@ -156,4 +156,8 @@ pub struct Settings {
     /// Show desktop notifications (off: everything still lands in the center).
     pub desktop_notifications: bool,
     pub start_on_login: bool,
+    /// On this computer: On a call while one of `call_apps` uses the microphone.
+    pub call_detection: bool,
+    /// The applications that make a call (names as the sound server knows them: "zoom").
+    pub call_apps: Vec<String>,
 }

@@ -31,8 +31,11 @@ pub async fn get_settings<R: tauri::Runtime>(
             unavailable: None,
             desktop_notifications: true,
             start_on_login,
+            call_detection: false,
+            call_apps: default_call_apps(),
         });
     };
+    let call_apps = r.call_apps.read().map(|a| a.clone()).unwrap_or_default();
     let (me, prefs, limits) = tokio::join!(
         r.api.me(&r.token),
         r.api.preferences(&r.token),
@@ -69,7 +72,20 @@ pub async fn get_settings<R: tauri::Runtime>(
         unavailable,
         desktop_notifications: r.notifier.enabled(),
         start_on_login,
+        call_detection: !call_apps.is_empty(),
+        call_apps: if call_apps.is_empty() {
+            default_call_apps()
+        } else {
+            call_apps
+        },
     })
+}
+
+fn default_call_apps() -> Vec<String> {
+    presently_client::calls::DEFAULT_APPS
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 #[tauri::command]
@@ -100,6 +116,21 @@ pub async fn save_settings<R: tauri::Runtime>(
             },
         )
         .await;
+    let apps: Vec<String> = settings
+        .call_apps
+        .iter()
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect();
+    let (kept, apps) = if settings.call_detection && !apps.is_empty() {
+        (apps.join(","), apps)
+    } else {
+        ("off".to_string(), Vec::new())
+    };
+    let _ = r.store.set("call_apps", &kept).await;
+    if let Ok(mut shared) = r.call_apps.write() {
+        *shared = apps;
+    }
     if settings.unavailable.is_some() {
         return Ok(());
     }

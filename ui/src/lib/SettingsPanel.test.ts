@@ -28,6 +28,8 @@ const settings: Settings = {
   unavailable: null,
   desktop_notifications: true,
   start_on_login: false,
+  call_detection: true,
+  call_apps: ["zoom", "teams"],
 };
 
 const members: Member[] = [
@@ -56,9 +58,11 @@ describe("SettingsPanel", () => {
     await fireEvent.input(screen.getByLabelText("Forward to phone number"), { target: { value: "+44 7700 900123" } });
     await fireEvent.click(screen.getByLabelText(/Show desktop notifications/));
     await fireEvent.click(screen.getByLabelText(/Start Presently when I log in/));
+    await fireEvent.input(screen.getByLabelText("Calling applications"), { target: { value: "zoom, teams,, webex " } });
     await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
     expect(onsave).toHaveBeenCalledWith({
       ...settings,
+      call_apps: ["zoom", "teams", "webex"],
       idle_after_minutes: 10,
       working_hours: [{ days: [0, 1, 2, 3, 4], start: 540, end: 1020 }],
       dnd_schedule: [

@@ -221,7 +221,15 @@ unavailable: string | null,
 /**
  * Show desktop notifications (off: everything still lands in the center).
  */
-desktop_notifications: boolean, start_on_login: boolean, };
+desktop_notifications: boolean, start_on_login: boolean, 
+/**
+ * On this computer: On a call while one of `call_apps` uses the microphone.
+ */
+call_detection: boolean, 
+/**
+ * The applications that make a call (names as the sound server knows them: "zoom").
+ */
+call_apps: Array<string>, };
 
 export type About = { 
 /**

@@ -112,6 +112,15 @@ enum Cmd {
         /// How often to check idle time
         #[arg(long, default_value = "5s")]
         idle_every: String,
+        /// Do not show On a call while a calling application uses the microphone
+        #[arg(long)]
+        no_call_detection: bool,
+        /// The applications that make a call when they use the microphone (comma-separated)
+        #[arg(long, value_delimiter = ',', default_values_t = presently_client::calls::DEFAULT_APPS.iter().map(|s| s.to_string()))]
+        call_apps: Vec<String>,
+        /// How often to look at the microphone
+        #[arg(long, default_value = "2s")]
+        call_every: String,
     },
 }
 
@@ -364,6 +373,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             no_auto_away,
             idle_report_after,
             idle_every,
+            no_call_detection,
+            call_apps,
+            call_every,
         } => {
             let s = session(store, &trust).await?;
             let desktop =
@@ -426,6 +438,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                     idle::watch_lock(sync.clone()),
                 ));
                 idle::watch_sleep(sync.clone(), tokio::runtime::Handle::current());
+            }
+            if !no_call_detection {
+                tokio::spawn(presently_client::calls::run(
+                    sync.clone(),
+                    std::sync::Arc::new(std::sync::RwLock::new(call_apps)),
+                    parse_duration(&call_every)?,
+                ));
             }
             let printer = tokio::spawn(async move {
                 while let Ok(e) = events.recv().await {
