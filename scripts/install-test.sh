@@ -36,6 +36,8 @@ if [ ! -s "$pristine" ]; then
   echo "==> Making a clean Debian 12 root with debootstrap (once; cached in $cache)"
   fresh="$(mktemp -d)"
   debootstrap --variant=minbase bookworm "$fresh" http://deb.debian.org/debian >/dev/null
+  # mktemp made it 0700; a root directory is 0755, or no other user can reach /usr/bin in it.
+  chmod 0755 "$fresh"
   tar -C "$fresh" --zstd -cf "$pristine.tmp" . && mv "$pristine.tmp" "$pristine"
   rm -rf "$fresh"
 fi
@@ -52,6 +54,7 @@ cleanup() {
 trap cleanup EXIT
 echo "==> A fresh copy of the clean root in $root"
 tar -C "$root" --zstd -xf "$pristine"
+chmod 0755 "$root" # (a cache made before the line above had its root at 0700)
 mount -t proc proc "$root/proc"
 mount -t sysfs sys "$root/sys"
 mount --bind /dev "$root/dev"

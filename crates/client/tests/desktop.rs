@@ -252,6 +252,18 @@ async fn a_kill_9_in_a_burst_loses_nothing_and_duplicates_nothing() {
     drop(app);
 }
 
+/// `gdbus <command> --address <address> <args…>`; whether it succeeded.
+fn gdbus(address: &str, args: &[&str]) -> bool {
+    Command::new("gdbus")
+        .arg(args[0])
+        .args(["--address", address])
+        .args(&args[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// A private bus standing in for the system bus, with python-dbusmock's logind on it.
 struct SystemBus {
     address: String,
@@ -302,14 +314,7 @@ impl SystemBus {
 
     /// `gdbus <args>` on this bus; whether it succeeded.
     fn gdbus(&self, args: &[&str]) -> bool {
-        Command::new("gdbus")
-            .arg(args[0])
-            .args(["--address", &self.address])
-            .args(&args[1..])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        gdbus(&self.address, args)
     }
 
     /// A method call on logind's object at `path`.
@@ -406,16 +411,7 @@ async fn a_screen_lock_from_logind_or_a_screen_saver_is_away_at_once_and_back_on
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let session_bus = |args: &[&str]| {
-        Command::new("gdbus")
-            .arg(args[0])
-            .args(["--address", &desktop.bus_address])
-            .args(&args[1..])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
+    let session_bus = |args: &[&str]| gdbus(&desktop.bus_address, args);
     wait_until(
         Duration::from_secs(10),
         "the screen saver on the session bus",

@@ -19,6 +19,21 @@ on_both_databases!(
     out_of_office_reaches_teammates_holds_notifications_and_outlasts_the_devices,
 );
 
+/// `PUT /me/preferences`: the status and the answer.
+async fn put_preferences(
+    f: &Fixture,
+    token: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    f.call(
+        reqwest::Method::PUT,
+        "/me/preferences",
+        token,
+        Some(body.clone()),
+    )
+    .await
+}
+
 async fn a_status_change_reaches_teammates_once_and_no_one_else(b: Backend) {
     let Some(f) = Fixture::start(b).await else {
         return;
@@ -478,15 +493,8 @@ async fn people_set_their_own_preferences(b: Backend) {
     assert_eq!(prefs["time_zone"], "Europe/London");
     prefs["idle_after"] = json!(600_000);
     prefs["schedule"] = json!({"time_zone": "Europe/London", "quiet_hours": [{"days": [0, 1, 2, 3, 4, 5, 6], "start": 1320, "end": 420}]});
-    let r = f
-        .http
-        .put(f.url("/me/preferences"))
-        .bearer_auth(&token)
-        .json(&prefs)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    let (status, body) = put_preferences(&f, &token, &prefs).await;
+    assert_eq!(status, 200, "{body}");
     let slot = f.app().slot(&f.bea).unwrap();
     let person = f.app().person(&slot).await;
     assert_eq!(person.preferences.idle_after, Some(Span::minutes(10)));
@@ -503,26 +511,12 @@ async fn people_set_their_own_preferences(b: Backend) {
     // Refused, and nothing changes: a threshold out of range, an unknown time zone.
     let mut bad = prefs.clone();
     bad["idle_after"] = json!(1000);
-    let r = f
-        .http
-        .put(f.url("/me/preferences"))
-        .bearer_auth(&token)
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 422);
+    let (status, body) = put_preferences(&f, &token, &bad).await;
+    assert_eq!(status, 422, "{body}");
     let mut bad = prefs.clone();
     bad["time_zone"] = json!("Mars/Olympus");
-    let r = f
-        .http
-        .put(f.url("/me/preferences"))
-        .bearer_auth(&token)
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 422);
+    let (status, body) = put_preferences(&f, &token, &bad).await;
+    assert_eq!(status, 422, "{body}");
     // Another organisation's person on the allow-list or as a redirect, or a team of another
     // organisation: not found, as if they did not exist. A redirect to oneself: refused.
     for (field, value, code) in [
@@ -545,16 +539,7 @@ async fn people_set_their_own_preferences(b: Backend) {
     ] {
         let mut bad = prefs.clone();
         bad[field] = value;
-        let r = f
-            .http
-            .put(f.url("/me/preferences"))
-            .bearer_auth(&token)
-            .json(&bad)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let body: serde_json::Value = r.json().await.unwrap();
+        let (status, body) = put_preferences(&f, &token, &bad).await;
         assert_eq!(status, code, "{field}: {body}");
         assert!(body["error"]["message"]
             .as_str()
@@ -568,15 +553,8 @@ async fn people_set_their_own_preferences(b: Backend) {
     good["breakthrough"] = json!([f.cal.as_str()]);
     good["call"] = json!({"busy_action": {"action": "redirect_team", "target": f.team}, "out_of_hours": {"action": "voicemail"}, "forward_to": "+442079460000"});
     good["auto_away"] = json!(false);
-    let r = f
-        .http
-        .put(f.url("/me/preferences"))
-        .bearer_auth(&token)
-        .json(&good)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let (status, body) = put_preferences(&f, &token, &good).await;
+    assert_eq!(status, 200, "{body}");
     let stored = f.app().person(&slot).await.preferences;
     assert!(stored.breakthrough.contains(&f.cal));
     assert!(!stored.auto_away);
@@ -656,27 +634,13 @@ async fn out_of_office_reaches_teammates_holds_notifications_and_outlasts_the_de
     for (a, b) in [(until, from), (from, from.plus(Span::hours(367 * 24)))] {
         let mut bad = prefs.clone();
         bad["out_of_office"] = json!({"from": a.0, "until": b.0, "message": null});
-        let r = f
-            .http
-            .put(f.url("/me/preferences"))
-            .bearer_auth(&token)
-            .json(&bad)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 422);
+        let (status, body) = put_preferences(&f, &token, &bad).await;
+        assert_eq!(status, 422, "{body}");
     }
 
     prefs["out_of_office"] = json!({"from": from.0, "until": until.0, "message": "At a conference; the support team has my calls"});
-    let r = f
-        .http
-        .put(f.url("/me/preferences"))
-        .bearer_auth(&token)
-        .json(&prefs)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let (status, body) = put_preferences(&f, &token, &prefs).await;
+    assert_eq!(status, 200, "{body}");
     // Bea's laptop is online until she leaves.
     let bea = f.online(&f.bea, "desk").await;
     cal.until("bea available", delta_for(&f.bea, StatusId::AVAILABLE))
