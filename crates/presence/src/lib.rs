@@ -35,8 +35,8 @@ pub use schedule::{ClearAfter, MinuteOfDay, Schedule, TimeZone, WeeklyWindow};
 pub use text::{Emoji, MessageText, StatusName};
 pub use time::{Span, Timestamp};
 pub use views::{
-    ClaimLine, Explanation, Interruptibility, MessageView, NextChange, SelfView, StatusView,
-    TeamView,
+    ClaimLine, DeviceLine, DeviceShown, Explanation, Interruptibility, MessageView, NextChange,
+    SelfView, StatusView, TeamView,
 };
 
 /// Everything the engine refuses, each with what to do about it.

@@ -115,6 +115,38 @@ pub struct Explanation {
     /// The next change that happens by itself, if any, and what it leads to.
     pub next: Option<NextChange>,
     pub seen_by_others: StatusId,
+    /// Each of the person's devices, as the engine counts it now.
+    #[serde(default)]
+    pub devices: Vec<DeviceLine>,
+}
+
+/// One device in "why am I shown as X?".
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceLine {
+    pub device: DeviceId,
+    pub state: DeviceShown,
+    /// Since when it is in that state (for gone: when it went).
+    pub since: Timestamp,
+    pub last_report_at: Timestamp,
+    pub in_call: bool,
+}
+
+/// What a device counts as now.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceShown {
+    Active,
+    /// No input, not yet past the idle threshold.
+    Idle,
+    /// Idle past the threshold, or locked: it counts as away.
+    Away,
+    Locked,
+    /// Its lease lapsed or it signed out: it does not count.
+    Gone,
 }
 
 impl Rules {
@@ -312,6 +344,46 @@ impl Rules {
             when_this_ends,
             next,
             seen_by_others: self.team_view_of(person, &r, now).status.status,
+            devices: self.device_lines(person, now),
         }
+    }
+
+    fn device_lines(&self, person: &Person, now: Timestamp) -> Vec<DeviceLine> {
+        let idle_after = self.idle_after(person);
+        let mut lines: Vec<DeviceLine> = person
+            .devices()
+            .iter()
+            .map(|(id, d)| {
+                let (state, since) = if !d.is_live(now) {
+                    (DeviceShown::Gone, d.gone_at.unwrap_or(d.lease_until))
+                } else if let Some(l) = d.locked_since {
+                    (DeviceShown::Locked, l)
+                } else if let Some(i) = d.idle_since {
+                    let away = i.plus(idle_after);
+                    if away <= now {
+                        (DeviceShown::Away, away)
+                    } else {
+                        (DeviceShown::Idle, i)
+                    }
+                } else {
+                    (DeviceShown::Active, d.last_report_at)
+                };
+                DeviceLine {
+                    device: id.clone(),
+                    state,
+                    since,
+                    last_report_at: d.last_report_at,
+                    in_call: d.in_call_since.is_some() && d.is_live(now),
+                }
+            })
+            .collect();
+        // Those that count first, the most recently heard from first.
+        lines.sort_by_key(|l| {
+            (
+                l.state == DeviceShown::Gone,
+                std::cmp::Reverse(l.last_report_at),
+            )
+        });
+        lines
     }
 }

@@ -36,6 +36,8 @@ fn generated() -> String {
         ClaimLine::decl(),
         NextChange::decl(),
         Explanation::decl(),
+        DeviceLine::decl(),
+        DeviceShown::decl(),
         DeviceActivity::decl(),
         DeviceReport::decl(),
         ClearAfter::decl(),

@@ -13,10 +13,25 @@ function explanation(next: Explanation["next"]): Explanation {
     when_this_ends: "available",
     next,
     seen_by_others: "do_not_disturb",
+    devices: [],
   };
 }
 
 describe("WhyPanel", () => {
+  it("lists each device as it counts now, in words", () => {
+    const e = explanation(null);
+    e.devices = [
+      { device: "desktop-1a2b3c4d", state: "locked", since: 1_800_000_000_000, last_report_at: 1_800_000_060_000, in_call: false },
+      { device: "phone", state: "active", since: 1_800_000_000_000, last_report_at: 1_800_000_000_000, in_call: true },
+      { device: "desktop-9f8e7d6c", state: "gone", since: 1_800_000_000_000, last_report_at: 1_799_990_000_000, in_call: false },
+    ];
+    render(WhyPanel, { explanation: e });
+    const lines = screen.getAllByTestId("why-device").map((l) => l.textContent ?? "");
+    expect(lines[0]).toMatch(/desktop-1a2b3c4d — screen locked since .* · last report/);
+    expect(lines[1]).toMatch(/phone — active, on a call/);
+    expect(lines[2]).toMatch(/not counted since/);
+  });
+
   it("says what comes next when the status will change by itself", () => {
     render(WhyPanel, { explanation: explanation({ at: 1_800_003_600_000, status: "available", label: "Available" }) });
     expect(screen.getByText(/Next: Available at/)).toBeTruthy();

@@ -83,7 +83,19 @@ when_this_ends: StatusId,
 /**
  * The next change that happens by itself, if any, and what it leads to.
  */
-next: NextChange | null, seen_by_others: StatusId, };
+next: NextChange | null, seen_by_others: StatusId, 
+/**
+ * Each of the person's devices, as the engine counts it now.
+ */
+devices: Array<DeviceLine>, };
+
+export type DeviceLine = { device: DeviceId, state: DeviceShown, 
+/**
+ * Since when it is in that state (for gone: when it went).
+ */
+since: Timestamp, last_report_at: Timestamp, in_call: boolean, };
+
+export type DeviceShown = "active" | "idle" | "away" | "locked" | "gone";
 
 export type DeviceActivity = { "state": "active" } | { "state": "idle", idle_for: Span, } | { "state": "locked", locked_for: Span, };
 

@@ -245,3 +245,58 @@ fn a_person_who_turned_auto_away_off_stays_available_when_idle_or_locked() {
     w.idle(4000, 3602);
     assert_eq!(w.shown(4000), StatusId::AWAY);
 }
+
+#[test]
+fn why_lists_each_device_as_it_counts_now() {
+    let mut w = World::new();
+    // desk: active at 0. laptop: idle since 0, reported at 400 (past the 300 s threshold).
+    // phone: locked. tablet: signed out.
+    w.report(0, "desk", DeviceActivity::Active, true);
+    w.report(
+        400,
+        "laptop",
+        DeviceActivity::Idle {
+            idle_for: Span::seconds(400),
+        },
+        false,
+    );
+    w.report(
+        410,
+        "phone",
+        DeviceActivity::Locked {
+            locked_for: Span::seconds(10),
+        },
+        false,
+    );
+    w.report(420, "tablet", DeviceActivity::Active, false);
+    let r = w.rules.clone();
+    w.person.sign_out(&r, t(430), &dev("tablet"));
+    let e = r.explain(&w.person, t(440));
+    let seen: Vec<(&str, DeviceShown, bool)> = e
+        .devices
+        .iter()
+        .map(|d| (d.device.as_str(), d.state, d.in_call))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("phone", DeviceShown::Locked, false),
+            ("laptop", DeviceShown::Away, false),
+            ("desk", DeviceShown::Active, true),
+            ("tablet", DeviceShown::Gone, false),
+        ]
+    );
+    let laptop = e
+        .devices
+        .iter()
+        .find(|d| d.device.as_str() == "laptop")
+        .unwrap();
+    assert_eq!(laptop.since, t(300), "away from the threshold");
+    assert_eq!(laptop.last_report_at, t(400));
+    let phone = e
+        .devices
+        .iter()
+        .find(|d| d.device.as_str() == "phone")
+        .unwrap();
+    assert_eq!(phone.since, t(400));
+}

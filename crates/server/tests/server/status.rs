@@ -17,6 +17,7 @@ on_both_databases!(
     a_restart_keeps_statuses_timers_and_unread_notifications,
     people_set_their_own_preferences,
     out_of_office_reaches_teammates_holds_notifications_and_outlasts_the_devices,
+    why_lists_each_of_the_persons_devices,
 );
 
 /// `PUT /me/preferences`: the status and the answer.
@@ -694,4 +695,41 @@ async fn out_of_office_reaches_teammates_holds_notifications_and_outlasts_the_de
     };
     assert_eq!(view.message, None);
     f.finish().await;
+}
+
+async fn why_lists_each_of_the_persons_devices(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let mut desk = f.online(&f.bea, "desk").await;
+    let mut laptop = f.online(&f.bea, "laptop").await;
+    desk.report(
+        DeviceActivity::Locked {
+            locked_for: Span::seconds(5),
+        },
+        false,
+    )
+    .await;
+    laptop.report(DeviceActivity::Active, true).await;
+    let token = f.token(&f.bea, "phone").await;
+    let mut devices = serde_json::Value::Null;
+    for _ in 0..50 {
+        let (status, why) = f.get("/me/explain", &token).await;
+        assert_eq!(status, 200, "{why}");
+        devices = why["devices"].clone();
+        let state = |name: &str| {
+            devices
+                .as_array()
+                .and_then(|d| d.iter().find(|x| x["device"] == name))
+                .map(|x| (x["state"].clone(), x["in_call"].clone()))
+        };
+        if state("desk") == Some((json!("locked"), json!(false)))
+            && state("laptop") == Some((json!("active"), json!(true)))
+        {
+            f.finish().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the explanation's devices: {devices}");
 }
