@@ -7,6 +7,7 @@ real window through WebDriver (tauri-driver in front of WebKitWebDriver) and cap
 with ImageMagick's `import`:
 
   docs/screenshots/window.png       Do not disturb, a notification held as missed (light theme)
+  docs/screenshots/why.png          why the status is what it is, with each device
   docs/screenshots/settings.png     the settings panel
   docs/screenshots/status-menu-dark.png  the dark theme with the status menu open
   docs/screenshots/directory-dark.png    the organisation's directory, searched for a team
@@ -106,6 +107,13 @@ def main():
         wait("a held notification", lambda: w.find_all('li.missed[data-testid="notification"]'), timeout=90)
         time.sleep(1)
         shot("window.png")
+        # "Why am I shown as …?", with the demo person's devices, scrolled into view.
+        wait("the devices in the why panel", lambda: w.find_all('[data-testid="why-device"]'))
+        w.call("POST", "/execute/sync", {"script": "document.getElementById('why-title').scrollIntoView({block: 'start'});",
+                                         "args": []})
+        time.sleep(1)
+        shot("why.png")
+        w.call("POST", "/execute/sync", {"script": "window.scrollTo(0, 0);", "args": []})
         w.click(".settings-button")
         time.sleep(1)
         shot("settings.png")
