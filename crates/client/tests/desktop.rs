@@ -120,20 +120,7 @@ async fn auto_away_from_real_x11_idle_time_restores_the_exact_earlier_status() {
     }
     let desktop = Desktop::start();
     let server = Server::start().await;
-    server
-        .app()
-        .update_org(
-            &presently_server::app::Actor::system(),
-            "test",
-            String::new(),
-            &server.org,
-            |o| {
-                o.policy.idle_after = Span::seconds(2);
-                Ok(())
-            },
-        )
-        .await
-        .unwrap();
+    server.policy(|p| p.idle_after = Span::seconds(2)).await;
     let store = store_path(desktop.home.as_path(), "client");
     login(&store, &server.url(), "bea@one.test", "laptop");
     desktop.xdotool(&["mousemove", "10", "10"]);

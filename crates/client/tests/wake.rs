@@ -17,19 +17,8 @@ const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 /// A short device lease for the organisation: the server asks for a heartbeat every third of it.
 async fn lease(server: &Server, secs: i64) {
     server
-        .app()
-        .update_org(
-            &presently_server::app::Actor::system(),
-            "test",
-            String::new(),
-            &server.org,
-            |o| {
-                o.policy.device_lease = Span::seconds(secs);
-                Ok(())
-            },
-        )
-        .await
-        .unwrap();
+        .policy(|p| p.device_lease = Span::seconds(secs))
+        .await;
 }
 
 async fn status(server: &Server) -> StatusId {

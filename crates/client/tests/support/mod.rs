@@ -162,6 +162,23 @@ impl Server {
         n.seq.0
     }
 
+    /// Changes the organisation's timeouts (a short lease, a short idle threshold).
+    pub async fn policy(&self, change: impl FnOnce(&mut presence::OrgPolicy)) {
+        self.app()
+            .update_org(
+                &presently_server::app::Actor::system(),
+                "test",
+                String::new(),
+                &self.org,
+                |o| {
+                    change(&mut o.policy);
+                    Ok(())
+                },
+            )
+            .await
+            .expect("the policy changes");
+    }
+
     pub async fn seen(&self, user: &UserId) -> presence::SelfView {
         let slot = self.app().slot(user).unwrap();
         self.app().self_view(&slot).await
