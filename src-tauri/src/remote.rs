@@ -284,6 +284,10 @@ impl Remote {
                 self.with(|v| v.members = members.clone());
                 changed.team = true;
             }
+            Event::Statuses { statuses } => {
+                self.with(|v| v.statuses = statuses.clone());
+                changed.presence = true;
+            }
             Event::Delta { user, view } => {
                 self.with(|v| {
                     if let Some(m) = v.members.iter_mut().find(|m| &m.user == user) {

@@ -56,7 +56,7 @@ impl LocalPresence {
     }
 
     pub fn selectable(&self) -> Vec<StatusEntry> {
-        self.rules.catalog.selectable()
+        self.rules.selectable(&self.person)
     }
 
     pub fn paused_until(&self, now: Timestamp) -> Option<Timestamp> {

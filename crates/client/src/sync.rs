@@ -94,6 +94,11 @@ pub enum Event {
     Team {
         members: Vec<Member>,
     },
+    /// The statuses the person may choose changed (their own were edited on some device, or
+    /// the organisation's catalog changed).
+    Statuses {
+        statuses: Vec<presence::StatusEntry>,
+    },
     Delta {
         user: UserId,
         view: TeamView,
@@ -592,6 +597,7 @@ impl Worker {
                 self.team_dirty = true;
                 self.emit(Event::Delta { user, view });
             }
+            ServerMessage::Statuses { statuses } => self.emit(Event::Statuses { statuses }),
             ServerMessage::SelfUpdate { view } => {
                 let interruptible = view.interruptibility == Interruptibility::Normal;
                 if self.interruptible == Some(false) && interruptible {

@@ -208,6 +208,8 @@ impl BuiltinStatus {
 pub enum StatusId {
     Builtin(BuiltinStatus),
     Custom(CustomStatusId),
+    /// One of the person's own statuses (`personal:<id>`), kept in their preferences.
+    Personal(CustomStatusId),
 }
 
 // A string on the wire, so its schema is written out (the derive describes enums by variant).
@@ -219,7 +221,7 @@ impl utoipa::PartialSchema for StatusId {
             .description(Some(
                 "A built-in status (available, busy, away, do_not_disturb, offline, on_a_call, \
                  in_a_meeting, after_call_work, forward_to_phone, be_right_back, invisible, out_of_office) or \
-                 custom:<id>",
+                 custom:<id> (the organisation's) or personal:<id> (the person's own)",
             ))
             .examples(["do_not_disturb", "custom:lunch"])
             .into()
@@ -247,6 +249,7 @@ impl fmt::Display for StatusId {
         match self {
             StatusId::Builtin(b) => f.write_str(b.key()),
             StatusId::Custom(c) => write!(f, "custom:{c}"),
+            StatusId::Personal(c) => write!(f, "personal:{c}"),
         }
     }
 }
@@ -256,6 +259,9 @@ impl FromStr for StatusId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if let Some(slug) = s.strip_prefix("custom:") {
             return Ok(StatusId::Custom(CustomStatusId::parse(slug)?));
+        }
+        if let Some(slug) = s.strip_prefix("personal:") {
+            return Ok(StatusId::Personal(CustomStatusId::parse(slug)?));
         }
         BuiltinStatus::ALL
             .into_iter()
@@ -466,6 +472,84 @@ impl CustomStatus {
     }
 }
 
+/// A status a person makes for themselves (the "Custom" status of a business phone app): a name,
+/// an emoji, and the family whose rules it follows: a personal Busy status is Busy for calls,
+/// notifications and routing, and shows its own name and emoji.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalStatus {
+    pub id: CustomStatusId,
+    pub name: StatusName,
+    pub emoji: Option<Emoji>,
+    pub family: Family,
+}
+
+/// How many statuses of their own a person may keep.
+pub const MAX_PERSONAL_STATUSES: usize = 20;
+
+impl PersonalStatus {
+    /// Its policy: its family's built-in's, drawn with its emoji. Offline (refused by
+    /// [`PersonalStatus::check_all`]) counts as Busy.
+    pub fn policy(&self) -> StatusPolicy {
+        let base = self
+            .family
+            .builtin()
+            .unwrap_or(BuiltinStatus::Busy)
+            .policy();
+        StatusPolicy {
+            family: base.family,
+            colour: base.colour,
+            glyph: if self.emoji.is_some() {
+                Glyph::Emoji
+            } else {
+                base.glyph
+            },
+            selectable: true,
+            ..base
+        }
+    }
+
+    fn entry(&self) -> StatusEntry {
+        StatusEntry {
+            id: StatusId::Personal(self.id.clone()),
+            label: self.name.to_string(),
+            emoji: self.emoji.clone(),
+            enabled: true,
+            policy: self.policy(),
+        }
+    }
+
+    /// A person's list as a whole: at most [`MAX_PERSONAL_STATUSES`], each id once, each name
+    /// once, none in the offline family.
+    pub fn check_all(list: &[PersonalStatus]) -> Result<(), PresenceError> {
+        let bad = |reason: String| PresenceError::InvalidPersonalStatus(reason);
+        if list.len() > MAX_PERSONAL_STATUSES {
+            return Err(bad(format!(
+                "at most {MAX_PERSONAL_STATUSES} statuses of your own: remove one first"
+            )));
+        }
+        for (i, s) in list.iter().enumerate() {
+            if s.family == Family::Offline {
+                return Err(bad(format!(
+                    "\"{}\" cannot be in the offline family: pick available, busy, away or do_not_disturb",
+                    s.name
+                )));
+            }
+            if list[..i].iter().any(|o| o.id == s.id) {
+                return Err(bad(format!("the id \"{}\" is used twice", s.id)));
+            }
+            if list[..i]
+                .iter()
+                .any(|o| o.name.as_str().eq_ignore_ascii_case(s.name.as_str()))
+            {
+                return Err(bad(format!("the name \"{}\" is used twice", s.name)));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One status as a person sees it listed.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -559,6 +643,50 @@ impl Catalog {
                     enabled: s.enabled,
                     policy: s.policy,
                 }),
+            // A person's own status is in their preferences: see [`Catalog::entry_for`].
+            StatusId::Personal(_) => None,
+        }
+    }
+
+    /// A status as `mine` (a person's own statuses) and the organisation's catalog say.
+    pub fn entry_for(&self, mine: &[PersonalStatus], id: &StatusId) -> Option<StatusEntry> {
+        match id {
+            StatusId::Personal(p) => mine.iter().find(|s| &s.id == p).map(PersonalStatus::entry),
+            _ => self.entry(id),
+        }
+    }
+
+    /// The policy of a status for a person with `mine`; see [`Catalog::policy`].
+    pub fn policy_for(&self, mine: &[PersonalStatus], id: &StatusId) -> StatusPolicy {
+        self.entry_for(mine, id)
+            .map(|e| e.policy)
+            .unwrap_or_else(|| BuiltinStatus::Busy.policy())
+    }
+
+    pub fn label_for(&self, mine: &[PersonalStatus], id: &StatusId) -> String {
+        self.entry_for(mine, id)
+            .map(|e| e.label)
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// What a person with `mine` may pick: the organisation's, then their own.
+    pub fn selectable_for(&self, mine: &[PersonalStatus]) -> Vec<StatusEntry> {
+        let mut out = self.selectable();
+        out.extend(mine.iter().map(PersonalStatus::entry));
+        out
+    }
+
+    /// Checks that a person with `mine` may choose `id` by hand.
+    pub fn check_selectable_for(
+        &self,
+        mine: &[PersonalStatus],
+        id: &StatusId,
+    ) -> Result<StatusEntry, PresenceError> {
+        match id {
+            StatusId::Personal(_) => self
+                .entry_for(mine, id)
+                .ok_or_else(|| PresenceError::UnknownStatus(id.to_string())),
+            _ => self.check_selectable(id),
         }
     }
 

@@ -134,7 +134,9 @@ impl Person {
         status: StatusId,
         until: Option<Timestamp>,
     ) -> Result<ClaimId, PresenceError> {
-        rules.catalog.check_selectable(&status)?;
+        rules
+            .catalog
+            .check_selectable_for(&self.preferences.statuses, &status)?;
         Self::check_until(until, now)?;
         self.settle(rules, now);
         let id = if status == StatusId::AVAILABLE {
@@ -405,7 +407,14 @@ impl Person {
         self.settle(rules, now);
     }
 
+    /// Replaces the person's settings. A status of their own that is gone from the new list
+    /// ends where the person had chosen it (what was under it shows again).
     pub fn set_preferences(&mut self, rules: &Rules, now: Timestamp, preferences: Preferences) {
+        let kept = &preferences.statuses;
+        self.claims.retain(|c| match &c.status {
+            StatusId::Personal(id) if c.source.is_personal() => kept.iter().any(|s| &s.id == id),
+            _ => true,
+        });
         self.preferences = preferences;
         self.settle(rules, now);
     }

@@ -89,7 +89,8 @@ impl Rules {
             return Delivery::Hold {
                 why: HoldReason::NoDevice,
             };
-        } else if self.catalog.policy(&r.winner.status).notifications == NotificationPolicy::Hold {
+        } else if self.policy_of(person, &r.winner.status).notifications == NotificationPolicy::Hold
+        {
             HoldReason::Status {
                 status: r.winner.status,
             }
@@ -125,7 +126,7 @@ impl Rules {
             .as_ref()
             .is_none_or(|s| s.is_working(now));
         let status = self.resolve(person, now).winner.status;
-        let policy = self.catalog.policy(&status);
+        let policy = self.policy_of(person, &status);
         if !working && policy.direct_call != DirectCallPolicy::ForwardToPhone {
             return CallOutcome::OutOfHours {
                 action: settings
@@ -150,7 +151,7 @@ impl Rules {
     /// Whether a team call rings this person: routable status, not holding notifications.
     pub fn rings_for_team_call(&self, person: &Person, now: Timestamp) -> bool {
         let status = self.resolve(person, now).winner.status;
-        let policy = self.catalog.policy(&status);
+        let policy = self.policy_of(person, &status);
         policy.team_calls && policy.notifications == NotificationPolicy::Deliver
     }
 
@@ -171,7 +172,8 @@ impl Rules {
     /// in an assignable status.
     pub fn assignable(&self, person: &Person, now: Timestamp) -> bool {
         let r = self.resolve(person, now);
-        r.winner.source != ClaimSource::NoDevice && self.catalog.policy(&r.winner.status).assignable
+        r.winner.source != ClaimSource::NoDevice
+            && self.policy_of(person, &r.winner.status).assignable
     }
 
     /// The next contact goes to the assignable candidate who waited longest since their last

@@ -22,7 +22,8 @@ pub mod views;
 pub use call::{BusyAction, CallSettings, PhoneNumber};
 pub use catalog::{
     BuiltinOverride, BuiltinStatus, Catalog, Colour, CustomStatus, DirectCallPolicy, Family, Glyph,
-    NotificationPolicy, PolicyOverrides, StatusEntry, StatusId, StatusPolicy,
+    NotificationPolicy, PersonalStatus, PolicyOverrides, StatusEntry, StatusId, StatusPolicy,
+    MAX_PERSONAL_STATUSES,
 };
 pub use changes::Change;
 pub use claims::{Claim, ClaimId, ClaimSource};
@@ -65,6 +66,8 @@ pub enum PresenceError {
     UnknownClaim(u64),
     #[error("a custom status cannot be in the offline family: pick available, busy, away or do_not_disturb")]
     OfflineFamily,
+    #[error("your own statuses: {0}")]
+    InvalidPersonalStatus(String),
     #[error("{what} is negative: report how long it has been, zero or more")]
     NegativeSpan { what: &'static str },
 }

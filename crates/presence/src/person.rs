@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::call::CallSettings;
-use crate::catalog::StatusId;
+use crate::catalog::{PersonalStatus, StatusId};
 use crate::claims::{Claim, ClaimSource};
 use crate::device::DeviceState;
 use crate::ids::{DeviceId, UserId};
@@ -43,6 +43,9 @@ pub struct Preferences {
     /// Away from work between two instants.
     #[serde(default)]
     pub out_of_office: Option<OutOfOffice>,
+    /// Statuses the person made for themselves, listed after the organisation's.
+    #[serde(default)]
+    pub statuses: Vec<PersonalStatus>,
 }
 
 /// Out of office from `from` until `until`: teammates see Out of office, until when, and the
@@ -78,6 +81,7 @@ impl Default for Preferences {
             call: CallSettings::default(),
             auto_away: true,
             out_of_office: None,
+            statuses: Vec::new(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, StatusId};
+use crate::catalog::{Catalog, StatusEntry, StatusId, StatusPolicy};
 use crate::claims::{priority, rank, ClaimId, ClaimSource};
 use crate::ids::DeviceId;
 use crate::person::Person;
@@ -53,6 +53,28 @@ impl Default for OrgPolicy {
 pub struct Rules {
     pub catalog: Catalog,
     pub policy: OrgPolicy,
+}
+
+impl Rules {
+    /// A status as this person sees it: the organisation's catalog and their own statuses.
+    pub fn status_entry(&self, person: &Person, id: &StatusId) -> Option<StatusEntry> {
+        self.catalog.entry_for(&person.preferences.statuses, id)
+    }
+
+    /// The policy of a status for this person (Busy's for a status that no longer exists).
+    pub fn policy_of(&self, person: &Person, id: &StatusId) -> StatusPolicy {
+        self.catalog.policy_for(&person.preferences.statuses, id)
+    }
+
+    pub fn label_of(&self, person: &Person, id: &StatusId) -> String {
+        self.catalog.label_for(&person.preferences.statuses, id)
+    }
+
+    /// What this person may pick from the dropdown or the tray: the organisation's statuses,
+    /// then their own.
+    pub fn selectable(&self, person: &Person) -> Vec<StatusEntry> {
+        self.catalog.selectable_for(&person.preferences.statuses)
+    }
 }
 
 /// Where a candidate stands in the stack.

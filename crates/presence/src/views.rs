@@ -152,15 +152,23 @@ pub enum DeviceShown {
 impl Rules {
     fn status_view(
         &self,
+        person: &Person,
         status: &StatusId,
         since: Timestamp,
         until: Option<Timestamp>,
     ) -> StatusView {
-        let entry = self.catalog.entry(status);
-        let policy = self.catalog.policy(status);
+        let mine = &person.preferences.statuses;
+        let entry = self.catalog.entry_for(mine, status);
+        let policy = entry
+            .as_ref()
+            .map(|e| e.policy)
+            .unwrap_or_else(|| self.catalog.policy(status));
         StatusView {
             status: status.clone(),
-            label: self.catalog.label(status),
+            label: entry
+                .as_ref()
+                .map(|e| e.label.clone())
+                .unwrap_or_else(|| status.to_string()),
             family: policy.family,
             colour: policy.colour,
             glyph: policy.glyph,
@@ -203,6 +211,7 @@ impl Rules {
         let r = self.resolve(person, now);
         SelfView {
             status: self.status_view(
+                person,
                 &r.winner.status,
                 Self::shown_since(person, &r.winner),
                 r.winner.until,
@@ -241,7 +250,7 @@ impl Rules {
                 since
             };
             return TeamView {
-                status: self.status_view(&StatusId::OFFLINE, frozen, None),
+                status: self.status_view(person, &StatusId::OFFLINE, frozen, None),
                 message,
                 last_seen: Some(frozen),
             };
@@ -258,6 +267,7 @@ impl Rules {
         };
         TeamView {
             status: self.status_view(
+                person,
                 &r.winner.status,
                 Self::shown_since(person, &r.winner),
                 r.winner.until,
@@ -277,7 +287,7 @@ impl Rules {
         r: &Resolution,
         now: Timestamp,
     ) -> Interruptibility {
-        if self.catalog.policy(&r.winner.status).notifications
+        if self.policy_of(person, &r.winner.status).notifications
             == crate::catalog::NotificationPolicy::Hold
         {
             return Interruptibility::DoNotDisturb {
@@ -298,10 +308,10 @@ impl Rules {
         Interruptibility::Normal
     }
 
-    fn line(&self, c: &Candidate) -> ClaimLine {
+    fn line(&self, person: &Person, c: &Candidate) -> ClaimLine {
         ClaimLine {
             status: c.status.clone(),
-            label: self.catalog.label(&c.status),
+            label: self.label_of(person, &c.status),
             source: c.source,
             because: c.source.describe().to_owned(),
             priority: c.priority,
@@ -334,13 +344,18 @@ impl Rules {
             let status = self.resolve(&later, at).winner.status;
             NextChange {
                 at,
-                label: self.catalog.label(&status),
+                label: self.label_of(person, &status),
                 status,
             }
         });
         Explanation {
-            winner: self.line(&r.winner),
-            others: r.stack.iter().skip(1).map(|c| self.line(c)).collect(),
+            winner: self.line(person, &r.winner),
+            others: r
+                .stack
+                .iter()
+                .skip(1)
+                .map(|c| self.line(person, c))
+                .collect(),
             when_this_ends,
             next,
             seen_by_others: self.team_view_of(person, &r, now).status.status,

@@ -148,6 +148,9 @@ pub struct Settings {
     pub call: CallSettings,
     /// Out of office: from, until, and the message teammates see.
     pub out_of_office: Option<OutOfOffice>,
+    /// The person's own statuses (name, emoji, family), listed after the organisation's.
+    #[serde(default)]
+    pub statuses: Vec<presence::PersonalStatus>,
     /// What the organisation allows; none without a server.
     pub limits: Option<crate::rest::PersonalLimits>,
     /// Why the person's own settings could not be read (the server cannot be reached): the

@@ -285,6 +285,11 @@ pub enum ServerMessage {
     BoardSnapshot {
         members: Vec<Member>,
     },
+    /// (Protocol 3.) The statuses the person may choose changed: they edited their own on some
+    /// device, or the organisation changed its catalog. The same list as `GET /statuses`.
+    Statuses {
+        statuses: Vec<presence::StatusEntry>,
+    },
 }
 
 /// What went wrong, for a program (`kind`) and for a person (`message`, which says what to do).

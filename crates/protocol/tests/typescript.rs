@@ -68,6 +68,7 @@ fn generated() -> String {
         CallSettings::decl(),
         Preferences::decl(),
         OutOfOffice::decl(),
+        PersonalStatus::decl(),
         CallOutcome::decl(),
         CustomStatusId::decl(),
         StatusName::decl(),

@@ -406,14 +406,15 @@ async fn directory(
     Ok(Json(rest::Directory { people, more }))
 }
 
-#[utoipa::path(get, path = "/statuses", tag = "me", security(("device" = [])), responses((status = 200, description = "the statuses the person may choose", body = rest::Statuses), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+#[utoipa::path(get, path = "/statuses", tag = "me", security(("device" = [])), responses((status = 200, description = "the statuses the person may choose: the organisation's, then their own", body = rest::Statuses), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn statuses(
     State(app): State<Arc<App>>,
     Device(d): Device,
 ) -> Result<Json<rest::Statuses>, AppError> {
     let rules = app.rules(&d.user.org)?;
+    let person = app.person(&d.user).await;
     Ok(Json(rest::Statuses {
-        statuses: rules.catalog.selectable(),
+        statuses: rules.selectable(&person),
     }))
 }
 

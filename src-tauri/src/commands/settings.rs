@@ -27,6 +27,7 @@ pub async fn get_settings<R: tauri::Runtime>(
             urgent_from: vec![],
             call: defaults.call,
             out_of_office: None,
+            statuses: vec![],
             limits: None,
             unavailable: None,
             desktop_notifications: true,
@@ -68,6 +69,7 @@ pub async fn get_settings<R: tauri::Runtime>(
         urgent_from: prefs.breakthrough.into_iter().collect(),
         call: prefs.call,
         out_of_office: prefs.out_of_office,
+        statuses: prefs.statuses,
         limits: limits.ok(),
         unavailable,
         desktop_notifications: r.notifier.enabled(),
@@ -150,10 +152,15 @@ pub async fn save_settings<R: tauri::Runtime>(
         call: settings.call,
         auto_away: settings.auto_away,
         out_of_office: settings.out_of_office,
+        statuses: settings.statuses,
     };
     r.api
         .set_preferences(&r.token, &prefs)
         .await
         .map_err(offline)?;
+    // The menu and the tray list the person's own statuses at once (the server's `statuses`
+    // frame tells the person's other devices).
+    r.refresh_statuses().await;
+    state.changed.notify_one();
     Ok(())
 }

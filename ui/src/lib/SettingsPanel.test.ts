@@ -16,6 +16,7 @@ const settings: Settings = {
   urgent_from: [],
   call: { busy_action: { action: "voicemail" }, out_of_hours: null, forward_to: null },
   out_of_office: null,
+  statuses: [{ id: "site", name: "At a client site", emoji: "🏗️", family: "busy" }],
   limits: {
     auto_away: true,
     idle_after: 300_000,
@@ -98,6 +99,39 @@ describe("SettingsPanel", () => {
       until: new Date("2099-03-09T09:00").getTime(),
       message: "Back on the 9th",
     });
+  });
+
+  it("makes, changes and removes statuses of the person's own, with an id from the name", async () => {
+    const onsave = vi.fn();
+    render(SettingsPanel, { settings, members, onsave, onsignin: vi.fn() });
+    expect((screen.getByLabelText("Status 1 name") as HTMLInputElement).value).toBe("At a client site");
+    await fireEvent.click(screen.getByRole("button", { name: "Add a status of my own" }));
+    await fireEvent.input(screen.getByLabelText("Status 2 name"), { target: { value: "  Deep work: writing " } });
+    await fireEvent.input(screen.getByLabelText("Status 2 emoji"), { target: { value: "✍️" } });
+    await fireEvent.change(screen.getByLabelText("Status 2 works as"), { target: { value: "do_not_disturb" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Add a status of my own" }));
+    await fireEvent.input(screen.getByLabelText("Status 3 name"), { target: { value: "At a client site!" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(onsave).toHaveBeenLastCalledWith(
+      expect.objectContaining({
+        statuses: [
+          { id: "site", name: "At a client site", emoji: "🏗️", family: "busy" },
+          { id: "deep-work-writing", name: "Deep work: writing", emoji: "✍️", family: "do_not_disturb" },
+          { id: "at-a-client-site", name: "At a client site!", emoji: null, family: "busy" },
+        ],
+      }),
+    );
+    // Removing the first keeps the others' ids; an empty name is refused in words.
+    await fireEvent.click(screen.getByRole("button", { name: "Remove At a client site" }));
+    await fireEvent.click(screen.getByRole("button", { name: "Add a status of my own" }));
+    onsave.mockClear();
+    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(onsave).not.toHaveBeenCalled();
+    expect(screen.getByRole("alert").textContent).toBe("Your statuses: each needs a name (or remove it)");
+    await fireEvent.click(screen.getByRole("button", { name: "Remove status 3" }));
+    await fireEvent.input(screen.getByLabelText("Status 2 name"), { target: { value: "DEEP WORK: WRITING" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(screen.getByRole("alert").textContent).toContain('"DEEP WORK: WRITING" is there twice');
   });
 
   it("turns auto-away off, and says so when the organisation has", async () => {

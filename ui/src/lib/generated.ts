@@ -154,7 +154,7 @@ cursor: NotificationSeq,
  * device lease (at most 30 s), so a live client renews its lease in time.
  * Absent from servers before protocol 3: the client's own default.
  */
-heartbeat_ms?: number, } | { "type": "team_snapshot", members: Array<Member>, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, } | { "type": "report_needed", last_seq: number | null, reason: string, } | { "type": "report_applied", seq: number, } | { "type": "board_snapshot", members: Array<Member>, };
+heartbeat_ms?: number, } | { "type": "team_snapshot", members: Array<Member>, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, } | { "type": "report_needed", last_seq: number | null, reason: string, } | { "type": "report_applied", seq: number, } | { "type": "board_snapshot", members: Array<Member>, } | { "type": "statuses", statuses: Array<StatusEntry>, };
 
 export type Snapshot = { me: SelfView, statuses: Array<StatusEntry>, 
 /**
@@ -221,6 +221,10 @@ call: CallSettings,
  * Out of office: from, until, and the message teammates see.
  */
 out_of_office: OutOfOffice | null, 
+/**
+ * The person's own statuses (name, emoji, family), listed after the organisation's.
+ */
+statuses: Array<PersonalStatus>, 
 /**
  * What the organisation allows; none without a server.
  */
@@ -326,9 +330,15 @@ auto_away: boolean,
 /**
  * Away from work between two instants.
  */
-out_of_office: OutOfOffice | null, };
+out_of_office: OutOfOffice | null, 
+/**
+ * Statuses the person made for themselves, listed after the organisation's.
+ */
+statuses: Array<PersonalStatus>, };
 
 export type OutOfOffice = { from: Timestamp, until: Timestamp, message: MessageText | null, };
+
+export type PersonalStatus = { id: CustomStatusId, name: StatusName, emoji: Emoji | null, family: Family, };
 
 export type CallOutcome = { "outcome": "ring" } | { "outcome": "busy", action: BusyAction, } | { "outcome": "voicemail" } | { "outcome": "forward", to: PhoneNumber, } | { "outcome": "out_of_hours", action: BusyAction, };
 

@@ -281,3 +281,123 @@ fn out_of_office_shows_with_its_message_holds_notifications_and_needs_no_device(
     assert_eq!(back.status.status, StatusId::OFFLINE);
     assert_eq!(back.message, None);
 }
+
+fn personal(id: &str, name: &str, emoji: Option<&str>, family: Family) -> PersonalStatus {
+    PersonalStatus {
+        id: CustomStatusId::parse(id).unwrap(),
+        name: StatusName::parse(name).unwrap(),
+        emoji: emoji.map(|e| Emoji::parse(e).unwrap()),
+        family,
+    }
+}
+
+fn mine(id: &str) -> StatusId {
+    StatusId::Personal(CustomStatusId::parse(id).unwrap())
+}
+
+#[test]
+fn a_personal_status_follows_its_family_and_shows_its_own_name_and_emoji() {
+    let mut w = World::new();
+    let r = w.rules.clone();
+    // Not anyone's until they make it.
+    assert_eq!(
+        w.person.choose(&r, t(0), mine("site"), None),
+        Err(PresenceError::UnknownStatus("personal:site".into()))
+    );
+    let mut prefs = w.person.preferences.clone();
+    prefs.statuses = vec![
+        personal("site", "At a client site", Some("🏗️"), Family::Busy),
+        personal("focus", "Deep work", None, Family::DoNotDisturb),
+    ];
+    PersonalStatus::check_all(&prefs.statuses).unwrap();
+    w.person.set_preferences(&r, t(0), prefs);
+
+    // Listed after the organisation's, in the person's order, and only for them.
+    let list = r.selectable(&w.person);
+    let ids: Vec<_> = list.iter().map(|e| e.id.to_string()).collect();
+    assert_eq!(
+        &ids[ids.len() - 2..],
+        ["personal:site", "personal:focus"],
+        "{ids:?}"
+    );
+    assert_eq!(r.selectable(&Person::default()), r.catalog.selectable());
+
+    // Busy's rules, its own name and emoji for teammates.
+    w.choose(10, mine("site"), None);
+    let seen = r.team_view(&w.person, t(10)).status;
+    assert_eq!(seen.status, mine("site"));
+    assert_eq!(seen.label, "At a client site");
+    assert_eq!(seen.emoji.as_ref().map(|e| e.as_str()), Some("🏗️"));
+    assert_eq!(seen.family, Family::Busy);
+    assert_eq!(seen.colour, Colour::Red);
+    assert_eq!(seen.glyph, Glyph::Emoji);
+    assert_eq!(
+        r.interruptibility(&w.person, t(10)),
+        Interruptibility::Normal
+    );
+    assert_eq!(
+        r.direct_call(&w.person, t(10)),
+        r.direct_call(
+            &{
+                let mut p = w.person.clone();
+                p.choose(&r, t(10), StatusId::BUSY, None).unwrap();
+                p
+            },
+            t(10)
+        ),
+        "a direct call does what it does in Busy"
+    );
+    assert_eq!(r.explain(&w.person, t(10)).winner.label, "At a client site");
+
+    // A Do not disturb one holds notifications, and draws the family's shape without an emoji.
+    w.choose(20, mine("focus"), Some(100));
+    let me = r.self_view(&w.person, t(20));
+    assert_eq!(me.status.label, "Deep work");
+    assert_eq!(me.status.glyph, Glyph::Line);
+    assert!(matches!(
+        me.interruptibility,
+        Interruptibility::DoNotDisturb { until: Some(u) } if u == t(100)
+    ));
+    assert!(!r.rings_for_team_call(&w.person, t(20)));
+
+    // Renamed: every view says the new name at once.
+    let mut prefs = w.person.preferences.clone();
+    prefs.statuses[1].name = StatusName::parse("Writing").unwrap();
+    w.person.set_preferences(&r, t(30), prefs);
+    assert_eq!(r.self_view(&w.person, t(30)).status.label, "Writing");
+
+    // Removed while chosen: it ends, and what was under it shows again.
+    let mut prefs = w.person.preferences.clone();
+    prefs.statuses.remove(1);
+    w.person.set_preferences(&r, t(40), prefs);
+    assert_eq!(w.shown(40), mine("site"));
+    let mut prefs = w.person.preferences.clone();
+    prefs.statuses.clear();
+    w.person.set_preferences(&r, t(50), prefs);
+    assert_eq!(w.shown(50), StatusId::AVAILABLE);
+}
+
+#[test]
+fn a_persons_own_statuses_are_checked_as_a_list() {
+    let ok = personal("site", "At a client site", None, Family::Busy);
+    let check =
+        |list: Vec<PersonalStatus>| PersonalStatus::check_all(&list).map_err(|e| e.to_string());
+    assert_eq!(check(vec![ok.clone()]), Ok(()));
+    let offline = personal("gone", "Gone fishing", None, Family::Offline);
+    assert!(check(vec![offline]).unwrap_err().contains("offline family"));
+    let twice = personal("site", "Elsewhere", None, Family::Away);
+    assert!(check(vec![ok.clone(), twice])
+        .unwrap_err()
+        .contains("id \"site\" is used twice"));
+    let same_name = personal("other", "AT A CLIENT SITE", None, Family::Away);
+    assert!(check(vec![ok.clone(), same_name])
+        .unwrap_err()
+        .contains("used twice"));
+    let many = (0..=MAX_PERSONAL_STATUSES)
+        .map(|i| personal(&format!("s{i}"), &format!("Status {i}"), None, Family::Away))
+        .collect();
+    assert!(check(many).unwrap_err().contains("at most 20"));
+    // On the wire, the person's own are personal:<id>, apart from the organisation's custom:<id>.
+    assert_eq!("personal:site".parse::<StatusId>(), Ok(mine("site")));
+    assert_ne!(mine("lunch"), custom("lunch"));
+}

@@ -297,6 +297,8 @@ impl App {
         // Read first: a change made while this reload runs moves the revision again.
         let revisions = self.db.revisions().await?;
         let orgs = self.db.orgs().await?;
+        // Organisations whose statuses changed: their people here get the new list.
+        let mut recatalogued = std::collections::HashSet::new();
         {
             let mut map = self.orgs.write().expect("orgs lock");
             for row in orgs {
@@ -304,6 +306,12 @@ impl App {
                     catalog: row.catalog.clone(),
                     policy: row.policy.clone(),
                 });
+                if map
+                    .get(&row.id)
+                    .is_some_and(|old| old.rules.catalog != rules.catalog)
+                {
+                    recatalogued.insert(row.id.clone());
+                }
                 map.insert(row.id.clone(), Arc::new(OrgEntry { row, rules }));
             }
         }
@@ -377,8 +385,40 @@ impl App {
         *self.revisions.lock().expect("revisions lock") = revisions.into_iter().collect();
         if self.serving {
             self.carry_out(&removed, &regrouped).await?;
+            self.send_statuses(&recatalogued).await;
         }
         Ok(())
+    }
+
+    /// Sends each person of `orgs` connected to this node the statuses they may choose now
+    /// (every node reloads a changed organisation, so each tells its own connections).
+    async fn send_statuses(&self, orgs: &std::collections::HashSet<String>) {
+        if orgs.is_empty() {
+            return;
+        }
+        let slots: Vec<Arc<Slot>> = self
+            .users
+            .read()
+            .expect("users lock")
+            .values()
+            .filter(|s| orgs.contains(&s.org))
+            .cloned()
+            .collect();
+        for slot in slots {
+            if self.hub.devices_of(&slot.id).is_empty() {
+                continue;
+            }
+            let Ok(rules) = self.rules(&slot.org) else {
+                continue;
+            };
+            let statuses = rules.selectable(&self.person(&slot).await);
+            self.hub.deliver(&Event::User {
+                user: slot.id.clone(),
+                frame: frame(&ServerMessage::Statuses { statuses }),
+                notification: None,
+                version: None,
+            });
+        }
     }
 
     fn slot_from_row(&self, row: UserRow, now: Timestamp) -> Result<Slot, AppError> {

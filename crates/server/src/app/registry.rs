@@ -401,6 +401,7 @@ impl App {
                 ));
             }
         }
+        presence::PersonalStatus::check_all(&preferences.statuses).map_err(AppError::from)?;
         if preferences.breakthrough.len() > 100 {
             return Err(AppError::invalid(
                 "at most 100 people on the urgent allow-list",
@@ -455,11 +456,27 @@ impl App {
             preferences.out_of_office = None;
         }
         let stored = preferences.clone();
+        let slot = self
+            .slot(user)
+            .ok_or_else(|| AppError::not_found("no such person"))?;
+        let before = self.person(&slot).await.preferences.statuses;
         self.mutate(user, None, move |p, rules, now| {
             p.set_preferences(rules, now, preferences.clone());
             Ok(())
         })
         .await?;
+        if before != stored.statuses {
+            // Every device of the person lists what they may choose again.
+            let rules = self.rules(&org)?;
+            self.broker.publish(Event::User {
+                user: user.clone(),
+                frame: frame(&ServerMessage::Statuses {
+                    statuses: rules.selectable(&self.person(&slot).await),
+                }),
+                notification: None,
+                version: None,
+            });
+        }
         Ok(stored)
     }
 
