@@ -423,6 +423,7 @@ pub const SERVER_TYPES: &[&str] = &[
     "report_needed",
     "report_applied",
     "board_snapshot",
+    "statuses",
 ];
 
 /// Parses a frame from a client.
