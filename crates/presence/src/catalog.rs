@@ -693,15 +693,11 @@ impl Catalog {
     /// The policy of a status. A custom status that was deleted while someone still had it falls
     /// back to Busy's policy (logged in, not taking calls) rather than failing.
     pub fn policy(&self, id: &StatusId) -> StatusPolicy {
-        self.entry(id)
-            .map(|e| e.policy)
-            .unwrap_or_else(|| BuiltinStatus::Busy.policy())
+        self.policy_for(&[], id)
     }
 
     pub fn label(&self, id: &StatusId) -> String {
-        self.entry(id)
-            .map(|e| e.label)
-            .unwrap_or_else(|| id.to_string())
+        self.label_for(&[], id)
     }
 
     /// What a person may pick from the dropdown or the tray, in menu order.

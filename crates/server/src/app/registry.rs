@@ -421,10 +421,10 @@ impl App {
         }
         // Everyone and every team named is of the person's own organisation: another
         // organisation's ids are "not found", as everywhere.
-        let org = self
+        let slot = self
             .slot(user)
-            .map(|s| s.org.clone())
             .ok_or_else(|| AppError::not_found("no such person"))?;
+        let org = slot.org.clone();
         for u in &preferences.breakthrough {
             self.user_in_org(&org, u.as_str())?;
         }
@@ -456,9 +456,6 @@ impl App {
             preferences.out_of_office = None;
         }
         let stored = preferences.clone();
-        let slot = self
-            .slot(user)
-            .ok_or_else(|| AppError::not_found("no such person"))?;
         let before = self.person(&slot).await.preferences.statuses;
         self.mutate(user, None, move |p, rules, now| {
             p.set_preferences(rules, now, preferences.clone());
