@@ -129,6 +129,14 @@ fn server_messages_round_trip() {
                 view: rules.team_view(&person, now),
             }],
         },
+        ServerMessage::Statuses {
+            statuses: rules.catalog.selectable_for(&[PersonalStatus {
+                id: CustomStatusId::parse("deep-work").unwrap(),
+                name: StatusName::parse("Deep work").unwrap(),
+                emoji: Some(Emoji::parse("🎧").unwrap()),
+                family: Family::DoNotDisturb,
+            }]),
+        },
     ];
     assert_eq!(messages.len(), SERVER_TYPES.len());
     for m in messages {
