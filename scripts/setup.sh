@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing Presently needs, and only what is missing:
-# Debian/Ubuntu packages (WebKitGTK, appindicator, Xvfb, D-Bus tools, ImageMagick) and the UI's
-# npm packages. Safe to run again: it does nothing when everything is there.
+# Debian/Ubuntu packages (WebKitGTK, appindicator, Xvfb, D-Bus tools, ImageMagick; sway, run
+# headless, for the Wayland idle test) and the UI's npm packages. Safe to run again: it does
+# nothing when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(build-essential pkg-config curl xdg-utils libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libxss-dev libx11-dev)
-TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock python3-venv imagemagick fonts-noto-color-emoji webkit2gtk-driver chromium chromium-driver debootstrap zstd faketime pulseaudio pulseaudio-utils)
+TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock python3-venv imagemagick fonts-noto-color-emoji webkit2gtk-driver chromium chromium-driver debootstrap zstd faketime pulseaudio pulseaudio-utils sway)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi

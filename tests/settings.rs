@@ -6,15 +6,19 @@
 //! status show Out of office), and are what the window shows when Settings is opened again. A
 //! time zone that does not exist is refused in words, and nothing changes.
 //!
+//! A status of the person's own, made in Settings, is in the window's status menu and the tray
+//! after the organisation's; chosen from the tray it is what teammates see, with its name and
+//! emoji and its family's rules, and removed while chosen it ends.
+//!
 //! With `PRESENTLY_SCREENSHOTS=<dir>` it saves the filled-in settings there
-//! (`settings-schedule.png`; `scripts/screenshots.sh` does).
+//! (`settings-schedule.png`, `settings-statuses.png`; `scripts/screenshots.sh` does).
 #![cfg(target_os = "linux")]
 
 mod support;
 
 use presence::{BusyAction, PhoneNumber, Span, StatusId};
 use std::time::Duration;
-use support::{require, Desktop, TauriDriver, TestServer, PASSWORD};
+use support::{require, Desktop, TauriDriver, TestServer, Tray, PASSWORD};
 use tokio::task::block_in_place;
 
 const APP: &str = env!("CARGO_BIN_EXE_presently");
@@ -244,5 +248,170 @@ async fn the_persons_settings_are_saved_from_the_window_and_shown_again() {
     let error = d.wait_text("p.error[role=\"alert\"]", "Mars/Olympus").await;
     assert!(error.contains("Mars/Olympus"), "{error}");
     assert_eq!(ts.running.app.person(&slot).await.preferences, prefs);
+    d.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_of_ones_own_is_made_in_settings_and_chosen_from_the_tray() {
+    if !["Xvfb", "dbus-daemon", "tauri-driver", "WebKitWebDriver"]
+        .iter()
+        .all(|t| require(t))
+    {
+        return;
+    }
+    let ts = TestServer::start().await;
+    let desktop = Desktop::start();
+    let store = desktop.home.join("client.db");
+    let server = ts.url();
+    let driver = TauriDriver::start(
+        &desktop,
+        &store,
+        &[
+            ("PRESENTLY_SERVER", &server),
+            ("PRESENTLY_EMAIL", "bea@one.test"),
+            ("PRESENTLY_PASSWORD", PASSWORD),
+        ],
+    );
+    let d = driver.session(APP).await;
+    for _ in 0..100 {
+        if ts.bea_status().await == StatusId::AVAILABLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(ts.bea_status().await, StatusId::AVAILABLE);
+
+    // Two of her own: one works as Do not disturb, one as Busy.
+    d.click("header button.settings-button[aria-expanded]")
+        .await;
+    d.find("[data-testid=\"save-settings\"]").await;
+    for (i, (emoji, name, family)) in [
+        ("🎧", "Deep work", "do_not_disturb"),
+        ("🏢", "At a client site", "busy"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        d.click("[data-testid=\"add-mine\"]").await;
+        let n = i + 1;
+        // An emoji as a picker puts it in (WebDriver's keys cannot type one).
+        let css = format!("input[aria-label=\"Status {n} emoji\"]");
+        assert_eq!(d.script(&set(&css, emoji)).await, "ok");
+        d.type_into(&format!("input[aria-label=\"Status {n} name\"]"), name)
+            .await;
+        let css = format!("select[aria-label=\"Status {n} works as\"]");
+        assert_eq!(d.script(&set(&css, family)).await, "ok");
+    }
+    if let Ok(dir) = std::env::var("PRESENTLY_SCREENSHOTS") {
+        d.script("document.querySelector('[data-testid=add-mine]').scrollIntoView({block: 'center'}); return 0;")
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let path = std::path::Path::new(&dir).join("settings-statuses.png");
+        block_in_place(|| desktop.screenshot(&path));
+    }
+    d.click("[data-testid=\"save-settings\"]").await;
+    d.wait_text("p.notice", "Settings saved.").await;
+    let slot = ts.running.app.slot(&ts.bea).unwrap();
+    let mine = ts.running.app.person(&slot).await.preferences.statuses;
+    let ids: Vec<_> = mine.iter().map(|s| s.id.as_str().to_owned()).collect();
+    assert_eq!(ids, ["deep-work", "at-a-client-site"]);
+    assert_eq!(mine[0].emoji.as_ref().map(|e| e.as_str()), Some("🎧"));
+    assert_eq!(mine[0].family, presence::Family::DoNotDisturb);
+
+    // In the window's status menu, after the organisation's.
+    d.click("button.avatar").await;
+    let offered = d
+        .script(
+            "return [...document.querySelectorAll('ul[aria-label=\"Set your status\"] [data-status]')].map((e) => e.getAttribute('data-status'));",
+        )
+        .await;
+    let offered: Vec<String> = serde_json::from_value(offered).unwrap();
+    let at = |id: &str| offered.iter().position(|o| o == id);
+    assert!(
+        at("available").unwrap() < at("personal:deep-work").unwrap(),
+        "{offered:?}"
+    );
+    assert!(at("personal:at-a-client-site").is_some(), "{offered:?}");
+    d.click("button.avatar").await;
+
+    // Chosen from the tray: teammates see its name and emoji, and its family.
+    let bus = desktop.bus();
+    let tray = block_in_place(|| Tray::find(&bus, Duration::from_secs(30))).expect("the tray");
+    let item = block_in_place(|| {
+        let mut found = None;
+        for _ in 0..100 {
+            found = tray
+                .layout(&bus)
+                .flatten()
+                .into_iter()
+                .find(|e| e.label == "🎧 Deep work")
+                .map(|e| e.id);
+            if found.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        found.expect("🎧 Deep work in the tray menu")
+    });
+    block_in_place(|| tray.click(&bus, item));
+    let deep: StatusId = "personal:deep-work".parse().unwrap();
+    for _ in 0..100 {
+        if ts.bea_status().await == deep {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // What a teammate's panel is drawn from.
+    let team = ts.running.app.members(&ts.cal).await;
+    let seen = &team
+        .iter()
+        .find(|m| m.user == ts.bea)
+        .expect("bea in her teammate's team")
+        .view
+        .status;
+    assert_eq!(seen.status, deep);
+    assert_eq!(seen.label, "Deep work");
+    assert_eq!(seen.emoji.as_ref().map(|e| e.as_str()), Some("🎧"));
+    assert_eq!(seen.family, presence::Family::DoNotDisturb);
+    assert_eq!(
+        d.wait_text("[data-testid=\"my-status\"]", "Deep work")
+            .await,
+        "Deep work"
+    );
+
+    // Removed while chosen: the choice ends, and the menu no longer has it.
+    d.click("header button.settings-button[aria-expanded]")
+        .await;
+    d.find("[data-testid=\"save-settings\"]").await;
+    d.click("button[aria-label=\"Remove Deep work\"]").await;
+    d.click("[data-testid=\"save-settings\"]").await;
+    d.wait_text("p.notice", "Settings saved.").await;
+    for _ in 0..100 {
+        if ts.bea_status().await == StatusId::AVAILABLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ts.bea_status().await, StatusId::AVAILABLE);
+    let gone = block_in_place(|| {
+        for _ in 0..100 {
+            let labels: Vec<String> = tray
+                .layout(&bus)
+                .flatten()
+                .into_iter()
+                .map(|e| e.label.clone())
+                .collect();
+            if !labels.iter().any(|l| l.contains("Deep work")) {
+                return Some(labels);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    });
+    let labels = gone.expect("Deep work gone from the tray menu");
+    assert!(
+        labels.iter().any(|l| l == "🏢 At a client site"),
+        "{labels:?}"
+    );
     d.quit().await;
 }

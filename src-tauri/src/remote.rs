@@ -36,6 +36,8 @@ pub struct Remote {
     pub events: Mutex<Option<tokio::sync::broadcast::Receiver<Event>>>,
     /// The applications that make a call when they use the microphone (store key `call_apps`).
     pub call_apps: presently_client::calls::CallApps,
+    /// Why auto-away cannot work on this session, said in Settings; none when it works.
+    pub auto_away_unavailable: Option<String>,
     clock: SharedClock,
 }
 
@@ -98,6 +100,10 @@ impl Remote {
         );
         let events = sync.subscribe();
         let source = idle::detect();
+        let auto_away_unavailable = idle::unavailable(source.as_ref());
+        if let Some(why) = &auto_away_unavailable {
+            tracing::warn!("{why}");
+        }
         tokio::spawn(idle::run(
             source,
             sync.clone(),
@@ -137,6 +143,7 @@ impl Remote {
             view: Mutex::new(view),
             events: Mutex::new(Some(events)),
             call_apps,
+            auto_away_unavailable,
             clock,
         })
     }

@@ -2,7 +2,7 @@
 //! person's view, the explanation, preferences and the statuses they may choose.
 
 use crate::server::{certificate_problem, Server};
-use presence::{DeviceId, Explanation, Preferences};
+use presence::{DeviceAbout, DeviceId, Explanation, Preferences};
 use protocol::rest;
 use protocol::ErrorKind;
 use serde::de::DeserializeOwned;
@@ -119,11 +119,14 @@ impl Api {
         email: &str,
         password: &str,
         device: &DeviceId,
+        about: &DeviceAbout,
     ) -> Result<rest::SignedIn, ApiError> {
         let body = rest::SignIn {
             email: email.to_string(),
             password: password.to_string(),
             device: device.clone(),
+            device_name: about.name.clone(),
+            platform: Some(about.platform),
         };
         self.call(self.http.post(self.url("/sessions")).json(&body))
             .await
@@ -187,12 +190,15 @@ impl Api {
         password: &str,
         name: Option<&str>,
         device: &DeviceId,
+        about: &DeviceAbout,
     ) -> Result<rest::SignedIn, ApiError> {
         let body = rest::RedeemCode {
             code: code.trim().to_string(),
             password: password.to_string(),
             name: name.map(str::to_string),
             device: device.clone(),
+            device_name: about.name.clone(),
+            platform: Some(about.platform),
         };
         self.call(self.http.post(self.url("/sessions/code")).json(&body))
             .await

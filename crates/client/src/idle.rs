@@ -1,9 +1,12 @@
 //! Auto-away: how long the person has been idle, whether the screen is locked, behind a trait.
 //!
-//! X11 idle time (`user-idle`, the XScreenSaver extension) where `DISPLAY` is set; on Wayland or
-//! without a display, GNOME's idle monitor over the session bus when it is there; otherwise a
-//! clear "auto-away unavailable on this session" state. Never a crash: `user-idle`'s X11 backend
-//! is only called with a display.
+//! X11 idle time (`user-idle`, the XScreenSaver extension) in an X11 session; on Wayland, GNOME's
+//! idle monitor over the session bus, else the compositor's own idle protocol
+//! ([`crate::wayland_idle`]: KDE, wlroots compositors such as sway); without a display, GNOME's
+//! idle monitor when it is there; otherwise a clear "auto-away unavailable on this session"
+//! state, said in Settings. Never XWayland's idle time in a Wayland session (it misses typing in
+//! native Wayland windows), and never a crash: `user-idle`'s X11 backend is only called with a
+//! display.
 
 use crate::sync::{Command, SyncHandle};
 use futures_util::stream::{BoxStream, StreamExt};
@@ -100,23 +103,67 @@ impl IdleSource for NoIdle {
     }
 }
 
-/// The best source this session offers.
+/// Where idle time can come from, in the order [`detect`] tries them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    X11,
+    Mutter,
+    Wayland,
+}
+
+/// The sources to try for a session with a Wayland display and/or an X11 one. On Wayland, X11
+/// is never among them: XWayland's idle time does not see typing in native Wayland windows, so
+/// it would make a person Away while they work.
+pub fn plan(wayland: bool, x11: bool) -> &'static [Source] {
+    match (wayland, x11) {
+        (true, _) => &[Source::Mutter, Source::Wayland],
+        (false, true) => &[Source::X11],
+        (false, false) => &[Source::Mutter],
+    }
+}
+
+/// The best source this session offers, or [`NoIdle`] saying why there is none.
 pub fn detect() -> Box<dyn IdleSource> {
     let wayland = std::env::var_os("WAYLAND_DISPLAY").is_some();
-    if std::env::var_os("DISPLAY").is_some() && !wayland {
-        return Box::new(X11Idle);
+    let x11 = std::env::var_os("DISPLAY").is_some();
+    let mut why = Vec::new();
+    for source in plan(wayland, x11) {
+        match source {
+            Source::X11 => return Box::new(X11Idle),
+            Source::Mutter => match MutterIdle::connect() {
+                Some(m) => return Box::new(m),
+                None => why.push("no GNOME idle monitor on the session bus".to_string()),
+            },
+            Source::Wayland => {
+                #[cfg(target_os = "linux")]
+                match crate::wayland_idle::WaylandIdle::connect(crate::wayland_idle::TIMEOUT) {
+                    Ok(w) => {
+                        tracing::info!(
+                            protocol = w.protocol(),
+                            "idle time from the Wayland compositor"
+                        );
+                        return Box::new(w);
+                    }
+                    Err(e) => why.push(e),
+                }
+            }
+        }
     }
-    if let Some(m) = MutterIdle::connect() {
-        return Box::new(m);
+    if !wayland && !x11 {
+        why.insert(0, "no display".into());
     }
-    if std::env::var_os("DISPLAY").is_some() {
-        // XWayland: X11 idle time only counts input to X11 windows; better than nothing.
-        return Box::new(X11Idle);
+    Box::new(NoIdle(format!(
+        "auto-away unavailable on this session: {}",
+        why.join("; ")
+    )))
+}
+
+/// Why auto-away cannot work here, if it cannot: what the person is told in Settings.
+pub fn unavailable(source: &dyn IdleSource) -> Option<String> {
+    match source.sample() {
+        IdleSample::Unavailable { reason } => Some(reason),
+        IdleSample::Known { .. } => None,
     }
-    Box::new(NoIdle(
-        "auto-away unavailable on this session: no display and no idle monitor on the session bus"
-            .into(),
-    ))
 }
 
 /// Whether the screen saver / lock screen is active (org.freedesktop.ScreenSaver), if known.
@@ -368,4 +415,28 @@ async fn screensaver(
         .await?
         .filter_map(|m| async move { m.body().deserialize::<bool>().ok() })
         .boxed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wayland_session_never_counts_xwaylands_idle_time() {
+        // XWayland sets DISPLAY too: X11 idle time would miss typing in Wayland windows.
+        assert_eq!(plan(true, true), [Source::Mutter, Source::Wayland]);
+        assert_eq!(plan(true, false), [Source::Mutter, Source::Wayland]);
+        assert_eq!(plan(false, true), [Source::X11]);
+        assert_eq!(plan(false, false), [Source::Mutter]);
+    }
+
+    #[test]
+    fn no_source_says_so_and_reports_nothing() {
+        let none = NoIdle("auto-away unavailable on this session: no display".into());
+        assert_eq!(
+            unavailable(&none).as_deref(),
+            Some("auto-away unavailable on this session: no display")
+        );
+        assert_eq!(activity(&none.sample(), Duration::from_secs(30)), None);
+    }
 }

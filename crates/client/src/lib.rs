@@ -3,7 +3,8 @@
 //!
 //! - [`store`]: the local SQLite store (missed-notification center, outbox, last snapshot).
 //! - [`sync`]: the connection to the server (resume, outbox replay, reconnect with backoff).
-//! - [`idle`]: auto-away (X11 idle time, GNOME's idle monitor, or "unavailable").
+//! - [`idle`]: auto-away (X11 idle time, the Wayland compositor's idle protocol, GNOME's idle
+//!   monitor, or "unavailable").
 //! - [`notifier`]: desktop notifications (notify-rust).
 //! - [`api`]: the REST calls (sign in, explain, preferences, statuses).
 //! - [`server`]: which server, and how it is trusted (TLS roots, an extra CA, plain HTTP only on
@@ -18,6 +19,8 @@ pub mod server;
 pub mod session;
 pub mod store;
 pub mod sync;
+#[cfg(target_os = "linux")]
+pub mod wayland_idle;
 
 /// Parses "500ms", "90s", "30m", "2h", "1d" (or a plain number of minutes).
 pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {

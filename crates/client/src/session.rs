@@ -5,7 +5,7 @@
 use crate::api::{Api, ApiError};
 use crate::server::{Server, ServerError, Trust};
 use crate::store::{Store, StoreError};
-use presence::{DeviceId, PresenceError};
+use presence::{DeviceAbout, DeviceId, DeviceName, Platform, PresenceError};
 use protocol::rest;
 
 /// The device id of the app on its own (no server), and the start of a new installation's id.
@@ -44,6 +44,23 @@ impl SessionError {
     }
 }
 
+/// This computer as a device signing in: its name (the host name, at most 40 characters) and
+/// the platform it runs.
+pub fn this_computer() -> DeviceAbout {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let host: String = host
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(40)
+        .collect();
+    DeviceAbout {
+        name: DeviceName::parse(host).ok(),
+        platform: Platform::from_os(std::env::consts::OS),
+    }
+}
+
 impl Session {
     /// The session kept in `store`, if there is one, trusting its server as `trust` says.
     pub async fn stored(store: &Store, trust: &Trust) -> Result<Option<Session>, SessionError> {
@@ -70,13 +87,14 @@ impl Session {
         email: &str,
         password: &str,
         device: Option<DeviceId>,
+        about: &DeviceAbout,
     ) -> Result<Session, SessionError> {
         let device = match device {
             Some(d) => d,
             None => Session::device(store).await?,
         };
         let signed = Api::new(server)
-            .sign_in(email.trim(), password, &device)
+            .sign_in(email.trim(), password, &device, about)
             .await?;
         Session::keep(store, server, signed.token, device).await
     }
@@ -107,10 +125,11 @@ impl Session {
         code: &str,
         password: &str,
         name: Option<&str>,
+        about: &DeviceAbout,
     ) -> Result<Session, SessionError> {
         let device = Session::device(store).await?;
         let signed = Api::new(server)
-            .redeem_code(code, password, name, &device)
+            .redeem_code(code, password, name, &device, about)
             .await?;
         Session::keep(store, server, signed.token, device).await
     }
@@ -142,7 +161,9 @@ impl Session {
             }
         }
         match credentials {
-            Some((email, password)) => Session::sign_in(store, server, email, password, None).await,
+            Some((email, password)) => {
+                Session::sign_in(store, server, email, password, None, &this_computer()).await
+            }
             None => Err(SessionError::NotSignedIn {
                 server: server.address(),
             }),

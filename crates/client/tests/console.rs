@@ -206,6 +206,7 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
         &code,
         "ivy's own password",
         None,
+        &presently_client::session::this_computer(),
     )
     .await
     .expect("the invite signs the person in");

@@ -383,9 +383,16 @@ async fn the_session_signs_in_resumes_and_recovers_from_a_revoked_token() {
         "{id}"
     );
     let other = Store::open(&store_path(dir.path(), "other")).await.unwrap();
-    let elsewhere = Session::sign_in(&other, &server.endpoint(), "bea@one.test", PASSWORD, None)
-        .await
-        .unwrap();
+    let elsewhere = Session::sign_in(
+        &other,
+        &server.endpoint(),
+        "bea@one.test",
+        PASSWORD,
+        None,
+        &presence::DeviceAbout::default(),
+    )
+    .await
+    .unwrap();
     assert_ne!(elsewhere.device, fresh.device);
 }
 

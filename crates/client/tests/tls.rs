@@ -5,7 +5,7 @@
 
 mod support;
 
-use presence::{DeviceId, StatusId};
+use presence::{DeviceAbout, DeviceId, StatusId};
 use presently_client::api::{Api, ApiError};
 use presently_client::notifier::Recorder;
 use presently_client::server::{Server as Endpoint, ServerError, Trust};
@@ -43,7 +43,7 @@ async fn the_client_core_signs_in_and_syncs_over_tls_with_a_company_ca() {
 
     // REST over https: sign in with a password.
     let signed = Api::new(&endpoint)
-        .sign_in("bea@one.test", PASSWORD, &desk())
+        .sign_in("bea@one.test", PASSWORD, &desk(), &DeviceAbout::default())
         .await
         .expect("signed in over https");
 
@@ -83,7 +83,7 @@ async fn an_unknown_ca_an_expired_certificate_and_another_name_are_refused_in_wo
     for trust in [Trust::default(), trusting(&other_ca)] {
         let endpoint = Endpoint::new(&server.url(), &trust).unwrap();
         let err = Api::new(&endpoint)
-            .sign_in("bea@one.test", PASSWORD, &desk())
+            .sign_in("bea@one.test", PASSWORD, &desk(), &DeviceAbout::default())
             .await
             .unwrap_err();
         match &err {
@@ -124,7 +124,7 @@ async fn an_unknown_ca_an_expired_certificate_and_another_name_are_refused_in_wo
     let expired = ca.issue(dir.path(), "expired", &names, Validity::Expired);
     let old = Server::start_tls(&expired.cert_file, &expired.key_file).await;
     let err = Api::new(&Endpoint::new(&old.url(), &trusting(&ca)).unwrap())
-        .sign_in("bea@one.test", PASSWORD, &desk())
+        .sign_in("bea@one.test", PASSWORD, &desk(), &DeviceAbout::default())
         .await
         .unwrap_err();
     assert!(
@@ -141,7 +141,7 @@ async fn an_unknown_ca_an_expired_certificate_and_another_name_are_refused_in_wo
     );
     let wrong = Server::start_tls(&elsewhere.cert_file, &elsewhere.key_file).await;
     let err = Api::new(&Endpoint::new(&wrong.url(), &trusting(&ca)).unwrap())
-        .sign_in("bea@one.test", PASSWORD, &desk())
+        .sign_in("bea@one.test", PASSWORD, &desk(), &DeviceAbout::default())
         .await
         .unwrap_err();
     assert!(
@@ -158,7 +158,7 @@ async fn an_unknown_ca_an_expired_certificate_and_another_name_are_refused_in_wo
         )
         .unwrap(),
     )
-    .sign_in("bea@one.test", PASSWORD, &desk())
+    .sign_in("bea@one.test", PASSWORD, &desk(), &DeviceAbout::default())
     .await
     .unwrap_err();
     assert!(

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::StatusId;
 use crate::claims::{Claim, ClaimId, ClaimSource};
-use crate::device::{DeviceActivity, DeviceReport, DeviceState, ReportOutcome};
+use crate::device::{DeviceAbout, DeviceActivity, DeviceReport, DeviceState, ReportOutcome};
 use crate::ids::{DeviceId, ExternalId};
 use crate::person::{Activity, InvisibleFrame, Person, Preferences, Settled, Shown, StatusMessage};
 use crate::rules::Rules;
@@ -206,6 +206,7 @@ impl Person {
                 idle_since: None,
                 locked_since: None,
                 in_call_since: None,
+                about: None,
             });
         state.last_seq = report.seq;
         state.last_report_at = now;
@@ -236,6 +237,18 @@ impl Person {
         }
         self.record_shown(rules, now);
         ReportOutcome::Applied
+    }
+
+    /// Records a device's name and platform (from its sign-in). Returns whether anything
+    /// changed; a device that never reported is not recorded by this alone.
+    pub fn describe_device(&mut self, device: &DeviceId, about: &DeviceAbout) -> bool {
+        match self.devices.get_mut(device) {
+            Some(state) if state.about.as_ref() != Some(about) => {
+                state.about = Some(about.clone());
+                true
+            }
+            _ => false,
+        }
     }
 
     /// A connected device is still there (a heartbeat without a new report): its lease is

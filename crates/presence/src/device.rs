@@ -3,7 +3,111 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::DeviceId;
+use crate::text::DeviceName;
 use crate::time::{Span, Timestamp};
+
+/// What a device runs on, as it said when it signed in.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    Linux,
+    Macos,
+    Windows,
+    Android,
+    Ios,
+    /// A browser.
+    Web,
+    /// The command-line client.
+    Cli,
+    #[default]
+    Other,
+}
+
+impl Platform {
+    /// The platform of the computer this runs on, from Rust's `std::env::consts::OS`.
+    pub fn from_os(os: &str) -> Platform {
+        match os {
+            "linux" | "freebsd" | "openbsd" | "netbsd" | "dragonfly" => Platform::Linux,
+            "macos" => Platform::Macos,
+            "windows" => Platform::Windows,
+            "android" => Platform::Android,
+            "ios" => Platform::Ios,
+            _ => Platform::Other,
+        }
+    }
+
+    pub const ALL: [Platform; 8] = [
+        Platform::Linux,
+        Platform::Macos,
+        Platform::Windows,
+        Platform::Android,
+        Platform::Ios,
+        Platform::Web,
+        Platform::Cli,
+        Platform::Other,
+    ];
+
+    /// Its wire and stored form (`linux`, `macos`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Linux => "linux",
+            Platform::Macos => "macos",
+            Platform::Windows => "windows",
+            Platform::Android => "android",
+            Platform::Ios => "ios",
+            Platform::Web => "web",
+            Platform::Cli => "cli",
+            Platform::Other => "other",
+        }
+    }
+
+    /// The platform stored as `s`; other for anything unknown (a newer server's).
+    pub fn from_stored(s: &str) -> Platform {
+        Platform::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .unwrap_or_default()
+    }
+
+    /// The kind of device teammates see a mark of.
+    pub fn kind(self) -> DeviceKind {
+        match self {
+            Platform::Linux | Platform::Macos | Platform::Windows | Platform::Cli => {
+                DeviceKind::Desktop
+            }
+            Platform::Android | Platform::Ios => DeviceKind::Mobile,
+            Platform::Web => DeviceKind::Web,
+            Platform::Other => DeviceKind::Other,
+        }
+    }
+}
+
+/// What teammates are told of the device that makes a person reachable: its kind, never its
+/// name.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    Desktop,
+    Mobile,
+    Web,
+    Other,
+}
+
+/// A device's name and platform, given when it signed in ("Work laptop", Linux).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeviceAbout {
+    pub name: Option<DeviceName>,
+    #[serde(default)]
+    pub platform: Platform,
+}
 
 /// What a device says about its user right now.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -62,6 +166,10 @@ pub struct DeviceState {
     pub idle_since: Option<Timestamp>,
     pub locked_since: Option<Timestamp>,
     pub in_call_since: Option<Timestamp>,
+    /// Its name and platform, from its sign-in (kept by the server; absent for a device
+    /// recorded before there were any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<DeviceAbout>,
 }
 
 impl DeviceState {

@@ -28,12 +28,14 @@ pub use catalog::{
 pub use changes::Change;
 pub use claims::{Claim, ClaimId, ClaimSource};
 pub use decisions::{AssignmentCandidate, CallOutcome, Delivery, HoldReason, Notice};
-pub use device::{DeviceActivity, DeviceReport, DeviceState, ReportOutcome};
+pub use device::{
+    DeviceAbout, DeviceActivity, DeviceKind, DeviceReport, DeviceState, Platform, ReportOutcome,
+};
 pub use ids::{CustomStatusId, DeviceId, ExternalId, TeamId, UserId};
 pub use person::{Activity, OutOfOffice, Person, Preferences, Settled, StatusMessage};
 pub use rules::{Candidate, OrgPolicy, Resolution, Rules, Standing};
 pub use schedule::{ClearAfter, MinuteOfDay, Schedule, TimeZone, WeeklyWindow};
-pub use text::{Emoji, MessageText, StatusName};
+pub use text::{DeviceName, Emoji, MessageText, StatusName};
 pub use time::{Span, Timestamp};
 pub use views::{
     ClaimLine, DeviceLine, DeviceShown, Explanation, Interruptibility, MessageView, NextChange,

@@ -108,6 +108,10 @@ bounded_text!(
     StatusName, 40, "status name", allow_empty = false
 );
 bounded_text!(
+    /// A device's name, as its person gave it or its computer is called ("Work laptop").
+    DeviceName, 40, "device name", allow_empty = false
+);
+bounded_text!(
     /// One emoji, or a short `:shortcode:`.
     Emoji, 32, "emoji", allow_empty = false
 );

@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Colour, Family, Glyph, StatusId};
 use crate::claims::ClaimSource;
+use crate::device::{DeviceKind, DeviceState, Platform};
 use crate::ids::DeviceId;
 use crate::person::Person;
 use crate::rules::{Candidate, Resolution, Rules};
-use crate::text::{Emoji, MessageText};
+use crate::text::{DeviceName, Emoji, MessageText};
 use crate::time::Timestamp;
 
 /// A status as drawn: label, colour and glyph, since and until.
@@ -63,6 +64,10 @@ pub struct TeamView {
     pub message: Option<MessageView>,
     /// When shown Offline: the last moment they were seen (frozen while Invisible).
     pub last_seen: Option<Timestamp>,
+    /// The kind of the device that makes them reachable now (the most active of those that
+    /// count); none while Offline or Invisible, or for a device that never said.
+    #[serde(default)]
+    pub reachable_on: Option<DeviceKind>,
 }
 
 /// What the person sees of themselves.
@@ -126,6 +131,11 @@ pub struct Explanation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceLine {
     pub device: DeviceId,
+    /// Its name and platform from its sign-in (none and other for a device that never said).
+    #[serde(default)]
+    pub name: Option<DeviceName>,
+    #[serde(default)]
+    pub platform: Platform,
     pub state: DeviceShown,
     /// Since when it is in that state (for gone: when it went).
     pub since: Timestamp,
@@ -253,6 +263,7 @@ impl Rules {
                 status: self.status_view(person, &StatusId::OFFLINE, frozen, None),
                 message,
                 last_seen: Some(frozen),
+                reachable_on: None,
             };
         }
         let last_seen = match r.winner.source {
@@ -265,6 +276,7 @@ impl Rules {
                 .max(),
             _ => None,
         };
+        let reachable_on = self.reachable_on(person, now);
         TeamView {
             status: self.status_view(
                 person,
@@ -274,6 +286,7 @@ impl Rules {
             ),
             message,
             last_seen,
+            reachable_on,
         }
     }
 
@@ -363,28 +376,60 @@ impl Rules {
         }
     }
 
+    /// What a device counts as now, and since when.
+    fn device_shown(
+        d: &DeviceState,
+        idle_after: crate::time::Span,
+        now: Timestamp,
+    ) -> (DeviceShown, Timestamp) {
+        if !d.is_live(now) {
+            (DeviceShown::Gone, d.gone_at.unwrap_or(d.lease_until))
+        } else if let Some(l) = d.locked_since {
+            (DeviceShown::Locked, l)
+        } else if let Some(i) = d.idle_since {
+            let away = i.plus(idle_after);
+            if away <= now {
+                (DeviceShown::Away, away)
+            } else {
+                (DeviceShown::Idle, i)
+            }
+        } else {
+            (DeviceShown::Active, d.last_report_at)
+        }
+    }
+
+    /// The kind of the device that makes the person reachable: of those that count, the
+    /// active before the idle before the away or locked, then the most recently heard from.
+    fn reachable_on(&self, person: &Person, now: Timestamp) -> Option<DeviceKind> {
+        let idle_after = self.idle_after(person);
+        person
+            .devices()
+            .values()
+            .filter_map(|d| {
+                let rank = match Self::device_shown(d, idle_after, now).0 {
+                    DeviceShown::Active => 0,
+                    DeviceShown::Idle => 1,
+                    DeviceShown::Away | DeviceShown::Locked => 2,
+                    DeviceShown::Gone => return None,
+                };
+                Some((rank, std::cmp::Reverse(d.last_report_at), d))
+            })
+            .min_by_key(|(rank, at, _)| (*rank, *at))
+            .and_then(|(_, _, d)| d.about.as_ref())
+            .map(|a| a.platform.kind())
+    }
+
     fn device_lines(&self, person: &Person, now: Timestamp) -> Vec<DeviceLine> {
         let idle_after = self.idle_after(person);
         let mut lines: Vec<DeviceLine> = person
             .devices()
             .iter()
             .map(|(id, d)| {
-                let (state, since) = if !d.is_live(now) {
-                    (DeviceShown::Gone, d.gone_at.unwrap_or(d.lease_until))
-                } else if let Some(l) = d.locked_since {
-                    (DeviceShown::Locked, l)
-                } else if let Some(i) = d.idle_since {
-                    let away = i.plus(idle_after);
-                    if away <= now {
-                        (DeviceShown::Away, away)
-                    } else {
-                        (DeviceShown::Idle, i)
-                    }
-                } else {
-                    (DeviceShown::Active, d.last_report_at)
-                };
+                let (state, since) = Self::device_shown(d, idle_after, now);
                 DeviceLine {
                     device: id.clone(),
+                    name: d.about.as_ref().and_then(|a| a.name.clone()),
+                    platform: d.about.as_ref().map(|a| a.platform).unwrap_or_default(),
                     state,
                     since,
                     last_report_at: d.last_report_at,

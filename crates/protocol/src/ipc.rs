@@ -163,4 +163,8 @@ pub struct Settings {
     pub call_detection: bool,
     /// The applications that make a call (names as the sound server knows them: "zoom").
     pub call_apps: Vec<String>,
+    /// Why auto-away cannot work on this computer's session (no idle time to be had: a
+    /// Wayland compositor with no idle protocol, no display); none when it works.
+    #[serde(default)]
+    pub auto_away_unavailable: Option<String>,
 }

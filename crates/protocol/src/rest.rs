@@ -4,8 +4,8 @@
 
 use crate::{Member, Notification, NotificationSeq, WireError};
 use presence::{
-    DeviceId, DirectCallPolicy, Family, NotificationPolicy, OrgPolicy, SelfView, Span, StatusEntry,
-    StatusId, TeamView, Timestamp, UserId, WeeklyWindow,
+    DeviceId, DeviceName, DirectCallPolicy, Family, NotificationPolicy, OrgPolicy, Platform,
+    SelfView, Span, StatusEntry, StatusId, TeamView, Timestamp, UserId, WeeklyWindow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +62,14 @@ pub struct SignIn {
     pub password: String,
     /// This installation's device id (letters, digits and - _ . : @ +).
     pub device: DeviceId,
+    /// What the person calls this device ("Work laptop"; the computer's name by default),
+    /// shown to them in "Why am I shown as X?" and to administrators, never to teammates.
+    #[serde(default)]
+    pub device_name: Option<DeviceName>,
+    /// What it runs on; teammates see its kind (desktop, mobile, web) while it makes the person
+    /// reachable. Other when absent.
+    #[serde(default)]
+    pub platform: Option<Platform>,
 }
 
 /// The answer to a sign-in: the device token (shown once) and who signed in.

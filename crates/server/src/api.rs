@@ -233,7 +233,16 @@ async fn sign_in(
     Body(body): Body<rest::SignIn>,
 ) -> Result<(StatusCode, Json<rest::SignedIn>), AppError> {
     let (token, user) = app
-        .sign_in(&body.email, &body.password, &body.device, peer.ip())
+        .sign_in(
+            &body.email,
+            &body.password,
+            &body.device,
+            &presence::DeviceAbout {
+                name: body.device_name.clone(),
+                platform: body.platform.unwrap_or_default(),
+            },
+            peer.ip(),
+        )
         .await?;
     Ok(signed_in(token, &user, body.device))
 }

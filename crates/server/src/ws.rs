@@ -657,9 +657,13 @@ async fn handle(
             // A stale or replayed report is ignored by the engine; from protocol 3 the device
             // is told, with the sequence number to report above (a clock set back).
             let seq = report.seq;
+            let about = auth.about.clone();
             let r = app
                 .mutate(user, None, move |p, rules, now| {
-                    Ok(p.report(rules, now, &report))
+                    let outcome = p.report(rules, now, &report);
+                    // Its name and platform from its sign-in, once it is there to carry them.
+                    p.describe_device(&report.device, &about);
+                    Ok(outcome)
                 })
                 .await;
             return match r {

@@ -54,9 +54,11 @@ pub async fn sign_in<R: tauri::Runtime>(
     server: String,
     email: String,
     password: String,
+    device_name: Option<String>,
 ) -> Result<(), CommandError> {
+    let about = described(device_name)?;
     let (server, version) = checked(&server).await?;
-    let session = Session::sign_in(store(&state)?, &server, &email, &password, None)
+    let session = Session::sign_in(store(&state)?, &server, &email, &password, None, &about)
         .await
         .map_err(refused)?;
     signed_in(&app, &state, session, version).await
@@ -72,13 +74,31 @@ pub async fn redeem_code<R: tauri::Runtime>(
     code: String,
     password: String,
     name: Option<String>,
+    device_name: Option<String>,
 ) -> Result<(), CommandError> {
+    let about = described(device_name)?;
     let (server, version) = checked(&server).await?;
     let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let session = Session::redeem(store(&state)?, &server, code.trim(), &password, name)
-        .await
-        .map_err(refused)?;
+    let session = Session::redeem(
+        store(&state)?,
+        &server,
+        code.trim(),
+        &password,
+        name,
+        &about,
+    )
+    .await
+    .map_err(refused)?;
     signed_in(&app, &state, session, version).await
+}
+
+/// This computer as it signs in: the name the person gave it, or its host name.
+fn described(device_name: Option<String>) -> Result<presence::DeviceAbout, CommandError> {
+    let mut about = presently_client::session::this_computer();
+    if let Some(name) = device_name.filter(|n| !n.trim().is_empty()) {
+        about.name = Some(presence::DeviceName::parse(name)?);
+    }
+    Ok(about)
 }
 
 /// Connects to the server just signed in to: at once when the app runs on its own, by

@@ -34,6 +34,7 @@ pub async fn get_settings<R: tauri::Runtime>(
             start_on_login,
             call_detection: false,
             call_apps: default_call_apps(),
+            auto_away_unavailable: None,
         });
     };
     let call_apps = r.call_apps.read().map(|a| a.clone()).unwrap_or_default();
@@ -74,6 +75,7 @@ pub async fn get_settings<R: tauri::Runtime>(
         unavailable,
         desktop_notifications: r.notifier.enabled(),
         start_on_login,
+        auto_away_unavailable: r.auto_away_unavailable.clone(),
         call_detection: !call_apps.is_empty(),
         call_apps: if call_apps.is_empty() {
             default_call_apps()

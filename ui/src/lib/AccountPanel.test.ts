@@ -5,8 +5,8 @@ import type { Devices } from "./types";
 
 const devices: Devices = {
   devices: [
-    { user: "u1", user_name: "Bea", device: "laptop", signed_in_at: 0, last_report_at: 0, activity: { state: "active" }, current: true },
-    { user: "u1", user_name: "Bea", device: "phone", signed_in_at: 0, last_report_at: null, activity: null, current: false },
+    { user: "u1", user_name: "Bea", device: "laptop", name: "Work laptop", platform: "linux", signed_in_at: 0, last_report_at: 0, activity: { state: "active" }, current: true },
+    { user: "u1", user_name: "Bea", device: "phone", name: null, platform: "other", signed_in_at: 0, last_report_at: null, activity: null, current: false },
   ],
 };
 
@@ -15,8 +15,9 @@ describe("AccountPanel", () => {
     const signOut = vi.fn(async () => {});
     render(AccountPanel, { devices: async () => devices, signOut, changePassword: vi.fn() });
     const rows = await screen.findAllByTestId("device");
-    expect(rows[0].textContent).toContain("this computer");
-    expect(screen.queryByRole("button", { name: "Sign out laptop" })).toBeNull();
+    expect(rows[0].textContent).toContain("Work laptop (Linux) — this computer");
+    expect(rows[1].textContent).toMatch(/^phone/);
+    expect(screen.queryByRole("button", { name: "Sign out Work laptop" })).toBeNull();
     await fireEvent.click(screen.getByRole("button", { name: "Sign out phone" }));
     expect(signOut).toHaveBeenCalledWith("phone");
   });

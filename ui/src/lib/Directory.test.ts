@@ -7,6 +7,7 @@ const view = (status: string, label: string, family: Family) => ({
   status: { status, label, family, colour: "green" as const, glyph: "check" as const, emoji: null, since: 0, until: null },
   message: null,
   last_seen: null,
+  reachable_on: null,
 });
 
 const found: Found = {

@@ -12,7 +12,7 @@ const me = {
 
 function snapshot(paused_until: number | null = null): Snapshot {
   return {
-    me: { ...me, seen_by_others: { status: me.status, message: null, last_seen: null } },
+    me: { ...me, seen_by_others: { status: me.status, message: null, last_seen: null, reachable_on: null } },
     statuses: [],
     paused_until,
     unread: 0,

@@ -12,6 +12,7 @@ function member(name: string, status: string, label: string, family: Family, gly
       status: { status, label, family, colour: "green", glyph, emoji: null, since: 1_800_000_000_000, until: null },
       message: status === "busy" ? { text: "Heads down", emoji: "🚀", expires: null } : null,
       last_seen: family === "offline" ? 1_800_000_000_000 : null,
+      reachable_on: family === "offline" ? null : "desktop",
     },
   };
 }
@@ -34,6 +35,19 @@ describe("PresencePanel", () => {
     expect(rows[1].textContent).toContain("●");
     expect(rows[2].textContent).toContain("last seen");
     expect(rows[0].textContent).toContain("local");
+  });
+
+  it("marks the kind of device that makes each teammate reachable", () => {
+    const phone = member("Mo", "available", "Available", "available", "check");
+    phone.view.reachable_on = "mobile";
+    render(PresencePanel, { panel: { ...team, members: [...team.members, phone] } });
+    const marks = Object.fromEntries(
+      screen.getAllByTestId("member").map((r) => [
+        r.querySelector(".name")?.textContent,
+        r.querySelector("[data-testid=reachable-on]")?.getAttribute("aria-label") ?? null,
+      ]),
+    );
+    expect(marks).toEqual({ Ada: "reachable on a computer", Ben: "reachable on a computer", Mo: "reachable on mobile", Zoe: null });
   });
 
   it("groups teammates by status, reachable first, each group with its count", () => {

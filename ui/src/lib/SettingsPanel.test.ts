@@ -31,6 +31,7 @@ const settings: Settings = {
   start_on_login: false,
   call_detection: true,
   call_apps: ["zoom", "teams"],
+  auto_away_unavailable: null,
 };
 
 const members: Member[] = [
@@ -39,6 +40,17 @@ const members: Member[] = [
 ];
 
 describe("SettingsPanel", () => {
+  it("says when auto-away cannot work on this computer's session", () => {
+    const why = "auto-away unavailable on this session: the Wayland compositor offers no idle protocol";
+    render(SettingsPanel, { settings: { ...settings, auto_away_unavailable: why }, members, onsave: vi.fn(), onsignin: vi.fn() });
+    expect(screen.getByTestId("auto-away-unavailable").textContent).toContain(why);
+  });
+
+  it("says nothing of it when auto-away works", () => {
+    render(SettingsPanel, { settings, members, onsave: vi.fn(), onsignin: vi.fn() });
+    expect(screen.queryByTestId("auto-away-unavailable")).toBeNull();
+  });
+
   it("saves the person's hours, schedules, allow-list and call settings together", async () => {
     const onsave = vi.fn();
     render(SettingsPanel, { settings, members, onsave, onsignin: vi.fn() });

@@ -17,7 +17,7 @@ describe("SignIn", () => {
     await fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
     expect((await screen.findByRole("alert")).textContent).toContain("certificate has expired");
     await fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
-    expect(signIn).toHaveBeenLastCalledWith("https://p.example", "ada@p.example", "secret pass");
+    expect(signIn).toHaveBeenLastCalledWith("https://p.example", "ada@p.example", "secret pass", null);
     expect(screen.queryByRole("alert")).toBeNull();
   });
 
@@ -28,8 +28,9 @@ describe("SignIn", () => {
     await fireEvent.input(screen.getByLabelText("Server address"), { target: { value: "https://p.example" } });
     await fireEvent.input(screen.getByLabelText("Invite code"), { target: { value: "pc_abc" } });
     await fireEvent.input(screen.getByLabelText("New password"), { target: { value: "long enough" } });
+    await fireEvent.input(screen.getByLabelText("This computer's name"), { target: { value: " Work laptop " } });
     await fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
-    expect(redeem).toHaveBeenCalledWith("https://p.example", "pc_abc", "long enough", null);
+    expect(redeem).toHaveBeenCalledWith("https://p.example", "pc_abc", "long enough", null, "Work laptop");
   });
 
   it("offers to use the app without a server", async () => {

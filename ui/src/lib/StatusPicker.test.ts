@@ -22,7 +22,7 @@ function snapshot(me: StatusView, others: StatusView = me): Snapshot {
       status: me,
       message: null,
       interruptibility: { state: "normal" },
-      seen_by_others: { status: others, message: null, last_seen: null },
+      seen_by_others: { status: others, message: null, last_seen: null, reachable_on: null },
     },
     statuses: [
       entry("available", "Available", "available", "check"),

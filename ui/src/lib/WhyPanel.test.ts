@@ -21,15 +21,17 @@ describe("WhyPanel", () => {
   it("lists each device as it counts now, in words", () => {
     const e = explanation(null);
     e.devices = [
-      { device: "desktop-1a2b3c4d", state: "locked", since: 1_800_000_000_000, last_report_at: 1_800_000_060_000, in_call: false },
-      { device: "phone", state: "active", since: 1_800_000_000_000, last_report_at: 1_800_000_000_000, in_call: true },
-      { device: "desktop-9f8e7d6c", state: "gone", since: 1_800_000_000_000, last_report_at: 1_799_990_000_000, in_call: false },
+      { device: "desktop-1a2b3c4d", name: "Work laptop", platform: "linux", state: "locked", since: 1_800_000_000_000, last_report_at: 1_800_000_060_000, in_call: false },
+      { device: "phone", name: null, platform: "android", state: "active", since: 1_800_000_000_000, last_report_at: 1_800_000_000_000, in_call: true },
+      { device: "desktop-9f8e7d6c", name: null, platform: "other", state: "gone", since: 1_800_000_000_000, last_report_at: 1_799_990_000_000, in_call: false },
     ];
+    e.winner.device = "desktop-1a2b3c4d";
     render(WhyPanel, { explanation: e });
     const lines = screen.getAllByTestId("why-device").map((l) => l.textContent ?? "");
-    expect(lines[0]).toMatch(/desktop-1a2b3c4d — screen locked since .* · last report/);
-    expect(lines[1]).toMatch(/phone — active, on a call/);
-    expect(lines[2]).toMatch(/not counted since/);
+    expect(lines[0]).toMatch(/^Work laptop \(Linux\) — screen locked since .* · last report/);
+    expect(lines[1]).toMatch(/^phone \(Android\) — active, on a call/);
+    expect(lines[2]).toMatch(/^desktop-9f8e7d6c — not counted since/);
+    expect(screen.getByTestId("why-winner").textContent).toContain("(device Work laptop (Linux))");
   });
 
   it("says what comes next when the status will change by itself", () => {

@@ -26,10 +26,10 @@ export const api = {
   markAllRead: () => invoke<void>("mark_all_read"),
   settings: () => invoke<Settings>("get_settings"),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
-  signIn: (server: string, email: string, password: string) =>
-    invoke<void>("sign_in", { server, email, password }),
-  redeemCode: (server: string, code: string, password: string, name: string | null) =>
-    invoke<void>("redeem_code", { server, code, password, name }),
+  signIn: (server: string, email: string, password: string, deviceName: string | null = null) =>
+    invoke<void>("sign_in", { server, email, password, deviceName }),
+  redeemCode: (server: string, code: string, password: string, name: string | null, deviceName: string | null = null) =>
+    invoke<void>("redeem_code", { server, code, password, name, deviceName }),
   useWithoutServer: () => invoke<void>("use_without_server"),
   signOut: () => invoke<void>("sign_out"),
   about: () => invoke<About>("get_about"),

@@ -55,7 +55,12 @@ export type TeamView = { status: StatusView, message: MessageView | null,
 /**
  * When shown Offline: the last moment they were seen (frozen while Invisible).
  */
-last_seen: Timestamp | null, };
+last_seen: Timestamp | null, 
+/**
+ * The kind of the device that makes them reachable now (the most active of those that
+ * count); none while Offline or Invisible, or for a device that never said.
+ */
+reachable_on: DeviceKind | null, };
 
 export type SelfView = { status: StatusView, message: MessageView | null, interruptibility: Interruptibility, 
 /**
@@ -89,13 +94,23 @@ next: NextChange | null, seen_by_others: StatusId,
  */
 devices: Array<DeviceLine>, };
 
-export type DeviceLine = { device: DeviceId, state: DeviceShown, 
+export type DeviceLine = { device: DeviceId, 
+/**
+ * Its name and platform from its sign-in (none and other for a device that never said).
+ */
+name: DeviceName | null, platform: Platform, state: DeviceShown, 
 /**
  * Since when it is in that state (for gone: when it went).
  */
 since: Timestamp, last_report_at: Timestamp, in_call: boolean, };
 
 export type DeviceShown = "active" | "idle" | "away" | "locked" | "gone";
+
+export type DeviceName = string;
+
+export type Platform = "linux" | "macos" | "windows" | "android" | "ios" | "web" | "cli" | "other";
+
+export type DeviceKind = "desktop" | "mobile" | "web" | "other";
 
 export type DeviceActivity = { "state": "active" } | { "state": "idle", idle_for: Span, } | { "state": "locked", locked_for: Span, };
 
@@ -245,7 +260,12 @@ call_detection: boolean,
 /**
  * The applications that make a call (names as the sound server knows them: "zoom").
  */
-call_apps: Array<string>, };
+call_apps: Array<string>, 
+/**
+ * Why auto-away cannot work on this computer's session (no idle time to be had: a
+ * Wayland compositor with no idle protocol, no display); none when it works.
+ */
+auto_away_unavailable: string | null, };
 
 export type About = { 
 /**
@@ -389,7 +409,17 @@ export type SignIn = { email: string, password: string,
 /**
  * This installation's device id (letters, digits and - _ . : @ +).
  */
-device: DeviceId, };
+device: DeviceId, 
+/**
+ * What the person calls this device ("Work laptop"; the computer's name by default),
+ * shown to them in "Why am I shown as X?" and to administrators, never to teammates.
+ */
+device_name: DeviceName | null, 
+/**
+ * What it runs on; teammates see its kind (desktop, mobile, web) while it makes the person
+ * reachable. Other when absent.
+ */
+platform: Platform | null, };
 
 export type ServerVersion = { 
 /**
@@ -655,7 +685,11 @@ password: string,
 /**
  * For an invite: the person's name (the invite's when absent).
  */
-name: string | null, device: DeviceId, };
+name: string | null, device: DeviceId, 
+/**
+ * As in [`crate::rest::SignIn`].
+ */
+device_name: DeviceName | null, platform: Platform | null, };
 
 export type PasswordReset = { code: string, link: string, expires_at: Timestamp, };
 
@@ -669,7 +703,11 @@ new: string,
  */
 sign_out_others: boolean, };
 
-export type DeviceInfo = { user: UserId, user_name: string, device: DeviceId, signed_in_at: Timestamp, 
+export type DeviceInfo = { user: UserId, user_name: string, device: DeviceId, 
+/**
+ * The name and platform it signed in with (none and other for an older sign-in).
+ */
+name: DeviceName | null, platform: Platform, signed_in_at: Timestamp, 
 /**
  * Its last report, if it reported since it signed in.
  */

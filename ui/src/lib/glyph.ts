@@ -1,4 +1,4 @@
-import type { Glyph } from "./types";
+import type { DeviceKind, Glyph, Platform } from "./types";
 
 /** A text glyph for each status shape, so that status never relies on colour alone. */
 export function glyphText(glyph: Glyph, emoji: string | null = null): string {
@@ -39,4 +39,30 @@ export function minutesUntilTomorrow(hour: number, now: Date = new Date()): numb
   at.setDate(at.getDate() + 1);
   at.setHours(hour, 0, 0, 0);
   return Math.round((at.getTime() - now.getTime()) / 60_000);
+}
+
+/** A platform in words, as a device's line says it. */
+export function platformName(p: Platform): string {
+  const names: Record<Platform, string> = {
+    linux: "Linux", macos: "macOS", windows: "Windows", android: "Android", ios: "iOS",
+    web: "web browser", cli: "command line", other: "",
+  };
+  return names[p];
+}
+
+/** A device as its person knows it: its name and platform, or its id when it never said. */
+export function deviceName(d: { device: string; name?: string | null; platform?: Platform }): string {
+  const platform = d.platform ? platformName(d.platform) : "";
+  if (d.name) return platform ? `${d.name} (${platform})` : d.name;
+  return platform ? `${d.device} (${platform})` : d.device;
+}
+
+/** The small mark of the kind of device that makes a teammate reachable, and its words. */
+export function reachableMark(kind: DeviceKind | null | undefined): { mark: string; words: string } | null {
+  switch (kind) {
+    case "desktop": return { mark: "🖥", words: "on a computer" };
+    case "mobile": return { mark: "📱", words: "on mobile" };
+    case "web": return { mark: "🌐", words: "in a browser" };
+    default: return null;
+  }
 }

@@ -127,7 +127,8 @@ async fn main() {
     let mut token = None;
     for _ in 0..100 {
         let desk = DeviceId::parse("desk").expect("a valid id");
-        if let Ok(signed) = api.sign_in("b@bench.test", "bench", &desk).await {
+        let about = presence::DeviceAbout::default();
+        if let Ok(signed) = api.sign_in("b@bench.test", "bench", &desk, &about).await {
             token = Some(signed.token);
             break;
         }

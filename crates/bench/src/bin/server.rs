@@ -701,7 +701,7 @@ async fn seed(url: &str, clients: usize, team_size: usize) -> Vec<String> {
             .expect("member");
         let (token, hash) =
             presently_server::auth::new_secret(presently_server::auth::TOKEN_PREFIX);
-        db.insert_token(&hash, &id, "bench", now)
+        db.insert_token(&hash, &id, "bench", &presence::DeviceAbout::default(), now)
             .await
             .expect("token");
         tokens.push(token);

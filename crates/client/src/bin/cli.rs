@@ -185,10 +185,16 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .transpose()
                 .map_err(|e| e.to_string())?;
             let server = Server::new(&server, &trust).map_err(|e| e.to_string())?;
-            let session =
-                client_session::Session::sign_in(&store, &server, &email, &password, device)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            // The command line on this computer: its host name, and "cli" as its platform.
+            let about = presence::DeviceAbout {
+                platform: presence::Platform::Cli,
+                ..client_session::this_computer()
+            };
+            let session = client_session::Session::sign_in(
+                &store, &server, &email, &password, device, &about,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             println!(
                 "signed in to {} as {email} (device {})",
                 session.server,

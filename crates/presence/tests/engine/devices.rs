@@ -300,3 +300,88 @@ fn why_lists_each_device_as_it_counts_now() {
         .unwrap();
     assert_eq!(phone.since, t(400));
 }
+
+#[test]
+fn each_device_keeps_its_name_and_teammates_see_the_kind_that_makes_them_reachable() {
+    let mut w = World::new();
+    let about = |name: &str, platform| DeviceAbout {
+        name: Some(DeviceName::parse(name).unwrap()),
+        platform,
+    };
+    // Described before it ever reported: nothing is recorded for a device not yet there.
+    assert!(!w
+        .person
+        .describe_device(&dev("phone"), &about("Phone", Platform::Android)));
+    assert!(w
+        .person
+        .describe_device(&dev("desk"), &about("Work laptop", Platform::Linux)));
+    assert!(
+        !w.person
+            .describe_device(&dev("desk"), &about("Work laptop", Platform::Linux)),
+        "the same again changes nothing"
+    );
+    w.report(10, "phone", DeviceActivity::Active, false);
+    w.person
+        .describe_device(&dev("phone"), &about("Phone", Platform::Android));
+
+    // Both active: the one heard from last.
+    let lines = w.rules.explain(&w.person, t(10)).devices;
+    let named: Vec<_> = lines
+        .iter()
+        .map(|l| (l.name.as_ref().map(|n| n.as_str()), l.platform))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (Some("Phone"), Platform::Android),
+            (Some("Work laptop"), Platform::Linux)
+        ]
+    );
+    let reach = |w: &World, at| w.rules.team_view(&w.person, t(at)).reachable_on;
+    assert_eq!(reach(&w, 10), Some(DeviceKind::Mobile));
+    // The phone goes idle and the desk is used: the desk makes them reachable.
+    w.report(
+        20,
+        "phone",
+        DeviceActivity::Idle {
+            idle_for: Span::seconds(10),
+        },
+        false,
+    );
+    w.active(21);
+    assert_eq!(reach(&w, 21), Some(DeviceKind::Desktop));
+    // The desk is locked: an idle phone comes before a locked desk.
+    w.report(
+        30,
+        "desk",
+        DeviceActivity::Locked {
+            locked_for: Span::seconds(0),
+        },
+        false,
+    );
+    assert_eq!(reach(&w, 30), Some(DeviceKind::Mobile));
+    // Invisible: no mark at all, nothing teammates could read presence from.
+    w.choose(40, StatusId::INVISIBLE, None);
+    assert_eq!(reach(&w, 40), None);
+    // A device that never said what it is gives no mark, and one that is gone gives none.
+    let mut bare = World::new();
+    assert_eq!(bare.rules.team_view(&bare.person, t(0)).reachable_on, None);
+    bare.person
+        .describe_device(&dev("desk"), &about("Desk", Platform::Web));
+    assert_eq!(
+        bare.rules.team_view(&bare.person, t(0)).reachable_on,
+        Some(DeviceKind::Web)
+    );
+    let lease = bare.rules.policy.device_lease;
+    let later = t(0).plus(lease).plus(Span::seconds(1));
+    assert_eq!(bare.rules.team_view(&bare.person, later).reachable_on, None);
+    assert_eq!(
+        bare.rules.explain(&bare.person, later).devices[0].name,
+        Some(DeviceName::parse("Desk").unwrap()),
+        "a gone device keeps its name in Why"
+    );
+    // Stored and read back, as the server keeps a person.
+    let json = serde_json::to_string(&w.person).unwrap();
+    let back: Person = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, w.person);
+}

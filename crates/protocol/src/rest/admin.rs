@@ -3,7 +3,7 @@
 //! changing their password, seeing and signing out their devices.
 
 use super::{Role, TeamRef};
-use presence::{DeviceActivity, DeviceId, TeamView, Timestamp, UserId};
+use presence::{DeviceActivity, DeviceId, DeviceName, Platform, TeamView, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A person of the organisation as an administrator sees them.
@@ -129,6 +129,11 @@ pub struct RedeemCode {
     /// For an invite: the person's name (the invite's when absent).
     pub name: Option<String>,
     pub device: DeviceId,
+    /// As in [`crate::rest::SignIn`].
+    #[serde(default)]
+    pub device_name: Option<DeviceName>,
+    #[serde(default)]
+    pub platform: Option<Platform>,
 }
 
 /// `POST /admin/users/{user}/password-reset`: the code the person uses to set a new password,
@@ -158,6 +163,11 @@ pub struct DeviceInfo {
     pub user: UserId,
     pub user_name: String,
     pub device: DeviceId,
+    /// The name and platform it signed in with (none and other for an older sign-in).
+    #[serde(default)]
+    pub name: Option<DeviceName>,
+    #[serde(default)]
+    pub platform: Platform,
     pub signed_in_at: Timestamp,
     /// Its last report, if it reported since it signed in.
     pub last_report_at: Option<Timestamp>,

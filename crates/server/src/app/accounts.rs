@@ -6,7 +6,7 @@ use crate::auth;
 use crate::broker::Event;
 use crate::db::Role;
 use crate::error::AppError;
-use presence::{DeviceId, UserId};
+use presence::{DeviceAbout, DeviceId, UserId};
 use protocol::ServerMessage;
 use std::sync::Arc;
 
@@ -16,6 +16,8 @@ pub struct DeviceAuth {
     pub user: Arc<Slot>,
     pub device: DeviceId,
     pub token_hash: String,
+    /// The name and platform it signed in with.
+    pub about: DeviceAbout,
 }
 
 /// An integration's key.
@@ -34,6 +36,7 @@ impl App {
         email: &str,
         password: &str,
         device: &DeviceId,
+        about: &DeviceAbout,
         address: std::net::IpAddr,
     ) -> Result<(String, Arc<Slot>), AppError> {
         let wrong = || AppError::unauthorized("wrong email or password");
@@ -60,15 +63,33 @@ impl App {
             .loaded(&UserId::parse(row.id.clone())?)
             .await?
             .ok_or_else(wrong)?;
-        let token = self.issue_token(&slot.id, device).await?;
+        let token = self.issue_described(&slot.id, device, about).await?;
         Ok((token, slot))
     }
 
-    /// A new device token for a user (sign-in, the admin CLI, the benchmark's seeding).
+    /// A new device token for a user, for a device that says nothing of itself (the admin
+    /// CLI, the benchmark's seeding).
     pub async fn issue_token(&self, user: &UserId, device: &DeviceId) -> Result<String, AppError> {
+        self.issue_described(user, device, &DeviceAbout::default())
+            .await
+    }
+
+    /// A new device token for a device with its name and platform (a sign-in).
+    pub async fn issue_described(
+        &self,
+        user: &UserId,
+        device: &DeviceId,
+        about: &DeviceAbout,
+    ) -> Result<String, AppError> {
         let (token, hash) = auth::new_secret(auth::TOKEN_PREFIX);
         self.db
-            .insert_token(&hash, user.as_str(), device.as_str(), self.clock.now().0)
+            .insert_token(
+                &hash,
+                user.as_str(),
+                device.as_str(),
+                about,
+                self.clock.now().0,
+            )
             .await?;
         Ok(token)
     }
@@ -103,6 +124,7 @@ impl App {
             user,
             device: DeviceId::parse(row.device_id)?,
             token_hash: hash,
+            about: row.about,
         })
     }
 

@@ -960,7 +960,13 @@ impl App {
             user
         };
         let slot = self.slot(&user).ok_or_else(invalid)?;
-        let token = self.issue_token(&slot.id, &request.device).await?;
+        let about = presence::DeviceAbout {
+            name: request.device_name.clone(),
+            platform: request.platform.unwrap_or_default(),
+        };
+        let token = self
+            .issue_described(&slot.id, &request.device, &about)
+            .await?;
         Ok((token, slot))
     }
 
@@ -1054,6 +1060,8 @@ impl App {
             out.push(rest::DeviceInfo {
                 user: slot.id.clone(),
                 user_name: slot.name.clone(),
+                name: t.about.name,
+                platform: t.about.platform,
                 signed_in_at: presence::Timestamp(t.created_at),
                 last_report_at: state.as_ref().map(|s| s.last_report_at),
                 activity: state.filter(|s| s.is_live(now)).map(|s| {

@@ -109,6 +109,7 @@ pub struct DeviceTokenRow {
     pub device_id: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    pub about: presence::DeviceAbout,
 }
 
 #[derive(Debug, Clone)]
@@ -228,7 +229,7 @@ impl Db {
     /// Every device token of an organisation's people, newest first.
     pub async fn device_tokens(&self, org_id: &str) -> Result<Vec<DeviceTokenRow>, DbError> {
         let rows = sqlx::query(
-            "SELECT t.user_id, t.device_id, t.created_at, t.revoked_at FROM device_tokens t \
+            "SELECT t.user_id, t.device_id, t.created_at, t.revoked_at, t.device_name, t.platform FROM device_tokens t \
              JOIN users u ON u.id = t.user_id WHERE u.org_id = $1 ORDER BY t.created_at DESC",
         )
         .bind(org_id)
@@ -241,6 +242,7 @@ impl Db {
                 device_id: r.get(1),
                 created_at: r.get(2),
                 revoked_at: r.get(3),
+                about: super::credentials::about_from(r.get(4), r.get(5)),
             })
             .collect())
     }

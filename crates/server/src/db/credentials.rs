@@ -1,6 +1,7 @@
 //! Device tokens and integrations' API keys, stored as hashes only.
 
 use super::{Db, DbError};
+use presence::{DeviceAbout, DeviceName, Platform};
 use sqlx::Row;
 
 #[derive(Debug, Clone)]
@@ -8,6 +9,20 @@ pub struct TokenRow {
     pub user_id: String,
     pub device_id: String,
     pub revoked: bool,
+    /// The name and platform its device signed in with.
+    pub about: DeviceAbout,
+}
+
+/// A stored device name and platform, read back. A name that no longer passes the checks
+/// (none should) is dropped rather than refusing the token.
+pub fn about_from(name: Option<String>, platform: Option<String>) -> DeviceAbout {
+    DeviceAbout {
+        name: name.and_then(|n| DeviceName::parse(n).ok()),
+        platform: platform
+            .as_deref()
+            .map(Platform::from_stored)
+            .unwrap_or_default(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -23,15 +38,18 @@ impl Db {
         hash: &str,
         user_id: &str,
         device_id: &str,
+        about: &DeviceAbout,
         now: i64,
     ) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT INTO device_tokens (token_hash, user_id, device_id, created_at, revoked_at) VALUES ($1, $2, $3, $4, NULL)",
+            "INSERT INTO device_tokens (token_hash, user_id, device_id, created_at, revoked_at, device_name, platform) VALUES ($1, $2, $3, $4, NULL, $5, $6)",
         )
         .bind(hash)
         .bind(user_id)
         .bind(device_id)
         .bind(now)
+        .bind(about.name.as_ref().map(|n| n.as_str()))
+        .bind(about.platform.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -39,7 +57,7 @@ impl Db {
 
     pub async fn token(&self, hash: &str) -> Result<Option<TokenRow>, DbError> {
         let row = sqlx::query(
-            "SELECT user_id, device_id, revoked_at FROM device_tokens WHERE token_hash = $1",
+            "SELECT user_id, device_id, revoked_at, device_name, platform FROM device_tokens WHERE token_hash = $1",
         )
         .bind(hash)
         .fetch_optional(&self.pool)
@@ -48,6 +66,7 @@ impl Db {
             user_id: r.get(0),
             device_id: r.get(1),
             revoked: r.get::<Option<i64>, _>(2).is_some(),
+            about: about_from(r.get(3), r.get(4)),
         }))
     }
 

@@ -2,7 +2,9 @@
 
 use crate::support::*;
 use clock::Clock;
-use presence::{Change, ClearAfter, DeviceActivity, Emoji, MessageText, Span, StatusId};
+use presence::{
+    Change, ClearAfter, DeviceActivity, DeviceKind, Emoji, MessageText, Span, StatusId,
+};
 use protocol::{ClientMessage, ErrorKind, ServerMessage};
 use serde_json::json;
 use std::time::Duration;
@@ -16,8 +18,10 @@ on_both_databases!(
     stale_and_replayed_device_reports_change_nothing,
     a_restart_keeps_statuses_timers_and_unread_notifications,
     people_set_their_own_preferences,
+    a_persons_own_statuses_reach_their_devices_and_teammates_see_them,
     out_of_office_reaches_teammates_holds_notifications_and_outlasts_the_devices,
     why_lists_each_of_the_persons_devices,
+    devices_keep_their_name_and_platform_and_teammates_see_only_the_kind,
 );
 
 /// `PUT /me/preferences`: the status and the answer.
@@ -576,6 +580,112 @@ async fn people_set_their_own_preferences(b: Backend) {
     f.finish().await;
 }
 
+async fn a_persons_own_statuses_reach_their_devices_and_teammates_see_them(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let token = f.token(&f.bea, "desk").await;
+    let mut laptop = f.online(&f.bea, "laptop").await;
+    let mut cal = f.online(&f.cal, "desk").await;
+    let deep: StatusId = "personal:deep-work".parse().unwrap();
+    let (_, mut prefs) = f.get("/me/preferences", &token).await;
+    prefs["statuses"] = json!([{"id": "deep-work", "name": "Deep work", "emoji": "🎧", "family": "do_not_disturb"}]);
+    let (status, body) = put_preferences(&f, &token, &prefs).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Every device of the person learns the new list, after the organisation's statuses.
+    let frame = laptop
+        .until("the person's statuses", |m| {
+            matches!(m, ServerMessage::Statuses { .. })
+        })
+        .await;
+    let ServerMessage::Statuses { statuses } = frame else {
+        unreachable!()
+    };
+    assert_eq!(statuses.last().map(|e| &e.id), Some(&deep));
+    assert!(statuses.iter().any(|e| e.id == StatusId::AVAILABLE));
+    let (_, listed) = f.get("/statuses", &token).await;
+    let entry = listed["statuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "personal:deep-work")
+        .cloned()
+        .unwrap_or_else(|| panic!("GET /statuses lacks the person's own: {listed}"));
+    assert_eq!(entry["label"], "Deep work");
+    assert_eq!(entry["emoji"], "🎧");
+    assert_eq!(entry["policy"]["glyph"], "emoji");
+    // A teammate is not offered it, and cannot choose it.
+    let cal_token = f.token(&f.cal, "desk").await;
+    let (_, theirs) = f.get("/statuses", &cal_token).await;
+    assert!(
+        !theirs.to_string().contains("personal:deep-work"),
+        "{theirs}"
+    );
+    let e = cal
+        .refused(|request| ClientMessage::Change {
+            request,
+            change: Change::SetStatus {
+                status: deep.clone(),
+                until: None,
+            },
+        })
+        .await;
+    assert_eq!(e.kind, ErrorKind::Invalid, "{e:?}");
+    assert!(e.message.contains("personal:deep-work"), "{e:?}");
+
+    // Chosen, it follows its family's rules and teammates see its own name and emoji.
+    laptop
+        .request(|request| ClientMessage::Change {
+            request,
+            change: Change::SetStatus {
+                status: deep.clone(),
+                until: None,
+            },
+        })
+        .await;
+    let seen = cal
+        .until("Deep work for teammates", delta_for(&f.bea, deep.clone()))
+        .await;
+    let ServerMessage::PresenceDelta { view, .. } = seen else {
+        unreachable!()
+    };
+    assert_eq!(view.status.label, "Deep work");
+    assert_eq!(view.status.emoji, Some(Emoji::parse("🎧").unwrap()));
+    assert_eq!(view.status.family, presence::Family::DoNotDisturb);
+
+    // Refused in words, and nothing changes: a name twice, the offline family.
+    for bad_list in [
+        json!([{"id": "deep-work", "name": "Deep work", "emoji": null, "family": "busy"}, {"id": "deep", "name": "deep WORK", "emoji": null, "family": "busy"}]),
+        json!([{"id": "gone", "name": "Gone", "emoji": null, "family": "offline"}]),
+    ] {
+        let mut bad = prefs.clone();
+        bad["statuses"] = bad_list;
+        let (status, body) = put_preferences(&f, &token, &bad).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+    assert_eq!(f.seen(&f.bea).await, deep);
+
+    // Removed while chosen: the choice ends and teammates see what was under it.
+    prefs["statuses"] = json!([]);
+    let (status, body) = put_preferences(&f, &token, &prefs).await;
+    assert_eq!(status, 200, "{body}");
+    cal.until(
+        "Available again for teammates",
+        delta_for(&f.bea, StatusId::AVAILABLE),
+    )
+    .await;
+    laptop
+        .until("the shorter list", |m| {
+            matches!(m, ServerMessage::Statuses { statuses } if !statuses.iter().any(|e| e.id == deep))
+        })
+        .await;
+    f.finish().await;
+}
+
 async fn a_changes_own_effects_arrive_before_its_ack(b: Backend) {
     let Some(f) = Fixture::start(b).await else {
         return;
@@ -732,4 +842,115 @@ async fn why_lists_each_of_the_persons_devices(b: Backend) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the explanation's devices: {devices}");
+}
+
+async fn devices_keep_their_name_and_platform_and_teammates_see_only_the_kind(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let sign_in = |body: serde_json::Value| {
+        let request = f.http.post(f.url("/sessions")).json(&body);
+        async move {
+            let r = request.send().await.expect("request");
+            let status = r.status().as_u16();
+            (
+                status,
+                r.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let with = |device: &str, name: serde_json::Value, platform: serde_json::Value| json!({"email": "bea@one.test", "password": PASSWORD, "device": device, "device_name": name, "platform": platform});
+    // Refused in words: a name with a line break, one too long, a platform no one has.
+    for (body, words) in [
+        (
+            with("laptop", json!("Work\nlaptop"), json!("linux")),
+            "device name",
+        ),
+        (
+            with("laptop", json!("x".repeat(41)), json!("linux")),
+            "device name",
+        ),
+        (with("laptop", json!("Laptop"), json!("amiga")), "platform"),
+    ] {
+        let (status, e) = sign_in(body).await;
+        assert_eq!(status, 422, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(words)),
+            "{e}"
+        );
+    }
+    let (status, laptop) = sign_in(with("laptop", json!("Work laptop"), json!("linux"))).await;
+    assert_eq!(status, 201, "{laptop}");
+    let (status, phone) = sign_in(with("phone", json!(null), json!("android"))).await;
+    assert_eq!(status, 201, "{phone}");
+    let laptop_token = laptop["token"].as_str().unwrap().to_owned();
+    let phone_token = phone["token"].as_str().unwrap().to_owned();
+
+    let mut cal = f.online(&f.cal, "desk").await;
+    let mut on_laptop = Client::connect(f.addr(), &laptop_token, "laptop", None).await;
+    on_laptop.report(DeviceActivity::Active, false).await;
+    cal.until("bea reachable on a computer", |m| {
+        matches!(m, ServerMessage::PresenceDelta { user, view } if *user == f.bea && view.reachable_on == Some(DeviceKind::Desktop))
+    })
+    .await;
+    // The laptop goes idle and the phone is used: teammates' mark follows the phone.
+    on_laptop
+        .report(
+            DeviceActivity::Idle {
+                idle_for: Span::seconds(30),
+            },
+            false,
+        )
+        .await;
+    let mut on_phone = Client::connect(f.addr(), &phone_token, "phone", None).await;
+    on_phone.report(DeviceActivity::Active, false).await;
+    let seen = cal
+        .until("bea reachable on mobile", |m| {
+            matches!(m, ServerMessage::PresenceDelta { user, view } if *user == f.bea && view.reachable_on == Some(DeviceKind::Mobile))
+        })
+        .await;
+    assert!(
+        !serde_json::to_string(&seen)
+            .unwrap()
+            .contains("Work laptop"),
+        "teammates never see a device's name: {seen:?}"
+    );
+
+    // The person sees each by name and platform, in Why and in their device list.
+    let (_, why) = f.get("/me/explain", &phone_token).await;
+    let line = |device: &str| {
+        why["devices"]
+            .as_array()
+            .and_then(|d| d.iter().find(|x| x["device"] == device))
+            .map(|x| (x["name"].clone(), x["platform"].clone(), x["state"].clone()))
+    };
+    assert_eq!(
+        line("laptop"),
+        Some((json!("Work laptop"), json!("linux"), json!("idle"))),
+        "{why}"
+    );
+    assert_eq!(
+        line("phone"),
+        Some((json!(null), json!("android"), json!("active"))),
+        "{why}"
+    );
+    let (_, mine) = f.get("/me/devices", &phone_token).await;
+    let listed = mine["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device"] == "laptop")
+        .cloned()
+        .unwrap_or_else(|| panic!("{mine}"));
+    assert_eq!(listed["name"], "Work laptop");
+    assert_eq!(listed["platform"], "linux");
+    // Kept across a restart of the server (stored with the token and the person).
+    drop((on_laptop, on_phone, cal));
+    let mut f = f;
+    f.restart().await;
+    let (_, why) = f.get("/me/explain", &phone_token).await;
+    assert!(why.to_string().contains("Work laptop"), "{why}");
+    f.finish().await;
 }
