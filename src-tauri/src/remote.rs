@@ -38,6 +38,10 @@ pub struct Remote {
     pub call_apps: presently_client::calls::CallApps,
     /// Why auto-away cannot work on this session, said in Settings; none when it works.
     pub auto_away_unavailable: Option<String>,
+    /// How the desktop's own Do not disturb and Presently's follow each other (store keys
+    /// `desktop_dnd`, `quiet_desktop`), and why they cannot here, if they cannot.
+    pub desktop_dnd: presently_client::desktop_dnd::Shared,
+    pub desktop_dnd_unavailable: Option<String>,
     clock: SharedClock,
 }
 
@@ -121,6 +125,25 @@ impl Remote {
             call_apps.clone(),
             std::time::Duration::from_secs(2),
         ));
+        let desktop_dnd: presently_client::desktop_dnd::Shared =
+            std::sync::Arc::new(std::sync::RwLock::new(desktop_dnd_options(&store).await));
+        let desktop_dnd_unavailable = match presently_client::desktop_dnd::Gnome::detect() {
+            Some(gnome) => {
+                tokio::spawn(presently_client::desktop_dnd::run(
+                    sync.clone(),
+                    store.clone(),
+                    std::sync::Arc::new(gnome),
+                    desktop_dnd.clone(),
+                    std::time::Duration::from_secs(2),
+                    clock.clone(),
+                ));
+                None
+            }
+            None => Some(
+                "this desktop has no Do not disturb Presently can follow (GNOME's notification banners)"
+                    .to_string(),
+            ),
+        };
         let (members, stale_since) = match store.team().await.ok().flatten() {
             Some((members, at)) => (members, Some(at)),
             None => (Vec::new(), None),
@@ -144,6 +167,8 @@ impl Remote {
             events: Mutex::new(Some(events)),
             call_apps,
             auto_away_unavailable,
+            desktop_dnd,
+            desktop_dnd_unavailable,
             clock,
         })
     }
@@ -320,4 +345,19 @@ pub struct Changed {
     pub presence: bool,
     pub team: bool,
     pub center: bool,
+}
+
+/// This computer's choice for the desktop's Do not disturb, from the store (follow with Do not
+/// disturb and quiet the desktop, unless set otherwise).
+pub async fn desktop_dnd_options(store: &Store) -> (presently_client::desktop_dnd::Follow, bool) {
+    use presently_client::desktop_dnd::Follow;
+    let follow = store
+        .get("desktop_dnd")
+        .await
+        .ok()
+        .flatten()
+        .and_then(|f| Follow::parse(&f).ok())
+        .unwrap_or_default();
+    let quiet = store.get("quiet_desktop").await.ok().flatten().as_deref() != Some("off");
+    (follow, quiet)
 }

@@ -133,6 +133,7 @@ impl TauriDriver {
             .env("DISPLAY", &desktop.display)
             .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus_address)
             .env("HOME", &desktop.home)
+            .env("GSETTINGS_BACKEND", "memory")
             .env("NO_AT_BRIDGE", "1")
             .env("PRESENTLY_STORE", store)
             .stdout(std::process::Stdio::null())

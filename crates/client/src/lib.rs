@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod calls;
+pub mod desktop_dnd;
 pub mod idle;
 pub mod local;
 pub mod notifier;

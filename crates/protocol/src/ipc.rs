@@ -167,4 +167,22 @@ pub struct Settings {
     /// Wayland compositor with no idle protocol, no display); none when it works.
     #[serde(default)]
     pub auto_away_unavailable: Option<String>,
+    /// On this computer: what the desktop's own Do not disturb does to Presently — `dnd`
+    /// (Do not disturb too), `pause` (Presently's notifications only) or `off`.
+    #[serde(default = "default_desktop_dnd")]
+    pub desktop_dnd: String,
+    /// On this computer: the desktop's banners off while Presently holds notifications.
+    #[serde(default = "default_true")]
+    pub quiet_desktop: bool,
+    /// Why this desktop's Do not disturb cannot be followed (not GNOME); none when it can.
+    #[serde(default)]
+    pub desktop_dnd_unavailable: Option<String>,
+}
+
+fn default_desktop_dnd() -> String {
+    "dnd".into()
+}
+
+fn default_true() -> bool {
+    true
 }

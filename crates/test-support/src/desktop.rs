@@ -43,8 +43,19 @@ impl Desktop {
             .expect("Xvfb prints its display number");
         let display = format!(":{}", number.trim());
 
+        let home = std::env::temp_dir().join(format!(
+            "presently-e2e-{}-{}",
+            std::process::id(),
+            &display[1..]
+        ));
+        std::fs::create_dir_all(&home).expect("temp home");
+        // Services the bus starts on demand (dconf, which `gsettings` writes through) get this
+        // desktop's home, never the real one of whoever runs the tests.
         let mut bus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--print-address=1"])
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -53,12 +64,6 @@ impl Desktop {
         BufReader::new(bus.stdout.take().expect("piped"))
             .read_line(&mut line)
             .expect("dbus-daemon prints its address");
-        let home = std::env::temp_dir().join(format!(
-            "presently-e2e-{}-{}",
-            std::process::id(),
-            &display[1..]
-        ));
-        std::fs::create_dir_all(&home).expect("temp home");
         Desktop {
             display,
             bus_address: line.trim().to_owned(),
@@ -82,6 +87,9 @@ impl Desktop {
             .env("HOME", &self.home)
             .env("XDG_DATA_HOME", self.home.join("data"))
             .env("XDG_CONFIG_HOME", self.home.join("config"))
+            // GSettings kept in the process: the desktop's Do not disturb the app follows is
+            // never the real one of whoever runs the tests.
+            .env("GSETTINGS_BACKEND", "memory")
             .env("NO_AT_BRIDGE", "1")
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())

@@ -35,9 +35,13 @@ pub async fn get_settings<R: tauri::Runtime>(
             call_detection: false,
             call_apps: default_call_apps(),
             auto_away_unavailable: None,
+            desktop_dnd: "dnd".into(),
+            quiet_desktop: true,
+            desktop_dnd_unavailable: None,
         });
     };
     let call_apps = r.call_apps.read().map(|a| a.clone()).unwrap_or_default();
+    let (follow, quiet_desktop) = r.desktop_dnd.read().map(|o| *o).unwrap_or_default();
     let (me, prefs, limits) = tokio::join!(
         r.api.me(&r.token),
         r.api.preferences(&r.token),
@@ -76,6 +80,9 @@ pub async fn get_settings<R: tauri::Runtime>(
         desktop_notifications: r.notifier.enabled(),
         start_on_login,
         auto_away_unavailable: r.auto_away_unavailable.clone(),
+        desktop_dnd: follow.as_str().into(),
+        quiet_desktop,
+        desktop_dnd_unavailable: r.desktop_dnd_unavailable.clone(),
         call_detection: !call_apps.is_empty(),
         call_apps: if call_apps.is_empty() {
             default_call_apps()
@@ -134,6 +141,19 @@ pub async fn save_settings<R: tauri::Runtime>(
     let _ = r.store.set("call_apps", &kept).await;
     if let Ok(mut shared) = r.call_apps.write() {
         *shared = apps;
+    }
+    let follow = presently_client::desktop_dnd::Follow::parse(&settings.desktop_dnd)
+        .map_err(|e| CommandError::new(CommandErrorKind::Invalid, e))?;
+    let _ = r.store.set("desktop_dnd", follow.as_str()).await;
+    let _ = r
+        .store
+        .set(
+            "quiet_desktop",
+            if settings.quiet_desktop { "on" } else { "off" },
+        )
+        .await;
+    if let Ok(mut shared) = r.desktop_dnd.write() {
+        *shared = (follow, settings.quiet_desktop);
     }
     if settings.unavailable.is_some() {
         return Ok(());

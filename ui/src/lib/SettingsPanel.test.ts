@@ -32,6 +32,9 @@ const settings: Settings = {
   call_detection: true,
   call_apps: ["zoom", "teams"],
   auto_away_unavailable: null,
+  desktop_dnd: "dnd",
+  quiet_desktop: true,
+  desktop_dnd_unavailable: null,
 };
 
 const members: Member[] = [
@@ -72,10 +75,14 @@ describe("SettingsPanel", () => {
     await fireEvent.click(screen.getByLabelText(/Show desktop notifications/));
     await fireEvent.click(screen.getByLabelText(/Start Presently when I log in/));
     await fireEvent.input(screen.getByLabelText("Calling applications"), { target: { value: "zoom, teams,, webex " } });
+    await fireEvent.change(screen.getByLabelText("When my desktop's Do not disturb is on"), { target: { value: "pause" } });
+    await fireEvent.click(screen.getByTestId("quiet-desktop"));
     await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
     expect(onsave).toHaveBeenCalledWith({
       ...settings,
       call_apps: ["zoom", "teams", "webex"],
+      desktop_dnd: "pause",
+      quiet_desktop: false,
       idle_after_minutes: 10,
       working_hours: [{ days: [0, 1, 2, 3, 4], start: 540, end: 1020 }],
       dnd_schedule: [

@@ -265,7 +265,20 @@ call_apps: Array<string>,
  * Why auto-away cannot work on this computer's session (no idle time to be had: a
  * Wayland compositor with no idle protocol, no display); none when it works.
  */
-auto_away_unavailable: string | null, };
+auto_away_unavailable: string | null, 
+/**
+ * On this computer: what the desktop's own Do not disturb does to Presently — `dnd`
+ * (Do not disturb too), `pause` (Presently's notifications only) or `off`.
+ */
+desktop_dnd: string, 
+/**
+ * On this computer: the desktop's banners off while Presently holds notifications.
+ */
+quiet_desktop: boolean, 
+/**
+ * Why this desktop's Do not disturb cannot be followed (not GNOME); none when it can.
+ */
+desktop_dnd_unavailable: string | null, };
 
 export type About = { 
 /**

@@ -121,6 +121,16 @@ enum Cmd {
         /// How often to look at the microphone
         #[arg(long, default_value = "2s")]
         call_every: String,
+        /// When the desktop's own Do not disturb comes on (GNOME: banners off): dnd, pause
+        /// (Presently's notifications only) or off
+        #[arg(long, default_value = "dnd")]
+        desktop_dnd: String,
+        /// Leave the desktop's banners on while Presently holds notifications
+        #[arg(long)]
+        no_quiet_desktop: bool,
+        /// How often to look at the desktop's Do not disturb
+        #[arg(long, default_value = "2s")]
+        desktop_dnd_every: String,
     },
 }
 
@@ -382,7 +392,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             no_call_detection,
             call_apps,
             call_every,
+            desktop_dnd,
+            no_quiet_desktop,
+            desktop_dnd_every,
         } => {
+            let follow = presently_client::desktop_dnd::Follow::parse(&desktop_dnd)?;
+            let desktop_dnd_every = parse_duration(&desktop_dnd_every)?;
             let s = session(store, &trust).await?;
             let desktop =
                 (!no_notifications).then(|| Arc::new(DesktopNotifier::new("dialog-information")));
@@ -451,6 +466,30 @@ async fn run(cli: Cli) -> Result<(), String> {
                     std::sync::Arc::new(std::sync::RwLock::new(call_apps)),
                     parse_duration(&call_every)?,
                 ));
+            }
+            use presently_client::desktop_dnd;
+            let quiet_desktop = !no_quiet_desktop;
+            if follow != desktop_dnd::Follow::Off || quiet_desktop {
+                match desktop_dnd::Gnome::detect() {
+                    Some(gnome) => {
+                        println!(
+                            "{}",
+                            serde_json::json!({"event": "desktop_dnd", "state": "on", "desktop": "gnome"})
+                        );
+                        tokio::spawn(desktop_dnd::run(
+                            sync.clone(),
+                            s.store.clone(),
+                            Arc::new(gnome),
+                            Arc::new(std::sync::RwLock::new((follow, quiet_desktop))),
+                            desktop_dnd_every,
+                            clock::SystemClock::shared(),
+                        ));
+                    }
+                    None => println!(
+                        "{}",
+                        serde_json::json!({"event": "desktop_dnd", "state": "unavailable", "reason": "this desktop has no Do not disturb Presently can read (GNOME's notification banners)"})
+                    ),
+                }
             }
             let printer = tokio::spawn(async move {
                 while let Ok(e) = events.recv().await {

@@ -287,6 +287,9 @@ pub fn run(store: &Path, env: &[(&str, String)], extra: &[&str]) -> CliRun {
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .env("RUST_LOG", "warn")
+        // GSettings kept in the process unless a test gives its own: the desktop's Do not
+        // disturb is never the real one of whoever runs the tests.
+        .env("GSETTINGS_BACKEND", "memory")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
