@@ -37,6 +37,44 @@ fn click(css: &str) -> String {
     format!("const e = document.querySelector({css:?}); if (!e) return 'missing {css}'; e.click(); return 'ok';")
 }
 
+/// The real app in its own desktop, signed in to `ts` as bea, and Available there.
+struct Window {
+    desktop: Desktop,
+    /// Kept for the session's life (dropping it stops the app).
+    _driver: TauriDriver,
+    d: test_support::webdriver::Driver,
+}
+
+impl Window {
+    async fn signed_in(ts: &TestServer) -> Window {
+        let desktop = Desktop::start();
+        let store = desktop.home.join("client.db");
+        let server = ts.url();
+        let driver = TauriDriver::start(
+            &desktop,
+            &store,
+            &[
+                ("PRESENTLY_SERVER", &server),
+                ("PRESENTLY_EMAIL", "bea@one.test"),
+                ("PRESENTLY_PASSWORD", PASSWORD),
+            ],
+        );
+        let d = driver.session(APP).await;
+        for _ in 0..100 {
+            if ts.bea_status().await == StatusId::AVAILABLE {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(ts.bea_status().await, StatusId::AVAILABLE);
+        Window {
+            desktop,
+            _driver: driver,
+            d,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_persons_settings_are_saved_from_the_window_and_shown_again() {
     if !["Xvfb", "dbus-daemon", "tauri-driver", "WebKitWebDriver"]
@@ -61,26 +99,11 @@ async fn the_persons_settings_are_saved_from_the_window_and_shown_again() {
         )
         .await
         .unwrap();
-    let desktop = Desktop::start();
-    let store = desktop.home.join("client.db");
-    let server = ts.url();
-    let driver = TauriDriver::start(
-        &desktop,
-        &store,
-        &[
-            ("PRESENTLY_SERVER", &server),
-            ("PRESENTLY_EMAIL", "bea@one.test"),
-            ("PRESENTLY_PASSWORD", PASSWORD),
-        ],
-    );
-    let d = driver.session(APP).await;
-    for _ in 0..100 {
-        if ts.bea_status().await == StatusId::AVAILABLE {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(ts.bea_status().await, StatusId::AVAILABLE);
+    let Window {
+        desktop,
+        _driver,
+        d,
+    } = Window::signed_in(&ts).await;
     // The teammates are in the panel before Settings opens (the allow-list picks from them).
     d.wait_text("section[aria-labelledby=\"team-heading\"]", "Cal")
         .await;
@@ -260,26 +283,11 @@ async fn a_status_of_ones_own_is_made_in_settings_and_chosen_from_the_tray() {
         return;
     }
     let ts = TestServer::start().await;
-    let desktop = Desktop::start();
-    let store = desktop.home.join("client.db");
-    let server = ts.url();
-    let driver = TauriDriver::start(
-        &desktop,
-        &store,
-        &[
-            ("PRESENTLY_SERVER", &server),
-            ("PRESENTLY_EMAIL", "bea@one.test"),
-            ("PRESENTLY_PASSWORD", PASSWORD),
-        ],
-    );
-    let d = driver.session(APP).await;
-    for _ in 0..100 {
-        if ts.bea_status().await == StatusId::AVAILABLE {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(ts.bea_status().await, StatusId::AVAILABLE);
+    let Window {
+        desktop,
+        _driver,
+        d,
+    } = Window::signed_in(&ts).await;
 
     // Two of her own: one works as Do not disturb, one as Busy.
     d.click("header button.settings-button[aria-expanded]")
