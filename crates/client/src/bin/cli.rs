@@ -440,7 +440,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut events = sync.subscribe();
             if !no_auto_away {
                 let source = idle::detect();
-                if let idle::IdleSample::Unavailable { reason } = source.sample() {
+                if let Some(reason) = idle::unavailable(source.as_ref()) {
                     println!(
                         "{}",
                         serde_json::json!({"event": "auto_away", "state": "unavailable", "reason": reason})
