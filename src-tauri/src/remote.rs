@@ -41,7 +41,8 @@ pub struct Remote {
     /// How the desktop's own Do not disturb and Presently's follow each other (store keys
     /// `desktop_dnd`, `quiet_desktop`), and why they cannot here, if they cannot.
     pub desktop_dnd: presently_client::desktop_dnd::Shared,
-    pub desktop_dnd_unavailable: Option<String>,
+    /// Filled in once the desktop has been looked at (that is done off the start's path).
+    pub desktop_dnd_unavailable: std::sync::Arc<std::sync::RwLock<Option<String>>>,
     clock: SharedClock,
 }
 
@@ -127,23 +128,46 @@ impl Remote {
         ));
         let desktop_dnd: presently_client::desktop_dnd::Shared =
             std::sync::Arc::new(std::sync::RwLock::new(desktop_dnd_options(&store).await));
-        let desktop_dnd_unavailable = match presently_client::desktop_dnd::Gnome::detect() {
-            Some(gnome) => {
-                tokio::spawn(presently_client::desktop_dnd::run(
-                    sync.clone(),
-                    store.clone(),
-                    std::sync::Arc::new(gnome),
-                    desktop_dnd.clone(),
-                    std::time::Duration::from_secs(2),
-                    clock.clone(),
-                ));
-                None
-            }
-            None => Some(
-                "this desktop has no Do not disturb Presently can follow (GNOME's notification banners)"
-                    .to_string(),
-            ),
-        };
+        let desktop_dnd_unavailable = std::sync::Arc::new(std::sync::RwLock::new(None));
+        {
+            let (sync, store, options, clock, unavailable) = (
+                sync.clone(),
+                store.clone(),
+                desktop_dnd.clone(),
+                clock.clone(),
+                desktop_dnd_unavailable.clone(),
+            );
+            tokio::spawn(async move {
+                use presently_client::desktop_dnd;
+                let found = tokio::task::spawn_blocking(desktop_dnd::detect)
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|d| d);
+                match found {
+                    Ok(desktop) => {
+                        tracing::info!(
+                            desktop = desktop.name(),
+                            "following the desktop's Do not disturb"
+                        );
+                        desktop_dnd::run(
+                            sync,
+                            store,
+                            desktop,
+                            options,
+                            std::time::Duration::from_secs(2),
+                            clock,
+                        )
+                        .await
+                    }
+                    Err(reason) => {
+                        tracing::info!(%reason, "the desktop's Do not disturb is not followed");
+                        if let Ok(mut u) = unavailable.write() {
+                            *u = Some(reason);
+                        }
+                    }
+                }
+            });
+        }
         let (members, stale_since) = match store.team().await.ok().flatten() {
             Some((members, at)) => (members, Some(at)),
             None => (Vec::new(), None),

@@ -8,9 +8,16 @@
 //!   either; they come back with Presently's. A desktop the person changed by hand meanwhile is
 //!   left as they set it.
 //!
-//! GNOME's setting is `org.gnome.desktop.notifications show-banners`, read and written with
-//! `gsettings` (the same on every GNOME, whichever GSettings backend it uses). Desktops without
-//! it are not followed, and the log says so.
+//! Two desktops have a switch Presently can read and turn:
+//! - **KDE Plasma** (and any notification server with KDE's extension):
+//!   `org.freedesktop.Notifications`' `Inhibited` property says whether notifications are held,
+//!   and `Inhibit` / `UnInhibit` hold and release them. An inhibition lives as long as the
+//!   D-Bus connection that asked for it, so a Presently that quits leaves nothing held.
+//! - **GNOME**: `org.gnome.desktop.notifications show-banners`, read and written with
+//!   `gsettings` (the same on every GNOME, whichever GSettings backend it uses). The setting
+//!   outlives Presently, so what Presently turned off is remembered and given back.
+//!
+//! Desktops with neither are not followed, and Settings says so.
 
 use crate::sync::{Command, Event, SyncHandle};
 use presence::{Change, Interruptibility, SelfView, Span, StatusId, Timestamp};
@@ -58,6 +65,104 @@ pub trait Desktop: Send + Sync + 'static {
     /// Whether the desktop's Do not disturb is on.
     fn dnd(&self) -> Result<bool, String>;
     fn set_dnd(&self, on: bool) -> Result<(), String>;
+    /// Whether what Presently turned on stays on after Presently stops (GNOME's setting does;
+    /// KDE's inhibition ends with Presently's connection).
+    fn outlives_presently(&self) -> bool {
+        true
+    }
+}
+
+/// The desktop's switch where there is one, or why there is none. Tries KDE's inhibition on
+/// the notification server first (a KDE desktop may have GNOME's schema installed too, without
+/// meaning anything), then GNOME's setting. Blocking: run it off the async threads.
+pub fn detect() -> Result<Arc<dyn Desktop>, String> {
+    let kde = match Kde::connect() {
+        Ok(kde) => return Ok(Arc::new(kde)),
+        Err(e) => e,
+    };
+    match Gnome::detect() {
+        Some(gnome) => Ok(Arc::new(gnome)),
+        None => Err(format!(
+            "this desktop has no Do not disturb Presently can follow (GNOME's notification banners setting, or KDE's notification inhibition: {kde})"
+        )),
+    }
+}
+
+const NOTIFICATIONS: &str = "org.freedesktop.Notifications";
+const NOTIFICATIONS_PATH: &str = "/org/freedesktop/Notifications";
+
+/// KDE Plasma: Do not disturb is the notification server's `Inhibited`; Presently's own is an
+/// inhibition it holds (its cookie kept here) on a connection of its own.
+pub struct Kde {
+    conn: zbus::blocking::Connection,
+    cookie: std::sync::Mutex<Option<u32>>,
+}
+
+impl Kde {
+    /// The notification server's inhibition, when it has one (reading `Inhibited` works).
+    pub fn connect() -> Result<Kde, String> {
+        let conn =
+            zbus::blocking::Connection::session().map_err(|e| format!("no session bus ({e})"))?;
+        let kde = Kde {
+            conn,
+            cookie: std::sync::Mutex::new(None),
+        };
+        kde.dnd()?;
+        Ok(kde)
+    }
+
+    fn proxy(&self) -> Result<zbus::blocking::Proxy<'_>, String> {
+        zbus::blocking::proxy::Builder::new(&self.conn)
+            .destination(NOTIFICATIONS)
+            .and_then(|b| b.path(NOTIFICATIONS_PATH))
+            .and_then(|b| b.interface(NOTIFICATIONS))
+            .map(|b| b.cache_properties(zbus::proxy::CacheProperties::No))
+            .and_then(|b| b.build())
+            .map_err(|e| format!("the notification server cannot be reached ({e})"))
+    }
+}
+
+impl Desktop for Kde {
+    fn name(&self) -> &'static str {
+        "kde"
+    }
+
+    fn dnd(&self) -> Result<bool, String> {
+        self.proxy()?
+            .get_property::<bool>("Inhibited")
+            .map_err(|e| format!("the notification server has no Inhibited property ({e})"))
+    }
+
+    fn set_dnd(&self, on: bool) -> Result<(), String> {
+        let proxy = self.proxy()?;
+        let mut cookie = self.cookie.lock().map_err(|_| "poisoned".to_string())?;
+        // An inhibition held from before (the person may have cleared it by hand meanwhile):
+        // released, so at most one is ever held.
+        if let Some(old) = cookie.take() {
+            let _ = proxy.call_method("UnInhibit", &(old,));
+        }
+        if !on {
+            return Ok(());
+        }
+        let hints: std::collections::HashMap<&str, zbus::zvariant::Value<'_>> =
+            std::collections::HashMap::new();
+        let new: u32 = proxy
+            .call(
+                "Inhibit",
+                &(
+                    "presently",
+                    "Do not disturb in Presently: notifications wait in its center",
+                    hints,
+                ),
+            )
+            .map_err(|e| format!("the notification server refused Inhibit ({e})"))?;
+        *cookie = Some(new);
+        Ok(())
+    }
+
+    fn outlives_presently(&self) -> bool {
+        false
+    }
 }
 
 /// GNOME: Do not disturb is `show-banners` off.
@@ -252,7 +357,8 @@ pub async fn run(
     // Presently quieted the desktop before it last stopped: still its doing, to give back (not
     // the person's Do not disturb to follow).
     let mut reconciler = Reconciler {
-        quieted: store.get(QUIETED).await.ok().flatten().as_deref() == Some("yes"),
+        quieted: desktop.outlives_presently()
+            && store.get(QUIETED).await.ok().flatten().as_deref() == Some("yes"),
         ..Reconciler::default()
     };
     let mut kept = reconciler.quieted;

@@ -82,7 +82,11 @@ pub async fn get_settings<R: tauri::Runtime>(
         auto_away_unavailable: r.auto_away_unavailable.clone(),
         desktop_dnd: follow.as_str().into(),
         quiet_desktop,
-        desktop_dnd_unavailable: r.desktop_dnd_unavailable.clone(),
+        desktop_dnd_unavailable: r
+            .desktop_dnd_unavailable
+            .read()
+            .ok()
+            .and_then(|u| u.clone()),
         call_detection: !call_apps.is_empty(),
         call_apps: if call_apps.is_empty() {
             default_call_apps()

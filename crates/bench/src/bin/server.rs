@@ -10,6 +10,12 @@
 //! is written to a shared memory map (one slot per user), and whichever worker reads the
 //! teammate's delta measures the latency from it: one wall clock for every process.
 //!
+//! With `--targets presently,bare` the same load, in the same run, drives
+//! `presently-bare-server` too (the same frames, durable write and fan-out, nothing else: the
+//! limit for this design), and the bench prints Presently's cost against it. The server runs
+//! on its own CPU and the bench's processes on the others (taskset), so the server's cost is
+//! read apart from the load's.
+//!
 //! A program, not a test: figures go to `docs/benchmarks.md`.
 
 use bench::{free_port, wait_for};
@@ -75,9 +81,87 @@ struct Args {
     /// Spread clients over this many source addresses 127.0.0.2, .3, …
     #[arg(long, default_value_t = 8)]
     source_addresses: u8,
+    /// What to measure, in this order, under the same load: `presently` (presently-server),
+    /// `bare` (presently-bare-server, the limit for this design), comma-separated
+    #[arg(long, default_value = "presently", value_delimiter = ',')]
+    targets: Vec<Target>,
+    /// CPUs the server under test runs on (taskset -c), so its cost is read apart from the
+    /// load's [default: 0 when this machine has several]
+    #[arg(long)]
+    server_cpus: Option<String>,
+    /// CPUs the bench's own processes run on [default: the others]
+    #[arg(long)]
+    load_cpus: Option<String>,
+    /// Run everything on every CPU (no taskset)
+    #[arg(long)]
+    no_pin: bool,
     /// Internal: run as a worker process with this spec file
     #[arg(long, hide = true)]
     worker: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+enum Target {
+    /// presently-server
+    Presently,
+    /// presently-bare-server: the same frames, the same durable write and fan-out, nothing else
+    Bare,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Presently => "presently",
+            Target::Bare => "bare",
+        }
+    }
+}
+
+/// The CPUs for the server and for the load (taskset lists), or none to run unpinned.
+fn pinning(args: &Args) -> Option<(String, String)> {
+    if args.no_pin {
+        return None;
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match (&args.server_cpus, &args.load_cpus) {
+        (Some(s), Some(l)) => Some((s.clone(), l.clone())),
+        _ if cpus < 2 => None,
+        (s, l) => Some((
+            s.clone().unwrap_or_else(|| "0".into()),
+            l.clone().unwrap_or_else(|| format!("1-{}", cpus - 1)),
+        )),
+    }
+}
+
+/// `program`, on `cpus` when pinned (taskset execs it: the child's pid is the program's).
+fn pinned(program: &Path, cpus: Option<&str>) -> tokio::process::Command {
+    match cpus {
+        Some(c) => {
+            let mut cmd = tokio::process::Command::new("taskset");
+            cmd.arg("-c").arg(c).arg(program);
+            cmd
+        }
+        None => tokio::process::Command::new(program),
+    }
+}
+
+/// One measured round's figures.
+struct Row {
+    target: Target,
+    nodes: usize,
+    rate: u32,
+    held: u64,
+    changes: f64,
+    deliveries: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    rss_mib: u64,
+    cpu_pct: f64,
+    cpu_ms_per_1000: f64,
+    pg_pct: f64,
+    nats_pct: f64,
+    bench_pct: f64,
 }
 
 /// What a worker process is given.
@@ -190,25 +274,135 @@ async fn coordinator(args: Args) {
     let tokens_file = dir.join("tokens");
     std::fs::write(&tokens_file, tokens.join("\n")).expect("tokens file");
 
-    let server_bin = args.server.clone().unwrap_or_else(|| {
-        std::env::current_exe()
-            .expect("own path")
-            .with_file_name("presently-server")
-    });
+    // The shared map of send times.
+    let sent_map = dir.join("sent");
+    std::fs::write(&sent_map, vec![0u8; args.clients * 8]).expect("sent map");
+    let pin = pinning(&args);
+    match &pin {
+        Some((server, load)) => {
+            println!(
+                "pinned: the server on CPU {server}, the bench's clients on CPU {load} (taskset)"
+            );
+            let _ = std::process::Command::new("taskset")
+                .args(["-p", "-c", load, &std::process::id().to_string()])
+                .stdout(std::process::Stdio::null())
+                .status();
+        }
+        None => println!("not pinned: the server and the bench's clients share every CPU"),
+    }
+    let mut rows = Vec::new();
+    for &target in &args.targets {
+        rows.extend(
+            run_target(
+                &args,
+                target,
+                &url,
+                &dir,
+                &tokens_file,
+                &sent_map,
+                pin.as_ref(),
+            )
+            .await,
+        );
+    }
+    println!();
+    print_table(&rows);
+    if args.targets.len() > 1 {
+        println!();
+        print_ratios(&rows);
+    }
+    if let Some((admin, name)) = pg_db {
+        postgres_exec(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn print_table(rows: &[Row]) {
+    println!("| target | nodes | rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | server RSS MiB | server CPU % | server CPU ms per 1,000 deliveries | PostgreSQL CPU % | NATS CPU % | bench clients CPU % |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} |",
+            r.target.name(), r.nodes, r.rate, r.held, r.changes, r.deliveries, r.p50, r.p99, r.max,
+            r.rss_mib, r.cpu_pct, r.cpu_ms_per_1000, r.pg_pct, r.nats_pct, r.bench_pct,
+        );
+    }
+}
+
+/// Presently against each other target at the rates both ran: CPU per delivery, p99, RSS.
+fn print_ratios(rows: &[Row]) {
+    println!("| rate (changes/s) | against | server CPU per delivery (Presently ÷ it) | p99 ms (Presently / it) | RSS (Presently ÷ it) |");
+    println!("|---|---|---|---|---|");
+    for p in rows.iter().filter(|r| r.target == Target::Presently) {
+        for o in rows
+            .iter()
+            .filter(|r| r.target != Target::Presently && r.rate == p.rate)
+        {
+            println!(
+                "| {} | {} | {:.2}× | {:.1} / {:.1} | {:.2}× |",
+                p.rate,
+                o.target.name(),
+                p.cpu_ms_per_1000 / o.cpu_ms_per_1000,
+                p.p99,
+                o.p99,
+                p.rss_mib as f64 / o.rss_mib.max(1) as f64,
+            );
+        }
+    }
+}
+
+/// Starts `target`'s server(s), connects every client, runs the rounds, and stops them all.
+async fn run_target(
+    args: &Args,
+    target: Target,
+    url: &str,
+    dir: &Path,
+    tokens_file: &Path,
+    sent_map: &Path,
+    pin: Option<&(String, String)>,
+) -> Vec<Row> {
+    let own_dir = std::env::current_exe().expect("own path");
+    let server_bin = match target {
+        Target::Presently => args
+            .server
+            .clone()
+            .unwrap_or_else(|| own_dir.with_file_name("presently-server")),
+        Target::Bare => own_dir.with_file_name("presently-bare-server"),
+    };
+    let node_count = match target {
+        Target::Presently => args.nodes,
+        Target::Bare => 1,
+    };
+    println!();
+    println!("== {} ({})", target.name(), server_bin.display());
     let t = Instant::now();
     let mut nodes = Vec::new();
-    for _ in 0..args.nodes {
+    for _ in 0..node_count {
         let port = free_port();
-        let mut cmd = tokio::process::Command::new(&server_bin);
-        cmd.arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", &url)
-            .env("RUST_LOG", "warn")
-            .kill_on_drop(true);
-        if args.nodes > 1 {
-            cmd.arg("--cluster").arg(&args.nats);
+        let mut cmd = pinned(&server_bin, pin.map(|p| p.0.as_str()));
+        match target {
+            Target::Presently => {
+                cmd.arg("--listen")
+                    .arg(format!("127.0.0.1:{port}"))
+                    .env("DATABASE_URL", url);
+                if node_count > 1 {
+                    cmd.arg("--cluster").arg(&args.nats);
+                }
+            }
+            Target::Bare => {
+                cmd.arg("--listen")
+                    .arg(format!("127.0.0.1:{port}"))
+                    .arg("--database")
+                    .arg(url);
+            }
         }
         let child = cmd
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin.display()));
         let pid = child.id().expect("server pid");
@@ -223,10 +417,8 @@ async fn coordinator(args: Args) {
         nodes.len(),
         t.elapsed().as_secs_f64()
     );
-
-    // The shared map of send times.
-    let sent_map = dir.join("sent");
-    std::fs::write(&sent_map, vec![0u8; args.clients * 8]).expect("sent map");
+    // Every target starts from no change sent.
+    std::fs::write(sent_map, vec![0u8; args.clients * 8]).expect("sent map");
 
     // The workers, each with its share of the clients.
     let t = Instant::now();
@@ -239,16 +431,16 @@ async fn coordinator(args: Args) {
             first,
             count: per.min(args.clients - first),
             total: args.clients,
-            tokens: tokens_file.clone(),
-            sent_map: sent_map.clone(),
+            tokens: tokens_file.to_path_buf(),
+            sent_map: sent_map.to_path_buf(),
             nodes: nodes.iter().map(|n| n.addr).collect(),
             source_addresses: args.source_addresses,
-            out_dir: dir.clone(),
+            out_dir: dir.to_path_buf(),
             index: w,
         };
         let spec_file = dir.join(format!("worker-{w}.json"));
         std::fs::write(&spec_file, serde_json::to_vec(&spec).unwrap()).unwrap();
-        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        let mut child = pinned(&own_dir, pin.map(|p| p.1.as_str()))
             .arg("--worker")
             .arg(&spec_file)
             .stdin(std::process::Stdio::piped())
@@ -275,7 +467,7 @@ async fn coordinator(args: Args) {
     }
     let rss: u64 = nodes.iter().map(|n| rss_kib(n.pid)).sum();
     println!(
-        "connected {held} clients in {:.1} s ({:.0}/s) through {count} worker process(es); nodes' RSS {} MiB ({})",
+        "connected {held} clients in {:.1} s ({:.0}/s) through {count} worker process(es); server RSS {} MiB ({})",
         t.elapsed().as_secs_f64(),
         held as f64 / t.elapsed().as_secs_f64(),
         rss / 1024,
@@ -284,9 +476,7 @@ async fn coordinator(args: Args) {
     // Let the initial reports settle.
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    println!();
-    println!("| nodes | rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | nodes' RSS MiB | nodes' CPU % | CPU ms per 1,000 deliveries | PostgreSQL CPU % | NATS CPU % | bench clients CPU % |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut rows = Vec::new();
     let mut rate = args.rate;
     let mut round = 0u64;
     loop {
@@ -339,24 +529,33 @@ async fn coordinator(args: Args) {
         };
         let ticks_per_s = 100.0; // USER_HZ on Linux
         let cpu_s = (cpu1 - cpu0) as f64 / ticks_per_s;
-        let p99 = pct(0.99);
-        println!(
-            "| {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} |",
-            nodes.len(),
+        let row = Row {
+            target,
+            nodes: nodes.len(),
             rate,
             held,
-            sent as f64 / elapsed,
-            deliveries as f64 / elapsed,
-            pct(0.50),
-            p99,
-            lat.last().map_or(f64::NAN, |m| *m as f64 / 1000.0),
-            pids.iter().map(|p| rss_kib(*p)).sum::<u64>() / 1024,
-            cpu_s / wall * 100.0,
-            if deliveries > 0 { cpu_s * 1000.0 / (deliveries as f64 / 1000.0) } else { f64::NAN },
-            pg1.saturating_sub(pg0) as f64 / ticks_per_s / wall * 100.0,
-            nats1.saturating_sub(nats0) as f64 / ticks_per_s / wall * 100.0,
-            bench1.saturating_sub(bench0) as f64 / ticks_per_s / wall * 100.0,
+            changes: sent as f64 / elapsed,
+            deliveries: deliveries as f64 / elapsed,
+            p50: pct(0.50),
+            p99: pct(0.99),
+            max: lat.last().map_or(f64::NAN, |m| *m as f64 / 1000.0),
+            rss_mib: pids.iter().map(|p| rss_kib(*p)).sum::<u64>() / 1024,
+            cpu_pct: cpu_s / wall * 100.0,
+            cpu_ms_per_1000: if deliveries > 0 {
+                cpu_s * 1000.0 / (deliveries as f64 / 1000.0)
+            } else {
+                f64::NAN
+            },
+            pg_pct: pg1.saturating_sub(pg0) as f64 / ticks_per_s / wall * 100.0,
+            nats_pct: nats1.saturating_sub(nats0) as f64 / ticks_per_s / wall * 100.0,
+            bench_pct: bench1.saturating_sub(bench0) as f64 / ticks_per_s / wall * 100.0,
+        };
+        println!(
+            "{} at {} changes/s: {:.0} deliveries/s, p99 {:.1} ms, server CPU {:.0} %, {:.1} ms per 1,000 deliveries",
+            target.name(), rate, row.deliveries, row.p99, row.cpu_pct, row.cpu_ms_per_1000
         );
+        let p99 = row.p99;
+        rows.push(row);
         round += 1;
         if !args.find_max || p99 >= 50.0 || rate >= 20_000 {
             break;
@@ -372,15 +571,9 @@ async fn coordinator(args: Args) {
     }
     for mut n in nodes {
         let _ = n.child.kill().await;
+        let _ = n.child.wait().await;
     }
-    if let Some((admin, name)) = pg_db {
-        postgres_exec(
-            &admin,
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        )
-        .await;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    rows
 }
 
 async fn postgres_exec(admin: &str, sql: &str) {

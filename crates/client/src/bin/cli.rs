@@ -470,24 +470,28 @@ async fn run(cli: Cli) -> Result<(), String> {
             use presently_client::desktop_dnd;
             let quiet_desktop = !no_quiet_desktop;
             if follow != desktop_dnd::Follow::Off || quiet_desktop {
-                match desktop_dnd::Gnome::detect() {
-                    Some(gnome) => {
+                match tokio::task::spawn_blocking(desktop_dnd::detect)
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|d| d)
+                {
+                    Ok(desktop) => {
                         println!(
                             "{}",
-                            serde_json::json!({"event": "desktop_dnd", "state": "on", "desktop": "gnome"})
+                            serde_json::json!({"event": "desktop_dnd", "state": "on", "desktop": desktop.name()})
                         );
                         tokio::spawn(desktop_dnd::run(
                             sync.clone(),
                             s.store.clone(),
-                            Arc::new(gnome),
+                            desktop,
                             Arc::new(std::sync::RwLock::new((follow, quiet_desktop))),
                             desktop_dnd_every,
                             clock::SystemClock::shared(),
                         ));
                     }
-                    None => println!(
+                    Err(reason) => println!(
                         "{}",
-                        serde_json::json!({"event": "desktop_dnd", "state": "unavailable", "reason": "this desktop has no Do not disturb Presently can read (GNOME's notification banners)"})
+                        serde_json::json!({"event": "desktop_dnd", "state": "unavailable", "reason": reason})
                     ),
                 }
             }
