@@ -400,8 +400,12 @@ async fn run_target(
                     .arg(url);
             }
         }
+        // The pool's slow-acquire warnings come in thousands once the server is saturated:
+        // left out unless asked for (PRESENTLY_BENCH_SERVER_LOG=warn).
+        let log = std::env::var("PRESENTLY_BENCH_SERVER_LOG")
+            .unwrap_or_else(|_| "warn,sqlx::pool::acquire=error".into());
         let child = cmd
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log)
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin.display()));
