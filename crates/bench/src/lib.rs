@@ -34,3 +34,10 @@ pub fn status_kib(pid: u32, field: &str) -> u64 {
         })
         .unwrap_or(0)
 }
+
+pub mod ejabberd;
+
+/// The bench's user `i` (its id in Presently, its XMPP user name in ejabberd).
+pub fn user_name(i: usize) -> String {
+    format!("u-bench-{i}")
+}

@@ -95,6 +95,14 @@ struct Args {
     /// Run everything on every CPU (no taskset)
     #[arg(long)]
     no_pin: bool,
+    /// After the rounds, drop every client's connection at once and reconnect them all
+    /// (Presently only), posting --storm-notifications notifications meanwhile: time until all
+    /// are back with the right views, the server's peak RSS, and notifications lost
+    #[arg(long)]
+    storm: bool,
+    /// Notifications posted (to distinct people) while the storm lasts
+    #[arg(long, default_value_t = 1000)]
+    storm_notifications: usize,
     /// Internal: run as a worker process with this spec file
     #[arg(long, hide = true)]
     worker: Option<PathBuf>,
@@ -106,6 +114,10 @@ enum Target {
     Presently,
     /// presently-bare-server: the same frames, the same durable write and fan-out, nothing else
     Bare,
+    /// Debian's ejabberd, configured by the bench, over XMPP
+    Ejabberd,
+    /// ejabberd with Erlang's schedulers not busy-waiting (+sbwt none …)
+    EjabberdNospin,
 }
 
 impl Target {
@@ -113,6 +125,8 @@ impl Target {
         match self {
             Target::Presently => "presently",
             Target::Bare => "bare",
+            Target::Ejabberd => "ejabberd",
+            Target::EjabberdNospin => "ejabberd-nospin",
         }
     }
 }
@@ -180,9 +194,24 @@ struct WorkerSpec {
     /// Where it writes each round's latencies.
     out_dir: PathBuf,
     index: usize,
+    /// XMPP (ejabberd) instead of Presently's WebSocket frames.
+    xmpp: bool,
 }
 
+/// The high bit of a user's slot in the sent map: their last change made them Busy.
+const BUSY_BIT: u64 = 1 << 63;
+
+/// What a client is told to do instead of sending a frame: drop its connection (no close
+/// frame, as a network break or a restart would) and connect again.
+const STORM: &str = "\0storm";
+
 struct Shared {
+    /// Reconnected after a storm; teammates' statuses in those clients' first snapshot that
+    /// were right or wrong; storm notifications read.
+    back: AtomicU64,
+    views_right: AtomicU64,
+    views_wrong: AtomicU64,
+    storm_notes: AtomicU64,
     /// Per user: when its last change was sent (µs since the Unix epoch), in a memory map
     /// every worker shares.
     sent: &'static [AtomicU64],
@@ -201,7 +230,7 @@ fn micros(_: &Shared) -> u64 {
 }
 
 fn user_id(i: usize) -> String {
-    format!("u-bench-{i}")
+    bench::user_name(i)
 }
 
 #[tokio::main]
@@ -271,6 +300,9 @@ async fn coordinator(args: Args) {
         args.clients,
         t.elapsed().as_secs_f64()
     );
+    let mut tokens = tokens;
+    let key = tokens.pop().expect("the API key");
+    std::fs::write(dir.join("key"), &key).expect("key file");
     let tokens_file = dir.join("tokens");
     std::fs::write(&tokens_file, tokens.join("\n")).expect("tokens file");
 
@@ -366,61 +398,97 @@ async fn run_target(
     pin: Option<&(String, String)>,
 ) -> Vec<Row> {
     let own_dir = std::env::current_exe().expect("own path");
-    let server_bin = match target {
-        Target::Presently => args
-            .server
-            .clone()
-            .unwrap_or_else(|| own_dir.with_file_name("presently-server")),
-        Target::Bare => own_dir.with_file_name("presently-bare-server"),
-    };
-    let node_count = match target {
-        Target::Presently => args.nodes,
-        Target::Bare => 1,
-    };
-    println!();
-    println!("== {} ({})", target.name(), server_bin.display());
-    let t = Instant::now();
+    let xmpp = matches!(target, Target::Ejabberd | Target::EjabberdNospin);
     let mut nodes = Vec::new();
-    for _ in 0..node_count {
-        let port = free_port();
-        let mut cmd = pinned(&server_bin, pin.map(|p| p.0.as_str()));
-        match target {
-            Target::Presently => {
-                cmd.arg("--listen")
-                    .arg(format!("127.0.0.1:{port}"))
-                    .env("DATABASE_URL", url);
+    let mut ejabberd = None;
+    println!();
+    if xmpp {
+        println!("== {} ({})", target.name(), bench::ejabberd::CTL);
+        let t = Instant::now();
+        let e = match bench::ejabberd::Ejabberd::start(
+            dir,
+            target == Target::Ejabberd,
+            pin.map(|p| p.0.as_str()),
+        )
+        .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("{}: {e}", target.name());
+                return Vec::new();
+            }
+        };
+        println!(
+            "ejabberd up in {:.1} s (beam.smp pid {})",
+            t.elapsed().as_secs_f64(),
+            e.beam
+        );
+        let t = Instant::now();
+        if let Err(err) = e.seed(args.clients, args.team_size).await {
+            eprintln!("{}: seeding over mod_http_api failed: {err}", target.name());
+            e.stop().await;
+            return Vec::new();
+        }
+        println!(
+            "registered {} users in {} shared roster groups in {:.1} s",
+            args.clients,
+            args.clients.div_ceil(args.team_size),
+            t.elapsed().as_secs_f64()
+        );
+        ejabberd = Some(e);
+    } else {
+        let server_bin = match target {
+            Target::Bare => own_dir.with_file_name("presently-bare-server"),
+            _ => args
+                .server
+                .clone()
+                .unwrap_or_else(|| own_dir.with_file_name("presently-server")),
+        };
+        let node_count = if target == Target::Bare {
+            1
+        } else {
+            args.nodes
+        };
+        println!("== {} ({})", target.name(), server_bin.display());
+        let t = Instant::now();
+        for _ in 0..node_count {
+            let port = free_port();
+            let mut cmd = pinned(&server_bin, pin.map(|p| p.0.as_str()));
+            cmd.arg("--listen").arg(format!("127.0.0.1:{port}"));
+            if target == Target::Bare {
+                cmd.arg("--database").arg(url);
+            } else {
+                cmd.env("DATABASE_URL", url);
                 if node_count > 1 {
                     cmd.arg("--cluster").arg(&args.nats);
                 }
             }
-            Target::Bare => {
-                cmd.arg("--listen")
-                    .arg(format!("127.0.0.1:{port}"))
-                    .arg("--database")
-                    .arg(url);
-            }
+            // The pool's slow-acquire warnings come in thousands once the server is
+            // saturated: left out unless asked for (PRESENTLY_BENCH_SERVER_LOG=warn).
+            let log = std::env::var("PRESENTLY_BENCH_SERVER_LOG")
+                .unwrap_or_else(|_| "warn,sqlx::pool::acquire=error".into());
+            let child = cmd
+                .env("RUST_LOG", log)
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin.display()));
+            let pid = child.id().expect("server pid");
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            nodes.push(Node { child, pid, addr });
         }
-        // The pool's slow-acquire warnings come in thousands once the server is saturated:
-        // left out unless asked for (PRESENTLY_BENCH_SERVER_LOG=warn).
-        let log = std::env::var("PRESENTLY_BENCH_SERVER_LOG")
-            .unwrap_or_else(|_| "warn,sqlx::pool::acquire=error".into());
-        let child = cmd
-            .env("RUST_LOG", log)
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin.display()));
-        let pid = child.id().expect("server pid");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        nodes.push(Node { child, pid, addr });
+        for n in &nodes {
+            wait_for(n.addr).await;
+        }
+        println!(
+            "{} node(s) up in {:.1} s",
+            nodes.len(),
+            t.elapsed().as_secs_f64()
+        );
     }
-    for n in &nodes {
-        wait_for(n.addr).await;
-    }
-    println!(
-        "{} node(s) up in {:.1} s",
-        nodes.len(),
-        t.elapsed().as_secs_f64()
-    );
+    let (addrs, server_pids): (Vec<SocketAddr>, Vec<u32>) = match &ejabberd {
+        Some(e) => (vec![e.c2s], vec![e.beam]),
+        None => nodes.iter().map(|n| (n.addr, n.pid)).unzip(),
+    };
     // Every target starts from no change sent.
     std::fs::write(sent_map, vec![0u8; args.clients * 8]).expect("sent map");
 
@@ -437,10 +505,11 @@ async fn run_target(
             total: args.clients,
             tokens: tokens_file.to_path_buf(),
             sent_map: sent_map.to_path_buf(),
-            nodes: nodes.iter().map(|n| n.addr).collect(),
+            nodes: addrs.clone(),
             source_addresses: args.source_addresses,
             out_dir: dir.to_path_buf(),
             index: w,
+            xmpp,
         };
         let spec_file = dir.join(format!("worker-{w}.json"));
         std::fs::write(&spec_file, serde_json::to_vec(&spec).unwrap()).unwrap();
@@ -469,13 +538,13 @@ async fn run_target(
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap_or(0);
     }
-    let rss: u64 = nodes.iter().map(|n| rss_kib(n.pid)).sum();
+    let rss: u64 = server_pids.iter().map(|p| rss_kib(*p)).sum();
     println!(
         "connected {held} clients in {:.1} s ({:.0}/s) through {count} worker process(es); server RSS {} MiB ({})",
         t.elapsed().as_secs_f64(),
         held as f64 / t.elapsed().as_secs_f64(),
         rss / 1024,
-        nodes.iter().map(|n| format!("{} MiB", rss_kib(n.pid) / 1024)).collect::<Vec<_>>().join(" + ")
+        server_pids.iter().map(|p| format!("{} MiB", rss_kib(*p) / 1024)).collect::<Vec<_>>().join(" + ")
     );
     // Let the initial reports settle.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -484,7 +553,7 @@ async fn run_target(
     let mut rate = args.rate;
     let mut round = 0u64;
     loop {
-        let pids: Vec<u32> = nodes.iter().map(|n| n.pid).collect();
+        let pids = server_pids.clone();
         let cpu0: u64 = pids.iter().map(|p| cpu_ticks(*p)).sum();
         let (pg0, nats0) = (named_ticks("postgres"), named_ticks("nats-server"));
         let bench0: u64 = workers.iter().map(|w| cpu_ticks(w.pid)).sum();
@@ -535,7 +604,7 @@ async fn run_target(
         let cpu_s = (cpu1 - cpu0) as f64 / ticks_per_s;
         let row = Row {
             target,
-            nodes: nodes.len(),
+            nodes: server_pids.len(),
             rate,
             held,
             changes: sent as f64 / elapsed,
@@ -566,6 +635,10 @@ async fn run_target(
         }
         rate += args.step;
     }
+    if args.storm && target == Target::Presently {
+        let key = std::fs::read_to_string(dir.join("key")).expect("the API key");
+        storm(args, &mut workers, &server_pids, addrs[0], &key).await;
+    }
     for w in workers.iter_mut() {
         let _ = w.stdin.write_all(b"quit\n").await;
     }
@@ -576,6 +649,9 @@ async fn run_target(
     for mut n in nodes {
         let _ = n.child.kill().await;
         let _ = n.child.wait().await;
+    }
+    if let Some(e) = ejabberd {
+        e.stop().await;
     }
     rows
 }
@@ -621,6 +697,10 @@ async fn worker(spec: &Path) {
     let shared = Arc::new(Shared {
         sent: map_sent(&spec.sent_map, spec.total),
         latencies: Mutex::new(Vec::new()),
+        back: AtomicU64::new(0),
+        views_right: AtomicU64::new(0),
+        views_wrong: AtomicU64::new(0),
+        storm_notes: AtomicU64::new(0),
         deliveries: AtomicU64::new(0),
         recording: AtomicBool::new(false),
         finished: AtomicBool::new(false),
@@ -642,9 +722,14 @@ async fn worker(spec: &Path) {
         let addr = spec.nodes[i % spec.nodes.len()];
         let token = token.clone();
         let (shared, connected, sem) = (shared.clone(), connected.clone(), sem.clone());
+        let xmpp = spec.xmpp;
         tokio::spawn(async move {
             let permit = sem.acquire_owned().await.expect("semaphore");
-            client(i, source, addr, token, rx, shared, connected, permit).await
+            if xmpp {
+                xmpp_client(i, source, addr, rx, shared, connected, permit).await
+            } else {
+                client(i, source, addr, token, rx, shared, connected, permit).await
+            }
         });
     }
     while (connected.load(Ordering::Relaxed) as usize) < spec.count
@@ -680,6 +765,42 @@ async fn worker(spec: &Path) {
                     out,
                     "done {sent} {}",
                     shared.deliveries.load(Ordering::Relaxed)
+                );
+                let _ = out.flush();
+            }
+            ["storm"] => {
+                for c in [
+                    &shared.back,
+                    &shared.views_right,
+                    &shared.views_wrong,
+                    &shared.storm_notes,
+                ] {
+                    c.store(0, Ordering::Relaxed);
+                }
+                let t = Instant::now();
+                for s in &senders {
+                    let _ = s.send(STORM.to_string());
+                }
+                while (shared.back.load(Ordering::Relaxed) as usize) < spec.count
+                    && t.elapsed() < Duration::from_secs(600)
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                let _ = writeln!(
+                    out,
+                    "stormed {} {}",
+                    t.elapsed().as_millis(),
+                    shared.back.load(Ordering::Relaxed)
+                );
+                let _ = out.flush();
+            }
+            ["count"] => {
+                let _ = writeln!(
+                    out,
+                    "count {} {} {}",
+                    shared.storm_notes.load(Ordering::Relaxed),
+                    shared.views_right.load(Ordering::Relaxed),
+                    shared.views_wrong.load(Ordering::Relaxed)
                 );
                 let _ = out.flush();
             }
@@ -720,15 +841,20 @@ async fn run_round(
             } else {
                 StatusId::AVAILABLE
             };
-            shared.sent[spec.first + i].store(micros(shared), Ordering::Relaxed);
-            let msg = ClientMessage::Change {
-                request: RequestId(format!("b{round}-{sent}")),
-                change: Change::SetStatus {
-                    status,
-                    until: None,
-                },
+            let mark = if busy[i] { BUSY_BIT } else { 0 };
+            shared.sent[spec.first + i].store(micros(shared) | mark, Ordering::Relaxed);
+            let frame = if spec.xmpp {
+                bench::ejabberd::presence(busy[i]).to_string()
+            } else {
+                encode(&ClientMessage::Change {
+                    request: RequestId(format!("b{round}-{sent}")),
+                    change: Change::SetStatus {
+                        status,
+                        until: None,
+                    },
+                })
             };
-            let _ = senders[i].send(encode(&msg));
+            let _ = senders[i].send(frame);
             sent += 1;
         }
         next += Duration::from_millis(1);
@@ -740,17 +866,124 @@ async fn run_round(
     sent
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn client(
+/// Every client drops its connection at once and connects again, while notifications are
+/// posted to `--storm-notifications` people; prints how long until all were back, whether
+/// their first team snapshots were right, the server's peak RSS, and notifications lost.
+async fn storm(args: &Args, workers: &mut [Worker], pids: &[u32], addr: SocketAddr, key: &str) {
+    println!();
+    println!(
+        "storm: {} clients drop their connections at once and reconnect; {} notifications posted meanwhile",
+        args.clients, args.storm_notifications
+    );
+    let rss_before: u64 = pids.iter().map(|p| rss_kib(*p)).sum();
+    let peak = Arc::new(AtomicU64::new(rss_before));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling, pids) = (peak.clone(), sampling.clone(), pids.to_vec());
+        tokio::spawn(async move {
+            while sampling.load(Ordering::Relaxed) {
+                let rss: u64 = pids.iter().map(|p| rss_kib(*p)).sum();
+                peak.fetch_max(rss, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let t = Instant::now();
+    for w in workers.iter_mut() {
+        let _ = w.stdin.write_all(b"storm\n").await;
+    }
+    // The notifications, to people spread over every team, posted as the storm starts.
+    let http = reqwest::Client::new();
+    let every = (args.clients / args.storm_notifications.max(1)).max(1);
+    let targets: Vec<usize> = (0..args.clients)
+        .step_by(every)
+        .take(args.storm_notifications)
+        .collect();
+    let url = format!("http://{addr}/api/v1/notifications");
+    let posting = {
+        use futures_util::StreamExt;
+        let posts = futures_util::stream::iter(targets.clone()).map(|u| {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let body = serde_json::json!({"user": user_id(u), "title": format!("storm-{u}"), "body": "sent while everyone reconnects"});
+                match http.post(&url).bearer_auth(key).json(&body).send().await {
+                    Ok(r) if r.status().is_success() => Ok(()),
+                    Ok(r) => Err(format!("{} {}", r.status(), r.text().await.unwrap_or_default())),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        });
+        posts.buffer_unordered(16).collect::<Vec<_>>()
+    };
+    let (posted, back) = tokio::join!(posting, async {
+        let mut back = 0u64;
+        let mut slowest = 0u64;
+        for w in workers.iter_mut() {
+            let line = w.line().await;
+            let f: Vec<u64> = line
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            slowest = slowest.max(f.first().copied().unwrap_or(0));
+            back += f.get(1).copied().unwrap_or(0);
+        }
+        (back, slowest)
+    });
+    let all_back = t.elapsed();
+    let refused: Vec<String> = posted.iter().filter_map(|r| r.clone().err()).collect();
+    // Late backlogs and snapshots: a few seconds more before counting.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    sampling.store(false, Ordering::Relaxed);
+    let _ = sampler.await;
+    let (mut notes, mut right, mut wrong) = (0u64, 0u64, 0u64);
+    for w in workers.iter_mut() {
+        let _ = w.stdin.write_all(b"count\n").await;
+        let line = w.line().await;
+        let f: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        notes += f.first().copied().unwrap_or(0);
+        right += f.get(1).copied().unwrap_or(0);
+        wrong += f.get(2).copied().unwrap_or(0);
+    }
+    println!(
+        "| clients back | all back after | teammates right in the first snapshot | wrong | server RSS before → peak MiB | notifications posted | read by their clients | lost |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let accepted = targets.len() - refused.len();
+    println!(
+        "| {} of {} | {:.1} s (slowest worker {:.1} s) | {} | {} | {} → {} | {} | {} | {} |",
+        back.0,
+        args.clients,
+        all_back.as_secs_f64(),
+        back.1 as f64 / 1000.0,
+        right,
+        wrong,
+        rss_before / 1024,
+        peak.load(Ordering::Relaxed) / 1024,
+        accepted,
+        notes,
+        accepted as i64 - notes as i64
+    );
+    if let Some(first) = refused.first() {
+        println!(
+            "{} notifications were refused, the first: {first}",
+            refused.len()
+        );
+    }
+}
+
+/// Opens one WebSocket to `addr` from `source` and says hello.
+async fn open(
     i: usize,
     source: IpAddr,
     addr: SocketAddr,
-    token: String,
-    mut rx: mpsc::UnboundedReceiver<String>,
-    shared: Arc<Shared>,
-    connected: Arc<AtomicU64>,
-    permit: tokio::sync::OwnedSemaphorePermit,
-) {
+    token: &str,
+    resume_after: Option<protocol::NotificationSeq>,
+) -> Option<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
     let socket = TcpSocket::new_v4().expect("socket");
     socket
         .bind(SocketAddr::new(source, 0))
@@ -759,7 +992,7 @@ async fn client(
         Ok(s) => s,
         Err(e) => {
             eprintln!("client {i}: connect: {e}");
-            return;
+            return None;
         }
     };
     let (mut ws, _) = match tokio_tungstenite::client_async_with_config(
@@ -776,15 +1009,15 @@ async fn client(
         Ok(w) => w,
         Err(e) => {
             eprintln!("client {i}: handshake: {e}");
-            return;
+            return None;
         }
     };
     let device = DeviceId::parse("bench").unwrap();
     let hello = ClientMessage::Hello {
         protocol: protocol::PROTOCOL_VERSION,
-        token,
+        token: token.to_string(),
         device: device.clone(),
-        resume_after: None,
+        resume_after,
     };
     let report = ClientMessage::DeviceReport {
         report: DeviceReport {
@@ -800,56 +1033,224 @@ async fn client(
             .await
             .is_err()
     {
-        return;
+        return None;
     }
-    // Wait for the welcome before counting this client as connected.
+    Some(ws)
+}
+
+/// Counts what a storm's first team snapshot shows right and wrong: every teammate as their
+/// last change left them (Available when they never changed).
+fn check_snapshot(me: usize, text: &str, shared: &Shared) {
+    let Ok(protocol::ServerMessage::TeamSnapshot { members }) = protocol::decode_server(text)
+    else {
+        return;
+    };
+    for m in members {
+        let Some(idx) = m
+            .user
+            .as_str()
+            .strip_prefix("u-bench-")
+            .and_then(|d| d.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        if idx == me {
+            continue;
+        }
+        let busy = shared
+            .sent
+            .get(idx)
+            .is_some_and(|s| s.load(Ordering::Relaxed) & BUSY_BIT != 0);
+        let want = if busy {
+            StatusId::BUSY
+        } else {
+            StatusId::AVAILABLE
+        };
+        let counter = if m.view.status.status == want {
+            &shared.views_right
+        } else {
+            &shared.views_wrong
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn client(
+    i: usize,
+    source: IpAddr,
+    addr: SocketAddr,
+    token: String,
+    mut rx: mpsc::UnboundedReceiver<String>,
+    shared: Arc<Shared>,
+    connected: Arc<AtomicU64>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let mut permit = Some(permit);
+    // The newest notification this client has: a reconnect resumes after it.
+    let mut cursor: Option<protocol::NotificationSeq> = None;
+    let mut stormed = false;
     loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) if t.as_str().contains("\"welcome\"") => break,
-            Some(Ok(_)) => continue,
-            _ => {
-                eprintln!("client {i}: no welcome");
-                return;
+        let Some(mut ws) = open(i, source, addr, &token, cursor).await else {
+            return;
+        };
+        // Wait for the welcome before counting this client as connected.
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if t.as_str().contains("\"welcome\"") => {
+                    if let Ok(protocol::ServerMessage::Welcome { cursor: c, .. }) =
+                        protocol::decode_server(t.as_str())
+                    {
+                        cursor = Some(cursor.map_or(c, |k| k.max(c)));
+                    }
+                    break;
+                }
+                Some(Ok(_)) => continue,
+                _ => {
+                    eprintln!("client {i}: no welcome");
+                    return;
+                }
             }
         }
+        if stormed {
+            shared.back.fetch_add(1, Ordering::Relaxed);
+        } else {
+            connected.fetch_add(1, Ordering::Relaxed);
+            permit.take();
+        }
+        let mut snapshot_due = stormed;
+        let mut heartbeat = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_millis(1000 + (i as u64 * 7) % 30_000),
+            Duration::from_secs(30),
+        );
+        let reconnect = loop {
+            tokio::select! {
+                out = rx.recv() => {
+                    let Some(text) = out else { return };
+                    if text == STORM { break true; }
+                    if ws.send(Message::Text(text.into())).await.is_err() { return; }
+                }
+                _ = heartbeat.tick() => {
+                    if ws.send(Message::Text(encode(&ClientMessage::Heartbeat).into())).await.is_err() { return; }
+                }
+                incoming = ws.next() => {
+                    let Some(Ok(Message::Text(t))) = incoming else {
+                        if incoming.is_none() {
+                            if !shared.finished.load(Ordering::Relaxed) { eprintln!("client {i}: closed by the server"); }
+                            return;
+                        }
+                        continue;
+                    };
+                    let t = t.as_str();
+                    if snapshot_due && t.starts_with("{\"type\":\"team_snapshot\"") {
+                        snapshot_due = false;
+                        check_snapshot(i, t, &shared);
+                        continue;
+                    }
+                    if t.starts_with("{\"type\":\"notification\"") {
+                        if let Ok(protocol::ServerMessage::Notification { notification }) = protocol::decode_server(t) {
+                            if notification.title.starts_with("storm-") {
+                                shared.storm_notes.fetch_add(1, Ordering::Relaxed);
+                            }
+                            cursor = Some(cursor.map_or(notification.seq, |k| k.max(notification.seq)));
+                        }
+                        continue;
+                    }
+                    if !t.starts_with("{\"type\":\"presence_delta\"") || !shared.recording.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    // The user is the field after the type; its index is in its id.
+                    if let Some(idx) = t.find("\"user\":\"u-bench-").map(|p| p + 16) {
+                        let digits: String = t[idx..].chars().take_while(|c| c.is_ascii_digit()).collect();
+                        if let Ok(u) = digits.parse::<usize>() {
+                            let sent = shared.sent.get(u).map_or(0, |s| s.load(Ordering::Relaxed) & !BUSY_BIT);
+                            let now = micros(&shared);
+                            if sent > 0 && now >= sent {
+                                shared.deliveries.fetch_add(1, Ordering::Relaxed);
+                                shared.latencies.lock().unwrap().push((now - sent).min(u32::MAX as u64) as u32);
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        if !reconnect {
+            return;
+        }
+        // Dropped without a close frame: the server sees the connection end, as after a
+        // network break, not a sign-off.
+        drop(ws);
+        stormed = true;
     }
+}
+
+/// One XMPP client of ejabberd: logs in as user `i`, sends what it is given, a whitespace
+/// keepalive every 30 s, and records each teammate's presence it reads.
+async fn xmpp_client(
+    i: usize,
+    source: IpAddr,
+    addr: SocketAddr,
+    mut rx: mpsc::UnboundedReceiver<String>,
+    shared: Arc<Shared>,
+    connected: Arc<AtomicU64>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    use tokio::io::AsyncReadExt;
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(SocketAddr::new(source, 0))
+        .expect("bind a source address");
+    let stream = match socket.connect(addr).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("client {i}: connect: {e}");
+            return;
+        }
+    };
+    let (mut stream, mut presences) =
+        match bench::ejabberd::login(stream, &bench::user_name(i)).await {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("client {i}: XMPP login: {e}");
+                return;
+            }
+        };
     connected.fetch_add(1, Ordering::Relaxed);
     drop(permit);
     let mut heartbeat = tokio::time::interval_at(
         tokio::time::Instant::now() + Duration::from_millis(1000 + (i as u64 * 7) % 30_000),
         Duration::from_secs(30),
     );
+    let mut buf = vec![0u8; 4096];
+    let mut from = Vec::new();
     loop {
         tokio::select! {
             out = rx.recv() => {
                 let Some(text) = out else { return };
-                if ws.send(Message::Text(text.into())).await.is_err() { return; }
+                if stream.write_all(text.as_bytes()).await.is_err() { return; }
             }
             _ = heartbeat.tick() => {
-                if ws.send(Message::Text(encode(&ClientMessage::Heartbeat).into())).await.is_err() { return; }
+                if stream.write_all(b" ").await.is_err() { return; }
             }
-            incoming = ws.next() => {
-                let Some(Ok(Message::Text(t))) = incoming else {
-                    if incoming.is_none() {
+            n = stream.read(&mut buf) => {
+                let n = match n {
+                    Ok(0) | Err(_) => {
                         if !shared.finished.load(Ordering::Relaxed) { eprintln!("client {i}: closed by the server"); }
                         return;
                     }
-                    continue;
+                    Ok(n) => n,
                 };
-                let t = t.as_str();
-                if !t.starts_with("{\"type\":\"presence_delta\"") || !shared.recording.load(Ordering::Relaxed) {
+                from.clear();
+                presences.take_presences(&buf[..n], i, &mut from);
+                if !shared.recording.load(Ordering::Relaxed) {
                     continue;
                 }
-                // The user is the field after the type; its index is in its id.
-                if let Some(idx) = t.find("\"user\":\"u-bench-").map(|p| p + 16) {
-                    let digits: String = t[idx..].chars().take_while(|c| c.is_ascii_digit()).collect();
-                    if let Ok(u) = digits.parse::<usize>() {
-                        let sent = shared.sent.get(u).map_or(0, |s| s.load(Ordering::Relaxed));
-                        let now = micros(&shared);
-                        if sent > 0 && now >= sent {
-                            shared.deliveries.fetch_add(1, Ordering::Relaxed);
-                            shared.latencies.lock().unwrap().push((now - sent).min(u32::MAX as u64) as u32);
-                        }
+                let now = micros(&shared);
+                for u in &from {
+                    let sent = shared.sent.get(*u).map_or(0, |s| s.load(Ordering::Relaxed) & !BUSY_BIT);
+                    if sent > 0 && now >= sent {
+                        shared.deliveries.fetch_add(1, Ordering::Relaxed);
+                        shared.latencies.lock().unwrap().push((now - sent).min(u32::MAX as u64) as u32);
                     }
                 }
             }
@@ -904,7 +1305,13 @@ async fn seed(url: &str, clients: usize, team_size: usize) -> Vec<String> {
         tokens.push(token);
         let _ = UserId::parse(id).expect("valid id");
     }
+    // An API key, for the notifications the storm posts.
+    let (key, hash) = presently_server::auth::new_secret(presently_server::auth::KEY_PREFIX);
+    db.insert_key(&hash, "k-bench", &org.id, "bench", now)
+        .await
+        .expect("api key");
     db.close().await;
+    tokens.push(key);
     tokens
 }
 
