@@ -260,6 +260,15 @@ struct Worker {
 }
 
 impl Worker {
+    /// The numbers of the worker's next line, after its first word.
+    async fn figures(&mut self) -> Vec<u64> {
+        let line = self.line().await;
+        line.split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect()
+    }
+
     async fn line(&mut self) -> String {
         self.lines
             .next_line()
@@ -567,12 +576,7 @@ async fn run_target(
         }
         let (mut sent, mut deliveries) = (0u64, 0u64);
         for w in workers.iter_mut() {
-            let line = w.line().await;
-            let f: Vec<u64> = line
-                .split_whitespace()
-                .skip(1)
-                .filter_map(|v| v.parse().ok())
-                .collect();
+            let f = w.figures().await;
             sent += f.first().copied().unwrap_or(0);
             deliveries += f.get(1).copied().unwrap_or(0);
         }
@@ -919,12 +923,7 @@ async fn storm(args: &Args, workers: &mut [Worker], pids: &[u32], addr: SocketAd
         let mut back = 0u64;
         let mut slowest = 0u64;
         for w in workers.iter_mut() {
-            let line = w.line().await;
-            let f: Vec<u64> = line
-                .split_whitespace()
-                .skip(1)
-                .filter_map(|v| v.parse().ok())
-                .collect();
+            let f = w.figures().await;
             slowest = slowest.max(f.first().copied().unwrap_or(0));
             back += f.get(1).copied().unwrap_or(0);
         }
@@ -939,12 +938,7 @@ async fn storm(args: &Args, workers: &mut [Worker], pids: &[u32], addr: SocketAd
     let (mut notes, mut right, mut wrong) = (0u64, 0u64, 0u64);
     for w in workers.iter_mut() {
         let _ = w.stdin.write_all(b"count\n").await;
-        let line = w.line().await;
-        let f: Vec<u64> = line
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|v| v.parse().ok())
-            .collect();
+        let f = w.figures().await;
         notes += f.first().copied().unwrap_or(0);
         right += f.get(1).copied().unwrap_or(0);
         wrong += f.get(2).copied().unwrap_or(0);
