@@ -103,6 +103,11 @@ struct Args {
     /// Notifications posted (to distinct people) while the storm lasts
     #[arg(long, default_value_t = 1000)]
     storm_notifications: usize,
+    /// Measure every target this many times, alternating (presently, bare, …, presently, bare,
+    /// …), and judge by the median of each figure: one run's CPU per delivery varies by ±15 %
+    /// on this machine
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
     /// Internal: run as a worker process with this spec file
     #[arg(long, hide = true)]
     worker: Option<PathBuf>,
@@ -160,6 +165,7 @@ fn pinned(program: &Path, cpus: Option<&str>) -> tokio::process::Command {
 }
 
 /// One measured round's figures.
+#[derive(Clone)]
 struct Row {
     target: Target,
     nodes: usize,
@@ -173,6 +179,9 @@ struct Row {
     rss_mib: u64,
     cpu_pct: f64,
     cpu_ms_per_1000: f64,
+    /// Of that, the server's own code (user time): the kernel's share (system time) holds the
+    /// loopback TCP that on a real network the clients' machines would pay for.
+    user_ms_per_1000: f64,
     pg_pct: f64,
     nats_pct: f64,
     bench_pct: f64,
@@ -332,22 +341,32 @@ async fn coordinator(args: Args) {
         None => println!("not pinned: the server and the bench's clients share every CPU"),
     }
     let mut rows = Vec::new();
-    for &target in &args.targets {
-        rows.extend(
-            run_target(
-                &args,
-                target,
-                &url,
-                &dir,
-                &tokens_file,
-                &sent_map,
-                pin.as_ref(),
-            )
-            .await,
-        );
+    for pass in 0..args.repeat.max(1) {
+        if args.repeat > 1 {
+            println!("\n=== pass {} of {}", pass + 1, args.repeat);
+        }
+        for &target in &args.targets {
+            rows.extend(
+                run_target(
+                    &args,
+                    target,
+                    &url,
+                    &dir,
+                    &tokens_file,
+                    &sent_map,
+                    pin.as_ref(),
+                )
+                .await,
+            );
+        }
     }
     println!();
     print_table(&rows);
+    if args.repeat > 1 {
+        rows = medians(&rows);
+        println!("\nMedians of {} passes:\n", args.repeat);
+        print_table(&rows);
+    }
     if args.targets.len() > 1 {
         println!();
         print_ratios(&rows);
@@ -363,31 +382,72 @@ async fn coordinator(args: Args) {
 }
 
 fn print_table(rows: &[Row]) {
-    println!("| target | nodes | rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | server RSS MiB | server CPU % | server CPU ms per 1,000 deliveries | PostgreSQL CPU % | NATS CPU % | bench clients CPU % |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| target | nodes | rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | server RSS MiB | server CPU % | server CPU ms per 1,000 deliveries | of it user ms | PostgreSQL CPU % | NATS CPU % | bench clients CPU % |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} |",
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} |",
             r.target.name(), r.nodes, r.rate, r.held, r.changes, r.deliveries, r.p50, r.p99, r.max,
-            r.rss_mib, r.cpu_pct, r.cpu_ms_per_1000, r.pg_pct, r.nats_pct, r.bench_pct,
+            r.rss_mib, r.cpu_pct, r.cpu_ms_per_1000, r.user_ms_per_1000, r.pg_pct, r.nats_pct, r.bench_pct,
         );
     }
 }
 
+/// One row per target, node count and rate, each figure the median of that figure over the
+/// rows (passes) that have it.
+fn medians(rows: &[Row]) -> Vec<Row> {
+    let mut out: Vec<Row> = Vec::new();
+    for r in rows {
+        if out
+            .iter()
+            .any(|o| o.target == r.target && o.nodes == r.nodes && o.rate == r.rate)
+        {
+            continue;
+        }
+        let same: Vec<&Row> = rows
+            .iter()
+            .filter(|o| o.target == r.target && o.nodes == r.nodes && o.rate == r.rate)
+            .collect();
+        let median = |f: fn(&Row) -> f64| {
+            let mut v: Vec<f64> = same.iter().map(|r| f(r)).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        out.push(Row {
+            held: median(|r| r.held as f64) as u64,
+            changes: median(|r| r.changes),
+            deliveries: median(|r| r.deliveries),
+            p50: median(|r| r.p50),
+            p99: median(|r| r.p99),
+            max: median(|r| r.max),
+            rss_mib: median(|r| r.rss_mib as f64) as u64,
+            cpu_pct: median(|r| r.cpu_pct),
+            cpu_ms_per_1000: median(|r| r.cpu_ms_per_1000),
+            user_ms_per_1000: median(|r| r.user_ms_per_1000),
+            pg_pct: median(|r| r.pg_pct),
+            nats_pct: median(|r| r.nats_pct),
+            bench_pct: median(|r| r.bench_pct),
+            ..r.clone()
+        });
+    }
+    out
+}
+
 /// Presently against each other target at the rates both ran: CPU per delivery, p99, RSS.
 fn print_ratios(rows: &[Row]) {
-    println!("| rate (changes/s) | against | server CPU per delivery (Presently ÷ it) | p99 ms (Presently / it) | RSS (Presently ÷ it) |");
-    println!("|---|---|---|---|---|");
+    println!("| rate (changes/s) | against | server CPU per delivery (Presently ÷ it) | user CPU per delivery (Presently ÷ it) | p99 ms (Presently / it) | RSS (Presently ÷ it) |");
+    println!("|---|---|---|---|---|---|");
     for p in rows.iter().filter(|r| r.target == Target::Presently) {
         for o in rows
             .iter()
             .filter(|r| r.target != Target::Presently && r.rate == p.rate)
         {
             println!(
-                "| {} | {} | {:.2}× | {:.1} / {:.1} | {:.2}× |",
+                "| {} | {} | {:.2}× | {:.2}× | {:.1} / {:.1} | {:.2}× |",
                 p.rate,
                 o.target.name(),
                 p.cpu_ms_per_1000 / o.cpu_ms_per_1000,
+                p.user_ms_per_1000 / o.user_ms_per_1000,
                 p.p99,
                 o.p99,
                 p.rss_mib as f64 / o.rss_mib.max(1) as f64,
@@ -564,6 +624,7 @@ async fn run_target(
     loop {
         let pids = server_pids.clone();
         let cpu0: u64 = pids.iter().map(|p| cpu_ticks(*p)).sum();
+        let user0: u64 = pids.iter().map(|p| user_ticks(*p)).sum();
         let (pg0, nats0) = (named_ticks("postgres"), named_ticks("nats-server"));
         let bench0: u64 = workers.iter().map(|w| cpu_ticks(w.pid)).sum();
         let t0 = Instant::now();
@@ -583,6 +644,7 @@ async fn run_target(
         let elapsed = args.seconds as f64;
         let wall = t0.elapsed().as_secs_f64();
         let cpu1: u64 = pids.iter().map(|p| cpu_ticks(*p)).sum();
+        let user1: u64 = pids.iter().map(|p| user_ticks(*p)).sum();
         let (pg1, nats1) = (named_ticks("postgres"), named_ticks("nats-server"));
         let bench1: u64 = workers.iter().map(|w| cpu_ticks(w.pid)).sum();
         let mut lat = Vec::new();
@@ -606,6 +668,14 @@ async fn run_target(
         };
         let ticks_per_s = 100.0; // USER_HZ on Linux
         let cpu_s = (cpu1 - cpu0) as f64 / ticks_per_s;
+        let user_s = user1.saturating_sub(user0) as f64 / ticks_per_s;
+        let per_1000 = |s: f64| {
+            if deliveries > 0 {
+                s * 1000.0 / (deliveries as f64 / 1000.0)
+            } else {
+                f64::NAN
+            }
+        };
         let row = Row {
             target,
             nodes: server_pids.len(),
@@ -618,18 +688,15 @@ async fn run_target(
             max: lat.last().map_or(f64::NAN, |m| *m as f64 / 1000.0),
             rss_mib: pids.iter().map(|p| rss_kib(*p)).sum::<u64>() / 1024,
             cpu_pct: cpu_s / wall * 100.0,
-            cpu_ms_per_1000: if deliveries > 0 {
-                cpu_s * 1000.0 / (deliveries as f64 / 1000.0)
-            } else {
-                f64::NAN
-            },
+            cpu_ms_per_1000: per_1000(cpu_s),
+            user_ms_per_1000: per_1000(user_s),
             pg_pct: pg1.saturating_sub(pg0) as f64 / ticks_per_s / wall * 100.0,
             nats_pct: nats1.saturating_sub(nats0) as f64 / ticks_per_s / wall * 100.0,
             bench_pct: bench1.saturating_sub(bench0) as f64 / ticks_per_s / wall * 100.0,
         };
         println!(
-            "{} at {} changes/s: {:.0} deliveries/s, p99 {:.1} ms, server CPU {:.0} %, {:.1} ms per 1,000 deliveries",
-            target.name(), rate, row.deliveries, row.p99, row.cpu_pct, row.cpu_ms_per_1000
+            "{} at {} changes/s: {:.0} deliveries/s, p99 {:.1} ms, server CPU {:.0} %, {:.1} ms per 1,000 deliveries ({:.1} user)",
+            target.name(), rate, row.deliveries, row.p99, row.cpu_pct, row.cpu_ms_per_1000, row.user_ms_per_1000
         );
         let p99 = row.p99;
         rows.push(row);
@@ -1319,18 +1386,28 @@ fn rss_kib(pid: u32) -> u64 {
     bench::status_kib(pid, "VmRSS")
 }
 
-/// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
+/// `/proc/<pid>/stat`'s fields after the command name (which may hold spaces).
+fn stat_fields(pid: u32) -> Vec<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .map(|s| {
-            // Fields after the command name (which may hold spaces) start after the last ')'.
             let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-                + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            rest.split_whitespace()
+                .map(|v| v.parse::<u64>().unwrap_or(0))
+                .collect()
         })
-        .unwrap_or(0)
+        .unwrap_or_default()
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let f = stat_fields(pid);
+    f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)
+}
+
+/// utime of a process (its own code, not the kernel's), in clock ticks.
+fn user_ticks(pid: u32) -> u64 {
+    stat_fields(pid).get(11).copied().unwrap_or(0)
 }
 
 /// utime + stime of every process whose name is `name` (PostgreSQL's backends, nats-server).
