@@ -103,11 +103,6 @@ struct Args {
     /// Notifications posted (to distinct people) while the storm lasts
     #[arg(long, default_value_t = 1000)]
     storm_notifications: usize,
-    /// Measure every target this many times, alternating (presently, bare, …, presently, bare,
-    /// …), and judge by the median of each figure: one run's CPU per delivery varies by ±15 %
-    /// on this machine
-    #[arg(long, default_value_t = 1)]
-    repeat: usize,
     /// Internal: run as a worker process with this spec file
     #[arg(long, hide = true)]
     worker: Option<PathBuf>,
@@ -165,7 +160,6 @@ fn pinned(program: &Path, cpus: Option<&str>) -> tokio::process::Command {
 }
 
 /// One measured round's figures.
-#[derive(Clone)]
 struct Row {
     target: Target,
     nodes: usize,
@@ -341,32 +335,22 @@ async fn coordinator(args: Args) {
         None => println!("not pinned: the server and the bench's clients share every CPU"),
     }
     let mut rows = Vec::new();
-    for pass in 0..args.repeat.max(1) {
-        if args.repeat > 1 {
-            println!("\n=== pass {} of {}", pass + 1, args.repeat);
-        }
-        for &target in &args.targets {
-            rows.extend(
-                run_target(
-                    &args,
-                    target,
-                    &url,
-                    &dir,
-                    &tokens_file,
-                    &sent_map,
-                    pin.as_ref(),
-                )
-                .await,
-            );
-        }
+    for &target in &args.targets {
+        rows.extend(
+            run_target(
+                &args,
+                target,
+                &url,
+                &dir,
+                &tokens_file,
+                &sent_map,
+                pin.as_ref(),
+            )
+            .await,
+        );
     }
     println!();
     print_table(&rows);
-    if args.repeat > 1 {
-        rows = medians(&rows);
-        println!("\nMedians of {} passes:\n", args.repeat);
-        print_table(&rows);
-    }
     if args.targets.len() > 1 {
         println!();
         print_ratios(&rows);
@@ -391,46 +375,6 @@ fn print_table(rows: &[Row]) {
             r.rss_mib, r.cpu_pct, r.cpu_ms_per_1000, r.user_ms_per_1000, r.pg_pct, r.nats_pct, r.bench_pct,
         );
     }
-}
-
-/// One row per target, node count and rate, each figure the median of that figure over the
-/// rows (passes) that have it.
-fn medians(rows: &[Row]) -> Vec<Row> {
-    let mut out: Vec<Row> = Vec::new();
-    for r in rows {
-        if out
-            .iter()
-            .any(|o| o.target == r.target && o.nodes == r.nodes && o.rate == r.rate)
-        {
-            continue;
-        }
-        let same: Vec<&Row> = rows
-            .iter()
-            .filter(|o| o.target == r.target && o.nodes == r.nodes && o.rate == r.rate)
-            .collect();
-        let median = |f: fn(&Row) -> f64| {
-            let mut v: Vec<f64> = same.iter().map(|r| f(r)).collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        out.push(Row {
-            held: median(|r| r.held as f64) as u64,
-            changes: median(|r| r.changes),
-            deliveries: median(|r| r.deliveries),
-            p50: median(|r| r.p50),
-            p99: median(|r| r.p99),
-            max: median(|r| r.max),
-            rss_mib: median(|r| r.rss_mib as f64) as u64,
-            cpu_pct: median(|r| r.cpu_pct),
-            cpu_ms_per_1000: median(|r| r.cpu_ms_per_1000),
-            user_ms_per_1000: median(|r| r.user_ms_per_1000),
-            pg_pct: median(|r| r.pg_pct),
-            nats_pct: median(|r| r.nats_pct),
-            bench_pct: median(|r| r.bench_pct),
-            ..r.clone()
-        });
-    }
-    out
 }
 
 /// Presently against each other target at the rates both ran: CPU per delivery, p99, RSS.
