@@ -93,8 +93,13 @@ async fn resumes_on_another_node(route: Route) {
         return;
     }
     let Some(url) = database().await else { return };
+    let cluster = presently_server::nats::ClusterOptions::new(
+        nats.clone(),
+        presently_server::envelope::ClusterSecret::parse("the failover test's cluster secret")
+            .unwrap(),
+    );
     let node = || async {
-        presently_server::start_node(&url, "127.0.0.1:0".parse().unwrap(), None, Some(&nats))
+        presently_server::start_node(&url, "127.0.0.1:0".parse().unwrap(), None, Some(&cluster))
             .await
             .expect("a node starts")
     };

@@ -119,6 +119,12 @@ pub trait Broker: Send + Sync + 'static {
     fn between_nodes(&self) -> bool {
         false
     }
+
+    /// How many events from the bus were dropped since the start: not sealed with the cluster's
+    /// secret, replayed, or stale (see `envelope.rs`).
+    fn rejected(&self) -> u64 {
+        0
+    }
 }
 
 /// The broker of a single node: a publish calls every subscriber at once.

@@ -1,7 +1,9 @@
 //! Configuration: flags, then environment variables, then a TOML file, then defaults that work
 //! (an SQLite file in the user's data directory, loopback port 7878, plain HTTP).
 
+use crate::envelope::ClusterSecret;
 use crate::error::AppError;
+use crate::nats::{ClusterOptions, NatsAuth};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,13 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     /// NATS (`nats://host:4222`): run as one node of several on one PostgreSQL database.
     pub cluster: Option<String>,
+    /// The secret every node of the cluster shares: events between nodes are sealed with it.
+    pub cluster_secret: Option<String>,
+    /// Earlier (or next) secrets also accepted from other nodes, while a new one rolls out.
+    #[serde(default)]
+    pub cluster_secret_accept: Vec<String>,
+    /// How this node signs in to NATS.
+    pub nats: Option<NatsTable>,
     /// The address people reach this server at (`https://presently.example.org`), for the
     /// links and instructions the server prints; default: from `listen` and TLS.
     pub public_url: Option<String>,
@@ -38,6 +47,26 @@ pub struct AppTable {
     pub notes: Option<String>,
 }
 
+/// `[nats]` in the config file: how a node signs in to NATS.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsTable {
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+    pub nkey: Option<PathBuf>,
+    pub creds: Option<PathBuf>,
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for NatsTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NatsTable(…)")
+    }
+}
+
 /// What the command line and the environment gave; each `Some` wins over the config file.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -48,6 +77,10 @@ pub struct Overrides {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub cluster: Option<String>,
+    pub cluster_secret: Option<String>,
+    pub cluster_secret_accept: Vec<String>,
+    /// Field by field over `[nats]` in the file.
+    pub nats: NatsAuth,
     pub public_url: Option<String>,
 }
 
@@ -60,8 +93,8 @@ pub struct Config {
     /// The certificate chain and key to terminate TLS with; `None`: plain HTTP (on loopback, or
     /// behind a proxy that terminates TLS).
     pub tls: Option<(PathBuf, PathBuf)>,
-    /// NATS between nodes; `None`: one node.
-    pub cluster: Option<String>,
+    /// NATS between nodes, and the cluster's secret; `None`: one node.
+    pub cluster: Option<ClusterOptions>,
     /// Where people reach this server (no trailing slash).
     pub public_url: String,
     /// The desktop app release published to this server's people.
@@ -89,6 +122,9 @@ impl Config {
             tls_cert,
             tls_key,
             cluster,
+            cluster_secret,
+            cluster_secret_accept,
+            nats,
             public_url,
         } = given;
         let file: FileConfig = match file {
@@ -138,14 +174,50 @@ impl Config {
                 ))
             }
         };
-        let cluster = cluster.or(file.cluster);
-        if let Some(url) = &cluster {
-            if !url.starts_with("nats://") && !url.starts_with("tls://") {
-                return Err(AppError::config(format!(
-                    "--cluster takes NATS's address, nats://host:4222, not \"{url}\""
-                )));
+        let cluster = match cluster.or(file.cluster) {
+            None => None,
+            Some(url) => {
+                if !url.starts_with("nats://") && !url.starts_with("tls://") {
+                    return Err(AppError::config(format!(
+                        "--cluster takes NATS's address, nats://host:4222 or tls://host:4222, not \"{}\"",
+                        redact_url(&url)
+                    )));
+                }
+                let secret = cluster_secret.or(file.cluster_secret).ok_or_else(|| {
+                    AppError::config(
+                        "several nodes need a secret they share, to seal what crosses NATS: give every node the same --cluster-secret (PRESENTLY_CLUSTER_SECRET, or cluster_secret in the config file); make one with `openssl rand -base64 32`",
+                    )
+                })?;
+                let secret = ClusterSecret::parse(secret).map_err(AppError::config)?;
+                let accepted = if cluster_secret_accept.is_empty() {
+                    file.cluster_secret_accept
+                } else {
+                    cluster_secret_accept
+                };
+                let accepted = accepted
+                    .into_iter()
+                    .map(ClusterSecret::parse)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| AppError::config(format!("--cluster-secret-accept: {e}")))?;
+                let table = file.nats.unwrap_or_default();
+                let auth = NatsAuth {
+                    user: nats.user.or(table.user),
+                    password: nats.password.or(table.password),
+                    token: nats.token.or(table.token),
+                    nkey: nats.nkey.or(table.nkey),
+                    creds: nats.creds.or(table.creds),
+                    ca: nats.ca.or(table.ca),
+                    cert: nats.cert.or(table.cert),
+                    key: nats.key.or(table.key),
+                };
+                Some(ClusterOptions {
+                    url,
+                    auth,
+                    secret,
+                    accepted,
+                })
             }
-        }
+        };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let public_url = public_url
             .or(file.public_url)
@@ -184,5 +256,72 @@ impl Config {
             demo: demo || file.demo.unwrap_or(false),
             json_logs: log_format == "json",
         })
+    }
+}
+
+/// `url` fit to print: no user information, no password or token in the query.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    // Whatever stands before the last '@' ahead of the query is user information, even when a
+    // password holds '@' or '/' (printing too little beats printing a secret).
+    let before_query = rest.find('?').unwrap_or(rest.len());
+    let (host, tail) = match rest[..before_query].rfind('@') {
+        Some(at) => (String::from("…@"), &rest[at + 1..]),
+        None => (String::new(), rest),
+    };
+    let tail = match tail.split_once('?') {
+        None => tail.to_string(),
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| {
+                    let name = pair.split('=').next().unwrap_or("");
+                    let secret = ["password", "pass", "pwd", "token", "secret", "sslpassword"]
+                        .iter()
+                        .any(|s| name.eq_ignore_ascii_case(s));
+                    if secret {
+                        format!("{name}=…")
+                    } else {
+                        pair.to_string()
+                    }
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+    };
+    match scheme {
+        Some(s) => format!("{s}://{host}{tail}"),
+        None => format!("{host}{tail}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn urls_are_printed_without_their_secrets() {
+        for (url, shown) in [
+            ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
+            ("nats://node:s3cr@t@nats:4222", "nats://…@nats:4222"),
+            (
+                "postgres://app:p@ss/wrd@db.example.org:5432/presently?sslmode=require",
+                "postgres://…@db.example.org:5432/presently?sslmode=require",
+            ),
+            (
+                "postgres://db/presently?user=app&password=hunter22&sslmode=require",
+                "postgres://db/presently?user=app&password=…&sslmode=require",
+            ),
+            (
+                "sqlite:///var/lib/presently/server.db",
+                "sqlite:///var/lib/presently/server.db",
+            ),
+            ("tls://tok3n@nats:4222", "tls://…@nats:4222"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod demo;
+pub mod envelope;
 pub mod error;
 pub mod hub;
 pub mod nats;
@@ -71,30 +72,30 @@ pub async fn start(
     start_node(database_url, listen, tls, None).await
 }
 
-/// [`start`], as one node of a cluster when `cluster` names NATS (`nats://host:4222`): events
-/// reach the other nodes on the same PostgreSQL database through it. A cluster needs
-/// PostgreSQL; SQLite is refused with what to do.
+/// [`start`], as one node of a cluster when `cluster` names NATS and the cluster's secret:
+/// events reach the other nodes on the same PostgreSQL database through it, sealed. A cluster
+/// needs PostgreSQL; SQLite is refused with what to do.
 pub async fn start_node(
     database_url: &str,
     listen: SocketAddr,
     tls: Option<Arc<rustls::ServerConfig>>,
-    cluster: Option<&str>,
+    cluster: Option<&nats::ClusterOptions>,
 ) -> Result<Running, AppError> {
     let db = db::Db::connect(database_url).await?;
+    let clock = SystemClock::shared();
     let broker: Arc<dyn broker::Broker> = match cluster {
         None => broker::InProcess::shared(),
-        Some(url) => {
+        Some(options) => {
             if db.backend != db::Backend::Postgres {
                 return Err(AppError::config(
                     "several nodes (--cluster) need PostgreSQL: give --database-url postgres://… (an SQLite file belongs to one node)",
                 ));
             }
             let name = db.name().await?;
-            nats::NatsBroker::connect(url, &name).await?
+            nats::NatsBroker::connect(options, &name, clock.clone()).await?
         }
     };
     let listener = bind(listen).await?;
-    let clock = SystemClock::shared();
     match tls {
         None => serve(db, broker, clock, listener, std::future::pending()).await,
         Some(config) => {

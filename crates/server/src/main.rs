@@ -22,7 +22,8 @@ struct Cli {
     /// sqlite://path or postgres://… [default: an SQLite file in the user's data directory]
     #[arg(long, env = "DATABASE_URL", global = true)]
     database_url: Option<String>,
-    /// A TOML file with listen, database_url, demo, log_format, tls_cert, tls_key, cluster
+    /// A TOML file with listen, database_url, demo, log_format, tls_cert, tls_key, cluster,
+    /// cluster_secret, [nats] (docs/server.md)
     #[arg(long, env = "PRESENTLY_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// PEM certificate chain (leaf first): serve https and wss with it and --tls-key
@@ -34,6 +35,42 @@ struct Cli {
     /// Run as one of several nodes: NATS's address (nats://host:4222); needs PostgreSQL
     #[arg(long, env = "PRESENTLY_CLUSTER")]
     cluster: Option<String>,
+    /// The secret every node of the cluster shares (events between nodes are sealed with it);
+    /// prefer the environment or the config file to a flag other users can see
+    #[arg(long, env = "PRESENTLY_CLUSTER_SECRET", hide_env_values = true)]
+    cluster_secret: Option<String>,
+    /// Secrets also accepted from other nodes while a new one rolls out (comma-separated)
+    #[arg(
+        long,
+        env = "PRESENTLY_CLUSTER_SECRET_ACCEPT",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    cluster_secret_accept: Vec<String>,
+    /// NATS user (with --nats-password)
+    #[arg(long, env = "PRESENTLY_NATS_USER")]
+    nats_user: Option<String>,
+    /// NATS password
+    #[arg(long, env = "PRESENTLY_NATS_PASSWORD", hide_env_values = true)]
+    nats_password: Option<String>,
+    /// NATS token
+    #[arg(long, env = "PRESENTLY_NATS_TOKEN", hide_env_values = true)]
+    nats_token: Option<String>,
+    /// A file holding this node's NATS NKey seed
+    #[arg(long, env = "PRESENTLY_NATS_NKEY")]
+    nats_nkey: Option<PathBuf>,
+    /// A NATS .creds file (JWT and NKey seed)
+    #[arg(long, env = "PRESENTLY_NATS_CREDS")]
+    nats_creds: Option<PathBuf>,
+    /// The CA that signed NATS's certificate (PEM): TLS to NATS
+    #[arg(long, env = "PRESENTLY_NATS_CA")]
+    nats_ca: Option<PathBuf>,
+    /// This node's client certificate for NATS (PEM), with --nats-key
+    #[arg(long, env = "PRESENTLY_NATS_CERT")]
+    nats_cert: Option<PathBuf>,
+    /// The private key of --nats-cert (PEM)
+    #[arg(long, env = "PRESENTLY_NATS_KEY")]
+    nats_key: Option<PathBuf>,
     /// The address people reach this server at, for the links it prints [default: from --listen]
     #[arg(long, env = "PRESENTLY_PUBLIC_URL", global = true)]
     public_url: Option<String>,
@@ -275,6 +312,18 @@ fn main() -> ExitCode {
         tls_cert: cli.tls_cert.clone(),
         tls_key: cli.tls_key.clone(),
         cluster: cli.cluster.clone(),
+        cluster_secret: cli.cluster_secret.clone(),
+        cluster_secret_accept: cli.cluster_secret_accept.clone(),
+        nats: presently_server::nats::NatsAuth {
+            user: cli.nats_user.clone(),
+            password: cli.nats_password.clone(),
+            token: cli.nats_token.clone(),
+            nkey: cli.nats_nkey.clone(),
+            creds: cli.nats_creds.clone(),
+            ca: cli.nats_ca.clone(),
+            cert: cli.nats_cert.clone(),
+            key: cli.nats_key.clone(),
+        },
         public_url: cli.public_url.clone(),
     };
     let config = match Config::resolve(given, cli.config.as_deref()) {
@@ -285,7 +334,14 @@ fn main() -> ExitCode {
         }
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn".into());
+        .unwrap_or_else(|_| "info,sqlx=warn".into())
+        // NATS's client traces its CONNECT line, password and token included: never that
+        // deep, whatever RUST_LOG asks.
+        .add_directive(
+            "async_nats::connection=debug"
+                .parse()
+                .expect("a valid log directive"),
+        );
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -323,7 +379,7 @@ async fn serve(config: Config) -> Result<(), AppError> {
         &config.database_url,
         config.listen,
         tls,
-        config.cluster.as_deref(),
+        config.cluster.as_ref(),
     )
     .await?;
     *running
@@ -334,7 +390,7 @@ async fn serve(config: Config) -> Result<(), AppError> {
     eprintln!(
         "presently-server: listening on {scheme}://{} ({})",
         running.addr,
-        redact(&config.database_url)
+        presently_server::config::redact_url(&config.database_url)
     );
     if running.app.orgs().is_empty() && !config.demo {
         eprintln!(
@@ -417,16 +473,6 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-fn redact(url: &str) -> String {
-    match url.split_once('@') {
-        Some((left, right)) if left.contains("://") => {
-            let scheme = left.split("://").next().unwrap_or("");
-            format!("{scheme}://…@{right}")
-        }
-        _ => url.to_string(),
-    }
-}
-
 async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
     let db = Db::connect(&config.database_url).await?;
     let app = App::open_for_admin(db, clock::SystemClock::shared()).await?;
@@ -490,7 +536,10 @@ async fn init(app: &App, config: &Config, first: First) -> Result<(), AppError> 
             Some((made.code, made.link))
         }
     };
-    println!("Presently is set up on {}:", redact(&config.database_url));
+    println!(
+        "Presently is set up on {}:",
+        presently_server::config::redact_url(&config.database_url)
+    );
     println!("  organisation   {} ({})", org.name, org.id);
     println!("  team           {team_name} ({team})");
     println!("  administrator  {} ({})", first.email, first.name);

@@ -473,7 +473,10 @@ async fn run_target(
             } else {
                 cmd.env("DATABASE_URL", url);
                 if node_count > 1 {
-                    cmd.arg("--cluster").arg(&args.nats);
+                    cmd.arg("--cluster").arg(&args.nats).env(
+                        "PRESENTLY_CLUSTER_SECRET",
+                        "the bench's cluster secret, made up for the run",
+                    );
                 }
             }
             // The pool's slow-acquire warnings come in thousands once the server is

@@ -62,6 +62,20 @@ pub struct App {
     revisions: std::sync::Mutex<HashMap<String, i64>>,
     /// One reload at a time.
     reloading: Mutex<()>,
+    /// A reload another node asked for is waiting to start: later requests join it (a flood of
+    /// `org_changed` costs at most one reload running and one waiting).
+    reload_queued: std::sync::atomic::AtomicBool,
+    /// Reloads done since the start.
+    reloads: std::sync::atomic::AtomicU64,
+}
+
+/// What crossed the bus between nodes, as counts since the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusStats {
+    /// Events dropped: not sealed with the cluster's secret, replayed or stale.
+    pub rejected: u64,
+    /// Reloads of the organisations (whoever asked).
+    pub reloads: u64,
 }
 
 pub struct OrgEntry {
@@ -203,6 +217,8 @@ impl App {
             serving,
             revisions: std::sync::Mutex::new(HashMap::new()),
             reloading: Mutex::new(()),
+            reload_queued: std::sync::atomic::AtomicBool::new(false),
+            reloads: std::sync::atomic::AtomicU64::new(0),
         });
         app.reload().await?;
         if !serving {
@@ -219,14 +235,22 @@ impl App {
                 let _ = stored_tx.send(event.clone());
             }
             if let (Event::OrgChanged { org }, Origin::OtherNode) = (event, origin) {
-                // Another node changed an organisation: read it again here.
+                // Another node changed an organisation: read it again here, once for however
+                // many asked while a reload was waiting.
                 if let Some(app) = node.upgrade() {
-                    let org = org.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = app.reload().await {
-                            tracing::warn!(%org, error = %e, "could not reload a changed organisation");
-                        }
-                    });
+                    use std::sync::atomic::Ordering;
+                    if !app.reload_queued.swap(true, Ordering::AcqRel) {
+                        let org = org.clone();
+                        tokio::spawn(async move {
+                            let _one = app.reloading.lock().await;
+                            // From here on, a change needs a reload after this one.
+                            app.reload_queued.store(false, Ordering::Release);
+                            drop(_one);
+                            if let Err(e) = app.reload().await {
+                                tracing::warn!(%org, error = %e, "could not reload a changed organisation");
+                            }
+                        });
+                    }
                 }
             }
         }));
@@ -293,6 +317,8 @@ impl App {
     /// the change (this node, another node, the admin CLI), the result is the same.
     pub async fn reload(&self) -> Result<(), AppError> {
         let _one = self.reloading.lock().await;
+        self.reloads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let now = self.clock.now();
         // Read first: a change made while this reload runs moves the revision again.
         let revisions = self.db.revisions().await?;
@@ -520,6 +546,14 @@ impl App {
             Ok(Ok(())) => {}
         }
         self.broker.health()
+    }
+
+    /// What crossed the bus between nodes (see [`BusStats`]).
+    pub fn bus_stats(&self) -> BusStats {
+        BusStats {
+            rejected: self.broker.rejected(),
+            reloads: self.reloads.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     pub fn user_count(&self) -> usize {

@@ -237,7 +237,9 @@ impl App {
         if st.version >= version {
             return Ok(());
         }
-        if st.version != after {
+        // A store moves the version by exactly one: anything else from the bus (a node that
+        // fell behind, or an event nobody stored) is taken from the database, not believed.
+        if st.version != after || version != after + 1 {
             drop(st);
             return self.refresh(user, version).await;
         }

@@ -30,8 +30,19 @@ async fn nats_reachable() -> bool {
     }
 }
 
+/// The secret the tests' nodes share.
+pub const CLUSTER_SECRET: &str = "the test cluster's shared secret";
+
+/// Joining the shared NATS with the tests' secret.
+pub fn cluster() -> presently_server::nats::ClusterOptions {
+    presently_server::nats::ClusterOptions::new(
+        nats_url(),
+        presently_server::envelope::ClusterSecret::parse(CLUSTER_SECRET).unwrap(),
+    )
+}
+
 async fn node(url: &str) -> presently_server::Running {
-    presently_server::start_node(url, "127.0.0.1:0".parse().unwrap(), None, Some(&nats_url()))
+    presently_server::start_node(url, "127.0.0.1:0".parse().unwrap(), None, Some(&cluster()))
         .await
         .expect("a node starts on PostgreSQL and NATS")
 }
@@ -151,15 +162,11 @@ async fn two_nodes_over_nats_share_presence_notifications_and_account_changes() 
 async fn several_nodes_need_postgresql_and_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("one.db").display());
-    let e = presently_server::start_node(
-        &url,
-        "127.0.0.1:0".parse().unwrap(),
-        None,
-        Some("nats://127.0.0.1:4222"),
-    )
-    .await
-    .err()
-    .expect("refused");
+    let e =
+        presently_server::start_node(&url, "127.0.0.1:0".parse().unwrap(), None, Some(&cluster()))
+            .await
+            .err()
+            .expect("refused");
     assert!(e.message.contains("need PostgreSQL"), "{e}");
     assert!(e.config);
 }
@@ -192,6 +199,7 @@ async fn process_on(url: &str, nats: &str) -> Process {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_presently-server"))
         .args(["--database-url", url, "--listen", &addr.to_string()])
         .args(["--cluster", nats])
+        .env("PRESENTLY_CLUSTER_SECRET", CLUSTER_SECRET)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -30,6 +30,7 @@ mod accounts;
 mod admin;
 mod adversarial;
 mod broker;
+mod bus;
 mod cluster;
 mod nodes;
 mod notifications;
