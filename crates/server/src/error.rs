@@ -89,7 +89,7 @@ impl From<crate::db::DbError> for AppError {
         use crate::db::DbError;
         match e {
             DbError::Config(m) => AppError::config(m),
-            DbError::Conflict(m) => AppError::conflict(m),
+            DbError::Conflict(m) | DbError::Unmet(m) => AppError::conflict(m),
             other => AppError::internal(other.to_string()),
         }
     }

@@ -63,7 +63,25 @@ impl App {
             .loaded(&UserId::parse(row.id.clone())?)
             .await?
             .ok_or_else(wrong)?;
-        let token = self.issue_described(&slot.id, device, about).await?;
+        // Only for the credentials just checked: an administrator may have reset the password
+        // or deactivated the account while the password was being checked.
+        let (token, hash) = auth::new_secret(auth::TOKEN_PREFIX);
+        let issued = self
+            .db
+            .insert_token_if_unchanged(
+                &hash,
+                slot.id.as_str(),
+                device.as_str(),
+                about,
+                self.clock.now().0,
+                &row.password_hash,
+            )
+            .await?;
+        if !issued {
+            return Err(AppError::unauthorized(
+                "your account changed while you were signing in (a new password, a reset or a deactivation): sign in again",
+            ));
+        }
         Ok((token, slot))
     }
 

@@ -884,11 +884,30 @@ impl App {
         }
         checked_password(&request.password)?;
         let password_hash = hash(&request.password).await?;
+        // The code is used, the account made or the password set, and the device's token
+        // stored in one transaction, only if the code is still unused, not withdrawn and not
+        // expired when it is stored: several redeeming it at once, or an administrator
+        // withdrawing or replacing it meanwhile, leave one account and one token at most.
+        let used_meanwhile = "this code was used or withdrawn meanwhile: sign in with your email and password, or ask an administrator for a new one";
         let use_code = Statement::new(
-            "UPDATE codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+            "UPDATE codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
         )
         .int(now)
-        .text(row.id.clone());
+        .text(row.id.clone())
+        .int(now)
+        .must_change(used_meanwhile);
+        let about = presence::DeviceAbout {
+            name: request.device_name.clone(),
+            platform: request.platform.unwrap_or_default(),
+        };
+        let (token, token_hash) = auth::new_secret(auth::TOKEN_PREFIX);
+        let refused = |e: AppError| {
+            if e.message == used_meanwhile {
+                AppError::unauthorized(used_meanwhile)
+            } else {
+                e
+            }
+        };
         let user = if row.kind == "invite" {
             let name = match request.name.as_deref().or(row.name.as_deref()) {
                 Some(n) => checked_name(n, "name")?,
@@ -915,24 +934,26 @@ impl App {
                     statements.push(add_member(t, id.as_str()));
                 }
             }
-            let affected = self
-                .record(
-                    &row.org_id,
-                    &Actor {
-                        id: Some(id.clone()),
-                        label: format!("{name} <{}>", row.email),
-                    },
-                    "invite.accept",
-                    format!("{} <{}>", id.as_str(), row.email),
-                    format!("invite {}", row.id),
-                    statements,
-                )
-                .await?;
-            if affected[0] != 1 {
-                return Err(AppError::unauthorized(
-                    "this code was used already: sign in with your email and password",
-                ));
-            }
+            statements.push(crate::db::insert_token(
+                &token_hash,
+                id.as_str(),
+                request.device.as_str(),
+                &about,
+                now,
+            ));
+            self.record(
+                &row.org_id,
+                &Actor {
+                    id: Some(id.clone()),
+                    label: format!("{name} <{}>", row.email),
+                },
+                "invite.accept",
+                format!("{} <{}>", id.as_str(), row.email),
+                format!("invite {}", row.id),
+                statements,
+            )
+            .await
+            .map_err(refused)?;
             id
         } else {
             let user = row
@@ -950,23 +971,25 @@ impl App {
                 vec![
                     use_code,
                     Statement::new(
-                        "UPDATE users SET password_hash = $1, password_reset = 0 WHERE id = $2",
+                        "UPDATE users SET password_hash = $1, password_reset = 0 WHERE id = $2 AND active = 1",
                     )
                     .text(password_hash)
-                    .text(user.as_str()),
+                    .text(user.as_str())
+                    .must_change(used_meanwhile),
+                    crate::db::insert_token(
+                        &token_hash,
+                        user.as_str(),
+                        request.device.as_str(),
+                        &about,
+                        now,
+                    ),
                 ],
             )
-            .await?;
+            .await
+            .map_err(refused)?;
             user
         };
         let slot = self.slot(&user).ok_or_else(invalid)?;
-        let about = presence::DeviceAbout {
-            name: request.device_name.clone(),
-            platform: request.platform.unwrap_or_default(),
-        };
-        let token = self
-            .issue_described(&slot.id, &request.device, &about)
-            .await?;
         Ok((token, slot))
     }
 

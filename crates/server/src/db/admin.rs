@@ -26,6 +26,8 @@ pub struct Statement {
     binds: Vec<Value>,
     /// What to say when the statement breaks a unique constraint.
     conflict: Option<String>,
+    /// What to say, after rolling everything back, when the statement changes no row.
+    required: Option<String>,
 }
 
 impl Statement {
@@ -34,6 +36,7 @@ impl Statement {
             sql,
             binds: Vec::new(),
             conflict: None,
+            required: None,
         }
     }
     pub fn text(mut self, v: impl Into<String>) -> Statement {
@@ -57,7 +60,15 @@ impl Statement {
         self
     }
 
-    fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+    /// The change holds only if this statement changes a row (a condition checked in the
+    /// change's transaction): when it changes none, nothing is changed and the change fails
+    /// with [`DbError::Unmet`] saying `message`.
+    pub fn must_change(mut self, message: impl Into<String>) -> Statement {
+        self.required = Some(message.into());
+        self
+    }
+
+    pub(super) fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
         let mut q = sqlx::query(self.sql);
         for b in &self.binds {
             q = match b {
@@ -136,6 +147,10 @@ impl Db {
         let mut affected = Vec::with_capacity(statements.len());
         for s in statements {
             match s.query().execute(&mut *tx).await {
+                Ok(done) if done.rows_affected() == 0 && s.required.is_some() => {
+                    // Dropping the transaction rolls back what ran before.
+                    return Err(DbError::Unmet(s.required.clone().unwrap_or_default()));
+                }
                 Ok(done) => affected.push(done.rows_affected()),
                 Err(sqlx::Error::Database(d))
                     if d.is_unique_violation() && s.conflict.is_some() =>

@@ -1,6 +1,6 @@
 //! Device tokens and integrations' API keys, stored as hashes only.
 
-use super::{Db, DbError};
+use super::{Db, DbError, Statement};
 use presence::{DeviceAbout, DeviceName, Platform};
 use sqlx::Row;
 
@@ -32,6 +32,25 @@ pub struct KeyRow {
     pub revoked: bool,
 }
 
+/// Stores a device token (its hash): a statement, to run in a change's transaction.
+pub fn insert_token(
+    hash: &str,
+    user_id: &str,
+    device_id: &str,
+    about: &DeviceAbout,
+    now: i64,
+) -> Statement {
+    Statement::new(
+        "INSERT INTO device_tokens (token_hash, user_id, device_id, created_at, revoked_at, device_name, platform) VALUES ($1, $2, $3, $4, NULL, $5, $6)",
+    )
+    .text(hash)
+    .text(user_id)
+    .text(device_id)
+    .int(now)
+    .maybe_text(about.name.as_ref().map(|n| n.as_str().to_string()))
+    .text(about.platform.as_str())
+}
+
 impl Db {
     pub async fn insert_token(
         &self,
@@ -41,18 +60,45 @@ impl Db {
         about: &DeviceAbout,
         now: i64,
     ) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO device_tokens (token_hash, user_id, device_id, created_at, revoked_at, device_name, platform) VALUES ($1, $2, $3, $4, NULL, $5, $6)",
-        )
-        .bind(hash)
-        .bind(user_id)
-        .bind(device_id)
-        .bind(now)
-        .bind(about.name.as_ref().map(|n| n.as_str()))
-        .bind(about.platform.as_str())
-        .execute(&self.pool)
-        .await?;
+        insert_token(hash, user_id, device_id, about, now)
+            .query()
+            .execute(&self.pool)
+            .await?;
         Ok(())
+    }
+
+    /// Stores a device token for a person who just proved `password_hash`'s password, only if
+    /// their credentials are still the ones checked: active, no reset pending, the same
+    /// password. Checked in the insert's transaction, on the person's row first (which waits
+    /// for an administrator's change to it in flight, and makes theirs wait for this), so a
+    /// sign-in that raced a reset, a password change or a deactivation gets no token. False:
+    /// nothing stored.
+    pub async fn insert_token_if_unchanged(
+        &self,
+        hash: &str,
+        user_id: &str,
+        device_id: &str,
+        about: &DeviceAbout,
+        now: i64,
+        password_hash: &str,
+    ) -> Result<bool, DbError> {
+        let mut tx = self.pool.begin().await?;
+        let unchanged = sqlx::query(
+            "UPDATE users SET password_hash = password_hash WHERE id = $1 AND password_hash = $2 AND active = 1 AND password_reset = 0",
+        )
+        .bind(user_id)
+        .bind(password_hash)
+        .execute(&mut *tx)
+        .await?;
+        if unchanged.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_token(hash, user_id, device_id, about, now)
+            .query()
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn token(&self, hash: &str) -> Result<Option<TokenRow>, DbError> {

@@ -10,6 +10,10 @@ pub enum DbError {
     /// A row clashes with one that exists (an email taken).
     #[error("{0}")]
     Conflict(String),
+    /// A condition the change depended on no longer held when it was stored (a code used or
+    /// withdrawn meanwhile, a password changed): nothing was changed.
+    #[error("{0}")]
+    Unmet(String),
     /// A stored value no longer decodes.
     #[error(
         "the stored {what} cannot be read ({detail}): the database was changed by something else"

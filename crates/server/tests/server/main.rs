@@ -35,6 +35,7 @@ mod cluster;
 mod nodes;
 mod notifications;
 mod policies;
+mod races;
 mod routing;
 mod sessions;
 mod setup;
