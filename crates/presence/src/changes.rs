@@ -281,6 +281,26 @@ impl Person {
         self.settle(rules, now);
     }
 
+    /// The person's account was deactivated: every device is signed out and everything on them
+    /// ends (an administrator's status, calls, meetings, their own choices, message, pause), so
+    /// they are Offline to everyone from now, with nothing of it coming back if the account is
+    /// reactivated. Their preferences stay. Doing it again changes nothing.
+    pub fn depart(&mut self, rules: &Rules, now: Timestamp) {
+        for state in self.devices.values_mut() {
+            if state.is_live(now) {
+                state.gone_at.get_or_insert(now);
+                state.lease_until = state.lease_until.min(now);
+            }
+            state.in_call_since = None;
+        }
+        self.claims.clear();
+        self.message = None;
+        self.pause_until = None;
+        self.invisible = None;
+        self.schedule_skipped_until = None;
+        self.settle(rules, now);
+    }
+
     /// An integration reports that an activity started. Idempotent by `external`.
     pub fn start_activity(
         &mut self,

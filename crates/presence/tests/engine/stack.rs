@@ -293,3 +293,30 @@ fn the_dnd_schedule_sits_below_a_manual_choice_and_available_skips_it() {
     w.active(7 * 86400);
     assert_eq!(w.shown(7 * 86400 + 1), StatusId::DND);
 }
+
+#[test]
+fn a_departed_person_is_offline_with_nothing_left_to_come_back() {
+    let mut w = World::new();
+    let r = w.rules.clone();
+    w.active(0);
+    w.choose(1, StatusId::DND, None);
+    w.person
+        .start_activity(&r, t(2), Activity::Meeting, ext("m-1"), None)
+        .unwrap();
+    w.person
+        .admin_set(&r, t(3), StatusId::AVAILABLE, None)
+        .unwrap();
+    assert_eq!(w.seen(4), StatusId::AVAILABLE);
+    w.person.depart(&r, t(10));
+    assert_eq!(w.seen(10), StatusId::OFFLINE);
+    assert_eq!(w.shown(10), StatusId::OFFLINE);
+    assert!(w.person.claims().is_empty());
+    assert!(!w.person.has_live_device(t(10)));
+    // Again: nothing changes.
+    let before = w.person.clone();
+    w.person.depart(&r, t(20));
+    assert_eq!(w.person, before);
+    // Back (reactivated, signed in again): what they had does not come back.
+    w.active(30);
+    assert_eq!(w.seen(30), StatusId::AVAILABLE);
+}

@@ -243,7 +243,15 @@ impl App {
                     .map(|(d, _)| d.clone())
                     .collect()
             };
-            if !signed_out.is_empty() {
+            if !slot.active {
+                // Deactivated means gone: Offline to everyone, with nothing of what was on
+                // them left (an administrator's status, a call) to show or come back.
+                self.mutate(&slot.id, None, |p, rules, now| {
+                    p.depart(rules, now);
+                    Ok(())
+                })
+                .await?;
+            } else if !signed_out.is_empty() {
                 self.mutate(&slot.id, None, move |p, rules, now| {
                     for d in &signed_out {
                         p.sign_out(rules, now, d);

@@ -488,6 +488,12 @@ impl App {
         status: Option<AdminStatus>,
     ) -> Result<TeamView, AppError> {
         let slot = self.user_in_org(org, user)?;
+        if !slot.active {
+            return Err(AppError::conflict(format!(
+                "{} is deactivated: a deactivated person is Offline to everyone; reactivate them first",
+                slot.email
+            )));
+        }
         self.mutate(&slot.id, None, move |p, rules, now| match status.clone() {
             Some(s) => p
                 .admin_set(rules, now, s.status, s.until)

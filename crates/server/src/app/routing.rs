@@ -75,8 +75,9 @@ impl App {
             ));
         }
         let mut people = Vec::new();
-        for m in &team.members {
-            if let Some(slot) = self.slot(m) {
+        // A deactivated person is never rung, whatever their state says.
+        for slot in team.members.iter().filter_map(|m| self.slot(m)) {
+            if slot.active {
                 people.push((slot.id.clone(), self.person(&slot).await));
             }
         }
@@ -102,8 +103,9 @@ impl App {
         }
         let _one_at_a_time = self.assign_lock.lock().await;
         let mut people = Vec::new();
-        for m in &team.members {
-            if let Some(slot) = self.slot(m) {
+        // A deactivated person is never assigned.
+        for slot in team.members.iter().filter_map(|m| self.slot(m)) {
+            if slot.active {
                 let st = slot.state.lock().await;
                 people.push((
                     slot.id.clone(),

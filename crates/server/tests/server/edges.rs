@@ -15,6 +15,7 @@ on_both_databases!(
     an_invite_withdrawn_during_its_redemption_makes_no_account,
     an_admin_invite_replaced_during_its_redemption_makes_no_administrator,
     a_sign_in_racing_a_reset_or_a_deactivation_gets_no_working_token,
+    a_deactivated_person_is_offline_to_everyone_never_rung_never_assigned,
 );
 
 const NEW_PASSWORD: &str = "a much longer one";
@@ -222,5 +223,91 @@ async fn a_sign_in_racing_a_reset_or_a_deactivation_gets_no_working_token(b: Bac
     }
     // The account itself is fine: signing in again works.
     assert_eq!(f.sign_in("cal@one.test", PASSWORD, "laptop").await.0, 201);
+    f.finish().await;
+}
+
+async fn a_deactivated_person_is_offline_to_everyone_never_rung_never_assigned(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let admin = f.token(&f.admin, "desk").await;
+    let _cal = f.online(&f.cal, "desk").await;
+    let _bea = f.online(&f.bea, "desk").await;
+    // An administrator's status on her, from before: it does not outlive the deactivation.
+    let (status, r) = f
+        .call(
+            Method::PUT,
+            "/admin/users/bea@one.test/status",
+            &admin,
+            Some(json!({"status": "available"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    let (status, r) = f
+        .call(
+            Method::PATCH,
+            "/admin/users/bea@one.test",
+            &admin,
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(f.seen(&f.bea).await, presence::StatusId::OFFLINE);
+
+    // Setting her status now is refused, and changes nothing.
+    for status in ["available", "busy"] {
+        let (code, e) = f
+            .call(
+                Method::PUT,
+                "/admin/users/bea@one.test/status",
+                &admin,
+                Some(json!({ "status": status })),
+            )
+            .await;
+        assert_eq!(code, 409, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("deactivated"),
+            "{e}"
+        );
+    }
+    let (code, e) = f
+        .post(
+            "/integrations/events",
+            &f.key,
+            json!({"user": "bea@one.test", "kind": "call_started", "external_id": "c-1"}),
+        )
+        .await;
+    assert_eq!(code, 409, "{e}");
+    assert_eq!(f.seen(&f.bea).await, presence::StatusId::OFFLINE);
+    let (_, me) = f.get("/directory?q=bea", &admin).await;
+    assert!(
+        !me.to_string().contains("\"available\""),
+        "the directory shows her as Offline only: {me}"
+    );
+
+    // Never rung, never assigned, a direct call does not ring her.
+    let (status, r) = f
+        .post("/routing/team-call", &f.key, json!({"team": f.team}))
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert!(!r["ring"].to_string().contains(f.bea.as_str()), "{r}");
+    for _ in 0..4 {
+        f.clock.advance(presence::Span::seconds(1));
+        let (_, r) = f
+            .post("/routing/assign", &f.key, json!({"team": f.team}))
+            .await;
+        assert_ne!(r["assignee"].as_str(), Some(f.bea.as_str()), "{r}");
+    }
+    let (_, r) = f
+        .post(
+            "/routing/direct-call",
+            &f.key,
+            json!({"user": "bea@one.test"}),
+        )
+        .await;
+    assert_ne!(r["outcome"], "ring", "{r}");
     f.finish().await;
 }
