@@ -31,6 +31,10 @@ pub struct FileConfig {
     pub cluster_secret_accept: Vec<String>,
     /// How this node signs in to NATS.
     pub nats: Option<NatsTable>,
+    /// WebSocket connections one device, person or address may hold (0: no cap).
+    pub max_connections_per_device: Option<usize>,
+    pub max_connections_per_person: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
     /// The address people reach this server at (`https://presently.example.org`), for the
     /// links and instructions the server prints; default: from `listen` and TLS.
     pub public_url: Option<String>,
@@ -81,6 +85,9 @@ pub struct Overrides {
     pub cluster_secret_accept: Vec<String>,
     /// Field by field over `[nats]` in the file.
     pub nats: NatsAuth,
+    pub max_connections_per_device: Option<usize>,
+    pub max_connections_per_person: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
     pub public_url: Option<String>,
 }
 
@@ -95,6 +102,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// NATS between nodes, and the cluster's secret; `None`: one node.
     pub cluster: Option<ClusterOptions>,
+    /// WebSocket connections one device, person or address may hold.
+    pub connection_limits: crate::hub::ConnectionLimits,
     /// Where people reach this server (no trailing slash).
     pub public_url: String,
     /// The desktop app release published to this server's people.
@@ -125,8 +134,12 @@ impl Config {
             cluster_secret,
             cluster_secret_accept,
             nats,
+            max_connections_per_device,
+            max_connections_per_person,
+            max_connections_per_address,
             public_url,
         } = given;
+        let defaults = crate::hub::ConnectionLimits::default();
         let file: FileConfig = match file {
             None => FileConfig::default(),
             Some(path) => {
@@ -244,10 +257,22 @@ impl Config {
                 })
             }
         };
+        let connection_limits = crate::hub::ConnectionLimits {
+            per_device: max_connections_per_device
+                .or(file.max_connections_per_device)
+                .unwrap_or(defaults.per_device),
+            per_person: max_connections_per_person
+                .or(file.max_connections_per_person)
+                .unwrap_or(defaults.per_person),
+            per_address: max_connections_per_address
+                .or(file.max_connections_per_address)
+                .unwrap_or(defaults.per_address),
+        };
         Ok(Config {
             listen,
             tls,
             cluster,
+            connection_limits,
             public_url,
             app_release,
             database_url: database_url

@@ -4,6 +4,7 @@
 
 use crate::broker::{Event, Frame};
 use presence::{DeviceId, UserId};
+use protocol::{encode, ErrorKind, ServerMessage, WireError};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -13,6 +14,34 @@ use tokio::sync::mpsc;
 /// disconnected (it resumes from its cursor when it reconnects) rather than growing memory.
 pub const CONNECTION_QUEUE: usize = 4096;
 
+/// How many WebSocket connections one device, one person and one address (an IPv6 address's
+/// /64) may hold on a node at once; 0 is no cap. The defaults are far above what a person's own
+/// apps open (one per device, two for a moment while one reconnects).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Over it, the device's oldest connection is closed (a reconnect replaces a stale one).
+    pub per_device: usize,
+    /// Over it, the new connection is refused.
+    pub per_person: usize,
+    /// Over it, the new connection is refused. Behind a proxy every client shares the proxy's
+    /// address: raise it there, or set 0 (docs/server.md).
+    pub per_address: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            per_device: 4,
+            per_person: 32,
+            per_address: 2000,
+        }
+    }
+}
+
+/// A connection over a cap, with what to tell its client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverCap(pub String);
+
 #[derive(Debug)]
 pub enum Outgoing {
     Frame(Frame),
@@ -20,7 +49,8 @@ pub enum Outgoing {
         seq: u64,
         frame: Frame,
     },
-    Close(Frame),
+    /// Ends the connection after sending the frame, with the close frame's reason.
+    Close(Frame, &'static str),
     /// After a break between nodes: send what this connection has not been sent yet (a
     /// notification made on another node meanwhile never reached this one).
     Resync,
@@ -98,6 +128,27 @@ pub struct Hub {
     /// The newest stored version of each person whose state frames this node delivered: an
     /// older one (a node that published late) is dropped.
     delivered: std::sync::Mutex<HashMap<(UserId, bool), i64>>,
+    pub limits: RwLock<ConnectionLimits>,
+    /// Open connections per address (network).
+    addresses: std::sync::Mutex<HashMap<std::net::IpAddr, usize>>,
+}
+
+/// One connection counted against its address, for as long as it lives.
+pub struct AddressSlot {
+    hub: Arc<Hub>,
+    network: std::net::IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut addresses = self.hub.addresses.lock().expect("addresses lock");
+        if let Some(n) = addresses.get_mut(&self.network) {
+            *n -= 1;
+            if *n == 0 {
+                addresses.remove(&self.network);
+            }
+        }
+    }
 }
 
 impl Default for Hub {
@@ -108,25 +159,83 @@ impl Default for Hub {
             directory: RwLock::new(Arc::new(Directory::default())),
             next_id: AtomicU64::new(1),
             delivered: std::sync::Mutex::new(HashMap::new()),
+            limits: RwLock::new(ConnectionLimits::default()),
+            addresses: std::sync::Mutex::new(HashMap::new()),
         }
     }
 }
 
 impl Hub {
-    pub fn register(&self, user: &UserId, device: &DeviceId) -> (u64, mpsc::Receiver<Outgoing>) {
+    /// Counts a new connection from `address` (before its hello), or refuses it over the cap.
+    pub fn admit_address(
+        self: &Arc<Self>,
+        address: std::net::IpAddr,
+    ) -> Result<AddressSlot, OverCap> {
+        let cap = self.limits.read().expect("limits lock").per_address;
+        let network = crate::network_of(address);
+        let mut addresses = self.addresses.lock().expect("addresses lock");
+        let open = addresses.entry(network).or_insert(0);
+        if cap > 0 && *open >= cap {
+            return Err(OverCap(format!(
+                "too many connections from your address ({cap}): close some and reconnect, or ask the server's administrator to raise the limit"
+            )));
+        }
+        *open += 1;
+        Ok(AddressSlot {
+            hub: self.clone(),
+            network,
+        })
+    }
+
+    /// Registers a signed-in connection of `user`'s `device`: refused when the person holds as
+    /// many as allowed; over the device's cap, its oldest connection is closed.
+    pub fn register(
+        &self,
+        user: &UserId,
+        device: &DeviceId,
+    ) -> Result<(u64, mpsc::Receiver<Outgoing>), OverCap> {
+        let limits = *self.limits.read().expect("limits lock");
+        let mut conns = self.conns.write().expect("hub lock");
+        let list = conns.entry(user.clone()).or_default();
+        let mut same: Vec<&Conn> = list.iter().filter(|c| &c.device == device).collect();
+        same.sort_by_key(|c| c.id);
+        let cap = |n: usize| if n == 0 { usize::MAX } else { n };
+        // What the person holds once this device's oldest connections over its cap are gone.
+        let after = list.len() - same.len() + (same.len() + 1).min(cap(limits.per_device));
+        if after > cap(limits.per_person) {
+            let open = list.len();
+            if open == 0 {
+                conns.remove(user);
+            }
+            return Err(OverCap(format!(
+                "you have {open} connections open (at most {}): close the app on a device you no longer use, or sign it out in Settings",
+                limits.per_person
+            )));
+        }
+        let excess = (same.len() + 1).saturating_sub(cap(limits.per_device));
+        for old in same.into_iter().take(excess) {
+            let _ = old.tx.try_send(Outgoing::Close(
+                Frame::from(encode(&ServerMessage::Error {
+                    request: None,
+                    error: WireError::new(
+                        ErrorKind::Conflict,
+                        format!(
+                            "this device opened more than {} connections: the oldest, this one, is closed (the device is connected on a newer one)",
+                            limits.per_device
+                        ),
+                    ),
+                })),
+                "replaced by a newer connection of this device",
+            ));
+        }
         let (tx, rx) = mpsc::channel(CONNECTION_QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.conns
-            .write()
-            .expect("hub lock")
-            .entry(user.clone())
-            .or_default()
-            .push(Conn {
-                id,
-                device: device.clone(),
-                tx,
-            });
-        (id, rx)
+        list.push(Conn {
+            id,
+            device: device.clone(),
+            tx,
+        });
+        Ok((id, rx))
     }
 
     /// Makes a registered connection an administrator's board of `org`: it also gets every
@@ -305,7 +414,7 @@ impl Hub {
                 } => {
                     for c in conns.get(user).into_iter().flatten() {
                         if &c.device == device {
-                            send(user, c, Outgoing::Close(frame.clone()));
+                            send(user, c, Outgoing::Close(frame.clone(), "signed out"));
                         }
                     }
                 }

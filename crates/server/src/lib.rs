@@ -44,6 +44,23 @@ macro_rules! peer_of {
 peer_of!(tokio::net::TcpListener);
 peer_of!(tls::TlsListener);
 
+/// An IPv4 address, or an IPv6 address's /64 (one subscriber's usual allocation): what the
+/// per-address limits count.
+pub fn network_of(address: std::net::IpAddr) -> std::net::IpAddr {
+    use std::net::IpAddr;
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut seg = v6.segments();
+                seg[4..].fill(0);
+                IpAddr::V6(seg.into())
+            }
+        },
+        v4 => v4,
+    }
+}
+
 /// A running server: its address, its state, and a way to stop it.
 pub struct Running {
     pub addr: SocketAddr,

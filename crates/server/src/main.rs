@@ -47,6 +47,16 @@ struct Cli {
         value_delimiter = ','
     )]
     cluster_secret_accept: Vec<String>,
+    /// WebSocket connections one device may hold; over it the oldest closes (0: no cap) [default: 4]
+    #[arg(long, env = "PRESENTLY_MAX_CONNECTIONS_PER_DEVICE")]
+    max_connections_per_device: Option<usize>,
+    /// WebSocket connections one person may hold; over it new ones are refused (0: no cap) [default: 32]
+    #[arg(long, env = "PRESENTLY_MAX_CONNECTIONS_PER_PERSON")]
+    max_connections_per_person: Option<usize>,
+    /// WebSocket connections one address (IPv6: its /64) may hold; behind a proxy, raise it or
+    /// set 0 (no cap) [default: 2000]
+    #[arg(long, env = "PRESENTLY_MAX_CONNECTIONS_PER_ADDRESS")]
+    max_connections_per_address: Option<usize>,
     /// NATS user (with --nats-password)
     #[arg(long, env = "PRESENTLY_NATS_USER")]
     nats_user: Option<String>,
@@ -324,6 +334,9 @@ fn main() -> ExitCode {
             cert: cli.nats_cert.clone(),
             key: cli.nats_key.clone(),
         },
+        max_connections_per_device: cli.max_connections_per_device,
+        max_connections_per_person: cli.max_connections_per_person,
+        max_connections_per_address: cli.max_connections_per_address,
         public_url: cli.public_url.clone(),
     };
     let config = match Config::resolve(given, cli.config.as_deref()) {
@@ -382,6 +395,12 @@ async fn serve(config: Config) -> Result<(), AppError> {
         config.cluster.as_ref(),
     )
     .await?;
+    *running
+        .app
+        .hub
+        .limits
+        .write()
+        .unwrap_or_else(|p| p.into_inner()) = config.connection_limits;
     *running
         .app
         .release

@@ -6,9 +6,11 @@
 use crate::app::{App, Beat, DeviceAuth};
 use crate::broker::Frame;
 use crate::error::AppError;
-use crate::hub::Outgoing;
+use crate::hub::{Outgoing, OverCap};
+use crate::Peer;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::response::Response;
@@ -47,6 +49,7 @@ pub const BACKLOG: u32 = 1000;
 #[utoipa::path(get, path = "/ws", tag = "sessions", responses((status = 101, description = "switched to a WebSocket: send a hello with a device token first")))]
 pub async fn upgrade(
     State(app): State<Arc<App>>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let ws = match ws {
@@ -69,6 +72,20 @@ pub async fn upgrade(
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
         .on_upgrade(move |socket| async move {
+            // Counted against its address for as long as it lives; over the cap, refused.
+            let _counted = match app.hub.admit_address(peer.ip()) {
+                Ok(slot) => slot,
+                Err(OverCap(why)) => {
+                    close(
+                        &*app.clock,
+                        socket,
+                        1008,
+                        WireError::new(ErrorKind::RateLimited, why),
+                    )
+                    .await;
+                    return;
+                }
+            };
             if let Err(e) = connection(app, socket).await {
                 tracing::debug!(error = %e, "connection ended");
             }
@@ -224,7 +241,19 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
 
     // 2. register before reading the backlog, so nothing falls between the two
     let user = auth.user.id.clone();
-    let (conn_id, mut rx) = app.hub.register(&user, &auth.device);
+    let (conn_id, mut rx) = match app.hub.register(&user, &auth.device) {
+        Ok(registered) => registered,
+        Err(OverCap(why)) => {
+            close(
+                &*app.clock,
+                socket,
+                1008,
+                WireError::new(ErrorKind::RateLimited, why),
+            )
+            .await;
+            return Ok(());
+        }
+    };
     let result = serve(
         &app,
         &auth,
@@ -452,14 +481,14 @@ async fn forward(
                 }
                 return Ok(None);
             }
-            Some(Outgoing::Close(f)) => {
+            Some(Outgoing::Close(f, reason)) => {
                 let _ = send_within(clock, socket, Message::Text(f.text())).await;
                 let _ = send_within(
                     clock,
                     socket,
                     Message::Close(Some(CloseFrame {
                         code: 1008,
-                        reason: "signed out".into(),
+                        reason: reason.into(),
                     })),
                 )
                 .await;

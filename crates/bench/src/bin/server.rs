@@ -485,6 +485,8 @@ async fn run_target(
                 .unwrap_or_else(|_| "warn,sqlx::pool::acquire=error".into());
             let child = cmd
                 .env("RUST_LOG", log)
+                // Every bench client connects from loopback: no per-address cap.
+                .env("PRESENTLY_MAX_CONNECTIONS_PER_ADDRESS", "0")
                 .kill_on_drop(true)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin.display()));
@@ -1307,9 +1309,15 @@ async fn seed(url: &str, clients: usize, team_size: usize) -> Vec<String> {
             .expect("member");
         let (token, hash) =
             presently_server::auth::new_secret(presently_server::auth::TOKEN_PREFIX);
-        db.insert_token(&hash, &id, "bench", &presence::DeviceAbout::default(), now)
-            .await
-            .expect("token");
+        db.insert_token(&presently_server::db::NewToken {
+            hash: &hash,
+            user_id: &id,
+            device_id: "bench",
+            about: &presence::DeviceAbout::default(),
+            now,
+        })
+        .await
+        .expect("token");
         tokens.push(token);
         let _ = UserId::parse(id).expect("valid id");
     }

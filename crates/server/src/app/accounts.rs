@@ -4,11 +4,15 @@
 use super::{frame, Actor, App, Slot};
 use crate::auth;
 use crate::broker::Event;
-use crate::db::Role;
+use crate::db::{NewToken, Role, TokenIssued};
 use crate::error::AppError;
 use presence::{DeviceAbout, DeviceId, UserId};
 use protocol::ServerMessage;
 use std::sync::Arc;
+
+/// Devices a person may be signed in on at once (each with its own token): a sign-in from one
+/// more is refused until one is signed out.
+pub const MAX_DEVICES: i64 = 50;
 
 /// A signed-in device.
 #[derive(Debug, Clone)]
@@ -69,20 +73,26 @@ impl App {
         let issued = self
             .db
             .insert_token_if_unchanged(
-                &hash,
-                slot.id.as_str(),
-                device.as_str(),
-                about,
-                self.clock.now().0,
+                &NewToken {
+                    hash: &hash,
+                    user_id: slot.id.as_str(),
+                    device_id: device.as_str(),
+                    about,
+                    now: self.clock.now().0,
+                },
                 &row.password_hash,
+                MAX_DEVICES,
             )
             .await?;
-        if !issued {
-            return Err(AppError::unauthorized(
+        match issued {
+            TokenIssued::Stored => Ok((token, slot)),
+            TokenIssued::CredentialsChanged => Err(AppError::unauthorized(
                 "your account changed while you were signing in (a new password, a reset or a deactivation): sign in again",
-            ));
+            )),
+            TokenIssued::TooManyDevices(n) => Err(AppError::conflict(format!(
+                "you are signed in on {n} devices, the most allowed: sign one out (Settings, Devices) or ask an administrator to, then sign in here again"
+            ))),
         }
-        Ok((token, slot))
     }
 
     /// A new device token for a user, for a device that says nothing of itself (the admin
@@ -101,13 +111,13 @@ impl App {
     ) -> Result<String, AppError> {
         let (token, hash) = auth::new_secret(auth::TOKEN_PREFIX);
         self.db
-            .insert_token(
-                &hash,
-                user.as_str(),
-                device.as_str(),
+            .insert_token(&NewToken {
+                hash: &hash,
+                user_id: user.as_str(),
+                device_id: device.as_str(),
                 about,
-                self.clock.now().0,
-            )
+                now: self.clock.now().0,
+            })
             .await?;
         Ok(token)
     }

@@ -942,13 +942,13 @@ impl App {
                     statements.push(add_member(t, id.as_str()));
                 }
             }
-            statements.push(crate::db::insert_token(
-                &token_hash,
-                id.as_str(),
-                request.device.as_str(),
-                &about,
+            statements.push(crate::db::insert_token(&crate::db::NewToken {
+                hash: &token_hash,
+                user_id: id.as_str(),
+                device_id: request.device.as_str(),
+                about: &about,
                 now,
-            ));
+            }));
             self.record(
                 &row.org_id,
                 &Actor {
@@ -984,13 +984,13 @@ impl App {
                     .text(password_hash)
                     .text(user.as_str())
                     .must_change(used_meanwhile),
-                    crate::db::insert_token(
-                        &token_hash,
-                        user.as_str(),
-                        request.device.as_str(),
-                        &about,
-                        now,
-                    ),
+                    crate::db::insert_token(&crate::db::NewToken {
+                hash: &token_hash,
+                user_id: user.as_str(),
+                device_id: request.device.as_str(),
+                about: &about,
+                now,
+            }),
                 ],
             )
             .await

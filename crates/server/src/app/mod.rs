@@ -19,7 +19,7 @@ mod routing;
 pub mod signin;
 pub mod timers;
 
-pub use accounts::{DeviceAuth, KeyAuth};
+pub use accounts::{DeviceAuth, KeyAuth, MAX_DEVICES};
 pub use admin::Actor;
 pub use notifications::{MAX_BODY, MAX_TITLE};
 pub use orgs::{MAX_CUSTOM_STATUSES, MAX_QUIET_WINDOWS};

@@ -97,7 +97,7 @@ impl Guard {
     /// Counts an attempt from `address`; refused with when to try again once over the limit.
     pub fn attempt_from(&self, address: IpAddr) -> Result<(), AppError> {
         self.per_address
-            .check_key(&network_of(address))
+            .check_key(&crate::network_of(address))
             .map_err(|not_until| {
                 AppError::rate_limited(
                     "too many sign-in attempts from your network",
@@ -145,21 +145,6 @@ impl Guard {
         self.per_address.shrink_to_fit();
         self.per_account.retain_recent();
         self.per_account.shrink_to_fit();
-    }
-}
-
-/// An IPv4 address, or an IPv6 address's /64 (one subscriber's usual allocation).
-fn network_of(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let mut seg = v6.segments();
-                seg[4..].fill(0);
-                IpAddr::V6(seg.into())
-            }
-        },
-        v4 => v4,
     }
 }
 

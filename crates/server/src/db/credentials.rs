@@ -25,6 +25,16 @@ pub fn about_from(name: Option<String>, platform: Option<String>) -> DeviceAbout
     }
 }
 
+/// What became of a sign-in's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenIssued {
+    Stored,
+    /// The account's credentials changed since they were checked: nothing stored.
+    CredentialsChanged,
+    /// The person is signed in on this many other devices already: nothing stored.
+    TooManyDevices(i64),
+}
+
 #[derive(Debug, Clone)]
 pub struct KeyRow {
     pub id: String,
@@ -32,14 +42,25 @@ pub struct KeyRow {
     pub revoked: bool,
 }
 
+/// A device token to store: its hash, whose and which device's it is, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct NewToken<'a> {
+    pub hash: &'a str,
+    pub user_id: &'a str,
+    pub device_id: &'a str,
+    pub about: &'a DeviceAbout,
+    pub now: i64,
+}
+
 /// Stores a device token (its hash): a statement, to run in a change's transaction.
-pub fn insert_token(
-    hash: &str,
-    user_id: &str,
-    device_id: &str,
-    about: &DeviceAbout,
-    now: i64,
-) -> Statement {
+pub fn insert_token(t: &NewToken<'_>) -> Statement {
+    let NewToken {
+        hash,
+        user_id,
+        device_id,
+        about,
+        now,
+    } = *t;
     Statement::new(
         "INSERT INTO device_tokens (token_hash, user_id, device_id, created_at, revoked_at, device_name, platform) VALUES ($1, $2, $3, $4, NULL, $5, $6)",
     )
@@ -52,18 +73,8 @@ pub fn insert_token(
 }
 
 impl Db {
-    pub async fn insert_token(
-        &self,
-        hash: &str,
-        user_id: &str,
-        device_id: &str,
-        about: &DeviceAbout,
-        now: i64,
-    ) -> Result<(), DbError> {
-        insert_token(hash, user_id, device_id, about, now)
-            .query()
-            .execute(&self.pool)
-            .await?;
+    pub async fn insert_token(&self, token: &NewToken<'_>) -> Result<(), DbError> {
+        insert_token(token).query().execute(&self.pool).await?;
         Ok(())
     }
 
@@ -71,34 +82,39 @@ impl Db {
     /// their credentials are still the ones checked: active, no reset pending, the same
     /// password. Checked in the insert's transaction, on the person's row first (which waits
     /// for an administrator's change to it in flight, and makes theirs wait for this), so a
-    /// sign-in that raced a reset, a password change or a deactivation gets no token. False:
-    /// nothing stored.
+    /// sign-in that raced a reset, a password change or a deactivation gets no token. Nor does
+    /// a new device of a person signed in on `max_devices` others already.
     pub async fn insert_token_if_unchanged(
         &self,
-        hash: &str,
-        user_id: &str,
-        device_id: &str,
-        about: &DeviceAbout,
-        now: i64,
+        token: &NewToken<'_>,
         password_hash: &str,
-    ) -> Result<bool, DbError> {
+        max_devices: i64,
+    ) -> Result<TokenIssued, DbError> {
         let mut tx = self.pool.begin().await?;
         let unchanged = sqlx::query(
             "UPDATE users SET password_hash = password_hash WHERE id = $1 AND password_hash = $2 AND active = 1 AND password_reset = 0",
         )
-        .bind(user_id)
+        .bind(token.user_id)
         .bind(password_hash)
         .execute(&mut *tx)
         .await?;
         if unchanged.rows_affected() != 1 {
-            return Ok(false);
+            return Ok(TokenIssued::CredentialsChanged);
         }
-        insert_token(hash, user_id, device_id, about, now)
-            .query()
-            .execute(&mut *tx)
-            .await?;
+        let others: i64 = sqlx::query(
+            "SELECT COUNT(DISTINCT device_id) FROM device_tokens WHERE user_id = $1 AND device_id <> $2 AND revoked_at IS NULL",
+        )
+        .bind(token.user_id)
+        .bind(token.device_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+        if others >= max_devices {
+            return Ok(TokenIssued::TooManyDevices(others));
+        }
+        insert_token(token).query().execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(TokenIssued::Stored)
     }
 
     pub async fn token(&self, hash: &str) -> Result<Option<TokenRow>, DbError> {

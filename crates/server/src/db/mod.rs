@@ -16,7 +16,7 @@ mod orgs;
 mod users;
 
 pub use admin::{teams_json, AuditRow, CodeRow, DeviceTokenRow, KeyInfoRow, Statement, Value};
-pub use credentials::{insert_token, KeyRow, TokenRow};
+pub use credentials::{insert_token, KeyRow, NewToken, TokenIssued, TokenRow};
 pub use error::DbError;
 pub use notifications::NewNotification;
 pub use orgs::OrgRow;
