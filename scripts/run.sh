@@ -39,5 +39,5 @@ fi
 echo "==> Starting Presently, signed in to the demo team (demo@presently.local)"
 PRESENTLY_SERVER="http://$LISTEN" \
 PRESENTLY_EMAIL="${PRESENTLY_EMAIL:-demo@presently.local}" \
-PRESENTLY_PASSWORD="${PRESENTLY_PASSWORD:-demo}" \
+PRESENTLY_PASSWORD="${PRESENTLY_PASSWORD:-presently}" \
   "$CARGO_TARGET_DIR/debug/presently"

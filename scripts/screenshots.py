@@ -94,7 +94,7 @@ def main():
     )
     env = dict(os.environ, HOME=home, XDG_DATA_HOME=f"{home}/data", XDG_CONFIG_HOME=f"{home}/config",
                NO_AT_BRIDGE="1", PRESENTLY_SERVER=f"http://127.0.0.1:{port}",
-               PRESENTLY_EMAIL="demo@presently.local", PRESENTLY_PASSWORD="demo",
+               PRESENTLY_EMAIL="demo@presently.local", PRESENTLY_PASSWORD="presently",
                PRESENTLY_STORE=f"{home}/client.db")
     driver = subprocess.Popen(["tauri-driver", "--port", str(driver_port), "--native-port", str(free_port())],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -150,8 +150,11 @@ export const admin = {
   deleteStatus: (id: string) => call<void>("DELETE", `/admin/statuses/${enc(id)}`),
   rules: () => call<OrgRules>("GET", "/admin/policy"),
   setPolicy: (b: PolicyRequest) => call("PUT", "/admin/policy", b),
-  audit: (before: number | null) =>
-    call<AuditPage>("GET", `/admin/audit?limit=50${before === null ? "" : `&before=${before}`}`),
+  audit: (before: { at: number; id: string } | null) =>
+    call<AuditPage>(
+      "GET",
+      `/admin/audit?limit=50${before === null ? "" : `&before=${before.at}&before_id=${enc(before.id)}`}`,
+    ),
 };
 
 /** The organisation's live board: everyone, then every change, over the WebSocket. */

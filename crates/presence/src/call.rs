@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{TeamId, UserId};
+use crate::text::MenuName;
 use crate::PresenceError;
 
 /// A phone number in international form (`+441234567890`).
@@ -57,7 +58,7 @@ pub enum BusyAction {
     Message,
     RedirectUser(UserId),
     RedirectTeam(TeamId),
-    RedirectMenu(String),
+    RedirectMenu(MenuName),
     RedirectNumber(PhoneNumber),
 }
 

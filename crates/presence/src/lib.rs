@@ -35,7 +35,7 @@ pub use ids::{CustomStatusId, DeviceId, ExternalId, TeamId, UserId};
 pub use person::{Activity, OutOfOffice, Person, Preferences, Settled, StatusMessage};
 pub use rules::{Candidate, OrgPolicy, Resolution, Rules, Standing};
 pub use schedule::{ClearAfter, MinuteOfDay, Schedule, TimeZone, WeeklyWindow};
-pub use text::{DeviceName, Emoji, MessageText, StatusName};
+pub use text::{DeviceName, Emoji, MenuName, MessageText, StatusName};
 pub use time::{Span, Timestamp};
 pub use views::{
     ClaimLine, DeviceLine, DeviceShown, Explanation, Interruptibility, MessageView, NextChange,

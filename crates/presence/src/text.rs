@@ -112,6 +112,11 @@ bounded_text!(
     DeviceName, 40, "device name", allow_empty = false
 );
 bounded_text!(
+    /// A phone system's menu a direct call is redirected to ("Support queue"): no control
+    /// character (a NUL, which PostgreSQL cannot store, included).
+    MenuName, 100, "menu", allow_empty = false
+);
+bounded_text!(
     /// One emoji, or a short `:shortcode:`.
     Emoji, 32, "emoji", allow_empty = false
 );

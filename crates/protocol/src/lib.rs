@@ -115,6 +115,22 @@ pub enum ClientMessage {
     WatchBoard,
 }
 
+impl ClientMessage {
+    /// The request id a frame carries, if its kind has one.
+    pub fn request(&self) -> Option<&RequestId> {
+        match self {
+            ClientMessage::Change { request, .. }
+            | ClientMessage::MarkRead { request, .. }
+            | ClientMessage::Dismiss { request, .. }
+            | ClientMessage::MarkAllRead { request } => Some(request),
+            ClientMessage::Hello { .. }
+            | ClientMessage::DeviceReport { .. }
+            | ClientMessage::Heartbeat
+            | ClientMessage::WatchBoard => None,
+        }
+    }
+}
+
 /// A teammate as the presence panel shows them.
 #[derive(ts_rs::TS, utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {

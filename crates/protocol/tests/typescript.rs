@@ -75,6 +75,7 @@ fn generated() -> String {
         CallOutcome::decl(),
         CustomStatusId::decl(),
         StatusName::decl(),
+        MenuName::decl(),
         CustomStatus::decl(),
         OrgPolicy::decl(),
         BuiltinOverride::decl(),

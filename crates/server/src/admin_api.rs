@@ -279,8 +279,13 @@ async fn audit(
     Params(q): Params<rest::AuditQuery>,
 ) -> Result<Json<rest::AuditPage>, AppError> {
     Ok(Json(
-        app.audit(&a.0.user.org, q.before, q.limit.unwrap_or(100))
-            .await?,
+        app.audit(
+            &a.0.user.org,
+            q.before,
+            q.before_id.as_deref(),
+            q.limit.unwrap_or(100),
+        )
+        .await?,
     ))
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 pub const ORG_NAME: &str = "Demo organisation";
 pub const EMAIL: &str = "demo@presently.local";
-pub const PASSWORD: &str = "demo";
+pub const PASSWORD: &str = "presently";
 
 pub struct Demo {
     pub email: &'static str,
@@ -120,7 +120,7 @@ const NOTES: &[(&str, &str)] = &[
 /// `/demo/notes/{n}`, so "Open" has somewhere real to go without any other system.
 pub async fn note_page(
     axum::extract::State(app): axum::extract::State<Arc<App>>,
-    axum::extract::Path(n): axum::extract::Path<usize>,
+    axum::extract::Path(n): axum::extract::Path<String>,
 ) -> Result<axum::response::Html<String>, AppError> {
     // Only a demo server has demo pages; elsewhere the path does not exist.
     if !app.demo.load(std::sync::atomic::Ordering::Relaxed) {
@@ -128,9 +128,18 @@ pub async fn note_page(
             "no such endpoint: see /api/v1/openapi.json",
         ));
     }
-    let (title, body) = NOTES
-        .get(n)
-        .ok_or_else(|| AppError::not_found(format!("there is no demo note {n}")))?;
+    let missing = || {
+        AppError::not_found(format!(
+            "there is no demo note {}: they are numbered 0 to {}",
+            n.chars().take(20).collect::<String>(),
+            NOTES.len() - 1
+        ))
+    };
+    let (title, body) = n
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| NOTES.get(i))
+        .ok_or_else(missing)?;
     Ok(axum::response::Html(format!(
         "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title}</title>\
          <body style=\"font-family:system-ui;max-width:40em;margin:3em auto\">\

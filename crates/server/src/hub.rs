@@ -280,6 +280,31 @@ impl Hub {
         }
     }
 
+    /// Ends the boards `keep` refuses (an administrator demoted or deactivated): each is told
+    /// why and its connection closed at once.
+    pub fn close_boards_unless(&self, keep: impl Fn(&UserId) -> bool) {
+        let mut boards = self.boards.write().expect("boards lock");
+        for list in boards.values_mut() {
+            list.retain(|(user, _, tx)| {
+                if keep(user) {
+                    return true;
+                }
+                let _ = tx.try_send(Outgoing::Close(
+                    Frame::from(encode(&ServerMessage::Error {
+                        request: None,
+                        error: WireError::new(
+                            ErrorKind::Forbidden,
+                            "you are no longer an administrator of this organisation: the live board is closed",
+                        ),
+                    })),
+                    "no longer an administrator",
+                ));
+                false
+            });
+        }
+        boards.retain(|_, l| !l.is_empty());
+    }
+
     /// Removes a connection. Returns whether the same device still has another one open.
     pub fn unregister(&self, user: &UserId, id: u64) -> bool {
         {

@@ -829,7 +829,7 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
             println!("revoked {id}");
         }
         Admin::Audit { org, limit } => {
-            let page = app.audit(&org_id(app, &org)?, None, limit).await?;
+            let page = app.audit(&org_id(app, &org)?, None, None, limit).await?;
             for e in page.entries {
                 println!(
                     "{} {} {} {} {}",

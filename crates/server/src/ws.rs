@@ -616,6 +616,11 @@ fn check_request(r: &RequestId) -> Result<(), AppError> {
             "the request id must have 1 to 100 characters",
         ));
     }
+    if r.0.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "the request id must not contain control characters",
+        ));
+    }
     Ok(())
 }
 
@@ -630,6 +635,15 @@ async fn handle(
     message: ClientMessage,
 ) -> Option<ServerMessage> {
     let user = &auth.user.id;
+    // Every frame's request id is bounded, whatever the frame does with it.
+    if let Some(r) = message.request() {
+        if let Err(e) = check_request(r) {
+            return Some(ServerMessage::Error {
+                request: None,
+                error: e.wire(),
+            });
+        }
+    }
     let (request, result): (Option<RequestId>, Result<(), AppError>) = match message {
         ClientMessage::WatchBoard => {
             return Some(match app.watch_board(auth, conn_id).await {

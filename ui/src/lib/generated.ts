@@ -124,7 +124,7 @@ export type HoldReason = { "reason": "status", status: StatusId, } | { "reason":
 
 export type Delivery = { "delivery": "show" } | { "delivery": "hold", why: HoldReason, } | { "delivery": "break_through", why: HoldReason, };
 
-export type BusyAction = { "action": "engaged_tone" } | { "action": "voicemail" } | { "action": "message" } | { "action": "redirect_user", "target": UserId } | { "action": "redirect_team", "target": TeamId } | { "action": "redirect_menu", "target": string } | { "action": "redirect_number", "target": PhoneNumber };
+export type BusyAction = { "action": "engaged_tone" } | { "action": "voicemail" } | { "action": "message" } | { "action": "redirect_user", "target": UserId } | { "action": "redirect_team", "target": TeamId } | { "action": "redirect_menu", "target": MenuName } | { "action": "redirect_number", "target": PhoneNumber };
 
 export type RequestId = string;
 
@@ -378,6 +378,8 @@ export type CallOutcome = { "outcome": "ring" } | { "outcome": "busy", action: B
 export type CustomStatusId = string;
 
 export type StatusName = string;
+
+export type MenuName = string;
 
 export type CustomStatus = { id: CustomStatusId, name: StatusName, emoji: Emoji | null, enabled: boolean, policy: StatusPolicy, };
 
@@ -776,13 +778,23 @@ export type AuditPage = { entries: Array<AuditEntry>,
 /**
  * The `before` of the next (older) page; none at the end.
  */
-next_before: Timestamp | null, };
+next_before: Timestamp | null, 
+/**
+ * The `before_id` of the next page, with `next_before`: entries of one millisecond are
+ * paged by id, none skipped.
+ */
+next_before_id: string | null, };
 
 export type AuditQuery = { 
 /**
  * Entries older than this (milliseconds since the epoch).
  */
 before: number | null, 
+/**
+ * With `before`: also the entries of that millisecond whose id sorts before this one
+ * (`next_before_id` of the previous page).
+ */
+before_id: string | null, 
 /**
  * 1 to 500; 100 when absent.
  */

@@ -256,6 +256,9 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// The `before` of the next (older) page; none at the end.
     pub next_before: Option<Timestamp>,
+    /// The `before_id` of the next page, with `next_before`: entries of one millisecond are
+    /// paged by id, none skipped.
+    pub next_before_id: Option<String>,
 }
 
 #[derive(
@@ -275,6 +278,9 @@ pub struct AuditQuery {
     /// Entries older than this (milliseconds since the epoch).
     #[ts(type = "number | null")]
     pub before: Option<i64>,
+    /// With `before`: also the entries of that millisecond whose id sorts before this one
+    /// (`next_before_id` of the previous page).
+    pub before_id: Option<String>,
     /// 1 to 500; 100 when absent.
     pub limit: Option<u32>,
 }

@@ -129,6 +129,16 @@ fn checked_email(email: &str) -> Result<String, AppError> {
     Ok(email)
 }
 
+/// Team ids in their first order, each once (a list naming a team twice means it once).
+fn distinct(teams: &[String]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    teams
+        .iter()
+        .filter(|t| seen.insert(t.as_str()))
+        .cloned()
+        .collect()
+}
+
 fn checked_password(password: &str) -> Result<(), AppError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD {
@@ -261,6 +271,16 @@ impl App {
                 .await?;
             }
         }
+        // Only administrators watch boards: a demoted or deactivated one's closes now.
+        let admins: HashSet<UserId> = self
+            .users
+            .read()
+            .expect("users lock")
+            .values()
+            .filter(|s| s.active && s.role == Role::Admin)
+            .map(|s| s.id.clone())
+            .collect();
+        self.hub.close_boards_unless(|user| admins.contains(user));
         for (org, _) in self.hub.boards() {
             let members = self.board(&org).await;
             self.hub
@@ -433,10 +453,19 @@ impl App {
     ) -> Result<UserId, AppError> {
         let email = checked_email(email)?;
         let name = checked_name(name, "name")?;
+        checked_password(password)?;
+        if let Some(existing) = self.db.user_by_email(&email).await? {
+            if existing.org_id == org {
+                return Err(AppError::conflict(format!(
+                    "{email} already has an account in your organisation"
+                )));
+            }
+        }
         let password_hash = hash(password).await?;
         let tz = TimeZone::parse(time_zone)?;
         let id = UserId::parse(auth::new_id("u"))?;
         let mut statements = self.insert_user(org, &id, &email, &name, &password_hash, role, tz)?;
+        let teams = &distinct(teams);
         for t in teams {
             self.team_in_org(org, t)?;
             statements.push(add_member(t, id.as_str()));
@@ -493,7 +522,10 @@ impl App {
         .text(role_str(role))
         .text(state)
         .int(self.clock.now().0)
-        .on_conflict(format!("a user with the email {email} already exists"))])
+        // Whose account it is, and where, is not said (it may be another organisation's).
+        .on_conflict(format!(
+            "{email} cannot be given a new account: if it is yours, sign in with it; otherwise use another address"
+        ))])
     }
 
     /// Everyone in the organisation as an administrator sees them.
@@ -710,17 +742,22 @@ impl App {
     ) -> Result<rest::InviteCreated, AppError> {
         self.org(org)?;
         let email = checked_email(&request.email)?;
-        if self.db.user_by_email(&email).await?.is_some() {
-            return Err(AppError::conflict(format!(
-                "{email} already has an account"
-            )));
+        // An account in another organisation is not said: the invite is made, and the person
+        // is told when they use it (they own the address).
+        if let Some(existing) = self.db.user_by_email(&email).await? {
+            if existing.org_id == org {
+                return Err(AppError::conflict(format!(
+                    "{email} already has an account in your organisation"
+                )));
+            }
         }
         let name = request
             .name
             .as_deref()
             .map(|n| checked_name(n, "name"))
             .transpose()?;
-        for t in &request.teams {
+        let teams = distinct(&request.teams);
+        for t in &teams {
             self.team_in_org(org, t)?;
         }
         let hours = request.expires_in_hours.unwrap_or(INVITE_HOURS_DEFAULT);
@@ -739,7 +776,7 @@ impl App {
             name,
             user_id: None,
             role: role_str(request.role).into(),
-            teams: request.teams.clone(),
+            teams,
             created_by: actor.id.as_ref().map(|u| u.as_str().to_string()),
             created_at: now,
             expires_at: now + i64::from(hours) * HOUR_MS,
@@ -748,7 +785,7 @@ impl App {
         };
         let statements = vec![
             Statement::new(
-                "UPDATE codes SET revoked_at = $1 WHERE org_id = $2 AND kind = 'invite' AND email = $3 AND used_at IS NULL AND revoked_at IS NULL",
+                "UPDATE codes SET revoked_at = $1 WHERE org_id = $2 AND kind = 'invite' AND lower(email) = lower($3) AND used_at IS NULL AND revoked_at IS NULL",
             )
             .int(now)
             .text(org)
@@ -936,7 +973,7 @@ impl App {
                 role_of(&row.role),
                 TimeZone::UTC,
             )?);
-            for t in &row.teams {
+            for t in &distinct(&row.teams) {
                 // A team deleted since the invite is skipped.
                 if self.team_in_org(&row.org_id, t).is_ok() {
                     statements.push(add_member(t, id.as_str()));
@@ -1379,13 +1416,17 @@ impl App {
         &self,
         org: &str,
         before: Option<i64>,
+        before_id: Option<&str>,
         limit: u32,
     ) -> Result<rest::AuditPage, AppError> {
         let limit = limit.clamp(1, 500);
-        let rows = self.db.audit(org, before, limit).await?;
-        let next_before = (rows.len() == limit as usize)
-            .then(|| rows.last().map(|r| presence::Timestamp(r.at)))
-            .flatten();
+        let rows = self
+            .db
+            .audit(org, before.map(|at| (at, before_id)), limit)
+            .await?;
+        let last = rows.last().filter(|_| rows.len() == limit as usize);
+        let next_before = last.map(|r| presence::Timestamp(r.at));
+        let next_before_id = last.map(|r| r.id.clone());
         let entries = rows
             .into_iter()
             .map(|r| rest::AuditEntry {
@@ -1401,6 +1442,7 @@ impl App {
         Ok(rest::AuditPage {
             entries,
             next_before,
+            next_before_id,
         })
     }
 }

@@ -500,7 +500,12 @@ impl App {
         let found = UserId::parse(user)
             .ok()
             .and_then(|id| users.get(&id).cloned())
-            .or_else(|| users.values().find(|s| s.email == user).cloned());
+            .or_else(|| {
+                users
+                    .values()
+                    .find(|s| s.email.eq_ignore_ascii_case(user.trim()))
+                    .cloned()
+            });
         found.filter(|s| s.org == org).ok_or_else(|| {
             AppError::not_found(format!(
                 "no user \"{}\" in your organisation",

@@ -195,15 +195,20 @@ impl Db {
     pub async fn audit(
         &self,
         org_id: &str,
-        before: Option<i64>,
+        before: Option<(i64, Option<&str>)>,
         limit: u32,
     ) -> Result<Vec<AuditRow>, DbError> {
+        // Paged by (at, id), newest first: entries that share a millisecond are neither
+        // skipped nor repeated across pages.
+        let (at, id) = before.unwrap_or((i64::MAX, None));
         let rows = sqlx::query(
             "SELECT id, org_id, at, actor_id, actor, action, target, detail FROM audit_log \
-             WHERE org_id = $1 AND at < $2 ORDER BY at DESC, id DESC LIMIT $3",
+             WHERE org_id = $1 AND (at < $2 OR (at = $2 AND $3 IS NOT NULL AND id < $3)) \
+             ORDER BY at DESC, id DESC LIMIT $4",
         )
         .bind(org_id)
-        .bind(before.unwrap_or(i64::MAX))
+        .bind(at)
+        .bind(id)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;

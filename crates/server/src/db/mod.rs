@@ -96,9 +96,14 @@ impl Db {
                 "cannot open the database ({e}): check DATABASE_URL and that the server or directory is reachable"
             ))
         })?;
-        MIGRATOR.run(&pool).await.map_err(|e| {
-            DbError::Config(format!("cannot bring the database schema up to date: {e}"))
-        })?;
+        if let Err(e) = MIGRATOR.run(&pool).await {
+            let duplicates = emails_differing_in_case(&pool).await;
+            pool.close().await;
+            return Err(DbError::Config(match duplicates {
+                Some(report) => report,
+                None => format!("cannot bring the database schema up to date: {e}"),
+            }));
+        }
         if backend == Backend::Sqlite {
             owner_only(&url)?;
         }
@@ -123,6 +128,31 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Accounts whose emails differ only in case, which the schema no longer allows (migration 7),
+/// in words an administrator can act on; `None` when there are none.
+async fn emails_differing_in_case(pool: &sqlx::AnyPool) -> Option<String> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT id, email FROM users WHERE lower(email) IN \
+         (SELECT lower(email) FROM users GROUP BY lower(email) HAVING COUNT(*) > 1) \
+         ORDER BY lower(email), id",
+    )
+    .fetch_all(pool)
+    .await
+    .ok()?;
+    if rows.is_empty() {
+        return None;
+    }
+    let accounts: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} <{}>", r.get::<String, _>(0), r.get::<String, _>(1)))
+        .collect();
+    Some(format!(
+        "this version compares emails without regard to case, and these accounts' emails differ only in case: {}. Give one of each pair another email (UPDATE users SET email = '…' WHERE id = '…'), or delete it with the previous version's `presently-server admin delete-user`, then start again; nothing was changed",
+        accounts.join(", ")
+    ))
 }
 
 /// The SQLite file holds password hashes and token hashes: readable by its owner only, like its

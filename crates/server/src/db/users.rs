@@ -73,7 +73,7 @@ impl Db {
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, DbError> {
-        let row = sqlx::query(&format!("{USER_COLUMNS} WHERE email = $1"))
+        let row = sqlx::query(&format!("{USER_COLUMNS} WHERE lower(email) = lower($1)"))
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
