@@ -40,6 +40,7 @@ pub fn router(app: Arc<App>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
+        .layer(axum::middleware::map_response(crate::console::security_headers))
         .with_state(app)
 }
 

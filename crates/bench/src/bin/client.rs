@@ -128,7 +128,10 @@ async fn main() {
     for _ in 0..100 {
         let desk = DeviceId::parse("desk").expect("a valid id");
         let about = presence::DeviceAbout::default();
-        if let Ok(signed) = api.sign_in("b@bench.test", "the bench's password", &desk, &about).await {
+        if let Ok(signed) = api
+            .sign_in("b@bench.test", "the bench's password", &desk, &about)
+            .await
+        {
             token = Some(signed.token);
             break;
         }

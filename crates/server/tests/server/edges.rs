@@ -22,6 +22,7 @@ on_both_databases!(
     the_audit_log_pages_entries_of_one_millisecond_without_skipping,
     the_rest_of_the_accounts_edges_hold,
     a_database_with_emails_differing_in_case_is_named_before_the_upgrade,
+    every_answer_carries_the_security_headers,
 );
 
 const NEW_PASSWORD: &str = "a much longer one";
@@ -787,4 +788,59 @@ async fn a_database_with_emails_differing_in_case_is_named_before_the_upgrade(b:
     );
     assert!(said.contains("nothing was changed"), "{said}");
     db.drop_db().await;
+}
+
+async fn every_answer_carries_the_security_headers(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let addr = f.addr();
+    for path in [
+        "/api/v1/me",
+        "/api/v1/openapi.json",
+        "/healthz",
+        "/admin/",
+        "/nowhere",
+    ] {
+        let r = f
+            .http
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+    }
+    let r = f
+        .http
+        .get(format!("http://{addr}/admin/"))
+        .send()
+        .await
+        .unwrap();
+    if r.status().as_u16() == 200 {
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let connect = csp
+            .split(';')
+            .find(|d| d.trim().starts_with("connect-src"))
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            connect.trim(),
+            format!("connect-src 'self' wss://{addr} ws://{addr}"),
+            "{csp}"
+        );
+    } else {
+        let message = "the console is not built (npm --prefix ui run build)";
+        assert!(
+            std::env::var("CI").is_err(),
+            "{message}: it is required in CI"
+        );
+        eprintln!("SKIPPED the console's CSP: {message}");
+    }
+    f.finish().await;
 }
