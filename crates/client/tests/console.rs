@@ -186,11 +186,15 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
         .await;
     d.click("form[aria-label='Send invite'] button[type=submit]")
         .await;
-    let said = settle("bea@one.test already has an account", || {
-        d.text("form[aria-label='Send invite'] [role=alert]")
-    })
+    let said = settle(
+        "bea@one.test already has an account in your organisation",
+        || d.text("form[aria-label='Send invite'] [role=alert]"),
+    )
     .await;
-    assert_eq!(said, "bea@one.test already has an account");
+    assert_eq!(
+        said,
+        "bea@one.test already has an account in your organisation"
+    );
     assert_eq!(app.invites(&server.org).await.unwrap().len(), 1);
 
     // The board, live.

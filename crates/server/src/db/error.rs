@@ -40,7 +40,18 @@ impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
         tracing::error!(error = %e, "database error");
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => DbError::Unreachable(e),
+            // PostgreSQL going away under a query (a restart, a failover: class 57 "operator
+            // intervention", class 08 "connection exception"): try again shortly, as for a
+            // database that does not answer.
+            sqlx::Error::Database(d)
+                if d.code()
+                    .is_some_and(|c| c.starts_with("57") || c.starts_with("08")) =>
+            {
                 DbError::Unreachable(e)
             }
             sqlx::Error::Database(d) if d.message().contains("full") => DbError::DiskFull(e),

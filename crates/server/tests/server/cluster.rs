@@ -553,6 +553,46 @@ async fn three_node_processes_say_when_nats_is_gone_and_converge_when_it_is_back
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
+    // Apart for a minute, as a real outage would be: bea keeps changing her mind on node 0 (the
+    // last change, Busy, is the one to end on), and every node keeps serving.
+    let apart_since = std::time::Instant::now();
+    let mut flips = 0;
+    while apart_since.elapsed() < std::time::Duration::from_secs(60) {
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        flips += 1;
+        let status = if flips % 2 == 1 {
+            StatusId::DND
+        } else {
+            StatusId::BUSY
+        };
+        bea_on_0
+            .request(|request| ClientMessage::Change {
+                request,
+                change: Change::SetStatus {
+                    status,
+                    until: None,
+                },
+            })
+            .await;
+        // Every device reports now and then, renewing its lease on its own node.
+        for c in [&mut bea_on_0, &mut cal_on_1, &mut dan_on_2] {
+            c.report(DeviceActivity::Active, false).await;
+        }
+    }
+    if flips % 2 == 1 {
+        bea_on_0
+            .request(|request| ClientMessage::Change {
+                request,
+                change: Change::SetStatus {
+                    status: StatusId::BUSY,
+                    until: None,
+                },
+            })
+            .await;
+    }
+    for n in &nodes {
+        assert_eq!(health(n.addr).await.0, 503, "still apart after a minute");
+    }
 
     // Back: the nodes reconnect by themselves, are healthy again, and teammates on the other
     // nodes end on what was stored on node 0 while they were apart; cal's device on node 1 is

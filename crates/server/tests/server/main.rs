@@ -33,6 +33,7 @@ mod broker;
 mod bus;
 mod cluster;
 mod edges;
+mod faults;
 mod nodes;
 mod notifications;
 mod policies;
