@@ -3,12 +3,13 @@
 //! Every handler calls one operation of the application layer ([`crate::app::admin`]), the
 //! same one the admin CLI calls.
 
-use crate::api::{Admin, Body, Params};
 use crate::app::{Actor, App};
 use crate::error::AppError;
+use crate::extract::{Admin, Body, Params};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use presence::CustomStatus;
 use protocol::rest;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
@@ -30,6 +31,11 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(keys, create_key))
         .routes(routes!(revoke_key))
         .routes(routes!(audit))
+        .routes(routes!(custom_statuses, create_status))
+        .routes(routes!(update_status, delete_status))
+        .routes(routes!(policy, set_policy))
+        .routes(routes!(set_quiet_hours))
+        .routes(routes!(admin_set, admin_clear))
 }
 
 fn actor(a: &Admin) -> Actor {
@@ -290,7 +296,7 @@ async fn audit(
 }
 
 #[utoipa::path(get, path = "/admin/statuses", tag = "admin", security(("admin" = [])), responses((status = 200, description = "every custom status, disabled ones too, and which are in use", body = rest::CustomStatuses), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-pub(crate) async fn custom_statuses(
+async fn custom_statuses(
     State(app): State<Arc<App>>,
     a: Admin,
 ) -> Result<Json<rest::CustomStatuses>, AppError> {
@@ -298,7 +304,7 @@ pub(crate) async fn custom_statuses(
 }
 
 #[utoipa::path(delete, path = "/admin/statuses/{id}", tag = "admin", security(("admin" = [])), params(("id" = String, Path, description = "the custom status's id")), responses((status = 204, description = "deleted"), (status = 409, description = "someone has chosen it now: disable it instead", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-pub(crate) async fn delete_status(
+async fn delete_status(
     State(app): State<Arc<App>>,
     a: Admin,
     Path(id): Path<String>,
@@ -309,10 +315,7 @@ pub(crate) async fn delete_status(
 }
 
 #[utoipa::path(get, path = "/admin/policy", tag = "admin", security(("admin" = [])), responses((status = 200, description = "the organisation's rules as they are", body = rest::OrgRules), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-pub(crate) async fn policy(
-    State(app): State<Arc<App>>,
-    a: Admin,
-) -> Result<Json<rest::OrgRules>, AppError> {
+async fn policy(State(app): State<Arc<App>>, a: Admin) -> Result<Json<rest::OrgRules>, AppError> {
     let org = app.org(&a.0.user.org)?;
     let catalog = &org.row.catalog;
     Ok(Json(rest::OrgRules {
@@ -325,5 +328,86 @@ pub(crate) async fn policy(
             .into_iter()
             .filter_map(|b| catalog.entry(&presence::StatusId::Builtin(b)))
             .collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/admin/statuses", tag = "admin", security(("admin" = [])), request_body = rest::CustomStatusRequest, responses((status = 201, description = "the new status", body = CustomStatus), (status = 409, description = "a status with this id exists", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn create_status(
+    State(app): State<Arc<App>>,
+    Admin(a): Admin,
+    Body(body): Body<rest::CustomStatusRequest>,
+) -> Result<(StatusCode, Json<CustomStatus>), AppError> {
+    let created = app
+        .create_custom_status(&Actor::person(&a.user), &a.user.org, body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(put, path = "/admin/statuses/{id}", tag = "admin", security(("admin" = [])), params(("id" = String, Path, description = "the custom status's id")), request_body = rest::CustomStatusRequest, responses((status = 200, description = "the status as changed", body = CustomStatus), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn update_status(
+    State(app): State<Arc<App>>,
+    Admin(a): Admin,
+    Path(id): Path<String>,
+    Body(body): Body<rest::CustomStatusRequest>,
+) -> Result<Json<CustomStatus>, AppError> {
+    Ok(Json(
+        app.update_custom_status(&Actor::person(&a.user), &a.user.org, &id, body)
+            .await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/admin/policy", tag = "admin", security(("admin" = [])), request_body = rest::PolicyRequest, responses((status = 200, description = "the organisation's timeouts now", body = rest::Policy), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn set_policy(
+    State(app): State<Arc<App>>,
+    Admin(a): Admin,
+    Body(body): Body<rest::PolicyRequest>,
+) -> Result<Json<rest::Policy>, AppError> {
+    Ok(Json(rest::Policy {
+        policy: app
+            .set_policy(&Actor::person(&a.user), &a.user.org, body)
+            .await?,
+    }))
+}
+
+#[utoipa::path(put, path = "/admin/quiet-hours", tag = "admin", security(("admin" = [])), request_body = rest::QuietHours, responses((status = 200, description = "the organisation's default quiet hours now", body = rest::QuietHours), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn set_quiet_hours(
+    State(app): State<Arc<App>>,
+    Admin(a): Admin,
+    Body(body): Body<rest::QuietHours>,
+) -> Result<Json<rest::QuietHours>, AppError> {
+    let (quiet_hours, do_not_disturb) = app
+        .set_quiet_hours(
+            &Actor::person(&a.user),
+            &a.user.org,
+            body.quiet_hours,
+            body.do_not_disturb,
+        )
+        .await?;
+    Ok(Json(rest::QuietHours {
+        quiet_hours,
+        do_not_disturb: Some(do_not_disturb),
+    }))
+}
+
+#[utoipa::path(put, path = "/admin/users/{user}/status", tag = "admin", security(("admin" = [])), params(("user" = String, Path, description = "the person's id or email")), request_body = rest::AdminStatus, responses((status = 200, description = "what teammates see of the person now", body = rest::SeenByOthers), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn admin_set(
+    State(app): State<Arc<App>>,
+    Admin(a): Admin,
+    Path(user): Path<String>,
+    Body(body): Body<rest::AdminStatus>,
+) -> Result<Json<rest::SeenByOthers>, AppError> {
+    Ok(Json(rest::SeenByOthers {
+        view: app.admin_status(&a.user.org, &user, Some(body)).await?,
+    }))
+}
+
+#[utoipa::path(delete, path = "/admin/users/{user}/status", tag = "admin", security(("admin" = [])), params(("user" = String, Path, description = "the person's id or email")), responses((status = 200, description = "what teammates see of the person now", body = rest::SeenByOthers), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn admin_clear(
+    State(app): State<Arc<App>>,
+    Admin(a): Admin,
+    Path(user): Path<String>,
+) -> Result<Json<rest::SeenByOthers>, AppError> {
+    Ok(Json(rest::SeenByOthers {
+        view: app.admin_status(&a.user.org, &user, None).await?,
     }))
 }

@@ -2,20 +2,16 @@
 //! (API key), routing (API key) and administration (an admin's device token). Every error is
 //! `{"error": {"kind", "message"}}` with a matching HTTP status.
 
-use crate::app::{Actor, App, DeviceAuth, KeyAuth};
-use crate::db::Role;
+use crate::app::{Actor, App};
 use crate::error::AppError;
+use crate::extract::{Body, Device, Key, Params};
 use crate::openapi;
 use crate::Peer;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{
-    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
-};
-use axum::http::request::Parts;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use presence::{CallOutcome, CustomStatus, Preferences};
+use presence::{CallOutcome, Preferences};
 use protocol::{rest, NotificationSeq, MAX_FRAME_BYTES};
 use std::sync::Arc;
 use utoipa::OpenApi as _;
@@ -83,129 +79,7 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(team_call))
         .routes(routes!(direct_call))
         .routes(routes!(assign))
-        .routes(routes!(crate::admin_api::custom_statuses, create_status))
-        .routes(routes!(update_status, crate::admin_api::delete_status))
-        .routes(routes!(crate::admin_api::policy, set_policy))
-        .routes(routes!(set_quiet_hours))
-        .routes(routes!(admin_set, admin_clear))
         .merge(crate::admin_api::routes())
-}
-
-/// The OpenAPI document of [`api_routes`].
-pub fn document() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
-}
-
-/// Query strings whose rejections are this API's typed errors.
-pub struct Params<T>(pub T);
-
-impl<T, S> FromRequestParts<S> for Params<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| Params(v))
-            .map_err(|rejection| {
-                AppError::invalid(format!(
-                    "the query string is not valid: {}",
-                    rejection.body_text()
-                ))
-            })
-    }
-}
-
-/// JSON bodies whose rejections are this API's typed errors.
-pub struct Body<T>(pub T);
-
-impl<T, S> FromRequest<S> for Body<T>
-where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Body(v)),
-            Err(rejection) => {
-                let kind = match rejection.status() {
-                    StatusCode::PAYLOAD_TOO_LARGE => protocol::ErrorKind::TooLarge,
-                    StatusCode::UNPROCESSABLE_ENTITY => protocol::ErrorKind::Invalid,
-                    _ => protocol::ErrorKind::Malformed,
-                };
-                let message = match kind {
-                    protocol::ErrorKind::TooLarge => format!(
-                        "the body is larger than {MAX_FRAME_BYTES} bytes: send less at a time"
-                    ),
-                    _ => format!("the body is not valid: {}", rejection.body_text()),
-                };
-                Err(AppError::new(kind, message))
-            }
-        }
-    }
-}
-
-fn bearer(parts: &Parts) -> Result<&str, AppError> {
-    let header = parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(|| {
-            AppError::unauthorized(
-                "no Authorization header: send \"Authorization: Bearer <token>\"",
-            )
-        })?;
-    header
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && t.len() <= 200)
-        .ok_or_else(|| {
-            AppError::unauthorized("the Authorization header must be \"Bearer <token>\"")
-        })
-}
-
-/// A signed-in device (a device token).
-pub struct Device(pub DeviceAuth);
-
-impl FromRequestParts<Arc<App>> for Device {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
-        let token = bearer(parts)?;
-        app.authenticate_device(token).await.map(Device)
-    }
-}
-
-/// An administrator's device token.
-pub struct Admin(pub DeviceAuth);
-
-impl FromRequestParts<Arc<App>> for Admin {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
-        let Device(d) = Device::from_request_parts(parts, app).await?;
-        if d.user.role != Role::Admin {
-            return Err(AppError::forbidden(
-                "only an administrator of the organisation can do this",
-            ));
-        }
-        Ok(Admin(d))
-    }
-}
-
-/// An integration's API key.
-pub struct Key(pub KeyAuth);
-
-impl FromRequestParts<Arc<App>> for Key {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
-        let key = bearer(parts)?;
-        app.authenticate_key(key).await.map(Key)
-    }
 }
 
 #[utoipa::path(get, path = "/openapi.json", tag = "sessions", responses((status = 200, description = "this document", content_type = "application/json")))]
@@ -551,86 +425,5 @@ async fn assign(
 ) -> Result<Json<rest::Assigned>, AppError> {
     Ok(Json(rest::Assigned {
         assignee: app.assign(&k.org, &body.team).await?,
-    }))
-}
-
-#[utoipa::path(post, path = "/admin/statuses", tag = "admin", security(("admin" = [])), request_body = rest::CustomStatusRequest, responses((status = 201, description = "the new status", body = CustomStatus), (status = 409, description = "a status with this id exists", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn create_status(
-    State(app): State<Arc<App>>,
-    Admin(a): Admin,
-    Body(body): Body<rest::CustomStatusRequest>,
-) -> Result<(StatusCode, Json<CustomStatus>), AppError> {
-    let created = app
-        .create_custom_status(&Actor::person(&a.user), &a.user.org, body)
-        .await?;
-    Ok((StatusCode::CREATED, Json(created)))
-}
-
-#[utoipa::path(put, path = "/admin/statuses/{id}", tag = "admin", security(("admin" = [])), params(("id" = String, Path, description = "the custom status's id")), request_body = rest::CustomStatusRequest, responses((status = 200, description = "the status as changed", body = CustomStatus), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn update_status(
-    State(app): State<Arc<App>>,
-    Admin(a): Admin,
-    Path(id): Path<String>,
-    Body(body): Body<rest::CustomStatusRequest>,
-) -> Result<Json<CustomStatus>, AppError> {
-    Ok(Json(
-        app.update_custom_status(&Actor::person(&a.user), &a.user.org, &id, body)
-            .await?,
-    ))
-}
-
-#[utoipa::path(put, path = "/admin/policy", tag = "admin", security(("admin" = [])), request_body = rest::PolicyRequest, responses((status = 200, description = "the organisation's timeouts now", body = rest::Policy), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn set_policy(
-    State(app): State<Arc<App>>,
-    Admin(a): Admin,
-    Body(body): Body<rest::PolicyRequest>,
-) -> Result<Json<rest::Policy>, AppError> {
-    Ok(Json(rest::Policy {
-        policy: app
-            .set_policy(&Actor::person(&a.user), &a.user.org, body)
-            .await?,
-    }))
-}
-
-#[utoipa::path(put, path = "/admin/quiet-hours", tag = "admin", security(("admin" = [])), request_body = rest::QuietHours, responses((status = 200, description = "the organisation's default quiet hours now", body = rest::QuietHours), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn set_quiet_hours(
-    State(app): State<Arc<App>>,
-    Admin(a): Admin,
-    Body(body): Body<rest::QuietHours>,
-) -> Result<Json<rest::QuietHours>, AppError> {
-    let (quiet_hours, do_not_disturb) = app
-        .set_quiet_hours(
-            &Actor::person(&a.user),
-            &a.user.org,
-            body.quiet_hours,
-            body.do_not_disturb,
-        )
-        .await?;
-    Ok(Json(rest::QuietHours {
-        quiet_hours,
-        do_not_disturb: Some(do_not_disturb),
-    }))
-}
-
-#[utoipa::path(put, path = "/admin/users/{user}/status", tag = "admin", security(("admin" = [])), params(("user" = String, Path, description = "the person's id or email")), request_body = rest::AdminStatus, responses((status = 200, description = "what teammates see of the person now", body = rest::SeenByOthers), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn admin_set(
-    State(app): State<Arc<App>>,
-    Admin(a): Admin,
-    Path(user): Path<String>,
-    Body(body): Body<rest::AdminStatus>,
-) -> Result<Json<rest::SeenByOthers>, AppError> {
-    Ok(Json(rest::SeenByOthers {
-        view: app.admin_status(&a.user.org, &user, Some(body)).await?,
-    }))
-}
-
-#[utoipa::path(delete, path = "/admin/users/{user}/status", tag = "admin", security(("admin" = [])), params(("user" = String, Path, description = "the person's id or email")), responses((status = 200, description = "what teammates see of the person now", body = rest::SeenByOthers), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn admin_clear(
-    State(app): State<Arc<App>>,
-    Admin(a): Admin,
-    Path(user): Path<String>,
-) -> Result<Json<rest::SeenByOthers>, AppError> {
-    Ok(Json(rest::SeenByOthers {
-        view: app.admin_status(&a.user.org, &user, None).await?,
     }))
 }

@@ -62,6 +62,10 @@ pub(crate) fn keep(document: OpenApi) {
     let _ = DOCUMENT.set(document);
 }
 
+/// The document the router generated (the frame alone before a router was built).
 pub fn document() -> OpenApi {
-    DOCUMENT.get().cloned().unwrap_or_else(crate::api::document)
+    DOCUMENT
+        .get()
+        .cloned()
+        .unwrap_or_else(<Frame as utoipa::OpenApi>::openapi)
 }

@@ -7,7 +7,6 @@ use crate::auth;
 use crate::error::AppError;
 use clock::SharedClock;
 use governor::clock::Clock as _;
-use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use std::net::IpAddr;
@@ -25,9 +24,7 @@ pub const PER_ACCOUNT_EVERY: Duration = Duration::from_secs(30);
 /// Password checks waiting for a worker; beyond this the server answers "busy, retry".
 pub const QUEUE: usize = 256;
 
-use crate::ws::LimiterClock;
-
-type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, LimiterClock, NoOpMiddleware<Duration>>;
+use crate::limits::{Keyed, LimiterClock};
 
 struct Check {
     password: String,

@@ -1,9 +1,13 @@
 //! One WebSocket connection: `hello` first, then requests in, presence and notifications out.
+//! This module is the connection (the handshake, frames, limits, close codes); what a frame
+//! does is [`handler`]'s.
 //!
 //! Every bad frame gets a typed `error`; only a failed sign-in, a protocol mismatch, a silent
 //! client or one that keeps flooding is disconnected. Nothing a bad frame carries is stored.
 
-use crate::app::{App, Beat, DeviceAuth};
+mod handler;
+
+use crate::app::{App, DeviceAuth};
 use crate::broker::Frame;
 use crate::error::AppError;
 use crate::hub::{Outgoing, OverCap};
@@ -14,9 +18,7 @@ use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use clock::{Clock, SharedClock};
-use governor::middleware::NoOpMiddleware;
-use governor::state::{InMemoryState, NotKeyed};
+use clock::Clock;
 use governor::{Quota, RateLimiter};
 use protocol::{
     decode_client, encode, ClientMessage, ErrorKind, NotificationSeq, RequestId, ServerMessage,
@@ -92,20 +94,7 @@ pub async fn upgrade(
         })
 }
 
-/// The rate limiters (per connection here, per address and account at sign-in) read the
-/// server's clock like everything else, so a test that moves the clock by hand moves their
-/// windows too.
-#[derive(Clone)]
-pub(crate) struct LimiterClock(pub(crate) SharedClock);
-
-impl governor::clock::Clock for LimiterClock {
-    type Instant = Duration;
-    fn now(&self) -> Duration {
-        Duration::from_millis(self.0.now().0.max(0) as u64)
-    }
-}
-
-type FrameLimiter = RateLimiter<NotKeyed, InMemoryState, LimiterClock, NoOpMiddleware<Duration>>;
+type FrameLimiter = crate::limits::Single;
 
 fn error_frame(request: Option<RequestId>, error: WireError) -> Message {
     Message::Text(encode(&ServerMessage::Error { request, error }).into())
@@ -130,8 +119,27 @@ impl KindStr for WireError {
     }
 }
 
-async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Error> {
-    // 1. hello (a ping before it is fine: the WebSocket layer answers it)
+/// How a connection that did not get past its handshake ends.
+enum Refused {
+    /// Closed with this code, after an `error` saying why.
+    Close(u16, WireError),
+    /// A WebSocket protocol violation: closed with the RFC 6455 code it calls for.
+    Violation(axum::Error),
+    /// The client went away: nothing to send.
+    Gone,
+}
+
+/// What a good `hello` established.
+struct Hello {
+    auth: DeviceAuth,
+    protocol: u16,
+    resume_after: Option<NotificationSeq>,
+}
+
+/// The handshake: a `hello` within [`HELLO_TIMEOUT`] (a ping before it is fine: the WebSocket
+/// layer answers it), a protocol this server speaks, a valid token for the device it names.
+async fn hello(app: &App, socket: &mut WebSocket) -> Result<Hello, Refused> {
+    let unauthorized = |m: &str| Refused::Close(1008, WireError::new(ErrorKind::Unauthorized, m));
     let first_frame = async {
         loop {
             match socket.recv().await {
@@ -140,41 +148,23 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
             }
         }
     };
-    let first = match clock::timeout(&*app.clock, HELLO_TIMEOUT, first_frame).await {
+    let text = match clock::timeout(&*app.clock, HELLO_TIMEOUT, first_frame).await {
         Err(_) => {
-            close(
-                &*app.clock,
-                socket,
-                1008,
-                WireError::new(
-                    ErrorKind::Unauthorized,
-                    "no hello within 10 s: the first frame must be a hello with a token",
-                ),
-            )
-            .await;
-            return Ok(());
+            return Err(unauthorized(
+                "no hello within 10 s: the first frame must be a hello with a token",
+            ))
         }
-        Ok(None) => return Ok(()),
-        Ok(Some(Err(e))) => {
-            close_for_violation(&*app.clock, &mut socket, &e).await;
-            return Ok(());
-        }
-        Ok(Some(Ok(m))) => m,
-    };
-    let text = match first {
-        Message::Text(t) => t,
-        _ => {
-            close(
-                &*app.clock,
-                socket,
+        Ok(None) => return Err(Refused::Gone),
+        Ok(Some(Err(e))) => return Err(Refused::Violation(e)),
+        Ok(Some(Ok(Message::Text(t)))) => t,
+        Ok(Some(Ok(_))) => {
+            return Err(Refused::Close(
                 1003,
                 WireError::new(
                     ErrorKind::Malformed,
                     "frames are JSON text: the first must be a hello",
                 ),
-            )
-            .await;
-            return Ok(());
+            ))
         }
     };
     let (protocol, token, device, resume_after) = match decode_client(text.as_str()) {
@@ -183,77 +173,68 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
             token,
             device,
             resume_after,
-        }) => {
-            let mismatch =
-                protocol::protocol_mismatch(protocol, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION);
-            if let Some(message) = mismatch {
-                close(
-                    &*app.clock,
-                    socket,
-                    1002,
-                    WireError::new(ErrorKind::UnsupportedVersion, message),
-                )
-                .await;
-                return Ok(());
-            }
-            (protocol, token, device, resume_after)
-        }
-        Ok(_) => {
-            close(
-                &*app.clock,
-                socket,
-                1008,
-                WireError::new(
-                    ErrorKind::Unauthorized,
-                    "the first frame must be a hello with a token",
-                ),
-            )
-            .await;
-            return Ok(());
-        }
-        Err(e) => {
-            close(&*app.clock, socket, 1008, e).await;
-            return Ok(());
-        }
+        }) => (protocol, token, device, resume_after),
+        Ok(_) => return Err(unauthorized("the first frame must be a hello with a token")),
+        Err(e) => return Err(Refused::Close(1008, e)),
     };
-    let auth = match app.authenticate_device(&token).await {
-        Ok(a) => a,
-        Err(e) => {
-            close(&*app.clock, socket, 1008, e.wire()).await;
-            return Ok(());
-        }
-    };
-    if auth.device != device {
-        close(&*app.clock, socket,
-            1008,
-            WireError::new(
-                ErrorKind::Unauthorized,
-                format!(
-                    "this token belongs to device \"{}\", not \"{}\": use the token this device signed in with",
-                    auth.device.as_str(),
-                    device.as_str()
-                ),
-            ),
-        )
-        .await;
-        return Ok(());
+    if let Some(message) =
+        protocol::protocol_mismatch(protocol, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION)
+    {
+        return Err(Refused::Close(
+            1002,
+            WireError::new(ErrorKind::UnsupportedVersion, message),
+        ));
     }
+    let auth = app
+        .authenticate_device(&token)
+        .await
+        .map_err(|e| Refused::Close(1008, e.wire()))?;
+    if auth.device != device {
+        return Err(unauthorized(&format!(
+            "this token belongs to device \"{}\", not \"{}\": use the token this device signed in with",
+            auth.device.as_str(),
+            device.as_str()
+        )));
+    }
+    Ok(Hello {
+        auth,
+        protocol,
+        resume_after,
+    })
+}
 
-    // 2. register before reading the backlog, so nothing falls between the two
-    let user = auth.user.id.clone();
-    let (conn_id, mut rx) = match app.hub.register(&user, &auth.device) {
-        Ok(registered) => registered,
-        Err(OverCap(why)) => {
-            close(
-                &*app.clock,
-                socket,
-                1008,
-                WireError::new(ErrorKind::RateLimited, why),
-            )
-            .await;
+async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Error> {
+    // 1. hello, then 2. register before reading the backlog, so nothing falls between the two
+    let registered = match hello(&app, &mut socket).await {
+        Ok(h) => app
+            .hub
+            .register(&h.auth.user.id, &h.auth.device)
+            .map(|r| (h, r))
+            .map_err(|OverCap(why)| {
+                Refused::Close(1008, WireError::new(ErrorKind::RateLimited, why))
+            }),
+        Err(refused) => Err(refused),
+    };
+    let (
+        Hello {
+            auth,
+            protocol,
+            resume_after,
+        },
+        (conn_id, mut rx),
+    ) = match registered {
+        Ok(r) => r,
+        Err(Refused::Close(code, error)) => {
+            close(&*app.clock, socket, code, error).await;
             return Ok(());
         }
+        Err(Refused::Violation(e)) => {
+            close_for_violation(&*app.clock, &mut socket, &e).await;
+            return Ok(());
+        }
+        Err(Refused::Gone) => return Ok(()),
     };
+    let user = auth.user.id.clone();
     let result = serve(
         &app,
         &auth,
@@ -350,7 +331,7 @@ async fn serve(
     let limiter: FrameLimiter = RateLimiter::direct_with_clock(
         Quota::per_second(NonZeroU32::new(RATE_PER_SECOND).expect("non-zero"))
             .allow_burst(NonZeroU32::new(RATE_BURST).expect("non-zero")),
-        LimiterClock(app.clock.clone()),
+        crate::limits::LimiterClock(app.clock.clone()),
     );
     // A client that sends nothing (not even a heartbeat) for a lease is gone: no ghost online.
     let silence = Duration::from_millis(lease);
@@ -416,7 +397,7 @@ async fn serve(
                 refused_in_a_row = 0;
                 let reply = match decode_client(text.as_str()) {
                     Err(e) => Some(ServerMessage::Error { request: request_of(text.as_str()), error: e }),
-                    Ok(m) => handle(app, auth, protocol, conn_id, m).await,
+                    Ok(m) => handler::handle(app, auth, protocol, conn_id, m).await,
                 };
                 if let Some(reply) = reply {
                     // What the request caused for this connection (its own self view) goes out
@@ -589,177 +570,4 @@ fn request_of(frame: &str) -> Option<RequestId> {
         .as_str()
         .filter(|s| s.len() <= 100)
         .map(|s| RequestId(s.to_string()))
-}
-
-/// A person's change carrying a request id: checked, applied once (a replay is acknowledged
-/// and changes nothing), stored, published. Request ids are the device's own: a person's
-/// devices share one list of applied requests, so the id is kept with the device's.
-async fn apply_change(
-    app: &Arc<App>,
-    user: &presence::UserId,
-    device: &presence::DeviceId,
-    request: &RequestId,
-    change: presence::Change,
-) -> Result<(), AppError> {
-    check_request(request)?;
-    let scoped = RequestId(format!("{}/{}", device.as_str(), request.0));
-    app.mutate(user, Some(&scoped), move |p, rules, now| {
-        p.apply(rules, now, change.clone()).map_err(AppError::from)
-    })
-    .await
-    .map(|_| ())
-}
-
-fn check_request(r: &RequestId) -> Result<(), AppError> {
-    if r.0.is_empty() || r.0.len() > 100 {
-        return Err(AppError::invalid(
-            "the request id must have 1 to 100 characters",
-        ));
-    }
-    if r.0.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            "the request id must not contain control characters",
-        ));
-    }
-    Ok(())
-}
-
-/// The first protocol version told when a device must report again, and when a report applied.
-const REPORT_ANSWERS: u16 = 3;
-
-async fn handle(
-    app: &Arc<App>,
-    auth: &DeviceAuth,
-    protocol: u16,
-    conn_id: u64,
-    message: ClientMessage,
-) -> Option<ServerMessage> {
-    let user = &auth.user.id;
-    // Every frame's request id is bounded, whatever the frame does with it.
-    if let Some(r) = message.request() {
-        if let Err(e) = check_request(r) {
-            return Some(ServerMessage::Error {
-                request: None,
-                error: e.wire(),
-            });
-        }
-    }
-    let (request, result): (Option<RequestId>, Result<(), AppError>) = match message {
-        ClientMessage::WatchBoard => {
-            return Some(match app.watch_board(auth, conn_id).await {
-                Ok(members) => ServerMessage::BoardSnapshot { members },
-                Err(e) => ServerMessage::Error {
-                    request: None,
-                    error: e.wire(),
-                },
-            });
-        }
-        ClientMessage::Hello { .. } => (
-            None,
-            Err(AppError::invalid(
-                "already signed in on this connection: hello is sent once",
-            )),
-        ),
-        ClientMessage::Heartbeat => {
-            return match app.heartbeat(&auth.user, &auth.device).await {
-                // A laptop that slept past its lease comes back with its connection open: it
-                // is told to report again, so its person is not left Offline.
-                Ok(Beat::Lapsed) if protocol >= REPORT_ANSWERS => Some(ServerMessage::ReportNeeded {
-                    last_seq: None,
-                    reason: "this device's lease lapsed (nothing was heard from it for a whole lease): report it again".into(),
-                }),
-                Ok(_) => Some(ServerMessage::HeartbeatAck {
-                    server_time: app.clock.now(),
-                }),
-                Err(e) => Some(ServerMessage::Error {
-                    request: None,
-                    error: e.wire(),
-                }),
-            };
-        }
-        ClientMessage::DeviceReport { report } => {
-            if report.device != auth.device {
-                return Some(ServerMessage::Error {
-                    request: None,
-                    error: WireError::new(
-                        ErrorKind::Forbidden,
-                        format!(
-                            "this connection is device \"{}\": it cannot report for \"{}\"",
-                            auth.device.as_str(),
-                            report.device.as_str()
-                        ),
-                    ),
-                });
-            }
-            if let Err(e) = report.check() {
-                return Some(ServerMessage::Error {
-                    request: None,
-                    error: e.into(),
-                });
-            }
-            // A stale or replayed report is ignored by the engine; from protocol 3 the device
-            // is told, with the sequence number to report above (a clock set back).
-            let seq = report.seq;
-            let about = auth.about.clone();
-            let r = app
-                .mutate(user, None, move |p, rules, now| {
-                    let outcome = p.report(rules, now, &report);
-                    // Its name and platform from its sign-in, once it is there to carry them.
-                    p.describe_device(&report.device, &about);
-                    Ok(outcome)
-                })
-                .await;
-            return match r {
-                Err(e) => Some(ServerMessage::Error {
-                    request: None,
-                    error: e.wire(),
-                }),
-                Ok(_) if protocol < REPORT_ANSWERS => None,
-                Ok(Some(presence::ReportOutcome::Stale { last_seq })) => {
-                    Some(ServerMessage::ReportNeeded {
-                        last_seq: Some(last_seq),
-                        reason: format!(
-                            "this report (sequence {seq}) is not newer than the last one applied \
-                             ({last_seq}): report again above it"
-                        ),
-                    })
-                }
-                Ok(_) => Some(ServerMessage::ReportApplied { seq }),
-            };
-        }
-        ClientMessage::Change { request, change } => {
-            let r = apply_change(app, user, &auth.device, &request, change).await;
-            (Some(request), r)
-        }
-        ClientMessage::MarkRead {
-            request,
-            notifications,
-        } => {
-            let r = app
-                .mark(user, Some(&notifications), false)
-                .await
-                .map(|_| ());
-            (Some(request), r)
-        }
-        ClientMessage::Dismiss {
-            request,
-            notifications,
-        } => {
-            let r = app.mark(user, Some(&notifications), true).await.map(|_| ());
-            (Some(request), r)
-        }
-        ClientMessage::MarkAllRead { request } => {
-            let r = app.mark(user, None, false).await.map(|_| ());
-            (Some(request), r)
-        }
-    };
-    Some(match result {
-        Ok(()) => ServerMessage::Ack {
-            request: request.expect("every request-carrying message sets it"),
-        },
-        Err(e) => ServerMessage::Error {
-            request,
-            error: e.wire(),
-        },
-    })
 }

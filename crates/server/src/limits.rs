@@ -1,0 +1,30 @@
+//! Rate limiters on the server's clock. Each limiter (per connection in `ws`, per address and
+//! per account at sign-in in `app::signin`) reads the server's clock like everything else, so a
+//! test that moves the clock by hand moves their windows too. Below both, so neither imports
+//! the other.
+
+use clock::SharedClock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::RateLimiter;
+use std::time::Duration;
+
+/// The server's clock, as governor reads time.
+#[derive(Clone)]
+pub(crate) struct LimiterClock(pub(crate) SharedClock);
+
+impl governor::clock::Clock for LimiterClock {
+    type Instant = Duration;
+    fn now(&self) -> Duration {
+        Duration::from_millis(self.0.now().0.max(0) as u64)
+    }
+}
+
+/// One limit (a connection's frames).
+pub(crate) type Single =
+    RateLimiter<NotKeyed, InMemoryState, LimiterClock, NoOpMiddleware<Duration>>;
+
+/// A limit per key (an address, an account).
+pub(crate) type Keyed<K> =
+    RateLimiter<K, DefaultKeyedStateStore<K>, LimiterClock, NoOpMiddleware<Duration>>;
