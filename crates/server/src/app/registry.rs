@@ -507,6 +507,40 @@ impl App {
         .await?;
         Ok(self.self_view(&slot).await.seen_by_others)
     }
+
+    /// Everyone in an organisation as a board shows them.
+    pub async fn board(&self, org: &str) -> Vec<protocol::Member> {
+        let mut out = Vec::new();
+        for slot in self.people_of_org(org) {
+            let st = slot.state.lock().await;
+            out.push(protocol::Member {
+                user: slot.id.clone(),
+                name: slot.name.clone(),
+                time_zone: st.person.preferences.time_zone.name().to_string(),
+                view: st.team_view.clone(),
+            });
+        }
+        out
+    }
+
+    /// Makes an administrator's connection a board of their organisation: everyone now, and
+    /// every change from now on.
+    pub async fn watch_board(
+        &self,
+        auth: &super::DeviceAuth,
+        conn_id: u64,
+    ) -> Result<Vec<protocol::Member>, AppError> {
+        let slot = self
+            .slot(&auth.user.id)
+            .unwrap_or_else(|| auth.user.clone());
+        if slot.role != crate::db::Role::Admin {
+            return Err(AppError::forbidden(
+                "only an administrator of the organisation can watch its board",
+            ));
+        }
+        self.hub.watch_board(&slot.org, &slot.id, conn_id);
+        Ok(self.board(&slot.org).await)
+    }
 }
 
 /// What a heartbeat found.

@@ -332,3 +332,48 @@ fn code_row(r: &sqlx::any::AnyRow) -> Result<CodeRow, DbError> {
 pub fn teams_json(teams: &[String]) -> String {
     json(&teams)
 }
+
+/// A person joins a team.
+pub fn add_member(team: &str, user: &str) -> Statement {
+    Statement::new("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)")
+        .text(team)
+        .text(user)
+}
+
+/// Every device token of a person revoked at `now`.
+pub fn revoke_tokens(user: &str, now: i64) -> Statement {
+    Statement::new(
+        "UPDATE device_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .int(now)
+    .text(user)
+}
+
+/// A person's unused codes withdrawn at `now`.
+pub fn revoke_codes_of(user: &str, now: i64) -> Statement {
+    Statement::new(
+        "UPDATE codes SET revoked_at = $1 WHERE user_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .int(now)
+    .text(user)
+}
+
+/// A new one-time code (its hash).
+pub fn insert_code(row: &CodeRow, code_hash: &str) -> Statement {
+    Statement::new(
+        "INSERT INTO codes (code_hash, id, org_id, kind, email, name, user_id, role, teams, created_by, created_at, expires_at, used_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL)",
+    )
+    .text(code_hash)
+    .text(row.id.clone())
+    .text(row.org_id.clone())
+    .text(row.kind.clone())
+    .text(row.email.clone())
+    .maybe_text(row.name.clone())
+    .maybe_text(row.user_id.clone())
+    .text(row.role.clone())
+    .text(teams_json(&row.teams))
+    .maybe_text(row.created_by.clone())
+    .int(row.created_at)
+    .int(row.expires_at)
+}

@@ -15,7 +15,10 @@ mod notifications;
 mod orgs;
 mod users;
 
-pub use admin::{teams_json, AuditRow, CodeRow, DeviceTokenRow, KeyInfoRow, Statement, Value};
+pub use admin::{
+    add_member, insert_code, revoke_codes_of, revoke_tokens, teams_json, AuditRow, CodeRow,
+    DeviceTokenRow, KeyInfoRow, Statement, Value,
+};
 pub use credentials::{insert_token, KeyRow, NewToken, TokenIssued, TokenRow};
 pub use error::DbError;
 pub use notifications::NewNotification;

@@ -1,0 +1,370 @@
+//! One-time codes: invites and password resets, made, listed, withdrawn and redeemed (a code is
+//! consumed in the transaction that uses it).
+
+use super::*;
+
+impl App {
+    /// A password reset: the old password stops working, every device is signed out, and the
+    /// code returned (shown once, valid 24 h) sets a new one.
+    pub async fn reset_password(
+        &self,
+        actor: &Actor,
+        org: &str,
+        user: &str,
+    ) -> Result<rest::PasswordReset, AppError> {
+        let slot = self.user_in_org(org, user)?;
+        if !slot.active {
+            return Err(AppError::conflict(format!(
+                "{} is deactivated: reactivate them first",
+                slot.email
+            )));
+        }
+        let now = self.clock.now().0;
+        let expires_at = now + RESET_HOURS * HOUR_MS;
+        let (code, code_hash) = auth::new_secret(auth::CODE_PREFIX);
+        let statements = vec![
+            revoke_codes_of(slot.id.as_str(), now),
+            Statement::new("UPDATE users SET password_reset = 1 WHERE id = $1")
+                .text(slot.id.as_str()),
+            revoke_tokens(slot.id.as_str(), now),
+            insert_code(
+                &CodeRow {
+                    id: auth::new_id("c"),
+                    org_id: org.to_string(),
+                    kind: "reset".into(),
+                    email: slot.email.clone(),
+                    name: None,
+                    user_id: Some(slot.id.as_str().to_string()),
+                    role: role_str(slot.role).into(),
+                    teams: Vec::new(),
+                    created_by: actor.id.as_ref().map(|u| u.as_str().to_string()),
+                    created_at: now,
+                    expires_at,
+                    used_at: None,
+                    revoked_at: None,
+                },
+                &code_hash,
+            ),
+        ];
+        self.record(
+            org,
+            actor,
+            "user.password_reset",
+            format!("{} <{}>", slot.id.as_str(), slot.email),
+            "password reset: devices signed out, a reset code issued (24 h)".into(),
+            statements,
+        )
+        .await?;
+        Ok(rest::PasswordReset {
+            link: join_link(&code),
+            code,
+            expires_at: presence::Timestamp(expires_at),
+        })
+    }
+
+    /// Invites a person by email: the code returned (shown once) makes their account when they
+    /// first use it. A pending invite for the same email is replaced.
+    pub async fn invite(
+        &self,
+        actor: &Actor,
+        org: &str,
+        request: rest::CreateInvite,
+    ) -> Result<rest::InviteCreated, AppError> {
+        self.org(org)?;
+        let email = checked_email(&request.email)?;
+        // An account in another organisation is not said: the invite is made, and the person
+        // is told when they use it (they own the address).
+        if let Some(existing) = self.db.user_by_email(&email).await? {
+            if existing.org_id == org {
+                return Err(AppError::conflict(format!(
+                    "{email} already has an account in your organisation"
+                )));
+            }
+        }
+        let name = request
+            .name
+            .as_deref()
+            .map(|n| checked_name(n, "name"))
+            .transpose()?;
+        let teams = distinct(&request.teams);
+        for t in &teams {
+            self.team_in_org(org, t)?;
+        }
+        let hours = request.expires_in_hours.unwrap_or(INVITE_HOURS_DEFAULT);
+        if !(1..=INVITE_HOURS_MAX).contains(&hours) {
+            return Err(AppError::invalid(format!(
+                "an invite lasts 1 to {INVITE_HOURS_MAX} hours"
+            )));
+        }
+        let now = self.clock.now().0;
+        let (code, code_hash) = auth::new_secret(auth::CODE_PREFIX);
+        let row = CodeRow {
+            id: auth::new_id("i"),
+            org_id: org.to_string(),
+            kind: "invite".into(),
+            email: email.clone(),
+            name,
+            user_id: None,
+            role: role_str(request.role).into(),
+            teams,
+            created_by: actor.id.as_ref().map(|u| u.as_str().to_string()),
+            created_at: now,
+            expires_at: now + i64::from(hours) * HOUR_MS,
+            used_at: None,
+            revoked_at: None,
+        };
+        let statements = vec![
+            Statement::new(
+                "UPDATE codes SET revoked_at = $1 WHERE org_id = $2 AND kind = 'invite' AND lower(email) = lower($3) AND used_at IS NULL AND revoked_at IS NULL",
+            )
+            .int(now)
+            .text(org)
+            .text(email.clone()),
+            insert_code(&row, &code_hash),
+        ];
+        self.record(
+            org,
+            actor,
+            "invite.create",
+            format!("{} <{email}>", row.id),
+            format!(
+                "role {}, teams {}, expires in {hours} h",
+                row.role,
+                self.team_names(org, &row.teams)
+            ),
+            statements,
+        )
+        .await?;
+        Ok(rest::InviteCreated {
+            invite: self.invite_view(&row),
+            link: join_link(&code),
+            code,
+        })
+    }
+
+    pub(super) fn invite_view(&self, row: &CodeRow) -> rest::Invite {
+        let now = self.clock.now().0;
+        let state = if row.used_at.is_some() {
+            InviteState::Used
+        } else if row.revoked_at.is_some() {
+            InviteState::Revoked
+        } else if now >= row.expires_at {
+            InviteState::Expired
+        } else {
+            InviteState::Pending
+        };
+        let teams = self.teams_of_org(&row.org_id);
+        rest::Invite {
+            id: row.id.clone(),
+            email: row.email.clone(),
+            name: row.name.clone(),
+            role: role_of(&row.role),
+            teams: row
+                .teams
+                .iter()
+                .filter_map(|t| {
+                    teams
+                        .iter()
+                        .find(|(id, _)| id == t)
+                        .map(|(id, e)| rest::TeamRef {
+                            id: id.clone(),
+                            name: e.name.clone(),
+                        })
+                })
+                .collect(),
+            created_at: presence::Timestamp(row.created_at),
+            expires_at: presence::Timestamp(row.expires_at),
+            state,
+        }
+    }
+
+    pub async fn invites(&self, org: &str) -> Result<Vec<rest::Invite>, AppError> {
+        self.org(org)?;
+        Ok(self
+            .db
+            .codes(org, "invite")
+            .await?
+            .iter()
+            .map(|r| self.invite_view(r))
+            .collect())
+    }
+
+    pub async fn revoke_invite(&self, actor: &Actor, org: &str, id: &str) -> Result<(), AppError> {
+        let invite = self
+            .db
+            .codes(org, "invite")
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| AppError::not_found(format!("no invite {id} in your organisation")))?;
+        if invite.used_at.is_some() {
+            return Err(AppError::conflict(format!(
+                "the invite for {} was used already: deactivate the account instead",
+                invite.email
+            )));
+        }
+        self.record(
+            org,
+            actor,
+            "invite.revoke",
+            format!("{id} <{}>", invite.email),
+            String::new(),
+            vec![Statement::new(
+                "UPDATE codes SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .int(self.clock.now().0)
+            .text(id)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Signs a device in with a one-time code: an invite makes the account (with `password` and
+    /// `name`), a reset sets the new password. Limited per address like a sign-in.
+    pub async fn redeem_code(
+        &self,
+        request: &rest::RedeemCode,
+        address: std::net::IpAddr,
+    ) -> Result<(String, Arc<Slot>), AppError> {
+        self.signin.attempt_from(address)?;
+        let invalid = || {
+            AppError::unauthorized(
+                "the code is not valid: check it, or ask an administrator for a new one",
+            )
+        };
+        let code = request.code.trim();
+        if !code.starts_with(auth::CODE_PREFIX) || code.len() > 200 {
+            return Err(invalid());
+        }
+        let row = self
+            .db
+            .code(&auth::hash_secret(code))
+            .await?
+            .ok_or_else(invalid)?;
+        let now = self.clock.now().0;
+        if row.used_at.is_some() {
+            return Err(AppError::unauthorized(
+                "this code was used already: sign in with your email and password",
+            ));
+        }
+        if row.revoked_at.is_some() {
+            return Err(AppError::unauthorized(
+                "this code was withdrawn by an administrator: ask them for a new one",
+            ));
+        }
+        if now >= row.expires_at {
+            return Err(AppError::unauthorized(
+                "this code has expired: ask an administrator for a new one",
+            ));
+        }
+        checked_password(&request.password)?;
+        let password_hash = hash(&request.password).await?;
+        // The code is used, the account made or the password set, and the device's token
+        // stored in one transaction, only if the code is still unused, not withdrawn and not
+        // expired when it is stored: several redeeming it at once, or an administrator
+        // withdrawing or replacing it meanwhile, leave one account and one token at most.
+        let used_meanwhile = "this code was used or withdrawn meanwhile: sign in with your email and password, or ask an administrator for a new one";
+        let use_code = Statement::new(
+            "UPDATE codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
+        )
+        .int(now)
+        .text(row.id.clone())
+        .int(now)
+        .must_change(used_meanwhile);
+        let about = presence::DeviceAbout {
+            name: request.device_name.clone(),
+            platform: request.platform.unwrap_or_default(),
+        };
+        let (token, token_hash) = auth::new_secret(auth::TOKEN_PREFIX);
+        let refused = |e: AppError| {
+            if e.message == used_meanwhile {
+                AppError::unauthorized(used_meanwhile)
+            } else {
+                e
+            }
+        };
+        let user = if row.kind == "invite" {
+            let name = match request.name.as_deref().or(row.name.as_deref()) {
+                Some(n) => checked_name(n, "name")?,
+                None => {
+                    return Err(AppError::invalid(
+                        "give your name: the invite does not carry one",
+                    ))
+                }
+            };
+            let id = UserId::parse(auth::new_id("u"))?;
+            let mut statements = vec![use_code];
+            statements.extend(self.insert_user(
+                &row.org_id,
+                &id,
+                &row.email,
+                &name,
+                &password_hash,
+                role_of(&row.role),
+                TimeZone::UTC,
+            )?);
+            for t in &distinct(&row.teams) {
+                // A team deleted since the invite is skipped.
+                if self.team_in_org(&row.org_id, t).is_ok() {
+                    statements.push(add_member(t, id.as_str()));
+                }
+            }
+            statements.push(crate::db::insert_token(&crate::db::NewToken {
+                hash: &token_hash,
+                user_id: id.as_str(),
+                device_id: request.device.as_str(),
+                about: &about,
+                now,
+            }));
+            self.record(
+                &row.org_id,
+                &Actor {
+                    id: Some(id.clone()),
+                    label: format!("{name} <{}>", row.email),
+                },
+                "invite.accept",
+                format!("{} <{}>", id.as_str(), row.email),
+                format!("invite {}", row.id),
+                statements,
+            )
+            .await
+            .map_err(refused)?;
+            id
+        } else {
+            let user = row
+                .user_id
+                .clone()
+                .and_then(|u| UserId::parse(u).ok())
+                .ok_or_else(invalid)?;
+            let slot = self.slot(&user).ok_or_else(invalid)?;
+            self.record(
+                &row.org_id,
+                &Actor::person(&slot),
+                "user.password_set",
+                format!("{} <{}>", user.as_str(), slot.email),
+                "a new password with the administrator's reset code".into(),
+                vec![
+                    use_code,
+                    Statement::new(
+                        "UPDATE users SET password_hash = $1, password_reset = 0 WHERE id = $2 AND active = 1",
+                    )
+                    .text(password_hash)
+                    .text(user.as_str())
+                    .must_change(used_meanwhile),
+                    crate::db::insert_token(&crate::db::NewToken {
+                hash: &token_hash,
+                user_id: user.as_str(),
+                device_id: request.device.as_str(),
+                about: &about,
+                now,
+            }),
+                ],
+            )
+            .await
+            .map_err(refused)?;
+            user
+        };
+        let slot = self.slot(&user).ok_or_else(invalid)?;
+        Ok((token, slot))
+    }
+}
