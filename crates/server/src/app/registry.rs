@@ -285,6 +285,43 @@ impl App {
         }
     }
 
+    /// A person's own change from one of their devices, applied once per request id. Request
+    /// ids are the device's own: a person's devices share one list of applied requests, so the
+    /// id is kept with the device's.
+    pub async fn change(
+        &self,
+        user: &UserId,
+        device: &DeviceId,
+        request: &RequestId,
+        change: presence::Change,
+    ) -> Result<(), AppError> {
+        let scoped = RequestId(format!("{}/{}", device.as_str(), request.0));
+        self.mutate(user, Some(&scoped), move |p, rules, now| {
+            p.apply(rules, now, change.clone()).map_err(AppError::from)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// A device's report (active, idle, locked, in a call), with the name and platform it signed
+    /// in with, and what the engine made of it (a stale report is ignored, and said so). Always
+    /// `Some`: a report carries no request id, so it is never a replay.
+    pub async fn report_device(
+        &self,
+        user: &UserId,
+        about: &presence::DeviceAbout,
+        report: presence::DeviceReport,
+    ) -> Result<Option<presence::ReportOutcome>, AppError> {
+        let about = about.clone();
+        self.mutate(user, None, move |p, rules, now| {
+            let outcome = p.report(rules, now, &report);
+            // Its name and platform from its sign-in, once it is there to carry them.
+            p.describe_device(&report.device, &about);
+            Ok(outcome)
+        })
+        .await
+    }
+
     /// A heartbeat: renews the device's lease. False when the device has no live lease (it
     /// must report first).
     pub async fn heartbeat(&self, user: &Arc<Slot>, device: &DeviceId) -> Result<Beat, AppError> {

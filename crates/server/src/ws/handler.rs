@@ -7,9 +7,8 @@ use crate::error::AppError;
 use protocol::{ClientMessage, ErrorKind, RequestId, ServerMessage, WireError};
 use std::sync::Arc;
 
-/// A person's change carrying a request id: checked, applied once (a replay is acknowledged
-/// and changes nothing), stored, published. Request ids are the device's own: a person's
-/// devices share one list of applied requests, so the id is kept with the device's.
+/// A person's change carrying a request id (checked here, applied once by the application
+/// layer: a replay is acknowledged and changes nothing).
 async fn apply_change(
     app: &Arc<App>,
     user: &presence::UserId,
@@ -18,12 +17,7 @@ async fn apply_change(
     change: presence::Change,
 ) -> Result<(), AppError> {
     check_request(request)?;
-    let scoped = RequestId(format!("{}/{}", device.as_str(), request.0));
-    app.mutate(user, Some(&scoped), move |p, rules, now| {
-        p.apply(rules, now, change.clone()).map_err(AppError::from)
-    })
-    .await
-    .map(|_| ())
+    app.change(user, device, request, change).await
 }
 
 fn check_request(r: &RequestId) -> Result<(), AppError> {
@@ -116,15 +110,7 @@ pub(super) async fn handle(
             // A stale or replayed report is ignored by the engine; from protocol 3 the device
             // is told, with the sequence number to report above (a clock set back).
             let seq = report.seq;
-            let about = auth.about.clone();
-            let r = app
-                .mutate(user, None, move |p, rules, now| {
-                    let outcome = p.report(rules, now, &report);
-                    // Its name and platform from its sign-in, once it is there to carry them.
-                    p.describe_device(&report.device, &about);
-                    Ok(outcome)
-                })
-                .await;
+            let r = app.report_device(user, &auth.about, report).await;
             return match r {
                 Err(e) => Some(ServerMessage::Error {
                     request: None,
