@@ -2,7 +2,8 @@
 
 use super::{checked_name, Actor, App};
 use crate::auth;
-use crate::db::{OrgRow, Statement};
+use crate::db;
+use crate::db::OrgRow;
 use crate::error::AppError;
 use presence::{
     CustomStatus, CustomStatusId, Emoji, OrgPolicy, PolicyOverrides, Schedule, Span, StatusId,
@@ -47,14 +48,13 @@ impl App {
             action,
             format!("{} \"{}\"", row.id, row.name),
             detail,
-            vec![Statement::new(
-                "UPDATE orgs SET policy = $1, catalog = $2, quiet_hours = $3, dnd_schedule = $4 WHERE id = $5",
-            )
-            .text(to_json(&row.policy))
-            .text(to_json(&row.catalog))
-            .text(to_json(&row.quiet_hours))
-            .text(to_json(&row.do_not_disturb))
-            .text(org)],
+            vec![db::set_org_rules(
+                to_json(&row.policy),
+                to_json(&row.catalog),
+                to_json(&row.quiet_hours),
+                to_json(&row.do_not_disturb),
+                org,
+            )],
         )
         .await?;
         let members: Vec<UserId> = self

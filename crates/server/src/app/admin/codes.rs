@@ -24,8 +24,7 @@ impl App {
         let (code, code_hash) = auth::new_secret(auth::CODE_PREFIX);
         let statements = vec![
             revoke_codes_of(slot.id.as_str(), now),
-            Statement::new("UPDATE users SET password_reset = 1 WHERE id = $1")
-                .text(slot.id.as_str()),
+            db::mark_password_reset(slot.id.as_str()),
             revoke_tokens(slot.id.as_str(), now),
             insert_code(
                 &CodeRow {
@@ -114,12 +113,7 @@ impl App {
             revoked_at: None,
         };
         let statements = vec![
-            Statement::new(
-                "UPDATE codes SET revoked_at = $1 WHERE org_id = $2 AND kind = 'invite' AND lower(email) = lower($3) AND used_at IS NULL AND revoked_at IS NULL",
-            )
-            .int(now)
-            .text(org)
-            .text(email.clone()),
+            db::withdraw_invites_for(now, org, email.clone()),
             insert_code(&row, &code_hash),
         ];
         self.record(
@@ -209,11 +203,7 @@ impl App {
             "invite.revoke",
             format!("{id} <{}>", invite.email),
             String::new(),
-            vec![Statement::new(
-                "UPDATE codes SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-            )
-            .int(self.clock.now().0)
-            .text(id)],
+            vec![db::withdraw_code(self.clock.now().0, id)],
         )
         .await?;
         Ok(())
@@ -264,13 +254,7 @@ impl App {
         // expired when it is stored: several redeeming it at once, or an administrator
         // withdrawing or replacing it meanwhile, leave one account and one token at most.
         let used_meanwhile = "this code was used or withdrawn meanwhile: sign in with your email and password, or ask an administrator for a new one";
-        let use_code = Statement::new(
-            "UPDATE codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
-        )
-        .int(now)
-        .text(row.id.clone())
-        .int(now)
-        .must_change(used_meanwhile);
+        let use_code = db::use_code(now, row.id.clone()).must_change(used_meanwhile);
         let about = presence::DeviceAbout {
             name: request.device_name.clone(),
             platform: request.platform.unwrap_or_default(),
@@ -345,19 +329,15 @@ impl App {
                 "a new password with the administrator's reset code".into(),
                 vec![
                     use_code,
-                    Statement::new(
-                        "UPDATE users SET password_hash = $1, password_reset = 0 WHERE id = $2 AND active = 1",
-                    )
-                    .text(password_hash)
-                    .text(user.as_str())
-                    .must_change(used_meanwhile),
+                    db::set_password_if_active(password_hash, user.as_str())
+                        .must_change(used_meanwhile),
                     crate::db::insert_token(&crate::db::NewToken {
-                hash: &token_hash,
-                user_id: user.as_str(),
-                device_id: request.device.as_str(),
-                about: &about,
-                now,
-            }),
+                        hash: &token_hash,
+                        user_id: user.as_str(),
+                        device_id: request.device.as_str(),
+                        about: &about,
+                        now,
+                    }),
                 ],
             )
             .await

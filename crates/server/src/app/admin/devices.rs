@@ -77,12 +77,11 @@ impl App {
                 "device.revoke",
                 format!("{} <{}> device {device}", slot.id.as_str(), slot.email),
                 String::new(),
-                vec![Statement::new(
-                    "UPDATE device_tokens SET revoked_at = $1 WHERE user_id = $2 AND device_id = $3 AND revoked_at IS NULL",
-                )
-                .int(self.clock.now().0)
-                .text(slot.id.as_str())
-                .text(device)],
+                vec![db::revoke_device_tokens(
+                    self.clock.now().0,
+                    slot.id.as_str(),
+                    device,
+                )],
             )
             .await?;
         if affected[0] == 0 {
@@ -130,15 +129,14 @@ impl App {
             "key.create",
             format!("{id} \"{name}\""),
             String::new(),
-            vec![Statement::new(
-                "INSERT INTO api_keys (key_hash, id, org_id, name, created_at, revoked_at, created_by) VALUES ($1, $2, $3, $4, $5, NULL, $6)",
-            )
-            .text(hash)
-            .text(id.clone())
-            .text(org)
-            .text(name.clone())
-            .int(now)
-            .maybe_text(actor.id.as_ref().map(|u| u.as_str().to_string()))],
+            vec![db::insert_key(
+                hash,
+                id.clone(),
+                org,
+                name.clone(),
+                now,
+                actor.id.as_ref().map(|u| u.as_str().to_string()),
+            )],
         )
         .await?;
         Ok(rest::KeyCreated {
@@ -173,11 +171,7 @@ impl App {
             "key.revoke",
             format!("{id} \"{}\"", key.name),
             String::new(),
-            vec![Statement::new(
-                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-            )
-            .int(self.clock.now().0)
-            .text(id)],
+            vec![db::revoke_key(self.clock.now().0, id)],
         )
         .await?;
         Ok(())

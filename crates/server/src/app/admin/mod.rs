@@ -19,6 +19,7 @@ mod teams;
 use super::{checked_name, frame, App, Slot};
 use crate::auth;
 use crate::broker::Event;
+use crate::db;
 use crate::db::{
     add_member, insert_code, revoke_codes_of, revoke_tokens, role_str, AuditRow, CodeRow, Role,
     Statement,

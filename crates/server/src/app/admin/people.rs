@@ -139,18 +139,16 @@ impl App {
         }
         let state = serde_json::to_string(&Person::new(prefs))
             .map_err(|e| AppError::internal(e.to_string()))?;
-        Ok(vec![Statement::new(
-            "INSERT INTO users (id, org_id, email, name, password_hash, role, state, applied_requests, next_deadline, notification_seq, last_assigned, created_at, active, password_reset) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, '[]', NULL, 0, NULL, $8, 1, 0)",
-        )
-        .text(id.as_str())
-        .text(org)
-        .text(email)
-        .text(name)
-        .text(password_hash)
-        .text(role_str(role))
-        .text(state)
-        .int(self.clock.now().0)
+        Ok(vec![db::insert_user(&db::NewUser {
+            id: id.as_str(),
+            org,
+            email,
+            name,
+            password_hash,
+            role: role_str(role),
+            state,
+            now: self.clock.now().0,
+        })
         // Whose account it is, and where, is not said (it may be another organisation's).
         .on_conflict(format!(
             "{email} cannot be given a new account: if it is yours, sign in with it; otherwise use another address"
@@ -218,11 +216,7 @@ impl App {
         if let Some(name) = &change.name {
             let name = checked_name(name, "name")?;
             if name != slot.name {
-                statements.push(
-                    Statement::new("UPDATE users SET name = $1 WHERE id = $2")
-                        .text(name.clone())
-                        .text(slot.id.as_str()),
-                );
+                statements.push(db::rename_user(name.clone(), slot.id.as_str()));
                 done.push(format!("name \"{}\" → \"{name}\"", slot.name));
             }
         }
@@ -231,11 +225,7 @@ impl App {
                 if role == Role::Member {
                     self.keep_an_admin(actor, &slot, "take the administrator role from")?;
                 }
-                statements.push(
-                    Statement::new("UPDATE users SET role = $1 WHERE id = $2")
-                        .text(role_str(role))
-                        .text(slot.id.as_str()),
-                );
+                statements.push(db::set_role(role_str(role), slot.id.as_str()));
                 done.push(format!("role {} → {}", role_str(slot.role), role_str(role)));
             }
         }
@@ -243,20 +233,14 @@ impl App {
         match change.active {
             Some(false) if slot.active => {
                 self.keep_an_admin(actor, &slot, "deactivate")?;
-                statements.push(
-                    Statement::new("UPDATE users SET active = 0 WHERE id = $1")
-                        .text(slot.id.as_str()),
-                );
+                statements.push(db::deactivate_user(slot.id.as_str()));
                 statements.push(revoke_tokens(slot.id.as_str(), now));
                 statements.push(revoke_codes_of(slot.id.as_str(), now));
                 done.push("deactivated: sessions closed, tokens revoked".into());
                 action = "user.deactivate";
             }
             Some(true) if !slot.active => {
-                statements.push(
-                    Statement::new("UPDATE users SET active = 1 WHERE id = $1")
-                        .text(slot.id.as_str()),
-                );
+                statements.push(db::reactivate_user(slot.id.as_str()));
                 done.push("reactivated".into());
                 action = "user.reactivate";
             }
@@ -283,11 +267,11 @@ impl App {
         self.keep_an_admin(actor, &slot, "delete")?;
         let id = slot.id.as_str();
         let statements = vec![
-            Statement::new("DELETE FROM notifications WHERE user_id = $1").text(id),
-            Statement::new("DELETE FROM device_tokens WHERE user_id = $1").text(id),
-            Statement::new("DELETE FROM team_members WHERE user_id = $1").text(id),
-            Statement::new("DELETE FROM codes WHERE user_id = $1").text(id),
-            Statement::new("DELETE FROM users WHERE id = $1").text(id),
+            db::delete_notifications_of(id),
+            db::delete_tokens_of(id),
+            db::delete_memberships_of(id),
+            db::delete_codes_of(id),
+            db::delete_user(id),
         ];
         let affected = self
             .record(
@@ -328,20 +312,13 @@ impl App {
         }
         checked_password(&request.new)?;
         let password_hash = hash(&request.new).await?;
-        let mut statements = vec![Statement::new(
-            "UPDATE users SET password_hash = $1, password_reset = 0 WHERE id = $2",
-        )
-        .text(password_hash)
-        .text(auth.user.id.as_str())];
+        let mut statements = vec![db::set_password(password_hash, auth.user.id.as_str())];
         if request.sign_out_others {
-            statements.push(
-                Statement::new(
-                    "UPDATE device_tokens SET revoked_at = $1 WHERE user_id = $2 AND token_hash <> $3 AND revoked_at IS NULL",
-                )
-                .int(self.clock.now().0)
-                .text(auth.user.id.as_str())
-                .text(auth.token_hash.clone()),
-            );
+            statements.push(db::revoke_tokens_except(
+                self.clock.now().0,
+                auth.user.id.as_str(),
+                auth.token_hash.clone(),
+            ));
         }
         self.record(
             &auth.user.org,

@@ -18,13 +18,7 @@ impl App {
             "team.create",
             format!("{id} \"{name}\""),
             String::new(),
-            vec![Statement::new(
-                "INSERT INTO teams (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
-            )
-            .text(id.clone())
-            .text(org)
-            .text(name)
-            .int(self.clock.now().0)],
+            vec![db::insert_team(id.clone(), org, name, self.clock.now().0)],
         )
         .await?;
         Ok(id)
@@ -45,9 +39,7 @@ impl App {
             "team.rename",
             format!("{team} \"{}\"", entry.name),
             format!("→ \"{name}\""),
-            vec![Statement::new("UPDATE teams SET name = $1 WHERE id = $2")
-                .text(name)
-                .text(team)],
+            vec![db::rename_team(name, team)],
         )
         .await?;
         Ok(())
@@ -61,10 +53,7 @@ impl App {
             "team.delete",
             format!("{team} \"{}\"", entry.name),
             format!("{} members", entry.members.len()),
-            vec![
-                Statement::new("DELETE FROM team_members WHERE team_id = $1").text(team),
-                Statement::new("DELETE FROM teams WHERE id = $1").text(team),
-            ],
+            vec![db::delete_members_of_team(team), db::delete_team(team)],
         )
         .await?;
         Ok(())
@@ -119,11 +108,7 @@ impl App {
             "team.remove_member",
             format!("{team} \"{}\"", entry.name),
             format!("{} <{}>", slot.id.as_str(), slot.email),
-            vec![
-                Statement::new("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
-                    .text(team)
-                    .text(slot.id.as_str()),
-            ],
+            vec![db::remove_member(team, slot.id.as_str())],
         )
         .await?;
         Ok(())
