@@ -225,6 +225,10 @@ pub struct Reconciler {
     pub quiet_desktop: bool,
     /// Presently went quiet because the desktop did.
     followed: bool,
+    /// Whether Presently's quiet has shown in the self view since it followed: until it has,
+    /// the change is on its way to the server (a self view of Available or Offline meanwhile is
+    /// not the person ending it), and the desktop's switch going off must still undo it.
+    seen_ours: bool,
     /// The desktop went quiet because Presently did.
     quieted: bool,
     /// The person turned the desktop's back on while Presently was quiet: left so until
@@ -273,6 +277,17 @@ impl Reconciler {
             _ => true,
         };
         let mut out = Vec::new();
+        if self.followed && quiet {
+            self.seen_ours = true;
+        }
+        // Presently's quiet is still on its way: the self view shows what was there before (a
+        // status the person chose meanwhile, Busy say, is theirs and stands).
+        let in_flight = self.followed
+            && !self.seen_ours
+            && matches!(
+                me.status.family,
+                presence::Family::Available | presence::Family::Offline
+            );
         // The desktop's Do not disturb went off.
         if !desktop_dnd {
             if self.quieted {
@@ -284,11 +299,12 @@ impl Reconciler {
                 self.followed = false;
                 match self.follow {
                     Follow::Pause
-                        if matches!(me.interruptibility, Interruptibility::Paused { .. }) =>
+                        if in_flight
+                            || matches!(me.interruptibility, Interruptibility::Paused { .. }) =>
                     {
                         out.push(Action::Presently(Change::ResumeNotifications));
                     }
-                    Follow::DoNotDisturb if me.status.status == StatusId::DND => {
+                    Follow::DoNotDisturb if in_flight || me.status.status == StatusId::DND => {
                         out.push(Action::Presently(Change::SetStatus {
                             status: StatusId::AVAILABLE,
                             until: None,
@@ -312,11 +328,12 @@ impl Reconciler {
             };
             if let Some(c) = change {
                 self.followed = true;
+                self.seen_ours = false;
                 out.push(Action::Presently(c));
             }
             return out;
         }
-        if self.followed && !quiet {
+        if self.followed && !quiet && !in_flight {
             // Presently's quiet ended by the person's hand while the desktop's stays on.
             self.followed = false;
         }
@@ -461,6 +478,34 @@ mod tests {
         assert_eq!(r.step(t(3), true, &me(&[dnd()])), []);
         assert_eq!(
             r.step(t(4), false, &me(&[dnd()])),
+            [Action::Presently(Change::SetStatus {
+                status: StatusId::AVAILABLE,
+                until: None
+            })]
+        );
+    }
+
+    #[test]
+    fn the_desktops_switch_off_before_presentlys_quiet_showed_still_undoes_it() {
+        let mut r = Reconciler::new(Follow::DoNotDisturb, true);
+        assert_eq!(r.step(t(2), true, &me(&[])), [Action::Presently(dnd())]);
+        // Off again before the self view showed Do not disturb: it is still on its way, and
+        // is undone after it (the outbox keeps the order).
+        assert_eq!(
+            r.step(t(3), false, &me(&[])),
+            [Action::Presently(Change::SetStatus {
+                status: StatusId::AVAILABLE,
+                until: None
+            })]
+        );
+        assert_eq!(r.step(t(4), false, &me(&[])), []);
+        // On again, and looked at while the self view still shows Available: not taken for
+        // the person ending it; the switch off once Do not disturb showed undoes it.
+        assert_eq!(r.step(t(5), true, &me(&[])), [Action::Presently(dnd())]);
+        assert_eq!(r.step(t(6), true, &me(&[])), []);
+        assert_eq!(r.step(t(7), true, &me(&[dnd()])), []);
+        assert_eq!(
+            r.step(t(8), false, &me(&[dnd()])),
             [Action::Presently(Change::SetStatus {
                 status: StatusId::AVAILABLE,
                 until: None

@@ -459,3 +459,136 @@ async fn an_outsider_on_nats_reads_nothing_and_what_it_forges_or_replays_changes
     b.stop().await;
     db.drop_db().await;
 }
+
+/// A plain `nats-server` of the test's own whose only authorization is `authorization` (a
+/// config block): for the sign-ins that need no TLS.
+async fn plain_nats(authorization: &str) -> Option<(std::process::Child, u16, tempfile::TempDir)> {
+    let bin = nats_server()?;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("nats.conf");
+    std::fs::write(
+        &config,
+        format!("listen: \"127.0.0.1:{port}\"\nauthorization {{ {authorization} }}\n"),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(bin)
+        .args(["-c", config.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nats-server starts");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some((child, port, dir));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the nats-server never listened on {port}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_signs_in_to_nats_with_a_token_or_an_nkey() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let secret = ClusterSecret::parse(SECRET).unwrap();
+    let try_node = |url: String, auth: NatsAuth| {
+        let (db, secret) = (db.url.clone(), secret.clone());
+        async move {
+            let options = ClusterOptions {
+                auth,
+                ..ClusterOptions::new(url, secret)
+            };
+            presently_server::start_node(&db, "127.0.0.1:0".parse().unwrap(), None, Some(&options))
+                .await
+        }
+    };
+
+    // A token, as a flag and in the address; a wrong one refused without being printed.
+    let Some((mut token_nats, port, _dir)) = plain_nats("token: \"a-T0ken-for-the-nodes\"").await
+    else {
+        return;
+    };
+    let url = format!("nats://127.0.0.1:{port}");
+    let node = try_node(
+        url.clone(),
+        NatsAuth {
+            token: Some("a-T0ken-for-the-nodes".into()),
+            ..NatsAuth::default()
+        },
+    )
+    .await
+    .expect("a node signs in with the token");
+    node.stop().await;
+    let node = try_node(
+        format!("nats://a-T0ken-for-the-nodes@127.0.0.1:{port}"),
+        NatsAuth::default(),
+    )
+    .await
+    .expect("a node signs in with the token in the address");
+    node.stop().await;
+    let e = try_node(
+        url,
+        NatsAuth {
+            token: Some("a-wrong-T0ken".into()),
+            ..NatsAuth::default()
+        },
+    )
+    .await
+    .err()
+    .expect("a wrong token is refused");
+    assert!(e.message.contains("refused this node's credentials"), "{e}");
+    assert!(!e.message.contains("T0ken"), "{e}");
+    let _ = token_nats.kill();
+    let _ = token_nats.wait();
+
+    // An NKey: the node holds the seed in a file, NATS knows the public key.
+    let pair = nkeys::KeyPair::new_user();
+    let Some((mut nkey_nats, port, dir)) = plain_nats(&format!(
+        "users = [ {{ nkey: \"{}\" }} ]",
+        pair.public_key()
+    ))
+    .await
+    else {
+        return;
+    };
+    let seed = dir.path().join("node.nk");
+    std::fs::write(&seed, pair.seed().unwrap()).unwrap();
+    let url = format!("nats://127.0.0.1:{port}");
+    let node = try_node(
+        url.clone(),
+        NatsAuth {
+            nkey: Some(seed),
+            ..NatsAuth::default()
+        },
+    )
+    .await
+    .expect("a node signs in with its NKey");
+    node.stop().await;
+    let other = dir.path().join("other.nk");
+    std::fs::write(&other, nkeys::KeyPair::new_user().seed().unwrap()).unwrap();
+    let e = try_node(
+        url,
+        NatsAuth {
+            nkey: Some(other),
+            ..NatsAuth::default()
+        },
+    )
+    .await
+    .err()
+    .expect("another NKey is refused");
+    assert!(e.message.contains("refused this node's credentials"), "{e}");
+    let _ = nkey_nats.kill();
+    let _ = nkey_nats.wait();
+    db.drop_db().await;
+}
