@@ -30,7 +30,7 @@ pub struct FileConfig {
     #[serde(default)]
     pub cluster_secret_accept: Vec<String>,
     /// How this node signs in to NATS.
-    pub nats: Option<NatsTable>,
+    pub nats: Option<NatsAuth>,
     /// WebSocket connections one device, person or address may hold (0: no cap).
     pub max_connections_per_device: Option<usize>,
     pub max_connections_per_person: Option<usize>,
@@ -49,26 +49,6 @@ pub struct AppTable {
     pub latest_version: String,
     pub download_url: String,
     pub notes: Option<String>,
-}
-
-/// `[nats]` in the config file: how a node signs in to NATS.
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NatsTable {
-    pub user: Option<String>,
-    pub password: Option<String>,
-    pub token: Option<String>,
-    pub nkey: Option<PathBuf>,
-    pub creds: Option<PathBuf>,
-    pub ca: Option<PathBuf>,
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for NatsTable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("NatsTable(…)")
-    }
 }
 
 /// What the command line and the environment gave; each `Some` wins over the config file.
@@ -212,17 +192,7 @@ impl Config {
                     .map(ClusterSecret::parse)
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| AppError::config(format!("--cluster-secret-accept: {e}")))?;
-                let table = file.nats.unwrap_or_default();
-                let auth = NatsAuth {
-                    user: nats.user.or(table.user),
-                    password: nats.password.or(table.password),
-                    token: nats.token.or(table.token),
-                    nkey: nats.nkey.or(table.nkey),
-                    creds: nats.creds.or(table.creds),
-                    ca: nats.ca.or(table.ca),
-                    cert: nats.cert.or(table.cert),
-                    key: nats.key.or(table.key),
-                };
+                let auth = nats.or(file.nats.unwrap_or_default());
                 Some(ClusterOptions {
                     url,
                     auth,

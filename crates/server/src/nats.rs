@@ -21,8 +21,10 @@ use tokio::sync::mpsc;
 
 /// How a node signs in to NATS (any combination NATS's server accepts): user and password (also
 /// as `nats://user:password@host` in the address), a token, an NKey seed file, a `.creds` file;
-/// TLS with `tls://` and a CA file, and a client certificate when NATS asks for one.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// TLS with `tls://` and a CA file, and a client certificate when NATS asks for one. Also
+/// `[nats]` in the config file.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NatsAuth {
     pub user: Option<String>,
     pub password: Option<String>,
@@ -36,6 +38,22 @@ pub struct NatsAuth {
     /// This node's client certificate and key (PEM), when NATS verifies clients.
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+}
+
+impl NatsAuth {
+    /// Each of these that is given, else `fallback`'s (flags over the config file).
+    pub fn or(self, fallback: NatsAuth) -> NatsAuth {
+        NatsAuth {
+            user: self.user.or(fallback.user),
+            password: self.password.or(fallback.password),
+            token: self.token.or(fallback.token),
+            nkey: self.nkey.or(fallback.nkey),
+            creds: self.creds.or(fallback.creds),
+            ca: self.ca.or(fallback.ca),
+            cert: self.cert.or(fallback.cert),
+            key: self.key.or(fallback.key),
+        }
+    }
 }
 
 impl std::fmt::Debug for NatsAuth {

@@ -7,19 +7,6 @@ use crate::error::AppError;
 use protocol::{ClientMessage, ErrorKind, RequestId, ServerMessage, WireError};
 use std::sync::Arc;
 
-/// A person's change carrying a request id (checked here, applied once by the application
-/// layer: a replay is acknowledged and changes nothing).
-async fn apply_change(
-    app: &Arc<App>,
-    user: &presence::UserId,
-    device: &presence::DeviceId,
-    request: &RequestId,
-    change: presence::Change,
-) -> Result<(), AppError> {
-    check_request(request)?;
-    app.change(user, device, request, change).await
-}
-
 fn check_request(r: &RequestId) -> Result<(), AppError> {
     if r.0.is_empty() || r.0.len() > 100 {
         return Err(AppError::invalid(
@@ -130,7 +117,8 @@ pub(super) async fn handle(
             };
         }
         ClientMessage::Change { request, change } => {
-            let r = apply_change(app, user, &auth.device, &request, change).await;
+            // Applied once by the application layer: a replay is acknowledged and changes nothing.
+            let r = app.change(user, &auth.device, &request, change).await;
             (Some(request), r)
         }
         ClientMessage::MarkRead {
