@@ -61,14 +61,7 @@ impl PrivateNats {
         for who in ["node", "outsider"] {
             ca.issue(dir.path(), who, &[who], Validity::Current);
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = dir.path().join("nats.conf");
-        std::fs::write(
-            &config,
+        let (child, port) = serve_nats(bin, dir.path(), |port| {
             format!(
                 r#"listen: "127.0.0.1:{port}"
 tls {{
@@ -89,31 +82,15 @@ authorization {{
                 cert = server.cert_file.display(),
                 key = server.key_file.display(),
                 ca = ca.cert_file.display(),
-            ),
-        )
-        .unwrap();
-        let child = std::process::Command::new(bin)
-            .args(["-c", config.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("nats-server starts");
-        let nats = PrivateNats {
+            )
+        })
+        .await;
+        Some(PrivateNats {
             child,
             url: format!("tls://127.0.0.1:{port}"),
             ca: ca.cert_file.clone(),
             dir,
-        };
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Some(nats);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the private nats-server never listened on {port}");
+        })
     }
 
     fn file(&self, name: &str) -> PathBuf {
@@ -465,19 +442,29 @@ async fn an_outsider_on_nats_reads_nothing_and_what_it_forges_or_replays_changes
 async fn plain_nats(authorization: &str) -> Option<(std::process::Child, u16, tempfile::TempDir)> {
     let bin = nats_server()?;
     let dir = tempfile::tempdir().unwrap();
+    let (child, port) = serve_nats(bin, dir.path(), |port| {
+        format!("listen: \"127.0.0.1:{port}\"\nauthorization {{ {authorization} }}\n")
+    })
+    .await;
+    Some((child, port, dir))
+}
+
+/// Starts `bin` on a free port with the configuration `config` writes for it (in `dir`), and
+/// waits until it listens.
+async fn serve_nats(
+    bin: PathBuf,
+    dir: &std::path::Path,
+    config: impl FnOnce(u16) -> String,
+) -> (std::process::Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let config = dir.path().join("nats.conf");
-    std::fs::write(
-        &config,
-        format!("listen: \"127.0.0.1:{port}\"\nauthorization {{ {authorization} }}\n"),
-    )
-    .unwrap();
+    let file = dir.join("nats.conf");
+    std::fs::write(&file, config(port)).unwrap();
     let mut child = std::process::Command::new(bin)
-        .args(["-c", config.to_str().unwrap()])
+        .args(["-c", file.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -487,7 +474,7 @@ async fn plain_nats(authorization: &str) -> Option<(std::process::Child, u16, te
             .await
             .is_ok()
         {
-            return Some((child, port, dir));
+            return (child, port);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -186,6 +186,28 @@ async fn try_change(c: &mut Client, clock: &clock::ManualClock, i: usize) -> Res
     }
 }
 
+/// An organisation with one person, `email`, connected from their desk: its id, theirs, and
+/// the connection.
+async fn one_person_online(
+    server: &presently_server::Running,
+    org: &str,
+    email: &str,
+) -> (String, presence::UserId, Client) {
+    let app = &server.app;
+    let org = app.create_org(org).await.unwrap().id;
+    let team = app.create_team(&org, "Core").await.unwrap();
+    let person = app
+        .create_user(&org, email, "Bea", PASSWORD, Role::Member, "UTC", &[team])
+        .await
+        .unwrap();
+    let token = app
+        .issue_token(&person, &presence::DeviceId::parse("desk").unwrap())
+        .await
+        .unwrap();
+    let c = Client::connect(server.addr, &token, "desk", None).await;
+    (org, person, c)
+}
+
 /// The stored message of `user`, read by a fresh server on the same database.
 async fn stored_message(url: &str, user: &presence::UserId) -> Option<String> {
     let db = presently_server::db::Db::connect(url).await.unwrap();
@@ -216,25 +238,7 @@ async fn postgresql_restarted_under_load_loses_nothing_acknowledged() {
     let broker = std::sync::Arc::new(RecordingBroker::default());
     let server = start(&url, &clock, &broker).await;
     let app = server.app.clone();
-    let org = app.create_org("Restarts").await.unwrap().id;
-    let team = app.create_team(&org, "Core").await.unwrap();
-    let bea = app
-        .create_user(
-            &org,
-            "bea@r.test",
-            "Bea",
-            PASSWORD,
-            Role::Member,
-            "UTC",
-            &[team],
-        )
-        .await
-        .unwrap();
-    let token = app
-        .issue_token(&bea, &presence::DeviceId::parse("desk").unwrap())
-        .await
-        .unwrap();
-    let mut c = Client::connect(server.addr, &token, "desk", None).await;
+    let (org, bea, mut c) = one_person_online(&server, "Restarts", "bea@r.test").await;
 
     // Notifications from an integration, as fast as the server takes them, all along.
     let key = app.create_key(&org, "phone system").await.unwrap().1;
@@ -428,26 +432,7 @@ async fn a_full_disk_under_sqlite_refuses_with_words_and_loses_nothing() {
     let clock = clock::ManualClock::starting_now();
     let broker = std::sync::Arc::new(RecordingBroker::default());
     let server = start(&url, &clock, &broker).await;
-    let app = server.app.clone();
-    let org = app.create_org("Full disk").await.unwrap().id;
-    let team = app.create_team(&org, "Core").await.unwrap();
-    let bea = app
-        .create_user(
-            &org,
-            "bea@d.test",
-            "Bea",
-            PASSWORD,
-            Role::Member,
-            "UTC",
-            &[team],
-        )
-        .await
-        .unwrap();
-    let token = app
-        .issue_token(&bea, &presence::DeviceId::parse("desk").unwrap())
-        .await
-        .unwrap();
-    let mut c = Client::connect(server.addr, &token, "desk", None).await;
+    let (_, bea, mut c) = one_person_online(&server, "Full disk", "bea@d.test").await;
     try_change(&mut c, &clock, 1)
         .await
         .expect("stored with room to spare");
