@@ -26,9 +26,11 @@ macro_rules! on_both_databases {
     };
 }
 
+mod account_rules;
 mod accounts;
 mod admin;
 mod adversarial;
+mod bounds;
 mod broker;
 mod bus;
 mod cluster;
