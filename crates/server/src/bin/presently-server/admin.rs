@@ -1,0 +1,380 @@
+//! `presently-server admin …`: organisations, teams, users and keys from the command line, through
+//! the same application layer the REST API uses.
+
+use crate::cli::Admin;
+use presently_server::app::{Actor, App};
+use presently_server::config::Config;
+use presently_server::db::{Db, Role};
+use presently_server::error::AppError;
+use protocol::rest;
+
+pub async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
+    let db = Db::connect(&config.database_url).await?;
+    let app = App::open_for_admin(db, clock::SystemClock::shared()).await?;
+    let result = run_admin(&app, &config, command).await;
+    app.db.close().await;
+    result
+}
+
+/// What `admin init` makes.
+struct First {
+    org: String,
+    email: String,
+    name: String,
+    team: Option<String>,
+    password: Option<String>,
+}
+
+/// `admin init`: the first organisation, team and administrator, and what to do next.
+async fn init(app: &App, config: &Config, first: First) -> Result<(), AppError> {
+    let url = &config.public_url;
+    if let Some(existing) = app.orgs().first() {
+        return Err(AppError::conflict(format!(
+            "this server is set up already (organisation \"{}\"): add people with `presently-server \
+             admin invite --org \"{}\" --email …` or in the console at {url}/admin",
+            existing.name, existing.name
+        )));
+    }
+    let me = Actor::command_line();
+    let org = app.create_org(&first.org).await?;
+    let team_name = first.team.unwrap_or_else(|| org.name.clone());
+    let team = app.create_team_by(&me, &org.id, &team_name).await?;
+    let code = match &first.password {
+        Some(password) => {
+            app.create_user_by(
+                &me,
+                &org.id,
+                &first.email,
+                &first.name,
+                password,
+                Role::Admin,
+                "UTC",
+                std::slice::from_ref(&team),
+            )
+            .await?;
+            None
+        }
+        None => {
+            let made = app
+                .invite(
+                    &me,
+                    &org.id,
+                    rest::CreateInvite {
+                        email: first.email.clone(),
+                        name: Some(first.name.clone()),
+                        role: Role::Admin,
+                        teams: vec![team.clone()],
+                        expires_in_hours: Some(168),
+                    },
+                )
+                .await?;
+            Some((made.code, made.link))
+        }
+    };
+    println!(
+        "Presently is set up on {}:",
+        presently_server::config::redact_url(&config.database_url)
+    );
+    println!("  organisation   {} ({})", org.name, org.id);
+    println!("  team           {team_name} ({team})");
+    println!("  administrator  {} ({})", first.email, first.name);
+    println!();
+    println!("Next:");
+    println!(
+        "  1. Start the server, if it is not running: `systemctl enable --now presently-server`"
+    );
+    println!("     (the package), or `presently-server`. Check {url}/healthz answers ok.");
+    match code {
+        Some((code, link)) => {
+            println!("  2. Set your password and sign in: open {url}{link}");
+            println!(
+                "     or enter this one-time code (valid 7 days, shown once) in the app's sign-in:"
+            );
+            println!("       {code}");
+        }
+        None => println!(
+            "  2. Sign in to the admin console at {url}/admin as {}",
+            first.email
+        ),
+    }
+    println!("  3. Invite people in the console (People, then Invite) or with");
+    println!(
+        "       presently-server admin invite --org \"{}\" --team {team} --email … --name …",
+        org.name
+    );
+    println!("     Each person installs Presently, enters {url} as the server and their code.");
+    Ok(())
+}
+
+/// An organisation by id or by name.
+fn org_id(app: &App, org: &str) -> Result<String, AppError> {
+    app.orgs()
+        .into_iter()
+        .find(|o| o.id == org || o.name == org)
+        .map(|o| o.id)
+        .ok_or_else(|| {
+            AppError::not_found(format!(
+                "no organisation \"{org}\": `presently-server admin list` shows them"
+            ))
+        })
+}
+
+/// Changes one person from the command line.
+async fn update(
+    app: &App,
+    org: &str,
+    user: &str,
+    change: impl FnOnce(&mut rest::UpdateUser),
+) -> Result<rest::AdminUser, AppError> {
+    let mut c = rest::UpdateUser::default();
+    change(&mut c);
+    app.update_user(&Actor::command_line(), &org_id(app, org)?, user, c)
+        .await
+}
+
+fn when(t: presence::Timestamp) -> String {
+    t.to_string()
+}
+
+async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), AppError> {
+    let me = Actor::command_line();
+    match command {
+        Admin::Init {
+            org,
+            email,
+            name,
+            team,
+            password,
+        } => {
+            let first = First {
+                org,
+                email,
+                name,
+                team,
+                password,
+            };
+            init(app, config, first).await?
+        }
+        Admin::CreateOrg { name } => println!("{}", app.create_org(&name).await?.id),
+        Admin::CreateTeam { org, name } => {
+            let org = org_id(app, &org)?;
+            println!("{}", app.create_team_by(&me, &org, &name).await?)
+        }
+        Admin::RenameTeam { org, team, name } => {
+            app.rename_team(&me, &org_id(app, &org)?, &team, &name)
+                .await?;
+            println!("renamed {team}");
+        }
+        Admin::DeleteTeam { org, team } => {
+            app.delete_team(&me, &org_id(app, &org)?, &team).await?;
+            println!("deleted {team}");
+        }
+        Admin::AddMember { org, team, user } => {
+            app.add_to_team(&me, &org_id(app, &org)?, &team, &user)
+                .await?;
+            println!("added {user} to {team}");
+        }
+        Admin::RemoveMember { org, team, user } => {
+            app.remove_from_team(&me, &org_id(app, &org)?, &team, &user)
+                .await?;
+            println!("removed {user} from {team}");
+        }
+        Admin::CreateUser {
+            org,
+            email,
+            name,
+            password,
+            time_zone,
+            teams,
+            admin,
+        } => {
+            let role = if admin { Role::Admin } else { Role::Member };
+            let id = app
+                .create_user_by(
+                    &me,
+                    &org_id(app, &org)?,
+                    &email,
+                    &name,
+                    &password,
+                    role,
+                    &time_zone,
+                    &teams,
+                )
+                .await?;
+            println!("{}", id.as_str());
+        }
+        Admin::Invite {
+            org,
+            email,
+            name,
+            teams,
+            admin,
+            expires_hours,
+        } => {
+            let made = app
+                .invite(
+                    &me,
+                    &org_id(app, &org)?,
+                    rest::CreateInvite {
+                        email,
+                        name,
+                        role: if admin { Role::Admin } else { Role::Member },
+                        teams,
+                        expires_in_hours: Some(expires_hours),
+                    },
+                )
+                .await?;
+            eprintln!(
+                "invite {} for {} until {}; give them this code (shown once), to use in the app's \
+                 sign-in or at https://<this server>{}:",
+                made.invite.id,
+                made.invite.email,
+                when(made.invite.expires_at),
+                made.link
+            );
+            println!("{}", made.code);
+        }
+        Admin::Invites { org } => {
+            for i in app.invites(&org_id(app, &org)?).await? {
+                println!(
+                    "{} {} {:?} {:?} expires {}",
+                    i.id,
+                    i.email,
+                    i.role,
+                    i.state,
+                    when(i.expires_at)
+                );
+            }
+        }
+        Admin::RevokeInvite { org, id } => {
+            app.revoke_invite(&me, &org_id(app, &org)?, &id).await?;
+            println!("withdrew {id}");
+        }
+        Admin::Deactivate { org, user } => {
+            let u = update(app, &org, &user, |c| c.active = Some(false)).await?;
+            println!("deactivated {} <{}>", u.id.as_str(), u.email);
+        }
+        Admin::Reactivate { org, user } => {
+            let u = update(app, &org, &user, |c| c.active = Some(true)).await?;
+            println!("reactivated {} <{}>", u.id.as_str(), u.email);
+        }
+        Admin::DeleteUser { org, user } => {
+            app.delete_user(&me, &org_id(app, &org)?, &user).await?;
+            println!("deleted {user}");
+        }
+        Admin::SetRole { org, user, role } => {
+            let role = match role.as_str() {
+                "admin" => Role::Admin,
+                "member" => Role::Member,
+                other => {
+                    return Err(AppError::invalid(format!(
+                        "the role is admin or member, not \"{other}\""
+                    )))
+                }
+            };
+            let u = update(app, &org, &user, |c| c.role = Some(role)).await?;
+            println!("{} <{}> is now {:?}", u.id.as_str(), u.email, u.role);
+        }
+        Admin::ResetPassword { org, user } => {
+            let reset = app.reset_password(&me, &org_id(app, &org)?, &user).await?;
+            eprintln!(
+                "the old password no longer works and their devices are signed out; give them \
+                 this code (until {}), to use in the app's sign-in or at https://<this server>{}:",
+                when(reset.expires_at),
+                reset.link
+            );
+            println!("{}", reset.code);
+        }
+        Admin::Devices { org, user } => {
+            let org = org_id(app, &org)?;
+            let user = user
+                .map(|u| app.user_in_org(&org, &u).map(|s| s.id.clone()))
+                .transpose()?;
+            for d in app.devices(&org, user.as_ref()).await? {
+                println!(
+                    "{} {} ({}) signed in {} {}",
+                    d.device.as_str(),
+                    d.user.as_str(),
+                    d.user_name,
+                    when(d.signed_in_at),
+                    match d.activity {
+                        Some(a) => format!("{a:?}"),
+                        None => "not present".into(),
+                    }
+                );
+            }
+        }
+        Admin::RevokeDevice { org, user, device } => {
+            app.revoke_device(&me, &org_id(app, &org)?, &user, &device)
+                .await?;
+            println!("signed out {device} of {user}");
+        }
+        Admin::CreateKey { org, name } => {
+            let made = app.create_key_by(&me, &org_id(app, &org)?, &name).await?;
+            eprintln!("key id {}; the key is shown once:", made.key.id);
+            println!("{}", made.secret);
+        }
+        Admin::Keys { org } => {
+            for k in app.keys(&org_id(app, &org)?).await? {
+                println!(
+                    "{} \"{}\" created {}{}",
+                    k.id,
+                    k.name,
+                    when(k.created_at),
+                    k.revoked_at
+                        .map(|t| format!(", revoked {}", when(t)))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        Admin::RevokeKey { id, org } => {
+            let orgs = match org {
+                Some(o) => vec![org_id(app, &o)?],
+                None => app.orgs().into_iter().map(|o| o.id).collect(),
+            };
+            let mut owner = None;
+            for o in orgs {
+                if app.keys(&o).await?.iter().any(|k| k.id == id) {
+                    owner = Some(o);
+                    break;
+                }
+            }
+            let owner =
+                owner.ok_or_else(|| AppError::not_found(format!("no API key with id {id}")))?;
+            app.revoke_key_by(&me, &owner, &id).await?;
+            println!("revoked {id}");
+        }
+        Admin::Audit { org, limit } => {
+            let page = app.audit(&org_id(app, &org)?, None, None, limit).await?;
+            for e in page.entries {
+                println!(
+                    "{} {} {} {} {}",
+                    when(e.at),
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.detail
+                );
+            }
+        }
+        Admin::List => {
+            for org in app.orgs() {
+                println!("org {} {}", org.id, org.name);
+                for (id, team) in app.teams_of_org(&org.id) {
+                    println!("  team {id} {} ({} members)", team.name, team.members.len());
+                }
+                for u in app.people_of_org(&org.id) {
+                    println!(
+                        "  user {} {} <{}> {:?}{}",
+                        u.id.as_str(),
+                        u.name,
+                        u.email,
+                        u.role,
+                        if u.active { "" } else { " (deactivated)" }
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! `presently-server`: serve (the default), or administer organisations, teams, users and keys.
+
+use clap::Parser;
+use cli::{Cli, Command};
+use presently_server::config::{Config, Overrides};
+use presently_server::error::AppError;
+use std::process::ExitCode;
+
+mod admin;
+mod cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let given = Overrides {
+        listen: cli.listen.clone(),
+        database_url: cli.database_url.clone(),
+        demo: cli.demo,
+        log_format: cli.log_format.clone(),
+        tls_cert: cli.tls_cert.clone(),
+        tls_key: cli.tls_key.clone(),
+        cluster: cli.cluster.clone(),
+        cluster_secret: cli.cluster_secret.clone(),
+        cluster_secret_accept: cli.cluster_secret_accept.clone(),
+        nats: presently_server::nats::NatsAuth {
+            user: cli.nats_user.clone(),
+            password: cli.nats_password.clone(),
+            token: cli.nats_token.clone(),
+            nkey: cli.nats_nkey.clone(),
+            creds: cli.nats_creds.clone(),
+            ca: cli.nats_ca.clone(),
+            cert: cli.nats_cert.clone(),
+            key: cli.nats_key.clone(),
+        },
+        max_connections_per_device: cli.max_connections_per_device,
+        max_connections_per_person: cli.max_connections_per_person,
+        max_connections_per_address: cli.max_connections_per_address,
+        public_url: cli.public_url.clone(),
+    };
+    let config = match Config::resolve(given, cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("presently-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into())
+        // NATS's client traces its CONNECT line, password and token included: never that
+        // deep, whatever RUST_LOG asks.
+        .add_directive(
+            "async_nats::connection=debug"
+                .parse()
+                .expect("a valid log directive"),
+        );
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.json_logs {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+    // One open file per connected client: use all the system allows.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            None => serve(config).await,
+            Some(Command::Admin(a)) => admin::admin(config, a).await,
+            Some(Command::Health) => health(&config).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("presently-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), AppError> {
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(presently_server::tls::server_config(cert, key)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let running = presently_server::start_node(
+        &config.database_url,
+        config.listen,
+        tls,
+        config.cluster.as_ref(),
+    )
+    .await?;
+    *running
+        .app
+        .hub
+        .limits
+        .write()
+        .unwrap_or_else(|p| p.into_inner()) = config.connection_limits;
+    *running
+        .app
+        .release
+        .write()
+        .unwrap_or_else(|p| p.into_inner()) = config.app_release.clone();
+    eprintln!(
+        "presently-server: listening on {scheme}://{} ({})",
+        running.addr,
+        presently_server::config::redact_url(&config.database_url)
+    );
+    if running.app.orgs().is_empty() && !config.demo {
+        eprintln!(
+            "presently-server: no organisation yet: set one up with `presently-server admin init \
+             --org NAME --email YOU --name \"YOUR NAME\"`"
+        );
+    }
+    if scheme == "http" && !running.addr.ip().is_loopback() {
+        eprintln!(
+            "presently-server: warning: plain HTTP on a network address: passwords and tokens cross \
+             the network unencrypted. Give --tls-cert and --tls-key, or put a TLS proxy in front \
+             (docs/server.md); clients refuse plain http:// to another machine unless told to allow it"
+        );
+    }
+    if config.demo {
+        let demo = presently_server::demo::seed(&running.app).await?;
+        eprintln!(
+            "presently-server: demo organisation ready: sign in as {} / {}",
+            demo.email, demo.password
+        );
+        tokio::spawn(presently_server::demo::run(
+            running.app.clone(),
+            format!("{scheme}://{}", running.addr),
+        ));
+    }
+    shutdown_signal().await;
+    eprintln!("presently-server: stopping");
+    running.stop().await;
+    Ok(())
+}
+
+/// `health`: GET /healthz on the configured address, over loopback when it listens on all.
+async fn health(config: &Config) -> Result<(), AppError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if config.tls.is_some() {
+        return Err(AppError::config(
+            "health speaks plain HTTP; this server terminates TLS: check https://…/healthz instead",
+        ));
+    }
+    let mut addr = config.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let unhealthy = |why: String| AppError::new(protocol::ErrorKind::Internal, why);
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(4), ask)
+        .await
+        .map_err(|_| unhealthy(format!("no answer from {addr} within 4 s")))?
+        .map_err(|e| unhealthy(format!("cannot reach the server on {addr}: {e}")))?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    if head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200") {
+        println!("ok");
+        Ok(())
+    } else {
+        Err(unhealthy(format!("unhealthy: {}", body.trim())))
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler installs");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
