@@ -107,7 +107,9 @@ def main():
         wait("a held notification", lambda: w.find_all('li.missed[data-testid="notification"]'), timeout=90)
         time.sleep(1)
         shot("window.png")
-        # "Why am I shown as …?", with the demo person's devices, scrolled into view.
+        # "Why am I shown as …?" opened (the app asks the server then), with the demo person's
+        # devices, scrolled into view.
+        w.click('#why-title')
         wait("the devices in the why panel", lambda: w.find_all('[data-testid="why-device"]'))
         w.call("POST", "/execute/sync", {"script": "document.getElementById('why-title').scrollIntoView({block: 'start'});",
                                          "args": []})

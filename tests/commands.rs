@@ -11,18 +11,23 @@ use tauri::test::{
 use tauri::webview::InvokeRequest;
 use tauri::WebviewWindow;
 
+/// The app's clock in these tests: every `now` the app uses, set by the test.
+const NOW: i64 = 1_800_000_000_000;
+
 fn app() -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let rules = presence::Rules {
         catalog: presence::Catalog::with_default_custom(),
         ..presence::Rules::default()
     };
     let app = mock_builder()
-        .manage(AppState::new(rules, clock::SystemClock::shared()))
+        .manage(AppState::new(
+            rules,
+            clock::ManualClock::new(presence::Timestamp(NOW)),
+        ))
         .invoke_handler(tauri::generate_handler![
             commands::presence::get_snapshot,
             commands::presence::explain,
-            commands::presence::set_status,
-            commands::presence::pause,
+            commands::presence::change,
             commands::team::get_team,
             commands::notifications::get_center,
             commands::notifications::mark_read,
@@ -53,18 +58,23 @@ fn call(window: &WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<V
     .map(|b| b.deserialize::<Value>().expect("JSON"))
 }
 
+/// The one command every change takes: `{kind: "change", change}` or a time the app resolves.
+fn change(w: &WebviewWindow<MockRuntime>, request: Value) -> Result<Value, Value> {
+    call(w, "change", json!({ "request": request }))
+}
+
+fn set_status(status: &str, until: Option<i64>) -> Value {
+    json!({"kind": "change", "change": {"kind": "set_status", "status": status, "until": until}})
+}
+
 #[test]
-fn choosing_a_status_returns_the_new_snapshot() {
+fn a_change_is_taken_and_the_snapshot_shows_it() {
     let (_app, w) = app();
     let before = call(&w, "get_snapshot", json!({})).unwrap();
     assert_eq!(before["me"]["status"]["status"], "available");
     assert_eq!(before["connection"], "Not connected to a server");
-    let after = call(
-        &w,
-        "set_status",
-        json!({"status": "do_not_disturb", "until": null}),
-    )
-    .unwrap();
+    change(&w, set_status("do_not_disturb", None)).unwrap();
+    let after = call(&w, "get_snapshot", json!({})).unwrap();
     assert_eq!(after["me"]["status"]["status"], "do_not_disturb");
     assert_eq!(after["me"]["interruptibility"]["state"], "do_not_disturb");
     let why = call(&w, "explain", json!({})).unwrap();
@@ -74,15 +84,10 @@ fn choosing_a_status_returns_the_new_snapshot() {
 #[test]
 fn a_bad_status_is_a_typed_error_and_changes_nothing() {
     let (_app, w) = app();
-    let e = call(
-        &w,
-        "set_status",
-        json!({"status": "custom:nope", "until": null}),
-    )
-    .unwrap_err();
+    let e = change(&w, set_status("custom:nope", None)).unwrap_err();
     assert_eq!(e["kind"], "invalid", "{e}");
     assert!(e["message"].as_str().unwrap().contains("pick one"), "{e}");
-    let past = call(&w, "set_status", json!({"status": "busy", "until": 1000})).unwrap_err();
+    let past = change(&w, set_status("busy", Some(1000))).unwrap_err();
     assert_eq!(past["kind"], "invalid", "{past}");
     assert!(
         past["message"]
@@ -96,12 +101,30 @@ fn a_bad_status_is_a_typed_error_and_changes_nothing() {
 }
 
 #[test]
+fn do_not_disturb_for_a_while_ends_on_the_apps_clock() {
+    let (_app, w) = app();
+    change(
+        &w,
+        json!({"kind": "status_for", "status": "do_not_disturb", "minutes": 30}),
+    )
+    .unwrap();
+    let snap = call(&w, "get_snapshot", json!({})).unwrap();
+    assert_eq!(snap["me"]["status"]["status"], "do_not_disturb");
+    assert_eq!(snap["me"]["status"]["until"], NOW + 1_800_000);
+}
+
+#[test]
 fn pausing_and_resuming_notifications() {
     let (_app, w) = app();
-    let until = chrono::Utc::now().timestamp_millis() + 3_600_000;
-    let snap = call(&w, "pause", json!({"until": until})).unwrap();
-    assert_eq!(snap["paused_until"], until);
-    let snap = call(&w, "pause", json!({"until": null})).unwrap();
+    change(&w, json!({"kind": "pause_for", "minutes": 60})).unwrap();
+    let snap = call(&w, "get_snapshot", json!({})).unwrap();
+    assert_eq!(snap["paused_until"], NOW + 3_600_000);
+    change(
+        &w,
+        json!({"kind": "change", "change": {"kind": "resume_notifications"}}),
+    )
+    .unwrap();
+    let snap = call(&w, "get_snapshot", json!({})).unwrap();
     assert_eq!(snap["paused_until"], Value::Null);
 }
 

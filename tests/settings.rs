@@ -264,12 +264,36 @@ async fn the_persons_settings_are_saved_from_the_window_and_shown_again() {
         ]),
     );
 
-    // A time zone that does not exist: refused in words, and the server keeps what it had.
+    // A time zone that does not exist: refused in the engine's words beside the time zone, and
+    // the server keeps what it had.
     d.type_into("input[aria-label=\"Time zone\"]", "Mars/Olympus")
         .await;
     d.click("[data-testid=\"save-settings\"]").await;
-    let error = d.wait_text("p.error[role=\"alert\"]", "Mars/Olympus").await;
+    let error = d
+        .wait_text(
+            "[data-testid=\"fieldset-presence\"] p.warn[role=\"alert\"]",
+            "Mars/Olympus",
+        )
+        .await;
     assert!(error.contains("Mars/Olympus"), "{error}");
+    assert_eq!(ts.running.app.person(&slot).await.preferences, prefs);
+    // A number not in international form: the engine's phone rule (the window has none of its
+    // own), said beside the call settings.
+    d.type_into("input[aria-label=\"Time zone\"]", "Europe/London")
+        .await;
+    d.type_into(
+        "input[aria-label=\"Forward to phone number\"]",
+        "07700 900123",
+    )
+    .await;
+    d.click("[data-testid=\"save-settings\"]").await;
+    let error = d
+        .wait_text(
+            "[data-testid=\"fieldset-calls\"] p.warn[role=\"alert\"]",
+            "international form",
+        )
+        .await;
+    assert!(error.contains("07700 900123"), "{error}");
     assert_eq!(ts.running.app.person(&slot).await.preferences, prefs);
     d.quit().await;
 }

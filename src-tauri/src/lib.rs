@@ -2,6 +2,7 @@
 
 pub mod autostart;
 pub mod commands;
+pub mod presenter;
 pub mod remote;
 pub mod state;
 pub mod tray;
@@ -11,9 +12,6 @@ use std::time::Duration;
 use tauri::{Manager, WindowEvent};
 
 use state::AppState;
-
-/// How often this device reports that it is still here (well inside the 90 s lease).
-const HEARTBEAT: Duration = Duration::from_secs(30);
 
 /// How often the app asks its server for a newer release.
 const UPDATE_CHECK: Duration = Duration::from_secs(6 * 3600);
@@ -49,10 +47,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::presence::get_snapshot,
             commands::presence::explain,
-            commands::presence::set_status,
-            commands::presence::pause,
-            commands::presence::close_wrap_up,
-            commands::presence::set_message,
+            commands::presence::change,
             commands::team::get_team,
             commands::team::search_directory,
             commands::notifications::get_center,
@@ -149,7 +144,7 @@ pub fn run() {
             let snapshot = app.state::<AppState>().snapshot();
             tray::create(&handle, &snapshot)?;
             tracing::info!(status = %snapshot.me.status.status, "tray ready");
-            tauri::async_runtime::spawn(timer(handle));
+            tauri::async_runtime::spawn(presenter::run(handle));
             Ok(())
         })
         .run(tauri::generate_context!());
@@ -183,30 +178,6 @@ fn render_on_cpu<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) {
     let _ = window;
 }
 
-/// Applies what falls due (a timed status ending, a pause running out) at the exact moment, and
-/// heartbeats. Sleeps until the next deadline or a change, never polls faster than needed.
-async fn timer<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
-    let mut last = None;
-    loop {
-        let state = app.state::<AppState>();
-        let next = state.tick();
-        let snap = state.snapshot();
-        if last.as_ref() != Some(&snap) {
-            tray::refresh(&app, &snap);
-            last = Some(snap);
-        }
-        let now = state.clock.now();
-        let wait = next
-            .map(|n| Duration::from_millis(n.since(now).millis().max(0) as u64))
-            .unwrap_or(HEARTBEAT)
-            .min(HEARTBEAT);
-        tokio::select! {
-            _ = state.clock.sleep(wait) => {}
-            _ = state.changed.notified() => {}
-        }
-    }
-}
-
 /// The server to connect to: `PRESENTLY_SERVER` (with `PRESENTLY_EMAIL` and
 /// `PRESENTLY_PASSWORD` for the first sign-in), or the session the store keeps from a sign-in in
 /// the window. None: the first-run screen, or the engine alone for this device.
@@ -230,10 +201,9 @@ async fn remote_config(store: &presently_client::store::Store) -> Option<remote:
     })
 }
 
-/// The app runs on the client core from now on: sync events redraw the tray and the window, and
-/// desktop notification buttons act.
+/// The app runs on the client core from now on: the presenter takes its events, and desktop
+/// notification buttons act.
 pub(crate) fn connected<R: tauri::Runtime>(app: &tauri::AppHandle<R>, r: remote::Remote) {
-    use tauri::Emitter;
     let state = app.state::<AppState>();
     let notifier = r.notifier.clone();
     let server = r.server.clone();
@@ -245,14 +215,10 @@ pub(crate) fn connected<R: tauri::Runtime>(app: &tauri::AppHandle<R>, r: remote:
     }
     let on_click = app.clone();
     notifier.listen_for_actions(move |a| on_notification_action(&on_click, a));
-    tauri::async_runtime::spawn(forward_events(app.clone()));
     tauri::async_runtime::spawn(check_for_updates(app.clone()));
     tracing::info!(%server, "connecting to the server");
+    // The presenter takes the client core's events from here, and redraws everything.
     state.changed.notify_one();
-    if let Some(r) = state.remote.get() {
-        let _ = app.emit(events::TEAM_CHANGED, r.team());
-    }
-    let _ = app.emit(events::CENTER_CHANGED, ());
 }
 
 fn not_connected<R: tauri::Runtime>(
@@ -355,35 +321,4 @@ fn on_notification_action<R: tauri::Runtime>(
     };
     tray::show_window(app);
     let _ = app.emit(events::SHOW_CENTER, show);
-}
-
-/// Turns the client core's events into redraws: the tray (through the timer task) and the
-/// window (events it listens to).
-async fn forward_events<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
-    use tauri::Emitter;
-    let state = app.state::<AppState>();
-    let Some(r) = state.remote.get() else { return };
-    let Some(mut events) = r.events.lock().ok().and_then(|mut e| e.take()) else {
-        return;
-    };
-    r.refresh_statuses().await;
-    state.changed.notify_one();
-    loop {
-        match events.recv().await {
-            Ok(event) => {
-                let changed = r.apply(&event).await;
-                if changed.presence {
-                    state.changed.notify_one();
-                }
-                if changed.team {
-                    let _ = app.emit(events::TEAM_CHANGED, r.team());
-                }
-                if changed.center {
-                    let _ = app.emit(events::CENTER_CHANGED, ());
-                }
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        }
-    }
 }

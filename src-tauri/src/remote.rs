@@ -3,7 +3,7 @@
 //! views for the tray and the window and turns sync events into redraws.
 
 use clock::SharedClock;
-use presence::{SelfView, StatusEntry, Timestamp};
+use presence::{SelfView, StatusEntry};
 use presently_client::api::Api;
 use presently_client::idle;
 use presently_client::notifier::DesktopNotifier;
@@ -12,7 +12,7 @@ use presently_client::session::{Session, SessionError};
 use presently_client::store::Store;
 use presently_client::sync::{self, Command, Connection, Event, Options, SyncHandle};
 use protocol::ipc::{CenterItem, TeamPanel};
-use protocol::{Member, NotificationSeq};
+use protocol::NotificationSeq;
 use std::sync::Mutex;
 
 /// Where the app connects, from the environment or what the store remembers.
@@ -43,15 +43,13 @@ pub struct Remote {
     pub desktop_dnd: presently_client::desktop_dnd::Shared,
     /// Filled in once the desktop has been looked at (that is done off the start's path).
     pub desktop_dnd_unavailable: std::sync::Arc<std::sync::RwLock<Option<String>>>,
-    clock: SharedClock,
 }
 
+/// What the app shows beside the client core's own copies (the self view and the team, read
+/// from [`SyncHandle`]): written by the presenter alone, as it applies events.
 #[derive(Default)]
 struct View {
-    me: Option<SelfView>,
     statuses: Vec<StatusEntry>,
-    members: Vec<Member>,
-    stale_since: Option<Timestamp>,
     connection: String,
     unread: u64,
 }
@@ -168,14 +166,7 @@ impl Remote {
                 }
             });
         }
-        let (members, stale_since) = match store.team().await.ok().flatten() {
-            Some((members, at)) => (members, Some(at)),
-            None => (Vec::new(), None),
-        };
         let view = View {
-            me: store.self_view().await.ok().flatten(),
-            members,
-            stale_since,
             connection: "Connecting…".into(),
             unread: store.unread_count().await.unwrap_or(0),
             statuses: Vec::new(),
@@ -193,7 +184,6 @@ impl Remote {
             auto_away_unavailable,
             desktop_dnd,
             desktop_dnd_unavailable,
-            clock,
         })
     }
 
@@ -202,11 +192,11 @@ impl Remote {
         f(&mut v)
     }
 
-    /// Sends a person's change and waits, at most `wait`, until the server has applied it, so
-    /// the caller can show the state after the change. The server sends a change's effects
-    /// before its ack, so the self view seen before [`Event::Applied`] is the new one.
-    /// Refused: the server's reason. No answer in time (offline, slow): `Ok(false)`, and the
-    /// change waits in the outbox.
+    /// Sends a person's change and waits, at most `wait`, until the server has applied it. The
+    /// server sends a change's effects before its ack, and the client core keeps them before it
+    /// says so, so after `Ok(true)` [`Remote::me`] shows the change. Refused: the server's
+    /// reason. No answer in time (offline, slow): `Ok(false)`, and the change waits in the
+    /// outbox.
     pub async fn apply_change(
         &self,
         change: presence::Change,
@@ -222,7 +212,6 @@ impl Remote {
             match tokio::time::timeout_at(deadline, events.recv()).await {
                 Err(_) | Ok(Err(RecvError::Closed)) => return Ok(false),
                 Ok(Err(RecvError::Lagged(_))) => continue,
-                Ok(Ok(Event::SelfView { view })) => self.with(|v| v.me = Some(view)),
                 Ok(Ok(Event::Applied { request: r })) if r == request => return Ok(true),
                 Ok(Ok(Event::Refused { request: r, error })) if r == request => return Err(error),
                 Ok(Ok(_)) => {}
@@ -231,7 +220,7 @@ impl Remote {
     }
 
     pub fn me(&self) -> Option<SelfView> {
-        self.with(|v| v.me.clone())
+        self.sync.me()
     }
 
     pub fn statuses(&self) -> Vec<StatusEntry> {
@@ -247,10 +236,7 @@ impl Remote {
     }
 
     pub fn team(&self) -> TeamPanel {
-        self.with(|v| TeamPanel {
-            members: v.members.clone(),
-            stale_since: v.stale_since,
-        })
+        self.sync.team()
     }
 
     pub async fn center(&self) -> Vec<CenterItem> {
@@ -301,7 +287,8 @@ impl Remote {
         Ok(entry.and_then(|e| e.notification.link))
     }
 
-    /// Applies one sync event to the views. Returns what changed, for the window.
+    /// Applies one sync event to the views (the presenter does, and no one else). Returns what
+    /// changed, for the window and the tray.
     pub async fn apply(&self, event: &Event) -> Changed {
         let mut changed = Changed::default();
         match event {
@@ -320,37 +307,17 @@ impl Remote {
                 };
                 if matches!(c, Connection::Online) {
                     self.refresh_statuses().await;
-                    // The panel drops its "offline" mark (the fresh snapshot follows).
-                    self.with(|v| v.stale_since = None);
-                    changed.team = true;
-                } else if !matches!(c, Connection::Connecting) {
-                    self.with(|v| {
-                        v.stale_since.get_or_insert(self.clock.now());
-                    });
-                    changed.team = true;
                 }
                 self.with(|v| v.connection = text);
-                changed.presence = true;
-            }
-            Event::SelfView { view } => {
-                self.with(|v| v.me = Some(view.clone()));
-                changed.presence = true;
-            }
-            Event::Team { members } => {
-                self.with(|v| v.members = members.clone());
+                // The team's "offline" mark comes and goes with the connection.
                 changed.team = true;
+                changed.presence = true;
             }
+            Event::SelfView { .. } => changed.presence = true,
+            Event::Team { .. } | Event::Delta { .. } => changed.team = true,
             Event::Statuses { statuses } => {
                 self.with(|v| v.statuses = statuses.clone());
                 changed.presence = true;
-            }
-            Event::Delta { user, view } => {
-                self.with(|v| {
-                    if let Some(m) = v.members.iter_mut().find(|m| &m.user == user) {
-                        m.view = view.clone();
-                    }
-                });
-                changed.team = true;
             }
             Event::Notification { .. } | Event::CenterChanged | Event::Missed { .. } => {
                 let unread = self.store.unread_count().await.unwrap_or(0);
@@ -364,11 +331,22 @@ impl Remote {
     }
 }
 
-#[derive(Default)]
+/// What an event changed, for the presenter to redraw.
+#[derive(Debug, Default)]
 pub struct Changed {
     pub presence: bool,
     pub team: bool,
     pub center: bool,
+}
+
+impl Changed {
+    pub fn everything() -> Changed {
+        Changed {
+            presence: true,
+            team: true,
+            center: true,
+        }
+    }
 }
 
 /// This computer's choice for the desktop's Do not disturb, from the store (follow with Do not

@@ -8,7 +8,7 @@ use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, 
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
-use crate::state::{AppState, CommandError, Snapshot};
+use crate::state::{AppState, ChangeRequest, CommandError, Snapshot};
 
 pub const TRAY_ID: &str = "presently";
 
@@ -169,8 +169,8 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<
     Ok(())
 }
 
-/// Redraws the icon and the menu, and tells the window.
-pub fn refresh<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) {
+/// Redraws the icon and the menu (the presenter does, with the snapshot it sends the window).
+pub fn draw<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) {
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
         if let Err(e) = menu(app, snap).and_then(|m| tray.set_menu(Some(m))) {
             tracing::warn!("could not update the tray menu: {e}");
@@ -178,9 +178,6 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) {
         if let Err(e) = tray.set_icon(Some(icon(snap.me.status.family))) {
             tracing::warn!("could not update the tray icon: {e}");
         }
-    }
-    if let Err(e) = app.emit(events::PRESENCE_CHANGED, snap) {
-        tracing::warn!("could not notify the window: {e}");
     }
 }
 
@@ -190,37 +187,31 @@ fn local_time(t: Timestamp) -> String {
         .unwrap_or_default()
 }
 
-fn pause_until(choice: &str, now: Timestamp) -> Option<Timestamp> {
-    let minutes = match choice {
-        "30" => 30,
-        "60" => 60,
-        "120" => 120,
-        "tomorrow" => {
-            use chrono::{Duration, Local, NaiveTime, TimeZone};
-            let tomorrow = Local::now().date_naive() + Duration::days(1);
-            let at = tomorrow.and_time(NaiveTime::from_hms_opt(8, 0, 0)?);
-            let t = Local.from_local_datetime(&at).earliest()?;
-            return Some(Timestamp(t.timestamp_millis()));
-        }
-        _ => return None,
-    };
-    Some(now.plus(presence::Span::minutes(minutes)))
-}
-
 fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     let id = event.id().as_ref();
     tracing::info!(item = id, "tray menu");
     let state = app.state::<AppState>();
-    let change = if let Some(status) = id.strip_prefix("status:") {
+    let request = if let Some(status) = id.strip_prefix("status:") {
         status
             .parse::<StatusId>()
-            .map(|status| Change::SetStatus {
-                status,
-                until: None,
+            .map(|status| ChangeRequest::Change {
+                change: Change::SetStatus {
+                    status,
+                    until: None,
+                },
             })
             .map_err(CommandError::from)
     } else if let Some(choice) = id.strip_prefix("pause:") {
-        Ok(Change::pause(pause_until(choice, state.clock.now())))
+        Ok(match choice {
+            "tomorrow" => ChangeRequest::PauseUntilTomorrow,
+            "resume" => ChangeRequest::Change {
+                change: Change::ResumeNotifications,
+            },
+            minutes => match minutes.parse() {
+                Ok(minutes) => ChangeRequest::PauseFor { minutes },
+                Err(_) => return,
+            },
+        })
     } else {
         match id {
             "open" => {
@@ -253,11 +244,11 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
             _ => return,
         }
     };
-    // The timer task redraws the tray and tells the window: one place, so a change is drawn once.
+    // The same path as the window's: the presenter redraws the tray and tells the window.
     let (app, id) = (app.clone(), id.to_string());
     tauri::async_runtime::spawn(async move {
-        let result = match change {
-            Ok(change) => app.state::<AppState>().apply(change).await.map(|_| ()),
+        let result = match request {
+            Ok(request) => app.state::<AppState>().ask(request).await,
             Err(e) => Err(e),
         };
         if let Err(e) = result {

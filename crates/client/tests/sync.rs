@@ -175,6 +175,65 @@ async fn a_change_made_offline_is_pending_then_applied_exactly_once() {
     store.close().await;
 }
 
+/// The client core keeps the one copy of the self view and the team the app shows: written
+/// before the event that says so, marked not live while the server is away, and restored from
+/// the store by a client started with no server to reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_self_view_and_the_team_are_kept_once_in_the_client_core() {
+    let mut server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = device(&server, dir.path(), &server.bea, "laptop").await;
+    d.until("online", online).await;
+    d.until("the team", |e| matches!(e, Event::Team { .. }))
+        .await;
+    let team = d.sync.team();
+    assert!(team.stale_since.is_none(), "live while connected");
+    assert!(
+        team.members.iter().any(|m| m.user == server.cal),
+        "the teammate is in the team: {:?}",
+        team.members
+    );
+    let request = d
+        .sync
+        .send(Command::Change(Change::SetStatus {
+            status: StatusId::BUSY,
+            until: None,
+        }))
+        .await
+        .expect("queued");
+    d.until(
+        "applied",
+        |e| matches!(e, Event::Applied { request: r } if *r == request),
+    )
+    .await;
+    // At the ack, the copy already shows the change: the app reads it without an event of its own.
+    assert_eq!(d.sync.me().map(|m| m.status.status), Some(StatusId::BUSY));
+
+    server.stop().await;
+    d.until("offline", |e| {
+        matches!(e, Event::Connection(Connection::Offline { .. }))
+    })
+    .await;
+    assert!(
+        d.sync.team().stale_since.is_some(),
+        "marked not live as soon as the server is gone"
+    );
+    d.stop().await;
+
+    // Started again with the server still away: what was last known, marked not live.
+    let d = device_with(&server, dir.path(), "unused-token", "laptop").await;
+    eventually("restored from the store", || async {
+        d.sync.me().is_some()
+    })
+    .await;
+    assert_eq!(d.sync.me().map(|m| m.status.status), Some(StatusId::BUSY));
+    let team = d.sync.team();
+    assert!(team.stale_since.is_some(), "{team:?}");
+    assert!(team.members.iter().any(|m| m.user == server.cal));
+    d.stop().await;
+    server.start_again().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_and_dismiss_on_one_device_apply_on_the_other() {
     let server = Server::start().await;

@@ -72,4 +72,8 @@ pub enum PresenceError {
     InvalidPersonalStatus(String),
     #[error("{what} is negative: report how long it has been, zero or more")]
     NegativeSpan { what: &'static str },
+    /// A person's setting broken: `field` names it as [`Preferences`] does, so a form can say
+    /// it where the setting is.
+    #[error("{reason}")]
+    InvalidSetting { field: &'static str, reason: String },
 }

@@ -13,6 +13,7 @@ use crate::ids::{DeviceId, UserId};
 use crate::schedule::{Schedule, TimeZone};
 use crate::text::{Emoji, MessageText};
 use crate::time::{Span, Timestamp};
+use crate::PresenceError;
 
 /// A status message ("On a deadline") with an optional emoji and end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +47,86 @@ pub struct Preferences {
     /// Statuses the person made for themselves, listed after the organisation's.
     #[serde(default)]
     pub statuses: Vec<PersonalStatus>,
+}
+
+impl Preferences {
+    /// How long without input before Away a person may choose for themselves.
+    pub const IDLE_AFTER_RANGE: (Span, Span) = (Span::seconds(60), Span::hours(4));
+    /// The most people on the urgent allow-list.
+    pub const MAX_BREAKTHROUGH: usize = 100;
+
+    /// The rules a person's settings follow, whoever saves them (the server takes none that
+    /// break them; the app says which before it sends). The error names the field.
+    pub fn check(&self) -> Result<(), PresenceError> {
+        let invalid = |field, reason: &str| {
+            Err(PresenceError::InvalidSetting {
+                field,
+                reason: reason.to_string(),
+            })
+        };
+        if let Some(idle) = self.idle_after {
+            let (min, max) = Self::IDLE_AFTER_RANGE;
+            if !(min..=max).contains(&idle) {
+                return invalid(
+                    "idle_after",
+                    "Away after: between 1 minute and 4 hours without input, or empty for your organisation's",
+                );
+            }
+        }
+        PersonalStatus::check_all(&self.statuses).map_err(|e| PresenceError::InvalidSetting {
+            field: "statuses",
+            reason: e.to_string(),
+        })?;
+        if self.breakthrough.len() > Self::MAX_BREAKTHROUGH {
+            return invalid(
+                "breakthrough",
+                "at most 100 people on the urgent allow-list",
+            );
+        }
+        if let Some(o) = &self.out_of_office {
+            if o.until <= o.from {
+                return invalid(
+                    "out_of_office",
+                    "Out of office: the return must be after the start",
+                );
+            }
+            if o.until.0 - o.from.0 > Span::hours(366 * 24).millis() {
+                return invalid("out_of_office", "Out of office: at most a year at a time");
+            }
+        }
+        if let Some(schedule) = &self.schedule {
+            let windows = [
+                (
+                    "schedule.working_hours",
+                    "working hours",
+                    &schedule.working_hours,
+                ),
+                ("schedule.quiet_hours", "quiet hours", &schedule.quiet_hours),
+                (
+                    "schedule.do_not_disturb",
+                    "Do not disturb schedule",
+                    &schedule.do_not_disturb,
+                ),
+            ];
+            for (field, what, list) in windows {
+                for w in list.iter() {
+                    if w.days.is_empty() {
+                        return Err(PresenceError::InvalidSetting {
+                            field,
+                            reason: format!("each window of the {what} needs at least one day"),
+                        });
+                    }
+                    if w.days.iter().any(|d| *d > 6) {
+                        return Err(PresenceError::InvalidSetting {
+                            field,
+                            reason: format!("the {what}: days are 0 (Monday) to 6 (Sunday)"),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Out of office from `from` until `until`: teammates see Out of office, until when, and the

@@ -23,6 +23,32 @@ pub struct Snapshot {
     pub update: Option<crate::rest::AppRelease>,
 }
 
+/// A change the window or the tray asks the app for (the one IPC command `change` takes it).
+/// Times relative to now are resolved on the app's clock, the one every `now` comes from: the
+/// window has no clock of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChangeRequest {
+    /// A change as the engine takes it.
+    Change { change: presence::Change },
+    /// A status that ends `minutes` from now (Do not disturb for an hour).
+    StatusFor {
+        status: presence::StatusId,
+        minutes: u32,
+    },
+    /// A status until the next `hour`:`minute` on this computer's clock (today, or tomorrow
+    /// when that time has passed).
+    StatusUntilTime {
+        status: presence::StatusId,
+        hour: u8,
+        minute: u8,
+    },
+    /// Notifications paused for `minutes` from now.
+    PauseFor { minutes: u32 },
+    /// Notifications paused until 08:00 tomorrow, local time.
+    PauseUntilTomorrow,
+}
+
 /// What the About view and the first-run screen show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct About {
@@ -56,12 +82,16 @@ pub struct CenterItem {
     pub missed: bool,
 }
 
-/// An error as it crosses IPC: `{kind, message}`; the message says what to do.
+/// An error as it crosses IPC: `{kind, message, field}`; the message says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
 pub struct CommandError {
     pub kind: CommandErrorKind,
     pub message: String,
+    /// The setting the refusal is about, named as in [`Settings`] (`call`, `out_of_office`,
+    /// `statuses`, …), so the window says it beside that setting; none when it is not one.
+    #[serde(default)]
+    pub field: Option<String>,
 }
 
 /// What kind of thing went wrong, for the window to decide how to show it.
@@ -88,13 +118,24 @@ impl CommandError {
         CommandError {
             kind,
             message: message.into(),
+            field: None,
         }
+    }
+
+    /// The same error, said of one setting.
+    pub fn about(mut self, field: impl Into<String>) -> CommandError {
+        self.field = Some(field.into());
+        self
     }
 }
 
 impl From<PresenceError> for CommandError {
     fn from(e: PresenceError) -> Self {
-        CommandError::new(CommandErrorKind::Invalid, e.to_string())
+        let error = CommandError::new(CommandErrorKind::Invalid, e.to_string());
+        match e {
+            PresenceError::InvalidSetting { field, .. } => error.about(field),
+            _ => error,
+        }
     }
 }
 

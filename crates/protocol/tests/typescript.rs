@@ -3,7 +3,8 @@
 
 use presence::*;
 use protocol::ipc::{
-    events, About, CenterItem, CommandError, CommandErrorKind, Settings, Snapshot, TeamPanel,
+    events, About, CenterItem, ChangeRequest, CommandError, CommandErrorKind, Settings, Snapshot,
+    TeamPanel,
 };
 use protocol::*;
 use ts_rs::TS;
@@ -58,6 +59,7 @@ fn generated() -> String {
         WireError::decl(),
         ServerMessage::decl(),
         Snapshot::decl(),
+        ChangeRequest::decl(),
         TeamPanel::decl(),
         CenterItem::decl(),
         Settings::decl(),

@@ -123,12 +123,12 @@ pub struct Hub {
     conns: RwLock<HashMap<UserId, Vec<Conn>>>,
     /// Administrators' boards, by organisation.
     boards: RwLock<HashMap<String, Vec<Board>>>,
-    pub directory: RwLock<Arc<Directory>>,
+    directory: RwLock<Arc<Directory>>,
     next_id: AtomicU64,
     /// The newest stored version of each person whose state frames this node delivered: an
     /// older one (a node that published late) is dropped.
     delivered: std::sync::Mutex<HashMap<(UserId, bool), i64>>,
-    pub limits: RwLock<ConnectionLimits>,
+    limits: RwLock<ConnectionLimits>,
     /// Open connections per address (network).
     addresses: std::sync::Mutex<HashMap<std::net::IpAddr, usize>>,
 }
@@ -357,6 +357,20 @@ impl Hub {
             .values()
             .map(Vec::len)
             .sum()
+    }
+
+    /// Who is whose teammate now (a snapshot: a reload swaps in the next one).
+    pub fn directory(&self) -> Arc<Directory> {
+        self.directory.read().expect("directory lock").clone()
+    }
+
+    pub fn limits(&self) -> ConnectionLimits {
+        *self.limits.read().expect("limits lock")
+    }
+
+    /// The caps on connections (per device, person and address), from the configuration.
+    pub fn set_limits(&self, limits: ConnectionLimits) {
+        *self.limits.write().expect("limits lock") = limits;
     }
 
     pub fn set_directory(&self, directory: Directory) {

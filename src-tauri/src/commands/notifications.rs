@@ -32,9 +32,11 @@ pub async fn open_notification(
     seq: u64,
 ) -> Result<Option<String>, CommandError> {
     let remote = state.remote.get().ok_or_else(needs_server)?;
-    let link = remote.open(seq).await.map_err(|e| CommandError {
-        kind: CommandErrorKind::Store,
-        message: format!("the notification could not be read from this computer's store: {e}"),
+    let link = remote.open(seq).await.map_err(|e| {
+        CommandError::new(
+            CommandErrorKind::Store,
+            format!("the notification could not be read from this computer's store: {e}"),
+        )
     })?;
     if let Some(link) = &link {
         let link = link.clone();
@@ -48,12 +50,9 @@ pub async fn open_notification(
 /// Hands a notification's link (always http or https: the protocol refuses anything else) to
 /// the desktop's browser.
 pub fn open_link(link: &protocol::Link) -> Result<(), CommandError> {
-    tauri_plugin_opener::open_url(link.as_str(), None::<&str>).map_err(|e| CommandError {
-        kind: CommandErrorKind::OpenFailed,
-        message: format!(
+    tauri_plugin_opener::open_url(link.as_str(), None::<&str>).map_err(|e| CommandError::new(CommandErrorKind::OpenFailed, format!(
             "could not open {link} ({e}): set a default web browser for this desktop; the notification stays in the center"
-        ),
-    })
+        )))
 }
 
 #[tauri::command]

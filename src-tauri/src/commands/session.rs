@@ -11,11 +11,12 @@ use std::sync::atomic::Ordering;
 use tauri::State;
 
 fn store(state: &AppState) -> Result<&presently_client::store::Store, CommandError> {
-    state.store.get().ok_or_else(|| CommandError {
-        kind: CommandErrorKind::Internal,
-        message: "the local store could not be opened (see the connection line): quit \
-                  Presently and start it again"
-            .into(),
+    state.store.get().ok_or_else(|| {
+        CommandError::new(
+            CommandErrorKind::Internal,
+            "the local store could not be opened (see the connection line): quit \
+                  Presently and start it again",
+        )
     })
 }
 
@@ -195,9 +196,11 @@ pub async fn get_about(state: State<'_, AppState>) -> Result<About, CommandError
 }
 
 fn remote(state: &AppState) -> Result<&crate::remote::Remote, CommandError> {
-    state.remote.get().ok_or_else(|| CommandError {
-        kind: CommandErrorKind::Offline,
-        message: "not signed in to a server: sign in under Server and sign-in first".into(),
+    state.remote.get().ok_or_else(|| {
+        CommandError::new(
+            CommandErrorKind::Offline,
+            "not signed in to a server: sign in under Server and sign-in first",
+        )
     })
 }
 

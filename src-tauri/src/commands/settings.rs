@@ -2,7 +2,6 @@
 //! (time zone, auto-away, working hours, quiet hours, the Do not disturb schedule, the urgent
 //! allow-list, call settings), which are the same on every device.
 
-use super::offline;
 use crate::state::{AppState, CommandError};
 use protocol::ipc::{CommandErrorKind, Settings};
 use tauri::State;
@@ -103,18 +102,31 @@ fn default_call_apps() -> Vec<String> {
         .collect()
 }
 
+/// Saves this computer's settings and the person's. Every refusal is the engine's (or the
+/// server's) words, with the setting it is about when there is one: a value that is not one (a
+/// phone number, a time zone, a text too long) as it is read, the rules for the whole as
+/// [`presence::Preferences::check`] says, before anything is sent.
 #[tauri::command]
 pub async fn save_settings<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
     state: State<'_, AppState>,
-    settings: Settings,
+    settings: serde_json::Value,
 ) -> Result<(), CommandError> {
+    let settings: Settings = serde_path_to_error::deserialize(settings).map_err(|e| {
+        let field = e
+            .path()
+            .iter()
+            .next()
+            .map(|segment| segment.to_string())
+            .unwrap_or_default();
+        CommandError::new(CommandErrorKind::Invalid, e.into_inner().to_string()).about(field)
+    })?;
     let autostart = crate::autostart::set(&app, state.store.get(), settings.start_on_login).await;
     if let Err(e) = autostart {
-        return Err(CommandError {
-            kind: CommandErrorKind::Autostart,
-            message: format!("start on login could not be changed: {e}"),
-        });
+        return Err(CommandError::new(
+            CommandErrorKind::Autostart,
+            format!("start on login could not be changed: {e}"),
+        ));
     }
     let Some(r) = state.remote.get() else {
         return Ok(());
@@ -162,7 +174,8 @@ pub async fn save_settings<R: tauri::Runtime>(
     if settings.unavailable.is_some() {
         return Ok(());
     }
-    let time_zone = presence::TimeZone::parse(settings.time_zone.trim())?;
+    let time_zone = presence::TimeZone::parse(settings.time_zone.trim())
+        .map_err(|e| CommandError::from(e).about("time_zone"))?;
     let prefs = presence::Preferences {
         time_zone,
         schedule: Some(presence::Schedule {
@@ -180,10 +193,11 @@ pub async fn save_settings<R: tauri::Runtime>(
         out_of_office: settings.out_of_office,
         statuses: settings.statuses,
     };
+    prefs.check()?;
     r.api
         .set_preferences(&r.token, &prefs)
         .await
-        .map_err(offline)?;
+        .map_err(super::api_error)?;
     // The menu and the tray list the person's own statuses at once (the server's `statuses`
     // frame tells the person's other devices).
     r.refresh_statuses().await;

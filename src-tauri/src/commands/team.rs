@@ -7,10 +7,7 @@ use tauri::State;
 
 #[tauri::command]
 pub fn get_team(state: State<'_, AppState>) -> TeamPanel {
-    state.remote.get().map(|r| r.team()).unwrap_or(TeamPanel {
-        members: vec![],
-        stale_since: None,
-    })
+    state.team()
 }
 
 /// Everyone in the organisation who matches `query` (and `family`, when given), as teammates

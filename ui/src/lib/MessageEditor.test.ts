@@ -1,7 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/svelte";
 import MessageEditor from "./MessageEditor.svelte";
-import { minutesUntilTomorrow } from "./glyph";
 import type { Snapshot } from "./types";
 
 const me = {
@@ -22,7 +21,7 @@ function snapshot(paused_until: number | null = null): Snapshot {
 }
 
 function props(s: Snapshot) {
-  return { snapshot: s, onmessage: vi.fn(), ondnd: vi.fn(), onpause: vi.fn() };
+  return { snapshot: s, onchange: vi.fn() };
 }
 
 describe("MessageEditor", () => {
@@ -31,26 +30,26 @@ describe("MessageEditor", () => {
     render(MessageEditor, p);
     await fireEvent.input(screen.getByLabelText("Emoji"), { target: { value: "🎨" } });
     await fireEvent.input(screen.getByLabelText("Status message"), { target: { value: "Reviewing designs" } });
-    await fireEvent.change(screen.getByLabelText("Clear after"), { target: { value: "1h" } });
+    await fireEvent.change(screen.getByLabelText("Clear after"), { target: { value: "one_hour" } });
     await fireEvent.click(screen.getByRole("button", { name: "Set message" }));
-    expect(p.onmessage).toHaveBeenCalledWith("Reviewing designs", "🎨", "1h");
+    expect(p.onchange).toHaveBeenCalledWith({
+      kind: "change",
+      change: { kind: "set_message", text: "Reviewing designs", emoji: "🎨", clear_after: { kind: "one_hour" } },
+    });
     await fireEvent.click(screen.getByRole("button", { name: "Clear message" }));
-    expect(p.onmessage).toHaveBeenLastCalledWith("", null, "1h");
+    expect(p.onchange).toHaveBeenLastCalledWith({ kind: "change", change: { kind: "clear_message" } });
   });
 
-  it("turns on Do not disturb for a duration or until a time", async () => {
+  it("turns on Do not disturb for a duration or until a time, for the app to resolve on its clock", async () => {
     const p = props(snapshot());
     render(MessageEditor, p);
     await fireEvent.click(screen.getByRole("button", { name: "2 hours" }));
-    expect(p.ondnd).toHaveBeenCalledWith(120);
+    expect(p.onchange).toHaveBeenCalledWith({ kind: "status_for", status: "do_not_disturb", minutes: 120 });
     const set = screen.getByRole("button", { name: "Set" }) as HTMLButtonElement;
     expect(set.disabled).toBe(true);
     await fireEvent.input(screen.getByLabelText("Do not disturb until"), { target: { value: "23:59" } });
     await fireEvent.click(set);
-    expect(p.ondnd).toHaveBeenCalledTimes(2);
-    const minutes = p.ondnd.mock.calls[1][0];
-    expect(minutes).toBeGreaterThan(0);
-    expect(minutes).toBeLessThanOrEqual(24 * 60);
+    expect(p.onchange).toHaveBeenLastCalledWith({ kind: "status_until_time", status: "do_not_disturb", hour: 23, minute: 59 });
   });
 
   it("pauses for the chosen time, as the tray does, and resumes", async () => {
@@ -58,16 +57,15 @@ describe("MessageEditor", () => {
     const { unmount } = render(MessageEditor, p);
     const select = screen.getByLabelText("Pause notifications") as HTMLSelectElement;
     await fireEvent.change(select, { target: { value: "30" } });
-    expect(p.onpause).toHaveBeenCalledWith(30);
+    expect(p.onchange).toHaveBeenCalledWith({ kind: "pause_for", minutes: 30 });
     expect(select.value).toBe("");
     await fireEvent.change(select, { target: { value: "tomorrow" } });
-    const expected = minutesUntilTomorrow(8);
-    expect(Math.abs(p.onpause.mock.calls[1][0] - expected)).toBeLessThanOrEqual(1);
+    expect(p.onchange).toHaveBeenLastCalledWith({ kind: "pause_until_tomorrow" });
     unmount();
 
     const paused = props(snapshot(Date.now() + 3_600_000));
     render(MessageEditor, paused);
     await fireEvent.click(screen.getByRole("button", { name: "Resume notifications" }));
-    expect(paused.onpause).toHaveBeenCalledWith(null);
+    expect(paused.onchange).toHaveBeenCalledWith({ kind: "change", change: { kind: "resume_notifications" } });
   });
 });

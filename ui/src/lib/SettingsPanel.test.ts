@@ -94,26 +94,30 @@ describe("SettingsPanel", () => {
       call: {
         busy_action: { action: "redirect_user", target: "u-cal" },
         out_of_hours: { action: "redirect_team", target: "t-support" },
-        forward_to: "+447700900123",
+        forward_to: "+44 7700 900123",
       },
       desktop_notifications: false,
       start_on_login: true,
     });
   });
 
-  it("sets out of office with a return and a message, and refuses a return before the start", async () => {
-    const onsave = vi.fn();
+  it("sets out of office with a return and a message, and shows the app's refusal beside it", async () => {
+    // The rule is the engine's (Preferences::check): the app refuses, naming the setting.
+    const onsave = vi.fn().mockRejectedValueOnce({ kind: "invalid", message: "Out of office: the return must be after the start", field: "out_of_office" });
     render(SettingsPanel, { settings, members, onsave, onsignin: vi.fn() });
     await fireEvent.click(screen.getByLabelText(/I am out of office/));
     await fireEvent.input(screen.getByLabelText("Out of office from"), { target: { value: "2099-03-02T09:00" } });
     await fireEvent.input(screen.getByLabelText("Out of office until"), { target: { value: "2099-03-01T09:00" } });
     await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
-    expect(screen.getByRole("alert").textContent).toMatch(/return must be after the start/);
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).toBe("Out of office: the return must be after the start");
+    expect(alert.closest("fieldset")?.querySelector("legend")?.textContent).toBe("Out of office");
     await fireEvent.input(screen.getByLabelText("Out of office until"), { target: { value: "2099-03-09T09:00" } });
     await fireEvent.input(screen.getByLabelText("Out-of-office message"), { target: { value: " Back on the 9th " } });
     await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
-    expect(onsave).toHaveBeenCalledTimes(1);
-    expect(onsave.mock.calls[0][0].out_of_office).toEqual({
+    expect(onsave).toHaveBeenCalledTimes(2);
+    expect(screen.queryByRole("alert")).toBeNull();
+    expect(onsave.mock.calls[1][0].out_of_office).toEqual({
       from: new Date("2099-03-02T09:00").getTime(),
       until: new Date("2099-03-09T09:00").getTime(),
       message: "Back on the 9th",
@@ -140,17 +144,17 @@ describe("SettingsPanel", () => {
         ],
       }),
     );
-    // Removing the first keeps the others' ids; an empty name is refused in words.
+    // Removing the first keeps the others' ids; the app's refusal of a name twice is shown in
+    // the fieldset.
     await fireEvent.click(screen.getByRole("button", { name: "Remove At a client site" }));
-    await fireEvent.click(screen.getByRole("button", { name: "Add a status of my own" }));
-    onsave.mockClear();
-    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
-    expect(onsave).not.toHaveBeenCalled();
-    expect(screen.getByRole("alert").textContent).toBe("Your statuses: each needs a name (or remove it)");
-    await fireEvent.click(screen.getByRole("button", { name: "Remove status 3" }));
     await fireEvent.input(screen.getByLabelText("Status 2 name"), { target: { value: "DEEP WORK: WRITING" } });
+    onsave.mockClear();
+    onsave.mockRejectedValueOnce({ kind: "invalid", message: 'your own statuses: the name "DEEP WORK: WRITING" is used twice', field: "statuses" });
     await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
-    expect(screen.getByRole("alert").textContent).toContain('"DEEP WORK: WRITING" is there twice');
+    expect(onsave.mock.calls[0][0].statuses.map((s: { id: string }) => s.id)).toEqual(["deep-work-writing", "deep-work-writing-2"]);
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).toContain("is used twice");
+    expect(alert.closest("fieldset")?.querySelector("legend")?.textContent).toBe("Your statuses");
   });
 
   it("turns auto-away off, and says so when the organisation has", async () => {
@@ -166,19 +170,33 @@ describe("SettingsPanel", () => {
     expect(screen.queryByLabelText("Away after minutes without input")).toBeNull();
   });
 
-  it("refuses a number that is not in international form, and a window without a day, in words", async () => {
-    const onsave = vi.fn();
+  it("shows the app's refusals of a number and of a window without a day where they are", async () => {
+    const onsave = vi.fn()
+      .mockRejectedValueOnce({ kind: "invalid", message: '"07700 900123" is not a phone number: use the international form, such as +441234567890', field: "call" })
+      .mockRejectedValueOnce({ kind: "invalid", message: "each window of the working hours needs at least one day", field: "schedule.working_hours" })
+      .mockRejectedValueOnce({ kind: "offline", message: "cannot reach the server at http://127.0.0.1:7878", field: null });
     render(SettingsPanel, { settings, members, onsave, onsignin: vi.fn() });
     await fireEvent.change(screen.getByLabelText("When I cannot take a call"), { target: { value: "redirect_number" } });
+    // Nothing to send yet: said by the form, beside the calls.
+    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(onsave).not.toHaveBeenCalled();
+    expect(screen.getByRole("alert").textContent).toBe("When I cannot take a call: pick where the call goes");
     await fireEvent.input(screen.getByLabelText("When I cannot take a call: number"), { target: { value: "07700 900123" } });
     await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
-    expect(screen.getByRole("alert").textContent).toMatch(/international form/);
-    await fireEvent.input(screen.getByLabelText("When I cannot take a call: number"), { target: { value: "+44 7700 900123" } });
+    expect(onsave.mock.calls[0][0].call.busy_action).toEqual({ action: "redirect_number", target: "07700 900123" });
+    let alert = await screen.findByRole("alert");
+    expect(alert.textContent).toMatch(/international form/);
+    expect(alert.closest("fieldset")?.querySelector("legend")?.textContent).toBe("Calls");
     await fireEvent.click(screen.getByRole("button", { name: "Add working hours" }));
-    for (const d of ["Mon", "Tue", "Wed", "Thu", "Fri"]) await fireEvent.click(screen.getByLabelText(`Working hours 1: ${d}`));
     await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
-    expect(screen.getByRole("alert").textContent).toMatch(/at least one day/);
-    expect(onsave).not.toHaveBeenCalled();
+    alert = await screen.findByRole("alert");
+    expect(alert.textContent).toMatch(/at least one day/);
+    expect(alert.closest("fieldset")?.querySelector("legend")?.textContent).toBe("Presence");
+    // Not about one setting: said beside the Save button.
+    await fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    alert = await screen.findByRole("alert");
+    expect(alert.textContent).toMatch(/cannot reach the server/);
+    expect(alert.closest("fieldset")).toBeNull();
   });
 
   it("without the server shows why, and this computer's settings only", async () => {

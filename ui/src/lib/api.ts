@@ -1,17 +1,13 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { About, CenterItem, CommandError, Devices, Directory, Explanation, Family, Settings, Snapshot, TeamPanel } from "./types";
+import type { About, CenterItem, ChangeRequest, CommandError, Devices, Directory, Explanation, Family, Settings, Snapshot, TeamPanel } from "./types";
 import { EVENTS } from "./generated";
 
 export const api = {
   snapshot: () => invoke<Snapshot>("get_snapshot"),
   explain: () => invoke<Explanation>("explain"),
-  setStatus: (status: string, until: number | null = null) =>
-    invoke<Snapshot>("set_status", { status, until }),
-  pause: (until: number | null) => invoke<Snapshot>("pause", { until }),
-  closeWrapUp: () => invoke<Snapshot>("close_wrap_up"),
-  setMessage: (text: string, emoji: string | null, clearAfter: string) =>
-    invoke<void>("set_message", { text, emoji, clearAfter }),
+  /** Every change the person makes; the new state arrives as a presence-changed event. */
+  change: (request: ChangeRequest) => invoke<void>("change", { request }),
   team: () => invoke<TeamPanel>("get_team"),
   myDevices: () => invoke<Devices>("my_devices"),
   signOutDevice: (device: string) => invoke<void>("sign_out_device", { device }),

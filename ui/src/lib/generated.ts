@@ -190,6 +190,8 @@ connection: string,
  */
 update: AppRelease | null, };
 
+export type ChangeRequest = { "kind": "change", change: Change, } | { "kind": "status_for", status: StatusId, minutes: number, } | { "kind": "status_until_time", status: StatusId, hour: number, minute: number, } | { "kind": "pause_for", minutes: number, } | { "kind": "pause_until_tomorrow" };
+
 export type TeamPanel = { members: Array<Member>, stale_since: Timestamp | null, };
 
 export type CenterItem = { notification: Notification, 
@@ -303,7 +305,12 @@ first_run: boolean,
  */
 update: AppRelease | null, };
 
-export type CommandError = { kind: CommandErrorKind, message: string, };
+export type CommandError = { kind: CommandErrorKind, message: string, 
+/**
+ * The setting the refusal is about, named as in [`Settings`] (`call`, `out_of_office`,
+ * `statuses`, …), so the window says it beside that setting; none when it is not one.
+ */
+field: string | null, };
 
 export type CommandErrorKind = "invalid" | "offline" | "signed_out" | "store" | "open_failed" | "autostart" | "internal";
 

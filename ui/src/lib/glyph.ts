@@ -24,23 +24,6 @@ export function formatTime(ms: number | null): string {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
-/** Minutes from `now` to the next time the clock shows `hhmm`: today, or tomorrow if past. */
-export function minutesUntil(hhmm: string, now: Date = new Date()): number {
-  const [h, m] = hhmm.split(":").map(Number);
-  const at = new Date(now);
-  at.setHours(h, m, 0, 0);
-  if (at <= now) at.setDate(at.getDate() + 1);
-  return Math.round((at.getTime() - now.getTime()) / 60_000);
-}
-
-/** Minutes from `now` to tomorrow at `hour`:00, as the tray's "until tomorrow" pause. */
-export function minutesUntilTomorrow(hour: number, now: Date = new Date()): number {
-  const at = new Date(now);
-  at.setDate(at.getDate() + 1);
-  at.setHours(hour, 0, 0, 0);
-  return Math.round((at.getTime() - now.getTime()) / 60_000);
-}
-
 /** A platform in words, as a device's line says it. */
 export function platformName(p: Platform): string {
   const names: Record<Platform, string> = {

@@ -4,6 +4,7 @@ mod changes;
 mod common;
 mod decisions;
 mod devices;
+mod preferences;
 mod properties;
 mod stack;
 mod statuses;

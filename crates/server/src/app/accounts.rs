@@ -255,15 +255,6 @@ impl App {
 
     /// Every person of an organisation, by name.
     pub fn people_of_org(&self, org: &str) -> Vec<Arc<Slot>> {
-        let mut v: Vec<Arc<Slot>> = self
-            .users
-            .read()
-            .expect("users lock")
-            .values()
-            .filter(|s| s.org == org)
-            .cloned()
-            .collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
+        self.roster.people_of_org(org)
     }
 }

@@ -15,6 +15,7 @@ pub mod admin;
 mod notifications;
 mod orgs;
 mod registry;
+mod roster;
 mod routing;
 pub mod signin;
 pub mod timers;
@@ -33,16 +34,15 @@ use clock::SharedClock;
 use presence::{Person, Rules, SelfView, TeamView, Timestamp, UserId};
 use protocol::{encode, ServerMessage};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio::sync::{mpsc, watch, Mutex};
 
 pub struct App {
     pub db: Db,
     pub hub: Arc<Hub>,
     broker: Arc<dyn Broker>,
-    orgs: RwLock<HashMap<String, Arc<OrgEntry>>>,
-    users: RwLock<HashMap<UserId, Arc<Slot>>>,
-    teams: RwLock<HashMap<String, TeamEntry>>,
+    /// The organisations, teams and people this node has loaded.
+    roster: roster::Roster,
     timers: mpsc::UnboundedSender<(UserId, Option<Timestamp>)>,
     assign_lock: Mutex<()>,
     pub shutdown: watch::Receiver<bool>,
@@ -58,8 +58,6 @@ pub struct App {
     /// serving node runs timers and carries out what an account change means for connections
     /// and presence (closing sessions, signing devices out).
     serving: bool,
-    /// The organisations' revisions this node has loaded (see [`App::reload`]).
-    revisions: std::sync::Mutex<HashMap<String, i64>>,
     /// One reload at a time.
     reloading: Mutex<()>,
     /// A reload another node asked for is waiting to start: later requests join it (a flood of
@@ -204,9 +202,7 @@ impl App {
             db,
             hub,
             broker,
-            orgs: RwLock::new(HashMap::new()),
-            users: RwLock::new(HashMap::new()),
-            teams: RwLock::new(HashMap::new()),
+            roster: roster::Roster::default(),
             timers,
             assign_lock: Mutex::new(()),
             shutdown,
@@ -215,7 +211,6 @@ impl App {
             release: std::sync::RwLock::new(None),
             signin: signin::Guard::start(clock.clone(), signin::workers()),
             serving,
-            revisions: std::sync::Mutex::new(HashMap::new()),
             reloading: Mutex::new(()),
             reload_queued: std::sync::atomic::AtomicBool::new(false),
             reloads: std::sync::atomic::AtomicU64::new(0),
@@ -287,11 +282,10 @@ impl App {
         ));
         let now = app.clock.now();
         let ids: Vec<UserId> = app
-            .users
-            .read()
-            .expect("users lock")
-            .keys()
-            .cloned()
+            .roster
+            .slots(|_| true)
+            .iter()
+            .map(|s| s.id.clone())
             .collect();
         for id in ids {
             // Anything that fell due while the server was down applies now.
@@ -302,7 +296,7 @@ impl App {
             .await?;
         }
         tracing::info!(
-            users = app.users.read().expect("users lock").len(),
+            users = app.roster.count(),
             elapsed_ms = app.clock.now().0 - now.0,
             "presence state loaded"
         );
@@ -324,23 +318,7 @@ impl App {
         let revisions = self.db.revisions().await?;
         let orgs = self.db.orgs().await?;
         // Organisations whose statuses changed: their people here get the new list.
-        let mut recatalogued = std::collections::HashSet::new();
-        {
-            let mut map = self.orgs.write().expect("orgs lock");
-            for row in orgs {
-                let rules = Arc::new(Rules {
-                    catalog: row.catalog.clone(),
-                    policy: row.policy.clone(),
-                });
-                if map
-                    .get(&row.id)
-                    .is_some_and(|old| old.rules.catalog != rules.catalog)
-                {
-                    recatalogued.insert(row.id.clone());
-                }
-                map.insert(row.id.clone(), Arc::new(OrgEntry { row, rules }));
-            }
-        }
+        let recatalogued = self.roster.put_orgs(orgs);
         let memberships: Vec<(String, UserId)> = self
             .db
             .memberships()
@@ -361,8 +339,8 @@ impl App {
         let user_rows = self.db.users().await?;
         let mut users: HashMap<UserId, Arc<Slot>> = HashMap::with_capacity(user_rows.len());
         let mut renamed = std::collections::HashSet::new();
+        let old = self.roster.people();
         {
-            let old = self.users.read().expect("users lock");
             for row in user_rows {
                 let id = UserId::parse(row.id.clone())?;
                 let slot = match old.get(&id) {
@@ -388,14 +366,12 @@ impl App {
         }
         let directory = Directory::from_memberships(&memberships)
             .with_orgs(users.values().map(|s| (s.id.clone(), s.org.clone())));
-        let old_directory = self.hub.directory.read().expect("directory lock").clone();
-        let removed: Vec<UserId> = {
-            let old = self.users.read().expect("users lock");
-            old.keys()
-                .filter(|id| !users.contains_key(*id))
-                .cloned()
-                .collect()
-        };
+        let old_directory = self.hub.directory();
+        let removed: Vec<UserId> = old
+            .keys()
+            .filter(|id| !users.contains_key(*id))
+            .cloned()
+            .collect();
         // Who has another set of teammates, or a teammate with another name, than before.
         let regrouped: Vec<UserId> = users
             .keys()
@@ -405,10 +381,8 @@ impl App {
             })
             .cloned()
             .collect();
-        *self.teams.write().expect("teams lock") = teams;
-        *self.users.write().expect("users lock") = users;
+        self.roster.replace(teams, users, revisions);
         self.hub.set_directory(directory);
-        *self.revisions.lock().expect("revisions lock") = revisions.into_iter().collect();
         if self.serving {
             self.carry_out(&removed, &regrouped).await?;
             self.send_statuses(&recatalogued).await;
@@ -422,15 +396,7 @@ impl App {
         if orgs.is_empty() {
             return;
         }
-        let slots: Vec<Arc<Slot>> = self
-            .users
-            .read()
-            .expect("users lock")
-            .values()
-            .filter(|s| orgs.contains(&s.org))
-            .cloned()
-            .collect();
-        for slot in slots {
+        for slot in self.roster.slots(|s| orgs.contains(&s.org)) {
             if self.hub.devices_of(&slot.id).is_empty() {
                 continue;
             }
@@ -477,69 +443,29 @@ impl App {
     }
 
     pub fn rules(&self, org: &str) -> Result<Arc<Rules>, AppError> {
-        self.org(org).map(|o| o.rules.clone())
+        self.roster.rules(org)
     }
 
     pub fn org(&self, org: &str) -> Result<Arc<OrgEntry>, AppError> {
-        self.orgs
-            .read()
-            .expect("orgs lock")
-            .get(org)
-            .cloned()
-            .ok_or_else(|| AppError::not_found(format!("no organisation {org}")))
+        self.roster.org(org)
     }
 
     pub fn slot(&self, user: &UserId) -> Option<Arc<Slot>> {
-        self.users.read().expect("users lock").get(user).cloned()
+        self.roster.slot(user)
     }
 
     /// A user of `org`, by id or email. Another organisation's user is "not found": nothing
     /// tells a caller that it exists.
     pub fn user_in_org(&self, org: &str, user: &str) -> Result<Arc<Slot>, AppError> {
-        let users = self.users.read().expect("users lock");
-        let found = UserId::parse(user)
-            .ok()
-            .and_then(|id| users.get(&id).cloned())
-            .or_else(|| {
-                users
-                    .values()
-                    .find(|s| s.email.eq_ignore_ascii_case(user.trim()))
-                    .cloned()
-            });
-        found.filter(|s| s.org == org).ok_or_else(|| {
-            AppError::not_found(format!(
-                "no user \"{}\" in your organisation",
-                user.chars().take(80).collect::<String>()
-            ))
-        })
+        self.roster.user_in_org(org, user)
     }
 
     pub fn team_in_org(&self, org: &str, team: &str) -> Result<TeamEntry, AppError> {
-        self.teams
-            .read()
-            .expect("teams lock")
-            .get(team)
-            .filter(|t| t.org == org)
-            .cloned()
-            .ok_or_else(|| {
-                AppError::not_found(format!(
-                    "no team \"{}\" in your organisation",
-                    team.chars().take(80).collect::<String>()
-                ))
-            })
+        self.roster.team_in_org(org, team)
     }
 
     pub fn teams_of_org(&self, org: &str) -> Vec<(String, TeamEntry)> {
-        let mut v: Vec<_> = self
-            .teams
-            .read()
-            .expect("teams lock")
-            .iter()
-            .filter(|(_, t)| t.org == org)
-            .map(|(id, t)| (id.clone(), t.clone()))
-            .collect();
-        v.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-        v
+        self.roster.teams_of_org(org)
     }
 
     /// Whether this node can serve: the database answers and events reach the other nodes.
@@ -562,7 +488,7 @@ impl App {
     }
 
     pub fn user_count(&self) -> usize {
-        self.users.read().expect("users lock").len()
+        self.roster.count()
     }
 }
 

@@ -58,11 +58,9 @@ impl App {
         )
         .await?;
         let members: Vec<UserId> = self
-            .users
-            .read()
-            .expect("users lock")
-            .values()
-            .filter(|s| s.org == org)
+            .roster
+            .slots(|s| s.org == org)
+            .iter()
             .map(|s| s.id.clone())
             .collect();
         let (quiet, dnd) = (row.quiet_hours.clone(), row.do_not_disturb.clone());
@@ -103,15 +101,7 @@ impl App {
 
     /// Every organisation, by name.
     pub fn orgs(&self) -> Vec<OrgRow> {
-        let mut v: Vec<OrgRow> = self
-            .orgs
-            .read()
-            .expect("orgs lock")
-            .values()
-            .map(|o| o.row.clone())
-            .collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
+        self.roster.orgs()
     }
 
     /// Adds an organisation's own status. Its id is made from the name when not given.

@@ -120,14 +120,7 @@ impl App {
                 self.refresh(&user, version).await?;
             }
         }
-        let users: Vec<Arc<Slot>> = self
-            .users
-            .read()
-            .expect("users lock")
-            .values()
-            .cloned()
-            .collect();
-        for slot in users {
+        for slot in self.roster.slots(|_| true) {
             if self.hub.devices_of(&slot.id).is_empty() {
                 continue;
             }
@@ -389,12 +382,7 @@ impl App {
 
     /// The user's teammates as the panel shows them.
     pub async fn members(&self, user: &UserId) -> Vec<Member> {
-        let mates = self
-            .hub
-            .directory
-            .read()
-            .expect("directory lock")
-            .teammates(user);
+        let mates = self.hub.directory().teammates(user);
         let mut out = Vec::with_capacity(mates.len());
         for mate in mates.iter() {
             if let Some(slot) = self.slot(mate) {
@@ -423,7 +411,7 @@ fn next_wakeup(person: &Person, rules: &Rules, now: Timestamp) -> Option<Timesta
 }
 
 /// The idle threshold a person may set for themselves.
-pub const IDLE_AFTER_RANGE: (Span, Span) = (Span::seconds(60), Span::hours(4));
+pub const IDLE_AFTER_RANGE: (Span, Span) = Preferences::IDLE_AFTER_RANGE;
 
 impl App {
     /// The person's own settings, within the bounds the server keeps.
@@ -432,32 +420,8 @@ impl App {
         user: &UserId,
         preferences: Preferences,
     ) -> Result<Preferences, AppError> {
-        if let Some(idle) = preferences.idle_after {
-            let (min, max) = IDLE_AFTER_RANGE;
-            if !(min..=max).contains(&idle) {
-                return Err(AppError::invalid(
-                    "idle_after must be between 1 minute and 4 hours (milliseconds), or null for the organisation's",
-                ));
-            }
-        }
-        presence::PersonalStatus::check_all(&preferences.statuses).map_err(AppError::from)?;
-        if preferences.breakthrough.len() > 100 {
-            return Err(AppError::invalid(
-                "at most 100 people on the urgent allow-list",
-            ));
-        }
-        if let Some(o) = &preferences.out_of_office {
-            if o.until <= o.from {
-                return Err(AppError::invalid(
-                    "out_of_office.until must be after out_of_office.from",
-                ));
-            }
-            if o.until.0 - o.from.0 > Span::hours(366 * 24).millis() {
-                return Err(AppError::invalid(
-                    "an out-of-office period is at most a year",
-                ));
-            }
-        }
+        // The engine's rules for a person's settings; what needs the directory follows.
+        preferences.check().map_err(AppError::from)?;
         // Everyone and every team named is of the person's own organisation: another
         // organisation's ids are "not found", as everywhere.
         let slot = self

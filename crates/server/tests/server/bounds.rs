@@ -59,13 +59,13 @@ async fn connections_are_capped_per_device_person_and_address(b: Backend) {
     };
     let hub = &f.app().hub;
     // The defaults: far above what a person's own apps open.
-    let defaults = *hub.limits.read().unwrap();
+    let defaults = hub.limits();
     assert!(defaults.per_device >= 2 && defaults.per_person >= 16 && defaults.per_address >= 1000);
-    *hub.limits.write().unwrap() = presently_server::hub::ConnectionLimits {
+    hub.set_limits(presently_server::hub::ConnectionLimits {
         per_device: 2,
         per_person: 3,
         per_address: 6,
-    };
+    });
     let laptop = f.token(&f.bea, "laptop").await;
     let mut first = Client::connect(f.addr(), &laptop, "laptop", None).await;
     let mut second = Client::connect(f.addr(), &laptop, "laptop", None).await;

@@ -95,11 +95,7 @@ pub(crate) async fn watch_revisions(app: Weak<App>, mut shutdown: watch::Receive
                 continue;
             }
         };
-        let moved = {
-            let known = app.revisions.lock().expect("revisions lock");
-            seen.iter().any(|(org, rev)| known.get(org) != Some(rev))
-        };
-        if moved {
+        if app.roster.moved(&seen) {
             tracing::info!("an organisation changed outside this node: reloading");
             if let Err(e) = app.reload().await {
                 tracing::warn!(error = %e, "could not reload a changed organisation");
@@ -224,15 +220,8 @@ impl App {
             .into_iter()
             .map(|(user, device, live)| ((user, device), live))
             .collect();
-        let slots: Vec<Arc<Slot>> = self
-            .users
-            .read()
-            .expect("users lock")
-            .values()
-            .cloned()
-            .collect();
         let now = self.clock.now();
-        for slot in slots {
+        for slot in self.roster.slots(|_| true) {
             let revoked = |device: &DeviceId| {
                 !slot.active
                     || tokens.get(&(slot.id.as_str().to_string(), device.as_str().to_string()))
@@ -283,11 +272,9 @@ impl App {
         }
         // Only administrators watch boards: a demoted or deactivated one's closes now.
         let admins: HashSet<UserId> = self
-            .users
-            .read()
-            .expect("users lock")
-            .values()
-            .filter(|s| s.active && s.role == Role::Admin)
+            .roster
+            .slots(|s| s.active && s.role == Role::Admin)
+            .iter()
             .map(|s| s.id.clone())
             .collect();
         self.hub.close_boards_unless(|user| admins.contains(user));

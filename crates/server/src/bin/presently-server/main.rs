@@ -92,12 +92,7 @@ async fn serve(config: Config) -> Result<(), AppError> {
         config.cluster.as_ref(),
     )
     .await?;
-    *running
-        .app
-        .hub
-        .limits
-        .write()
-        .unwrap_or_else(|p| p.into_inner()) = config.connection_limits;
+    running.app.hub.set_limits(config.connection_limits);
     *running
         .app
         .release
