@@ -82,7 +82,7 @@ impl AppState {
                 ),
             )
         })?;
-        crate::commands::notifications::open_link(&link)
+        crate::links::open_link(&link)
     }
 
     pub fn snapshot(&self) -> Snapshot {

@@ -8,24 +8,13 @@
 //! native Wayland windows), and never a crash: `user-idle`'s X11 backend is only called with a
 //! display.
 
+pub use crate::idle_source::{screen_locked, IdleSample, IdleSource};
 use crate::sync::{Command, SyncHandle};
 use futures_util::stream::{BoxStream, StreamExt};
 use presence::{DeviceActivity, Span};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum IdleSample {
-    Known { idle_ms: u64, locked: bool },
-    Unavailable { reason: String },
-}
-
-pub trait IdleSource: Send + Sync + 'static {
-    fn sample(&self) -> IdleSample;
-    fn name(&self) -> &'static str;
-}
 
 /// X11 idle time.
 pub struct X11Idle;
@@ -164,22 +153,6 @@ pub fn unavailable(source: &dyn IdleSource) -> Option<String> {
         IdleSample::Unavailable { reason } => Some(reason),
         IdleSample::Known { .. } => None,
     }
-}
-
-/// Whether the screen saver / lock screen is active (org.freedesktop.ScreenSaver), if known.
-pub fn screen_locked() -> bool {
-    let Ok(conn) = zbus::blocking::Connection::session() else {
-        return false;
-    };
-    conn.call_method(
-        Some("org.freedesktop.ScreenSaver"),
-        "/org/freedesktop/ScreenSaver",
-        Some("org.freedesktop.ScreenSaver"),
-        "GetActive",
-        &(),
-    )
-    .and_then(|m| m.body().deserialize::<bool>())
-    .unwrap_or(false)
 }
 
 /// How a sample becomes a report: locked → Locked; idle past `report_after` → Idle (with how

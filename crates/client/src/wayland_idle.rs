@@ -7,7 +7,7 @@
 //! One thread owns the connection and blocks on its events; a sample reads what it last heard.
 //! If the compositor goes away the source says so ("unavailable") rather than guessing.
 
-use crate::idle::{screen_locked, IdleSample, IdleSource};
+use crate::idle_source::{screen_locked, IdleSample, IdleSource};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wayland_client::globals::{registry_queue_init, GlobalListContents};

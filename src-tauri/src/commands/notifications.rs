@@ -40,19 +40,11 @@ pub async fn open_notification(
     })?;
     if let Some(link) = &link {
         let link = link.clone();
-        tauri::async_runtime::spawn_blocking(move || open_link(&link))
+        tauri::async_runtime::spawn_blocking(move || crate::links::open_link(&link))
             .await
             .map_err(|e| offline(format!("opening the link stopped: {e}")))??;
     }
     Ok(link.map(String::from))
-}
-
-/// Hands a notification's link (always http or https: the protocol refuses anything else) to
-/// the desktop's browser.
-pub fn open_link(link: &protocol::Link) -> Result<(), CommandError> {
-    tauri_plugin_opener::open_url(link.as_str(), None::<&str>).map_err(|e| CommandError::new(CommandErrorKind::OpenFailed, format!(
-            "could not open {link} ({e}): set a default web browser for this desktop; the notification stays in the center"
-        )))
 }
 
 #[tauri::command]

@@ -130,7 +130,7 @@ async fn signed_in<R: tauri::Runtime>(
         .await
         .map_err(|e| offline(format!("signed in, but could not start: {e}")))?;
     state.first_run.store(false, Ordering::SeqCst);
-    crate::connected(app, remote);
+    crate::connection::connected(app, remote);
     Ok(())
 }
 

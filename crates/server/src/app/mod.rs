@@ -58,13 +58,8 @@ pub struct App {
     /// serving node runs timers and carries out what an account change means for connections
     /// and presence (closing sessions, signing devices out).
     serving: bool,
-    /// One reload at a time.
-    reloading: Mutex<()>,
-    /// A reload another node asked for is waiting to start: later requests join it (a flood of
-    /// `org_changed` costs at most one reload running and one waiting).
-    reload_queued: std::sync::atomic::AtomicBool,
-    /// Reloads done since the start.
-    reloads: std::sync::atomic::AtomicU64,
+    /// One reload at a time, requests from other nodes coalesced.
+    reloads: roster::Reloads,
 }
 
 /// What crossed the bus between nodes, as counts since the start.
@@ -211,9 +206,7 @@ impl App {
             release: std::sync::RwLock::new(None),
             signin: signin::Guard::start(clock.clone(), signin::workers()),
             serving,
-            reloading: Mutex::new(()),
-            reload_queued: std::sync::atomic::AtomicBool::new(false),
-            reloads: std::sync::atomic::AtomicU64::new(0),
+            reloads: roster::Reloads::default(),
         });
         app.reload().await?;
         if !serving {
@@ -233,14 +226,10 @@ impl App {
                 // Another node changed an organisation: read it again here, once for however
                 // many asked while a reload was waiting.
                 if let Some(app) = node.upgrade() {
-                    use std::sync::atomic::Ordering;
-                    if !app.reload_queued.swap(true, Ordering::AcqRel) {
+                    if app.reloads.ask() {
                         let org = org.clone();
                         tokio::spawn(async move {
-                            let _one = app.reloading.lock().await;
-                            // From here on, a change needs a reload after this one.
-                            app.reload_queued.store(false, Ordering::Release);
-                            drop(_one);
+                            app.reloads.starting().await;
                             if let Err(e) = app.reload().await {
                                 tracing::warn!(%org, error = %e, "could not reload a changed organisation");
                             }
@@ -310,9 +299,7 @@ impl App {
     /// revoked (signed out, deactivated, deleted, reset) are closed and signed out. Whoever made
     /// the change (this node, another node, the admin CLI), the result is the same.
     pub async fn reload(&self) -> Result<(), AppError> {
-        let _one = self.reloading.lock().await;
-        self.reloads
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _one = self.reloads.turn().await;
         let now = self.clock.now();
         // Read first: a change made while this reload runs moves the revision again.
         let revisions = self.db.revisions().await?;
@@ -483,7 +470,7 @@ impl App {
     pub fn bus_stats(&self) -> BusStats {
         BusStats {
             rejected: self.broker.rejected(),
-            reloads: self.reloads.load(std::sync::atomic::Ordering::Relaxed),
+            reloads: self.reloads.count(),
         }
     }
 

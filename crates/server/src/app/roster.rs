@@ -8,6 +8,7 @@ use crate::db::OrgRow;
 use crate::error::AppError;
 use presence::{Rules, UserId};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 #[derive(Default)]
@@ -163,5 +164,41 @@ impl Roster {
     pub fn moved(&self, seen: &[(String, i64)]) -> bool {
         let known = self.revisions.lock().unwrap_or_else(|p| p.into_inner());
         seen.iter().any(|(org, rev)| known.get(org) != Some(rev))
+    }
+}
+
+/// Reloads of the roster: one at a time, and a flood of requests from other nodes costs at most
+/// one running and one waiting.
+#[derive(Default)]
+pub struct Reloads {
+    one: tokio::sync::Mutex<()>,
+    /// A reload another node asked for is waiting to start: later requests join it.
+    queued: AtomicBool,
+    done: AtomicU64,
+}
+
+impl Reloads {
+    /// The turn of one reload; counted.
+    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        let turn = self.one.lock().await;
+        self.done.fetch_add(1, Ordering::Relaxed);
+        turn
+    }
+
+    /// Asks for a reload on another node's word: true when none is waiting yet (the caller
+    /// starts one), false when the waiting one will do.
+    pub fn ask(&self) -> bool {
+        !self.queued.swap(true, Ordering::AcqRel)
+    }
+
+    /// The asked-for reload is about to start: a request from now on needs another.
+    pub async fn starting(&self) {
+        let _one = self.one.lock().await;
+        self.queued.store(false, Ordering::Release);
+    }
+
+    /// Reloads done since the start.
+    pub fn count(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
     }
 }

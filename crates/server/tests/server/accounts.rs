@@ -8,7 +8,6 @@ use presence::{DeviceActivity, Span, StatusId, UserId};
 use protocol::ServerMessage;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 on_both_databases!(
     an_invited_person_sets_a_password_with_the_code_and_teammates_see_them_at_once,
@@ -517,12 +516,8 @@ async fn devices_and_api_keys_are_listed_and_revoked_per_person_and_organisation
     assert_eq!(status, 204);
     assert!(laptop.closed().await);
     // Her phone is still there, so teammates see no change.
-    cal.none(
-        "bea going offline",
-        Duration::from_millis(300),
-        delta_for(&f.bea, StatusId::OFFLINE),
-    )
-    .await;
+    cal.none("bea going offline", delta_for(&f.bea, StatusId::OFFLINE))
+        .await;
     let (_, hers) = f.get("/admin/users/bea@one.test/devices", &admin).await;
     assert_eq!(hers["devices"].as_array().unwrap().len(), 1);
     let (status, e) = f

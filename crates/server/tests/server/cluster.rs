@@ -626,7 +626,7 @@ async fn three_node_processes_say_when_nats_is_gone_and_converge_when_it_is_back
         .await;
     assert_eq!(saw_note, 1);
     cal_on_1
-        .none(
+        .none_within(
             "the same notification again",
             std::time::Duration::from_secs(2),
             apart,

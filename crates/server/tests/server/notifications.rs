@@ -4,7 +4,6 @@ use crate::support::*;
 use presence::{Change, HoldReason, StatusId};
 use protocol::{ClientMessage, NotificationSeq, ServerMessage};
 use serde_json::json;
-use std::time::Duration;
 
 on_both_databases!(
     notifications_are_stored_decided_delivered_and_idempotent,
@@ -42,7 +41,7 @@ async fn notifications_are_stored_decided_delivered_and_idempotent(b: Backend) {
     assert_eq!(status, 200);
     assert_eq!(r["duplicate"], true);
     assert_eq!(r["notification"]["seq"].as_u64(), Some(seq));
-    desk.none("a second delivery", Duration::from_millis(400), |m| {
+    desk.none("a second delivery", |m| {
         matches!(m, ServerMessage::Notification { .. })
     })
     .await;
@@ -220,7 +219,7 @@ async fn read_and_dismiss_on_one_device_reach_the_others_and_resume_has_no_gap(b
     }
     assert_eq!(got, vec![4, 5], "exactly what came after the cursor");
     laptop
-        .none("a duplicate", Duration::from_millis(400), |m| {
+        .none("a duplicate", |m| {
             matches!(m, ServerMessage::Notification { .. })
         })
         .await;

@@ -535,8 +535,37 @@ impl Client {
         }
     }
 
-    /// Asserts that nothing matching arrives within `wait`.
-    pub async fn none(
+    /// Sends a heartbeat and reads up to its answer, returning what came before it. A connection
+    /// writes everything queued for it before it answers a frame, so whatever the server had
+    /// sent this connection by the time it read the heartbeat is in the list: the end of a wait
+    /// that proves, not a duration that hopes.
+    pub async fn barrier(&mut self) -> Vec<ServerMessage> {
+        self.send(&ClientMessage::Heartbeat).await;
+        let mut before = Vec::new();
+        loop {
+            match self.try_next(WAIT).await {
+                // The answer: an ack, or (a device whose lease lapsed) "report again".
+                Some(ServerMessage::HeartbeatAck { .. } | ServerMessage::ReportNeeded { .. }) => {
+                    return before
+                }
+                Some(m) => before.push(m),
+                None => panic!("no answer to a heartbeat within {WAIT:?}"),
+            }
+        }
+    }
+
+    /// Nothing matching `pred` was sent to this connection by now (ended on [`Client::barrier`]):
+    /// for what this node delivers, once what would cause it has been answered.
+    pub async fn none(&mut self, what: &str, pred: impl Fn(&ServerMessage) -> bool) {
+        for m in self.barrier().await {
+            assert!(!pred(&m), "expected no {what}, got {m:?}");
+        }
+    }
+
+    /// Nothing matching `pred` within `wait` of real time. Only where nothing observable ends the
+    /// wait: the timer task's answer to the manual clock's move a millisecond before a deadline,
+    /// and a catch-up a node runs by itself after its bus comes back.
+    pub async fn none_within(
         &mut self,
         what: &str,
         wait: Duration,
@@ -548,11 +577,36 @@ impl Client {
             if left.is_zero() {
                 return;
             }
-            if let Some(m) = self.try_next(left).await {
-                assert!(!pred(&m), "expected no {what}, got {m:?}");
-            } else {
-                return;
+            match self.try_next(left).await {
+                Some(m) => assert!(!pred(&m), "expected no {what}, got {m:?}"),
+                None => return,
             }
+        }
+    }
+
+    /// Reads until a frame matching `later` (returned), asserting that nothing matching `pred`
+    /// came before it: for what travels another way (another node, the bus), a later frame on
+    /// the same path proves that an earlier one would have arrived.
+    pub async fn none_before(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&ServerMessage) -> bool,
+        later_what: &str,
+        later: impl Fn(&ServerMessage) -> bool,
+    ) -> ServerMessage {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(m) = self.try_next(left).await else {
+                panic!("waited {WAIT:?} for {later_what}");
+            };
+            if later(&m) {
+                return m;
+            }
+            assert!(
+                !pred(&m),
+                "expected no {what} before {later_what}, got {m:?}"
+            );
         }
     }
 

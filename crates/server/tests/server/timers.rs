@@ -139,6 +139,8 @@ async fn each_timer_fires_once_in_the_cluster_while_nodes_come_and_go() {
     // The minute is up: A and C both wake; each person is settled by one of them.
     f.clock.set(end);
     until_all(&f, "the free ones settled", &free, settled).await;
+    // A real wait: two nodes' timer passes have no end to observe from outside; a wrong take
+    // of a claimed person would come in the same pass as the free ones.
     tokio::time::sleep(Duration::from_millis(300)).await;
     for p in &claimed {
         assert_eq!(
