@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing Presently needs, and only what is missing:
 # Debian/Ubuntu packages (WebKitGTK, appindicator, Xvfb, D-Bus tools, ImageMagick; sway, run
-# headless, for the Wayland idle test) and the UI's npm packages. Safe to run again: it does
+# headless, for the Wayland idle test; mingw-w64 and Wine for the Windows build and its tests),
+# Rust's Windows target, and the UI's npm packages. Safe to run again: it does
 # nothing when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(build-essential pkg-config curl xdg-utils libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libxss-dev libx11-dev)
-TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock python3-venv imagemagick fonts-noto-color-emoji webkit2gtk-driver chromium chromium-driver debootstrap zstd faketime pulseaudio pulseaudio-utils sway)
+TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock python3-venv imagemagick fonts-noto-color-emoji webkit2gtk-driver chromium chromium-driver debootstrap zstd faketime pulseaudio pulseaudio-utils sway gcc-mingw-w64-x86-64 wine64)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
@@ -28,6 +29,14 @@ fi
 for tool in cargo npm; do
   command -v "$tool" >/dev/null || { echo "error: $tool is not installed; install Rust (rustup.rs) and Node.js 20+ first" >&2; exit 1; }
 done
+
+# Windows: Rust's target for mingw (the build links with Debian's mingw-w64; the tests run under
+# Wine through scripts/windows/wine-run.sh, which makes its prefix on first use).
+if [ "${1:-}" = "--test" ] && ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
+  command -v rustup >/dev/null || { echo "error: the Windows tests need rustup (rustup.rs) to add the x86_64-pc-windows-gnu target" >&2; exit 1; }
+  echo "==> Adding Rust's Windows target (x86_64-pc-windows-gnu)"
+  rustup target add x86_64-pc-windows-gnu
+fi
 
 # WebDriver for the real window: tauri-driver in front of WebKitWebDriver (webkit2gtk-driver).
 if [ "${1:-}" = "--test" ] && ! command -v tauri-driver >/dev/null; then
