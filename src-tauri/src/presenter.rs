@@ -42,7 +42,12 @@ pub async fn run<R: Runtime>(app: AppHandle<R>) {
             .min(HEARTBEAT);
         what = tokio::select! {
             _ = state.clock.sleep(wait) => Changed::default(),
-            _ = state.changed.notified() => Changed::everything(),
+            // A local change, a connection attempt's words, an update: the snapshot covers them
+            // (a new connection's team and center are drawn when its events are taken, above).
+            _ = state.changed.notified() => Changed {
+                presence: true,
+                ..Changed::default()
+            },
             event = next_event(&mut events) => match (event, state.remote.get()) {
                 (Some(event), Some(r)) => r.apply(&event).await,
                 // Events were lost (a burst the loop fell behind on): draw everything again.

@@ -194,25 +194,24 @@ impl Remote {
 
     /// Sends a person's change and waits, at most `wait`, until the server has applied it. The
     /// server sends a change's effects before its ack, and the client core keeps them before it
-    /// says so, so after `Ok(true)` [`Remote::me`] shows the change. Refused: the server's
-    /// reason. No answer in time (offline, slow): `Ok(false)`, and the change waits in the
-    /// outbox.
+    /// says so, so after the answer [`Remote::me`] shows the change. Refused: the server's
+    /// reason. No answer in time (offline, slow): `Ok`, and the change waits in the outbox.
     pub async fn apply_change(
         &self,
         change: presence::Change,
         wait: std::time::Duration,
-    ) -> Result<bool, protocol::WireError> {
+    ) -> Result<(), protocol::WireError> {
         use tokio::sync::broadcast::error::RecvError;
         let mut events = self.sync.subscribe();
         let Some(request) = self.sync.send(Command::Change(change)).await else {
-            return Ok(false);
+            return Ok(());
         };
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             match tokio::time::timeout_at(deadline, events.recv()).await {
-                Err(_) | Ok(Err(RecvError::Closed)) => return Ok(false),
+                Err(_) | Ok(Err(RecvError::Closed)) => return Ok(()),
                 Ok(Err(RecvError::Lagged(_))) => continue,
-                Ok(Ok(Event::Applied { request: r })) if r == request => return Ok(true),
+                Ok(Ok(Event::Applied { request: r })) if r == request => return Ok(()),
                 Ok(Ok(Event::Refused { request: r, error })) if r == request => return Err(error),
                 Ok(Ok(_)) => {}
             }

@@ -151,13 +151,9 @@ impl AppState {
     /// window and the tray from the presenter, not from here.
     pub async fn apply(&self, change: Change) -> Result<(), CommandError> {
         if let Some(r) = self.remote.get() {
-            return r
-                .apply_change(change, APPLY_WAIT)
-                .await
-                .map(|_applied_or_pending| ())
-                .map_err(|refused| {
-                    CommandError::new(protocol::ipc::CommandErrorKind::Invalid, refused.message)
-                });
+            return r.apply_change(change, APPLY_WAIT).await.map_err(|refused| {
+                CommandError::new(protocol::ipc::CommandErrorKind::Invalid, refused.message)
+            });
         }
         self.with(|l| l.apply(self.clock.now(), change))?;
         self.changed.notify_one();
