@@ -6,19 +6,25 @@
 #     state in /var/lib/presently
 #   - the server's OCI image with --image (podman): packaging/server/Containerfile's `prebuilt`
 #     target on this binary; the base image is $PRESENTLY_IMAGE_RUNTIME (default: distroless)
-# Usage: scripts/package.sh [--debug] [--app] [--server] [--appimage] [--image]
-#   --debug      debug builds (quicker; what the install test uses)
+#   - with --windows, instead: the Windows builds (mingw-w64, offline): the app's installer
+#     (packaging/windows/presently.nsi, made with NSIS: presently.exe, presently-cli.exe and
+#     WebView2Loader.dll, per person or per computer, Start menu, start on login, uninstaller),
+#     and presently-server.exe and presently-cli.exe on their own
+# Usage: scripts/package.sh [--debug] [--app] [--server] [--appimage] [--image] [--windows]
+#   --debug      debug builds (quicker; what the install tests use)
 #   --app        only the desktop app;  --server  only the server
 #   --appimage   also try the AppImage (its bundler downloads tools from the internet)
 #   --image      also build the server's image with podman
+#   --windows    the Windows builds and installer only
 # Safe to run again: each package is rebuilt from the current tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/presently-target}"
 
-profile=release; app=1; server=1; appimage=0; image=0
+profile=release; app=1; server=1; appimage=0; image=0; windows=0
 for arg in "$@"; do
   case "$arg" in
+    --windows) windows=1 ;;
     --debug) profile=debug ;;
     --app) server=0 ;;
     --server) app=0 ;;
@@ -30,6 +36,39 @@ done
 cargo_profile=(); [ "$profile" = release ] && cargo_profile=(--release)
 out="$PWD/dist"
 mkdir -p "$out"
+
+if [ "$windows" = 1 ]; then
+  scripts/setup.sh --windows
+  target=x86_64-pc-windows-gnu
+  export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
+  version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
+  echo "==> Building for Windows ($target, $profile): presently.exe, presently-cli.exe, presently-server.exe"
+  [ -f ui/dist/index.html ] || npm --prefix ui run build
+  cargo build "${cargo_profile[@]}" --locked --target "$target" -p presently --bin presently \
+    -p client --bin presently-cli -p server --bin presently-server
+  built="$CARGO_TARGET_DIR/$target/$profile"
+  stage="$(mktemp -d)"
+  trap 'rm -rf "$stage"' EXIT
+  loader="$(find "$built/build" -path '*webview2-com-sys*' -path '*x64*' -name WebView2Loader.dll | head -n1)"
+  [ -f "$built/WebView2Loader.dll" ] && loader="$built/WebView2Loader.dll"
+  [ -n "$loader" ] || { echo "error: WebView2Loader.dll was not found under $built (webview2-com-sys's build copies it)" >&2; exit 1; }
+  cp "$loader" "$stage/WebView2Loader.dll"
+  cp icons/icon.ico "$stage/presently.ico"
+  for exe in presently presently-cli presently-server; do
+    # Debug information out of the programs people download (it is most of a debug build).
+    x86_64-w64-mingw32-strip -o "$stage/$exe.exe" "$built/$exe.exe"
+  done
+  setup="$out/presently-$version-x64-setup.exe"
+  echo "==> Making the installer with NSIS (packaging/windows/presently.nsi)"
+  nsis_args=(-V2 -DVERSION="$version" -DSOURCE="$stage" -DOUTFILE="$setup" -DICON="$PWD/icons/icon.ico")
+  [ "$profile" = debug ] && nsis_args+=(-DFAST)
+  makensis "${nsis_args[@]}" packaging/windows/presently.nsi
+  cp "$stage/presently-server.exe" "$out/presently-server-$version-x64.exe"
+  cp "$stage/presently-cli.exe" "$out/presently-cli-$version-x64.exe"
+  echo "==> Windows builds in dist/:"
+  ls -l "$setup" "$out/presently-server-$version-x64.exe" "$out/presently-cli-$version-x64.exe"
+  exit 0
+fi
 scripts/setup.sh
 for tool in dpkg-deb strip; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing (apt-get install dpkg binutils)" >&2; exit 1; }

@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # Installs what building and testing Presently needs, and only what is missing:
 # Debian/Ubuntu packages (WebKitGTK, appindicator, Xvfb, D-Bus tools, ImageMagick; sway, run
-# headless, for the Wayland idle test; mingw-w64 and Wine for the Windows build and its tests),
-# Rust's Windows target, and the UI's npm packages. Safe to run again: it does
-# nothing when everything is there.
+# headless, for the Wayland idle test; mingw-w64, Wine and NSIS for the Windows build, its
+# installer and its tests), Rust's Windows target, and the UI's npm packages. Safe to run again:
+# it does nothing when everything is there.
+# Usage: scripts/setup.sh [--test | --windows]
+#   (none)     what building and running the app needs
+#   --test     also what every test needs (the Windows part included)
+#   --windows  also what building for Windows needs (scripts/package.sh --windows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(build-essential pkg-config curl xdg-utils libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libxss-dev libx11-dev)
-TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock python3-venv imagemagick fonts-noto-color-emoji webkit2gtk-driver chromium chromium-driver debootstrap zstd faketime pulseaudio pulseaudio-utils sway gcc-mingw-w64-x86-64 wine64)
+WINDOWS_PKGS=(gcc-mingw-w64-x86-64 wine64 nsis)
+TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock python3-venv imagemagick fonts-noto-color-emoji webkit2gtk-driver chromium chromium-driver debootstrap zstd faketime pulseaudio pulseaudio-utils sway "${WINDOWS_PKGS[@]}")
 
 want=("${BUILD_PKGS[@]}")
-if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
+windows=0
+case "${1:-}" in
+  "") ;;
+  --test) want+=("${TEST_PKGS[@]}"); windows=1 ;;
+  --windows) want+=("${WINDOWS_PKGS[@]}"); windows=1 ;;
+  *) echo "error: unknown option $1 (scripts/setup.sh [--test | --windows])" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
@@ -32,7 +43,7 @@ done
 
 # Windows: Rust's target for mingw (the build links with Debian's mingw-w64; the tests run under
 # Wine through scripts/windows/wine-run.sh, which makes its prefix on first use).
-if [ "${1:-}" = "--test" ] && ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
+if [ "$windows" = 1 ] && ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
   command -v rustup >/dev/null || { echo "error: the Windows tests need rustup (rustup.rs) to add the x86_64-pc-windows-gnu target" >&2; exit 1; }
   echo "==> Adding Rust's Windows target (x86_64-pc-windows-gnu)"
   rustup target add x86_64-pc-windows-gnu

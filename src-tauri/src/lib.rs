@@ -25,6 +25,11 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
 
+    #[cfg(windows)]
+    if let Err(e) = tauri::webview_version() {
+        windows_missing_webview(&e.to_string());
+    }
+
     let rules = presence::Rules {
         catalog: presence::Catalog::with_default_custom(),
         ..presence::Rules::default()
@@ -36,9 +41,11 @@ pub fn run() {
             tracing::info!("a second launch: showing this one");
             tray::show_window(app);
         }))
+        // Started at login with --autostart (as the Linux packages' entry and the Windows
+        // installer's Run value do): the window stays in the tray.
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            None,
+            Some(vec![autostart::ARG]),
         ))
         .manage(AppState::new(rules, clock::SystemClock::shared()))
         .invoke_handler(tauri::generate_handler![
@@ -149,6 +156,29 @@ pub fn run() {
         eprintln!("Presently could not start: {e}");
         std::process::exit(1);
     }
+}
+
+/// Without Microsoft Edge WebView2 the window cannot open: say so, and where to get it, in a
+/// dialog (a release build has no console) and on stderr, then end.
+#[cfg(windows)]
+fn windows_missing_webview(error: &str) -> ! {
+    use windows_sys::Win32::UI::WindowsAndMessaging::{MessageBoxW, MB_ICONERROR, MB_OK};
+    let text = format!(
+        "Presently needs the Microsoft Edge WebView2 Runtime to show its window, and it is not installed on this computer ({error}).\n\nGet the Evergreen Runtime from https://developer.microsoft.com/microsoft-edge/webview2/ and start Presently again."
+    );
+    eprintln!("{text}");
+    let wide = |s: &str| s.encode_utf16().chain([0]).collect::<Vec<u16>>();
+    let (text, title) = (wide(&text), wide("Presently"));
+    // SAFETY: both strings are NUL-terminated UTF-16 that outlive the call; no owner window.
+    unsafe {
+        MessageBoxW(
+            std::ptr::null_mut(),
+            text.as_ptr(),
+            title.as_ptr(),
+            MB_OK | MB_ICONERROR,
+        )
+    };
+    std::process::exit(1);
 }
 
 /// Presently's window is text, lists and a few buttons: WebKitGTK draws it on the CPU instead

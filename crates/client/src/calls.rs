@@ -5,6 +5,10 @@
 //! PipeWire through pipewire-pulse, which most desktops run): each capture stream names its
 //! application. Captures of a monitor source (desktop audio, a screen recorder) are not calls.
 //! Without `pactl` or a sound server, detection is unavailable and says so; nothing else changes.
+//!
+//! On Windows, from the microphone's consent store in the registry, where Windows records each
+//! application's last start and stop of the microphone ([`crate::windows`]): an application
+//! started and not stopped is recording now.
 
 use crate::sync::{Command, SyncHandle};
 use std::sync::{Arc, RwLock};
@@ -71,6 +75,45 @@ pub fn capturing(outputs: &str, sources: &str, apps: &[String]) -> Result<Option
     Ok(None)
 }
 
+/// An application in Windows' microphone consent store: its key (a package name, or a program's
+/// path with `#` for `\`) and its last start and stop (FILETIME; a stop of 0 after a start:
+/// recording now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentEntry {
+    pub key: String,
+    pub started: u64,
+    pub stopped: u64,
+}
+
+impl ConsentEntry {
+    /// The name people know: a program's file name without `.exe`, a package's name without its
+    /// publisher id (`MSTeams_8wekyb3d8bbwe` → `MSTeams`).
+    pub fn name(&self) -> &str {
+        let file = self.key.rsplit(['#', '\\']).next().unwrap_or(&self.key);
+        if file.len() > 4 && file[file.len() - 4..].eq_ignore_ascii_case(".exe") {
+            &file[..file.len() - 4]
+        } else {
+            file.split('_').next().unwrap_or(file)
+        }
+    }
+}
+
+/// The first application on `apps` recording from the microphone now, by Windows' consent store.
+pub fn capturing_consent(entries: &[ConsentEntry], apps: &[String]) -> Option<String> {
+    entries
+        .iter()
+        .filter(|e| e.started != 0 && e.stopped == 0)
+        .find(|e| {
+            let name = e.name().to_lowercase();
+            apps.iter().any(|a| {
+                let a = a.trim().to_lowercase();
+                !a.is_empty() && name.contains(&a)
+            })
+        })
+        .map(|e| e.name().to_string())
+}
+
+#[cfg(not(windows))]
 fn pactl(args: &[&str]) -> Result<String, String> {
     let out = std::process::Command::new("pactl")
         .args(["-f", "json"])
@@ -89,14 +132,26 @@ fn pactl(args: &[&str]) -> Result<String, String> {
 /// Whether a sound server is listening for this session (`PULSE_SERVER`, or the socket in
 /// `XDG_RUNTIME_DIR` that PulseAudio and pipewire-pulse make). Asked first, so `pactl` never
 /// starts a sound server of its own (PulseAudio's autospawn).
+#[cfg(not(windows))]
 fn sound_server() -> bool {
     std::env::var_os("PULSE_SERVER").is_some()
         || std::env::var_os("XDG_RUNTIME_DIR")
             .is_some_and(|d| std::path::Path::new(&d).join("pulse/native").exists())
 }
 
-/// Asks the sound server now.
+/// Asks the platform now: the consent store on Windows, the sound server elsewhere.
 pub fn sample(apps: &[String]) -> Result<Option<String>, String> {
+    #[cfg(windows)]
+    {
+        let entries = crate::windows::consent_entries(crate::windows::MICROPHONE_CONSENT)?;
+        Ok(capturing_consent(&entries, apps))
+    }
+    #[cfg(not(windows))]
+    sample_sound_server(apps)
+}
+
+#[cfg(not(windows))]
+fn sample_sound_server(apps: &[String]) -> Result<Option<String>, String> {
     if !sound_server() {
         return Err("no sound server (PulseAudio or PipeWire) is running for this session".into());
     }
@@ -183,5 +238,40 @@ mod tests {
         assert!(capturing("not json", SOURCES, &apps())
             .unwrap_err()
             .contains("could not be read"));
+    }
+
+    #[test]
+    fn windows_consent_entries_name_the_application_recording_now() {
+        let entry = |key: &str, started, stopped| ConsentEntry {
+            key: key.into(),
+            started,
+            stopped,
+        };
+        let entries = [
+            entry(r"C:#Program Files#Zoom#bin#Zoom.exe", 0, 0),
+            entry(
+                r"C:#Users#a#AppData#Local#Discord#app-1.0#Discord.EXE",
+                7,
+                9,
+            ),
+            entry("MSTeams_8wekyb3d8bbwe", 7, 0),
+            entry(
+                r"C:#Program Files#Google#Chrome#Application#chrome.exe",
+                7,
+                0,
+            ),
+        ];
+        assert_eq!(entries[1].name(), "Discord");
+        assert_eq!(capturing_consent(&entries, &apps()), Some("MSTeams".into()));
+        assert_eq!(
+            capturing_consent(&entries[..2], &apps()),
+            None,
+            "never started, and stopped, are not recording"
+        );
+        assert_eq!(
+            capturing_consent(&entries[3..], &apps()),
+            Some("chrome".into())
+        );
+        assert_eq!(capturing_consent(&entries, &["audacity".to_string()]), None);
     }
 }

@@ -1,5 +1,6 @@
 //! Auto-away: how long the person has been idle, whether the screen is locked, behind a trait.
 //!
+//! On Windows, the session's own idle time and lock ([`crate::windows`]). On Linux:
 //! X11 idle time (`user-idle`, the XScreenSaver extension) in an X11 session; on Wayland, GNOME's
 //! idle monitor over the session bus, else the compositor's own idle protocol
 //! ([`crate::wayland_idle`]: KDE, wlroots compositors such as sway); without a display, GNOME's
@@ -111,8 +112,12 @@ pub fn plan(wayland: bool, x11: bool) -> &'static [Source] {
     }
 }
 
-/// The best source this session offers, or [`NoIdle`] saying why there is none.
+/// The best source this session offers, or [`NoIdle`] saying why there is none. On Windows,
+/// the session's own idle time and lock ([`crate::windows::WindowsIdle`]).
 pub fn detect() -> Box<dyn IdleSource> {
+    #[cfg(windows)]
+    return Box::new(crate::windows::WindowsIdle);
+    #[allow(unreachable_code)]
     let wayland = std::env::var_os("WAYLAND_DISPLAY").is_some();
     let x11 = std::env::var_os("DISPLAY").is_some();
     let mut why = Vec::new();

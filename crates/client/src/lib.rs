@@ -7,6 +7,7 @@
 //!   monitor, or "unavailable").
 //! - [`notifier`]: desktop notifications (notify-rust).
 //! - [`api`]: the REST calls (sign in, explain, preferences, statuses).
+//! - [`windows`]: what the Windows desktop says (idle, lock, microphone), on Windows.
 //! - [`server`]: which server, and how it is trusted (TLS roots, an extra CA, plain HTTP only on
 //!   loopback unless allowed).
 
@@ -23,6 +24,8 @@ pub mod store;
 pub mod sync;
 #[cfg(target_os = "linux")]
 pub mod wayland_idle;
+#[cfg(windows)]
+pub mod windows;
 
 /// Parses "500ms", "90s", "30m", "2h", "1d" (or a plain number of minutes).
 pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {

@@ -87,6 +87,10 @@ mod shown {
 
 const NOTIFICATIONS: &str = "org.freedesktop.Notifications";
 
+/// The app's id on Windows (its AppUserModelID, the bundle identifier in tauri.conf.json),
+/// which toasts are shown under.
+pub const WINDOWS_APP_ID: &str = "app.presently.desktop";
+
 /// The notification server's click and close signals, if it has buttons.
 fn subscribe() -> Option<(
     zbus::blocking::proxy::SignalIterator<'static>,
@@ -202,6 +206,10 @@ impl DesktopNotifier {
     fn base(&self) -> notify_rust::Notification {
         let mut n = notify_rust::Notification::new();
         n.appname("Presently").icon(&self.icon);
+        // Windows shows a toast only for an app id it knows: the installer registers this one
+        // (Software\Classes\AppUserModelId), with the app's name and icon on the toast.
+        #[cfg(windows)]
+        n.app_id(WINDOWS_APP_ID);
         n
     }
 }

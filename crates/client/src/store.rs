@@ -53,14 +53,17 @@ pub struct Store {
     pub path: PathBuf,
 }
 
-/// The default store: `$XDG_DATA_HOME/presently/client.db` (or `~/.local/share/…`).
+/// The default store, in the person's local application data: `$XDG_DATA_HOME/presently/client.db`
+/// (or `~/.local/share/…`) on Linux, `%LOCALAPPDATA%\Presently\client.db` on Windows,
+/// `~/Library/Application Support/Presently/client.db` on macOS.
 pub fn default_path() -> PathBuf {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("presently/client.db")
+    let folder = if cfg!(any(windows, target_os = "macos")) {
+        "Presently"
+    } else {
+        "presently"
+    };
+    let base = dirs::data_local_dir().unwrap_or_else(|| PathBuf::from("."));
+    base.join(folder).join("client.db")
 }
 
 impl Store {

@@ -90,14 +90,18 @@ pub struct Config {
     pub app_release: Option<protocol::rest::AppRelease>,
 }
 
-/// The default SQLite database: `$XDG_DATA_HOME/presently/server.db` (or `~/.local/share/…`).
+/// The default SQLite database, in the local application data of the account the server runs
+/// as: `$XDG_DATA_HOME/presently/server.db` (or `~/.local/share/…`) on Linux,
+/// `%LOCALAPPDATA%\Presently\server.db` on Windows, `~/Library/Application Support/Presently/`
+/// on macOS.
 pub fn default_database_url() -> String {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    format!("sqlite://{}", base.join("presently/server.db").display())
+    let folder = if cfg!(any(windows, target_os = "macos")) {
+        "Presently"
+    } else {
+        "presently"
+    };
+    let base = dirs::data_local_dir().unwrap_or_else(|| PathBuf::from("."));
+    format!("sqlite://{}", base.join(folder).join("server.db").display())
 }
 
 impl Config {

@@ -208,8 +208,11 @@ pub fn record_browser(desktop: &Desktop, record: &Path) {
         format!("#!/bin/sh\necho \"$1\" >> '{}'\n", record.display()),
     )
     .expect("browser script");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
     std::fs::write(
         apps.join("presently-test-browser.desktop"),
         format!(

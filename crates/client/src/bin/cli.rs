@@ -23,7 +23,8 @@ use std::time::Duration;
     about = "Presently from the command line"
 )]
 struct Cli {
-    /// The local store [default: ~/.local/share/presently/client.db]
+    /// The local store [default: ~/.local/share/presently/client.db on Linux,
+    /// %LOCALAPPDATA%\Presently\client.db on Windows]
     #[arg(long, env = "PRESENTLY_STORE", global = true)]
     store: Option<PathBuf>,
     /// How long one-shot commands wait for the server

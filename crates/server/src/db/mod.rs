@@ -68,9 +68,12 @@ impl Db {
                 url.split(':').next().unwrap_or_default()
             )));
         };
-        let url = match backend {
-            Backend::Sqlite => sqlite_url(url)?,
-            Backend::Postgres => url.to_string(),
+        let (url, file) = match backend {
+            Backend::Sqlite => {
+                let (file, query) = sqlite_file(url)?;
+                (sqlite_url(&file, &query), Some(file))
+            }
+            Backend::Postgres => (url.to_string(), None),
         };
         let options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
@@ -109,8 +112,8 @@ impl Db {
                 None => format!("cannot bring the database schema up to date: {e}"),
             }));
         }
-        if backend == Backend::Sqlite {
-            owner_only(&url)?;
+        if let Some(file) = file {
+            owner_only(&file)?;
         }
         Ok(Db { pool, backend })
     }
@@ -161,16 +164,13 @@ async fn emails_differing_in_case(pool: &sqlx::AnyPool) -> Option<String> {
 }
 
 /// The SQLite file holds password hashes and token hashes: readable by its owner only, like its
-/// write-ahead log (SQLite gives the log the file's permissions when it makes it again).
-fn owner_only(url: &str) -> Result<(), DbError> {
+/// write-ahead log (SQLite gives the log the file's permissions when it makes it again). On
+/// Windows the file inherits its folder's access list, which under the person's local
+/// application data is theirs alone.
+fn owner_only(path: &str) -> Result<(), DbError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let path = url
-            .trim_start_matches("sqlite://")
-            .split('?')
-            .next()
-            .unwrap_or_default();
         if path == ":memory:" || path.is_empty() {
             return Ok(());
         }
@@ -191,16 +191,24 @@ fn owner_only(url: &str) -> Result<(), DbError> {
         }
     }
     #[cfg(not(unix))]
-    let _ = url;
+    let _ = path;
     Ok(())
 }
 
-/// `sqlite:path` or `sqlite://path`, created with its directory when missing.
-fn sqlite_url(url: &str) -> Result<String, DbError> {
+/// The file and the options of `sqlite:path`, `sqlite://path` or `sqlite:///path`, its
+/// directory created when missing. A Windows path may carry a drive (`sqlite://C:/data/server.db`,
+/// `sqlite:///C:/…`, backslashes too): the drive is part of the path, never a host named C.
+fn sqlite_file(url: &str) -> Result<(String, String), DbError> {
     let rest = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = match path.as_bytes() {
+        [b'/', drive, b':', b'/' | b'\\', ..] if drive.is_ascii_alphabetic() && cfg!(windows) => {
+            &path[1..]
+        }
+        _ => path,
+    };
     if path != ":memory:" {
         if let Some(dir) = Path::new(path)
             .parent()
@@ -221,5 +229,55 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
         }
         query.push_str("mode=rwc");
     }
-    Ok(format!("sqlite://{path}?{query}"))
+    Ok((path.to_string(), query))
+}
+
+/// The URL sqlx's `Any` driver is given for a SQLite file. It parses it as a URL before SQLite
+/// sees the path, so the path goes after `sqlite:` with no `//` (where `C:` would be read as a
+/// host and port), and the characters a URL gives meaning to are escaped (SQLite's side
+/// decodes them).
+fn sqlite_url(file: &str, query: &str) -> String {
+    let mut escaped = String::with_capacity(file.len());
+    for c in file.chars() {
+        match c {
+            '%' => escaped.push_str("%25"),
+            '?' => escaped.push_str("%3F"),
+            '#' => escaped.push_str("%23"),
+            c => escaped.push(c),
+        }
+    }
+    format!("sqlite:{escaped}?{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Characters a URL gives meaning to, in a folder's name: the file is made where the path
+    /// says, not at a path cut at `#` or decoded from `%`.
+    #[tokio::test]
+    async fn a_path_with_url_characters_opens_that_very_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a b#c%41").join("server.db");
+        let db = Db::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        db.ping().await.unwrap();
+        db.close().await;
+        assert!(file.exists(), "{} was not made", file.display());
+    }
+
+    #[test]
+    fn a_windows_drive_is_part_of_the_path() {
+        let (file, query) = sqlite_file("sqlite::memory:").unwrap();
+        assert_eq!((file.as_str(), query.as_str()), (":memory:", "mode=rwc"));
+        assert_eq!(
+            sqlite_url(r"C:\Users\a\AppData\Local\Presently\server.db", "mode=rwc"),
+            r"sqlite:C:\Users\a\AppData\Local\Presently\server.db?mode=rwc"
+        );
+        if cfg!(windows) {
+            let (file, _) = sqlite_file("sqlite:///C:/data/server.db").unwrap();
+            assert_eq!(file, "C:/data/server.db");
+        }
+    }
 }

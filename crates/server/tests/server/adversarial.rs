@@ -535,12 +535,14 @@ async fn demo_pages_exist_only_on_a_demo_server(b: Backend) {
     f.finish().await;
 }
 
+/// Unix permissions; on Windows the file inherits its folder's access list.
 async fn the_database_file_is_readable_by_its_owner_only(b: Backend) {
-    use std::os::unix::fs::PermissionsExt;
     let Some(f) = Fixture::start(b).await else {
         return;
     };
+    #[cfg(unix)]
     if let Some(path) = f.db.url.strip_prefix("sqlite://") {
+        use std::os::unix::fs::PermissionsExt;
         for file in [path.to_string(), format!("{path}-wal")] {
             let mode = std::fs::metadata(&file).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0, "{file} is {mode:o}: others can read it");

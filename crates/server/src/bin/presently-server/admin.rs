@@ -80,10 +80,17 @@ async fn init(app: &App, config: &Config, first: First) -> Result<(), AppError> 
     println!("  administrator  {} ({})", first.email, first.name);
     println!();
     println!("Next:");
-    println!(
-        "  1. Start the server, if it is not running: `systemctl enable --now presently-server`"
-    );
-    println!("     (the package), or `presently-server`. Check {url}/healthz answers ok.");
+    if cfg!(windows) {
+        println!(
+            "  1. Start the server, if it is not running: `presently-server.exe` with the same"
+        );
+        println!("     --database-url. Check {url}/healthz answers ok.");
+    } else {
+        println!(
+            "  1. Start the server, if it is not running: `systemctl enable --now presently-server`"
+        );
+        println!("     (the package), or `presently-server`. Check {url}/healthz answers ok.");
+    }
     match code {
         Some((code, link)) => {
             println!("  2. Set your password and sign in: open {url}{link}");
