@@ -17,6 +17,19 @@ convert -size ${S}x${S} xc:none -fill '#d13438' -draw "$(circle)" \
   -fill white -draw "roundrectangle 14,27 50,37 3,3" -depth 8 PNG32:tray-dnd.png
 convert -size ${S}x${S} xc:none -fill none -stroke '#8a8886' -strokewidth 7 -draw "circle 32,32 32,7" \
   -strokewidth 6 -draw "line 22,22 42,42" -draw "line 42,22 22,42" -depth 8 PNG32:tray-offline.png
+# macOS's menu bar wants template images (black and clear, tinted by the system for a light or
+# dark bar): the same shapes, the glyph cut out of the disc, so the status still reads by shape.
+template() { # name, glyph drawing arguments…
+  local name="$1"; shift
+  convert -size ${S}x${S} xc:none -fill black -draw "$(circle)" \
+    \( -size ${S}x${S} xc:none "$@" \) -compose DstOut -composite -depth 8 "PNG32:tray-$name-template.png"
+}
+template available -stroke black -strokewidth 7 -fill none -draw "polyline 18,33 28,43 46,22"
+template busy -fill black -draw "circle 32,32 32,22"
+template away -stroke black -strokewidth 6 -fill none -draw "polyline 32,15 32,33 44,40"
+template dnd -fill black -draw "roundrectangle 14,27 50,37 3,3"
+convert -size ${S}x${S} xc:none -fill none -stroke black -strokewidth 7 -draw "circle 32,32 32,7" \
+  -strokewidth 6 -draw "line 22,22 42,42" -draw "line 42,22 22,42" -depth 8 PNG32:tray-offline-template.png
 # App icon: a speech-bubble-like ring with a green presence dot, drawn at 512 px and scaled down
 # to every size a desktop asks for (the .deb and .rpm install each under /usr/share/icons/hicolor).
 convert -size 512x512 xc:none -fill '#3b4cc0' -draw "roundrectangle 16,16 496,496 112,112" \

@@ -2,7 +2,8 @@
 # Runs every test: formatting and lints, the Rust tests (engine rules and properties, and the
 # real app under Xvfb with its tray read over D-Bus), the Windows builds (clippy; the engine's
 # and the client core's tests, the CLI and the server with Linux ones, and the installer, under
-# Wine), the UI's type check and Vitest, and the packages installed on a clean Debian 12 root.
+# Wine), macOS type-checked (clippy with zig), the UI's type check and Vitest, and the packages
+# installed on a clean Debian 12 root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -27,6 +28,8 @@ scripts/package.sh --windows --debug
 echo "==> Windows: the installer installed and uninstalled on a new Wine prefix (scripts/windows/installer-test.sh)"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
 PRESENTLY_WINDOWS_SETUP="$PWD/dist/presently-$version-x64-setup.exe" scripts/windows/installer-test.sh
+echo "==> macOS: the workspace type-checked with clippy for aarch64-apple-darwin (scripts/macos/check.sh)"
+scripts/macos/check.sh
 # presently-cli.exe and presently-server.exe with Linux ones: crates/client/tests/windows.rs.
 export PRESENTLY_WINDOWS_CLI="$CARGO_TARGET_DIR/x86_64-pc-windows-gnu/debug/presently-cli.exe"
 export PRESENTLY_WINDOWS_SERVER="$CARGO_TARGET_DIR/x86_64-pc-windows-gnu/debug/presently-server.exe"

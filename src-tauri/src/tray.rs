@@ -12,13 +12,27 @@ use crate::state::{AppState, ChangeRequest, CommandError, Snapshot};
 
 pub const TRAY_ID: &str = "presently";
 
+/// macOS's menu bar takes template images (black and clear, tinted by the system), the same
+/// shapes; elsewhere the icon has the status's colour as well as its glyph.
+const TEMPLATE: bool = cfg!(target_os = "macos");
+
 fn icon(family: Family) -> Image<'static> {
-    let bytes: &'static [u8] = match family {
-        Family::Available => include_bytes!("../../icons/tray-available.png"),
-        Family::Busy => include_bytes!("../../icons/tray-busy.png"),
-        Family::Away => include_bytes!("../../icons/tray-away.png"),
-        Family::DoNotDisturb => include_bytes!("../../icons/tray-dnd.png"),
-        Family::Offline => include_bytes!("../../icons/tray-offline.png"),
+    let bytes: &'static [u8] = if TEMPLATE {
+        match family {
+            Family::Available => include_bytes!("../../icons/tray-available-template.png"),
+            Family::Busy => include_bytes!("../../icons/tray-busy-template.png"),
+            Family::Away => include_bytes!("../../icons/tray-away-template.png"),
+            Family::DoNotDisturb => include_bytes!("../../icons/tray-dnd-template.png"),
+            Family::Offline => include_bytes!("../../icons/tray-offline-template.png"),
+        }
+    } else {
+        match family {
+            Family::Available => include_bytes!("../../icons/tray-available.png"),
+            Family::Busy => include_bytes!("../../icons/tray-busy.png"),
+            Family::Away => include_bytes!("../../icons/tray-away.png"),
+            Family::DoNotDisturb => include_bytes!("../../icons/tray-dnd.png"),
+            Family::Offline => include_bytes!("../../icons/tray-offline.png"),
+        }
     };
     Image::from_bytes(bytes).expect("tray icons are valid PNGs checked in with the source")
 }
@@ -162,6 +176,7 @@ fn menu<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<Menu<R
 pub fn create<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<()> {
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(snap.me.status.family))
+        .icon_as_template(TEMPLATE)
         .menu(&menu(app, snap)?)
         .show_menu_on_left_click(true)
         .on_menu_event(on_menu_event)
@@ -175,7 +190,9 @@ pub fn draw<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) {
         if let Err(e) = menu(app, snap).and_then(|m| tray.set_menu(Some(m))) {
             tracing::warn!("could not update the tray menu: {e}");
         }
-        if let Err(e) = tray.set_icon(Some(icon(snap.me.status.family))) {
+        // Both at once on macOS (one after the other flickers); set_icon elsewhere.
+        if let Err(e) = tray.set_icon_with_as_template(Some(icon(snap.me.status.family)), TEMPLATE)
+        {
             tracing::warn!("could not update the tray icon: {e}");
         }
     }

@@ -113,7 +113,7 @@ pub fn capturing_consent(entries: &[ConsentEntry], apps: &[String]) -> Option<St
         .map(|e| e.name().to_string())
 }
 
-#[cfg(not(windows))]
+#[cfg(not(any(windows, target_os = "macos")))]
 fn pactl(args: &[&str]) -> Result<String, String> {
     let out = std::process::Command::new("pactl")
         .args(["-f", "json"])
@@ -132,25 +132,45 @@ fn pactl(args: &[&str]) -> Result<String, String> {
 /// Whether a sound server is listening for this session (`PULSE_SERVER`, or the socket in
 /// `XDG_RUNTIME_DIR` that PulseAudio and pipewire-pulse make). Asked first, so `pactl` never
 /// starts a sound server of its own (PulseAudio's autospawn).
-#[cfg(not(windows))]
+#[cfg(not(any(windows, target_os = "macos")))]
 fn sound_server() -> bool {
     std::env::var_os("PULSE_SERVER").is_some()
         || std::env::var_os("XDG_RUNTIME_DIR")
             .is_some_and(|d| std::path::Path::new(&d).join("pulse/native").exists())
 }
 
-/// Asks the platform now: the consent store on Windows, the sound server elsewhere.
+/// The first application on `apps` among macOS's applications recording now, by bundle id
+/// (`us.zoom.xos`, `com.microsoft.teams2`, `com.google.Chrome`).
+pub fn capturing_bundle(bundles: &[String], apps: &[String]) -> Option<String> {
+    bundles
+        .iter()
+        .find(|b| {
+            let b = b.to_lowercase();
+            apps.iter().any(|a| {
+                let a = a.trim().to_lowercase();
+                !a.is_empty() && b.contains(&a)
+            })
+        })
+        .cloned()
+}
+
+/// Asks the platform now: the consent store on Windows, CoreAudio on macOS, the sound server
+/// elsewhere.
 pub fn sample(apps: &[String]) -> Result<Option<String>, String> {
     #[cfg(windows)]
     {
         let entries = crate::windows::consent_entries(crate::windows::MICROPHONE_CONSENT)?;
         Ok(capturing_consent(&entries, apps))
     }
-    #[cfg(not(windows))]
+    #[cfg(target_os = "macos")]
+    {
+        Ok(capturing_bundle(&crate::macos::recording_bundles()?, apps))
+    }
+    #[cfg(not(any(windows, target_os = "macos")))]
     sample_sound_server(apps)
 }
 
-#[cfg(not(windows))]
+#[cfg(not(any(windows, target_os = "macos")))]
 fn sample_sound_server(apps: &[String]) -> Result<Option<String>, String> {
     if !sound_server() {
         return Err("no sound server (PulseAudio or PipeWire) is running for this session".into());
@@ -238,6 +258,20 @@ mod tests {
         assert!(capturing("not json", SOURCES, &apps())
             .unwrap_err()
             .contains("could not be read"));
+    }
+
+    #[test]
+    fn macos_bundles_recording_name_the_call() {
+        let bundles = [
+            "com.apple.VoiceMemos".to_string(),
+            "us.zoom.xos".to_string(),
+        ];
+        assert_eq!(
+            capturing_bundle(&bundles, &apps()),
+            Some("us.zoom.xos".into())
+        );
+        assert_eq!(capturing_bundle(&bundles[..1], &apps()), None);
+        assert_eq!(capturing_bundle(&[], &apps()), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Auto-away: how long the person has been idle, whether the screen is locked, behind a trait.
 //!
-//! On Windows, the session's own idle time and lock ([`crate::windows`]). On Linux:
+//! On Windows and macOS, the session's own idle time and lock ([`crate::windows`],
+//! [`crate::macos`]). On Linux:
 //! X11 idle time (`user-idle`, the XScreenSaver extension) in an X11 session; on Wayland, GNOME's
 //! idle monitor over the session bus, else the compositor's own idle protocol
 //! ([`crate::wayland_idle`]: KDE, wlroots compositors such as sway); without a display, GNOME's
@@ -11,6 +12,7 @@
 
 pub use crate::idle_source::{screen_locked, IdleSample, IdleSource};
 use crate::sync::{Command, SyncHandle};
+#[cfg(not(windows))]
 use futures_util::stream::{BoxStream, StreamExt};
 use presence::{DeviceActivity, Span};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,11 +114,14 @@ pub fn plan(wayland: bool, x11: bool) -> &'static [Source] {
     }
 }
 
-/// The best source this session offers, or [`NoIdle`] saying why there is none. On Windows,
-/// the session's own idle time and lock ([`crate::windows::WindowsIdle`]).
+/// The best source this session offers, or [`NoIdle`] saying why there is none. On Windows and
+/// macOS, the session's own idle time and lock ([`crate::windows::WindowsIdle`],
+/// [`crate::macos::MacIdle`]).
 pub fn detect() -> Box<dyn IdleSource> {
     #[cfg(windows)]
     return Box::new(crate::windows::WindowsIdle);
+    #[cfg(target_os = "macos")]
+    return Box::new(crate::macos::MacIdle);
     #[allow(unreachable_code)]
     let wayland = std::env::var_os("WAYLAND_DISPLAY").is_some();
     let x11 = std::env::var_os("DISPLAY").is_some();
@@ -228,6 +233,10 @@ pub async fn run(
 /// resume it reports active, and the idle loop corrects that on its next sample. Without a
 /// system bus or logind this does nothing.
 pub fn watch_sleep(sync: SyncHandle, runtime: tokio::runtime::Handle) {
+    if cfg!(windows) {
+        // The session watcher [`watch_lock`] starts on Windows hears sleep and resume too.
+        return;
+    }
     std::thread::spawn(move || {
         let Ok(conn) = zbus::blocking::Connection::system() else {
             tracing::info!("no system bus: suspend and resume are not watched");
@@ -278,9 +287,41 @@ impl ScreenLock {
 ///
 /// A service that is not running now is still listened to: a locker started later is heard.
 /// Without either bus this does nothing, and says so in the log.
+///
+/// On Windows, the session's lock and unlock and the power manager's sleep and resume, heard by
+/// a window of Presently's own ([`crate::windows::watch_session`]), reported as on Linux.
 pub fn watch_lock(sync: SyncHandle) -> ScreenLock {
     let lock = ScreenLock::default();
     let state = lock.clone();
+    #[cfg(windows)]
+    {
+        use crate::windows::SessionEvent;
+        let runtime = tokio::runtime::Handle::current();
+        let heard = crate::windows::watch_session(move |event| {
+            let activity = match event {
+                SessionEvent::Locked(locked) => {
+                    state.0.store(locked, Ordering::SeqCst);
+                    tracing::info!(locked, "the screen lock changed");
+                    if locked {
+                        DeviceActivity::Locked {
+                            locked_for: Span::ZERO,
+                        }
+                    } else {
+                        DeviceActivity::Active
+                    }
+                }
+                SessionEvent::Sleeping(true) => DeviceActivity::Locked {
+                    locked_for: Span::ZERO,
+                },
+                SessionEvent::Sleeping(false) => DeviceActivity::Active,
+            };
+            runtime.block_on(sync.send(Command::Activity(activity)));
+        });
+        if let Err(e) = heard {
+            tracing::info!(error = %e, "lock and sleep are seen only at each idle sample");
+        }
+    }
+    #[cfg(not(windows))]
     tokio::spawn(async move {
         let mut streams: Vec<BoxStream<'static, bool>> = Vec::new();
         match zbus::Connection::system().await {
@@ -335,6 +376,7 @@ pub fn watch_lock(sync: SyncHandle) -> ScreenLock {
 
 /// This process's logind session: `XDG_SESSION_ID`, else the session of this process, else
 /// logind's `auto` (the caller's session).
+#[cfg(not(windows))]
 async fn logind_session(
     system: &zbus::Connection,
 ) -> zbus::Result<zbus::zvariant::OwnedObjectPath> {
@@ -359,6 +401,7 @@ async fn logind_session(
     }
 }
 
+#[cfg(not(windows))]
 async fn logind_lock(system: &zbus::Connection) -> zbus::Result<Vec<BoxStream<'static, bool>>> {
     let path = logind_session(system).await?;
     let session = zbus::Proxy::new(
@@ -382,6 +425,7 @@ async fn logind_lock(system: &zbus::Connection) -> zbus::Result<Vec<BoxStream<'s
     Ok(vec![lock, unlock, hint])
 }
 
+#[cfg(not(windows))]
 async fn screensaver(
     session: &zbus::Connection,
     name: &'static str,

@@ -7,7 +7,7 @@
 //!   monitor, or "unavailable").
 //! - [`notifier`]: desktop notifications (notify-rust).
 //! - [`api`]: the REST calls (sign in, explain, preferences, statuses).
-//! - [`windows`]: what the Windows desktop says (idle, lock, microphone), on Windows.
+//! - [`windows`], [`macos`]: what those desktops say (idle, lock, microphone), on each.
 //! - [`server`]: which server, and how it is trusted (TLS roots, an extra CA, plain HTTP only on
 //!   loopback unless allowed).
 
@@ -17,6 +17,8 @@ pub mod desktop_dnd;
 pub mod idle;
 pub mod idle_source;
 pub mod local;
+#[cfg(target_os = "macos")]
+pub mod macos;
 pub mod notifier;
 pub mod server;
 pub mod session;

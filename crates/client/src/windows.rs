@@ -1,8 +1,10 @@
 //! What the Windows desktop says, read with its own calls: the time since the last input
 //! (`GetLastInputInfo`, the same clock the screen saver uses), whether the workstation is locked
-//! (the input desktop is then Winlogon's, not the person's `Default`), and which applications
-//! use the microphone now (the consent store Windows keeps for its privacy settings and the
-//! taskbar's microphone icon). Compiled on Windows only; run under Wine by `scripts/test.sh`.
+//! (the input desktop is then Winlogon's, not the person's `Default`), lock, unlock, sleep and
+//! resume as they happen (the session's and the power manager's messages to a window of
+//! Presently's own), and which applications use the microphone now (the consent store Windows
+//! keeps for its privacy settings and the taskbar's microphone icon). Compiled on Windows only;
+//! run under Wine by `scripts/test.sh`.
 
 use crate::calls::ConsentEntry;
 use crate::idle_source::{IdleSample, IdleSource};
@@ -73,6 +75,126 @@ pub fn workstation_locked() -> bool {
     !String::from_utf16_lossy(&name[..len]).eq_ignore_ascii_case("Default")
 }
 
+/// What the session watcher hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The workstation was locked (true) or unlocked (false).
+    Locked(bool),
+    /// The computer is going to sleep (true) or has resumed (false).
+    Sleeping(bool),
+}
+
+type OnSessionEvent = Box<dyn Fn(SessionEvent)>;
+
+thread_local! {
+    /// The watcher's callback, on the thread that owns its window.
+    static ON_EVENT: std::cell::RefCell<Option<OnSessionEvent>> = const { std::cell::RefCell::new(None) };
+}
+
+unsafe extern "system" fn session_window(
+    window: windows_sys::Win32::Foundation::HWND,
+    message: u32,
+    wparam: usize,
+    lparam: isize,
+) -> isize {
+    use windows_sys::Win32::UI::WindowsAndMessaging::*;
+    let event = match (message, wparam as u32) {
+        (WM_WTSSESSION_CHANGE, WTS_SESSION_LOCK) => Some(SessionEvent::Locked(true)),
+        (WM_WTSSESSION_CHANGE, WTS_SESSION_UNLOCK) => Some(SessionEvent::Locked(false)),
+        (WM_POWERBROADCAST, PBT_APMSUSPEND) => Some(SessionEvent::Sleeping(true)),
+        // Automatic resume comes first, whether or not a person is there; the other follows
+        // when one is. Either means awake.
+        (WM_POWERBROADCAST, PBT_APMRESUMEAUTOMATIC | PBT_APMRESUMESUSPEND) => {
+            Some(SessionEvent::Sleeping(false))
+        }
+        _ => None,
+    };
+    if let Some(event) = event {
+        ON_EVENT.with(|on| {
+            if let Some(on) = on.borrow().as_ref() {
+                on(event);
+            }
+        });
+        if message == WM_POWERBROADCAST {
+            return 1;
+        }
+    }
+    // SAFETY: the arguments are the ones Windows gave this window procedure.
+    unsafe { DefWindowProcW(window, message, wparam, lparam) }
+}
+
+/// Lock, unlock, sleep and resume as they happen: a message-only window on a thread of its own,
+/// registered for the session's changes (`WTSRegisterSessionNotification`) and the power
+/// manager's suspend and resume (`RegisterSuspendResumeNotification`), hands each to `on`.
+/// Returns the window (as a number), or why there is none.
+pub fn watch_session(on: impl Fn(SessionEvent) + Send + 'static) -> Result<isize, String> {
+    use windows_sys::Win32::System::LibraryLoader::GetModuleHandleW;
+    use windows_sys::Win32::System::Power::RegisterSuspendResumeNotification;
+    use windows_sys::Win32::System::RemoteDesktop::{
+        WTSRegisterSessionNotification, NOTIFY_FOR_THIS_SESSION,
+    };
+    use windows_sys::Win32::UI::WindowsAndMessaging::*;
+    let (made, window) = std::sync::mpsc::channel::<Result<isize, String>>();
+    std::thread::Builder::new()
+        .name("windows-session".into())
+        .spawn(move || {
+            ON_EVENT.with(|slot| *slot.borrow_mut() = Some(Box::new(on)));
+            let class: Vec<u16> = "PresentlySessionWatcher\0".encode_utf16().collect();
+            // SAFETY: the class name is NUL-terminated and static for the thread's life; the
+            // window procedure is a valid `extern "system"` function.
+            let hwnd = unsafe {
+                let instance = GetModuleHandleW(std::ptr::null());
+                let mut wc: WNDCLASSW = std::mem::zeroed();
+                wc.lpfnWndProc = Some(session_window);
+                wc.hInstance = instance;
+                wc.lpszClassName = class.as_ptr();
+                RegisterClassW(&wc);
+                CreateWindowExW(
+                    0,
+                    class.as_ptr(),
+                    class.as_ptr(),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    HWND_MESSAGE,
+                    std::ptr::null_mut(),
+                    instance,
+                    std::ptr::null(),
+                )
+            };
+            if hwnd.is_null() {
+                let _ = made.send(Err(format!(
+                    "Windows gave Presently no window to hear lock and sleep with ({})",
+                    std::io::Error::last_os_error()
+                )));
+                return;
+            }
+            // SAFETY: `hwnd` is this thread's live window.
+            unsafe {
+                if WTSRegisterSessionNotification(hwnd, NOTIFY_FOR_THIS_SESSION) == 0 {
+                    tracing::info!(error = %std::io::Error::last_os_error(), "the session's lock and unlock are not heard at once (the idle samples still see the lock)");
+                }
+                if RegisterSuspendResumeNotification(hwnd, DEVICE_NOTIFY_WINDOW_HANDLE) == 0 {
+                    tracing::info!(error = %std::io::Error::last_os_error(), "sleep and resume are not heard (a resume is still seen by the clock's jump)");
+                }
+            }
+            let _ = made.send(Ok(hwnd as isize));
+            // SAFETY: a plain message loop on the window's own thread.
+            unsafe {
+                let mut msg: MSG = std::mem::zeroed();
+                while GetMessageW(&mut msg, std::ptr::null_mut(), 0, 0) > 0 {
+                    DispatchMessageW(&msg);
+                }
+            }
+        })
+        .map_err(|e| format!("no thread for the session watcher: {e}"))?;
+    window
+        .recv()
+        .map_err(|_| "the session watcher ended before it began".to_string())?
+}
+
 /// Where Windows keeps each application's use of the microphone, under the person's own key.
 pub const MICROPHONE_CONSENT: &str =
     r"Software\Microsoft\Windows\CurrentVersion\CapabilityAccessManager\ConsentStore\microphone";
@@ -114,6 +236,38 @@ pub fn consent_entries(path: &str) -> Result<Vec<ConsentEntry>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The messages Windows sends on lock, unlock, sleep and resume, posted to the watcher's
+    /// window, come out as events, in order.
+    #[test]
+    fn lock_unlock_sleep_and_resume_reach_the_watcher() {
+        use windows_sys::Win32::UI::WindowsAndMessaging::*;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let window = watch_session(move |e| tx.send(e).unwrap()).expect("a watcher window");
+        for (message, wparam) in [
+            (WM_WTSSESSION_CHANGE, WTS_SESSION_LOCK),
+            (WM_WTSSESSION_CHANGE, WTS_SESSION_UNLOCK),
+            (WM_WTSSESSION_CHANGE, 0x1), // a console connect: nothing to report
+            (WM_POWERBROADCAST, PBT_APMSUSPEND),
+            (WM_POWERBROADCAST, PBT_APMRESUMEAUTOMATIC),
+        ] {
+            // SAFETY: the window lives on the watcher's thread until the process ends.
+            let posted = unsafe { PostMessageW(window as _, message, wparam as usize, 1) };
+            assert_ne!(posted, 0, "{}", std::io::Error::last_os_error());
+        }
+        let heard: Vec<SessionEvent> = (0..4)
+            .map(|_| rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap())
+            .collect();
+        assert_eq!(
+            heard,
+            [
+                SessionEvent::Locked(true),
+                SessionEvent::Locked(false),
+                SessionEvent::Sleeping(true),
+                SessionEvent::Sleeping(false)
+            ]
+        );
+    }
 
     #[test]
     fn idle_time_and_lock_come_from_the_session() {
