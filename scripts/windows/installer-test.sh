@@ -7,7 +7,9 @@
 #      get it is written;
 #   3. uninstalls it silently: everything it installed is gone, the person's data stays;
 #   4. installs it for everyone (/AllUsers, /NoStartOnLogin): Program Files, the all-users Start
-#      menu and Settings entry, no start-on-login entry; uninstalls it.
+#      menu and Settings entry, no start-on-login entry; uninstalls it;
+#   5. presently-server.exe as a Windows service: installed, started by the service manager,
+#      answering /healthz with its database and log in %ProgramData%\Presently, stopped, removed.
 # Each check says what it expected. The prefix is new each run and removed after.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,6 +21,8 @@ if [ -z "$setup" ]; then
   setup="$PWD/dist/presently-$version-x64-setup.exe"
 fi
 [ -f "$setup" ] || { echo "error: no installer at $setup" >&2; exit 1; }
+server_exe="$(dirname "$setup")/presently-server-$version-x64.exe"
+[ -f "$server_exe" ] || { echo "error: no $server_exe (scripts/package.sh --windows makes it)" >&2; exit 1; }
 
 work="$(mktemp -d)"
 export PRESENTLY_WINEPREFIX="$work/prefix"
@@ -91,4 +95,37 @@ settle
 [ ! -e "$machine" ] || fail "Program Files\\Presently is still there"
 ! reg_has 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Presently' DisplayVersion \
   || fail "the all-users Settings > Apps entry is still there"
-echo "==> The Windows installer: installed and uninstalled for one person and for everyone"
+
+echo "==> presently-server.exe as a Windows service"
+# Services end with the Wine session: a new session, kept up while the service runs.
+/usr/lib/wine/wineserver -k 2>/dev/null || true
+/usr/lib/wine/wineserver -w
+/usr/lib/wine/wineserver -p
+mkdir -p "$WINEPREFIX/drive_c/Program Files/Presently Server"
+cp "$server_exe" "$WINEPREFIX/drive_c/Program Files/Presently Server/presently-server.exe"
+server='C:\Program Files\Presently Server\presently-server.exe'
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+said="$(run "$server" --listen "127.0.0.1:$port" service install)"
+echo "$said" | grep -q "installed the Windows service" || fail "service install said: $said"
+run sc start PresentlyServer >/dev/null
+healthy=""
+for _ in $(seq 1 60); do
+  if curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; then healthy=1; break; fi
+  sleep 0.5
+done
+[ -n "$healthy" ] || fail "the service does not answer /healthz on 127.0.0.1:$port"
+service_data="$WINEPREFIX/drive_c/ProgramData/Presently"
+[ -f "$service_data/server.db" ] || fail "the service's database is not in %ProgramData%\\Presently"
+grep -q "listening" "$service_data/server.log" || fail "the service's log is not in %ProgramData%\\Presently\\server.log"
+run sc stop PresentlyServer >/dev/null
+for _ in $(seq 1 60); do
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || break
+  sleep 0.5
+done
+! curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || fail "the service still answers after sc stop"
+said="$(run "$server" service uninstall)"
+echo "$said" | grep -q "removed the Windows service" || fail "service uninstall said: $said"
+! run sc query PresentlyServer 2>/dev/null | grep -q PresentlyServer || fail "the service is still registered"
+[ -f "$service_data/server.db" ] || fail "removing the service removed its database"
+echo "    installed, started, answering, stopped and removed; its database and log stay"
+echo "==> The Windows installer and the server's service: all checked"

@@ -66,6 +66,22 @@ pub fn default_path() -> PathBuf {
     base.join(folder).join("client.db")
 }
 
+/// Renames a damaged store. On Windows a file is renamed only once every handle on it is
+/// closed, and SQLite's closes a moment after a failed open: a sharing violation is retried for
+/// up to two seconds.
+async fn move_aside(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match std::fs::rename(from, to) {
+            Err(e) if cfg!(windows) && e.raw_os_error() == Some(32) && tries < 40 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
 impl Store {
     /// Opens or creates the store. A damaged file is moved aside (kept, never deleted) and a
     /// new one started; a file locked by another process is an error that says so.
@@ -85,10 +101,12 @@ impl Store {
                     "corrupt-{}.db",
                     chrono::Utc::now().format("%Y%m%dT%H%M%S")
                 ));
-                std::fs::rename(path, &moved_to).map_err(|e| StoreError::Open {
-                    path: path.into(),
-                    detail: format!("it is damaged and could not be moved aside: {e}"),
-                })?;
+                move_aside(path, &moved_to)
+                    .await
+                    .map_err(|e| StoreError::Open {
+                        path: path.into(),
+                        detail: format!("it is damaged and could not be moved aside: {e}"),
+                    })?;
                 for ext in ["db-wal", "db-shm"] {
                     let _ = std::fs::remove_file(path.with_extension(ext));
                 }
@@ -118,10 +136,15 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| classify(path, e))?;
-        MIGRATOR.run(&pool).await.map_err(|e| match e {
-            sqlx::migrate::MigrateError::Execute(e) => classify(path, e),
-            other => StoreError::Other(other.to_string()),
-        })?;
+        if let Err(e) = MIGRATOR.run(&pool).await {
+            // Closed before the caller moves a damaged file aside: Windows cannot rename a
+            // file that is still open.
+            pool.close().await;
+            return Err(match e {
+                sqlx::migrate::MigrateError::Execute(e) => classify(path, e),
+                other => StoreError::Other(other.to_string()),
+            });
+        }
         Ok(Store {
             pool,
             path: path.into(),

@@ -98,6 +98,28 @@ pub enum Command {
     /// Ask the server on --listen whether it is healthy (for a container's health check):
     /// exits 0 on ok, 1 with the reason otherwise
     Health,
+    /// The server as a Windows service (as an administrator): `install` with the options it
+    /// should serve with, `uninstall`
+    #[cfg(windows)]
+    #[command(subcommand)]
+    Service(Service),
+}
+
+#[cfg(windows)]
+#[derive(Subcommand, Clone)]
+pub enum Service {
+    /// Install the service PresentlyServer, started at boot as LocalSystem, with the options
+    /// given beside this command; its database defaults to %ProgramData%\Presently\server.db
+    Install,
+    /// Stop and remove the service (its database and log stay)
+    Uninstall,
+    /// What the service manager starts (not for a console)
+    #[command(hide = true)]
+    Run {
+        /// The log file (a service has no console) [default: %ProgramData%\Presently\server.log]
+        #[arg(long)]
+        log: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 mod admin;
 mod cli;
+#[cfg(windows)]
+mod service;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -52,9 +54,17 @@ fn main() -> ExitCode {
                 .parse()
                 .expect("a valid log directive"),
         );
+    #[cfg(windows)]
+    let to_file = matches!(
+        cli.command,
+        Some(Command::Service(cli::Service::Run { .. }))
+    );
+    #[cfg(not(windows))]
+    let to_file = false;
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(!to_file)
+        .with_writer(log_writer(&cli));
     if config.json_logs {
         logs.json().init();
     } else {
@@ -62,12 +72,25 @@ fn main() -> ExitCode {
     }
     // One open file per connected client: use all the system allows.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
+    #[cfg(windows)]
+    if let Some(Command::Service(what)) = &cli.command {
+        let database_given = cli.database_url.is_some() || cli.config.is_some();
+        return match service::service(config, what.clone(), database_given) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("presently-server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     let result = runtime.block_on(async move {
         match cli.command {
-            None => serve(config).await,
+            None => serve(config, shutdown_signal()).await,
             Some(Command::Admin(a)) => admin::admin(config, a).await,
             Some(Command::Health) => health(&config).await,
+            #[cfg(windows)]
+            Some(Command::Service(_)) => unreachable!("handled before the runtime starts"),
         }
     });
     match result {
@@ -79,7 +102,35 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> Result<(), AppError> {
+/// Where the log goes: stderr, or for the Windows service (which has no console) `server.log` in
+/// its data folder.
+fn log_writer(cli: &Cli) -> tracing_subscriber::fmt::writer::BoxMakeWriter {
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
+    #[cfg(windows)]
+    if let Some(Command::Service(cli::Service::Run { log })) = &cli.command {
+        let path = log
+            .clone()
+            .unwrap_or_else(|| service::data_dir().join("server.log"));
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        {
+            return BoxMakeWriter::new(std::sync::Mutex::new(file));
+        }
+    }
+    let _ = cli;
+    BoxMakeWriter::new(std::io::stderr)
+}
+
+/// Serves until `stop` ends (a signal, or the Windows service manager's stop).
+async fn serve(
+    config: Config,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), AppError> {
     let tls = match &config.tls {
         Some((cert, key)) => Some(presently_server::tls::server_config(cert, key)?),
         None => None,
@@ -127,7 +178,7 @@ async fn serve(config: Config) -> Result<(), AppError> {
             format!("{scheme}://{}", running.addr),
         ));
     }
-    shutdown_signal().await;
+    stop.await;
     eprintln!("presently-server: stopping");
     running.stop().await;
     Ok(())
