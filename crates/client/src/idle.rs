@@ -12,7 +12,7 @@
 
 pub use crate::idle_source::{screen_locked, IdleSample, IdleSource};
 use crate::sync::{Command, SyncHandle};
-#[cfg(not(windows))]
+#[cfg(not(any(windows, target_os = "macos")))]
 use futures_util::stream::{BoxStream, StreamExt};
 use presence::{DeviceActivity, Span};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -233,8 +233,8 @@ pub async fn run(
 /// resume it reports active, and the idle loop corrects that on its next sample. Without a
 /// system bus or logind this does nothing.
 pub fn watch_sleep(sync: SyncHandle, runtime: tokio::runtime::Handle) {
-    if cfg!(windows) {
-        // The session watcher [`watch_lock`] starts on Windows hears sleep and resume too.
+    if cfg!(any(windows, target_os = "macos")) {
+        // The session watcher [`watch_lock`] starts on Windows and macOS hears sleep too.
         return;
     }
     std::thread::spawn(move || {
@@ -288,16 +288,17 @@ impl ScreenLock {
 /// A service that is not running now is still listened to: a locker started later is heard.
 /// Without either bus this does nothing, and says so in the log.
 ///
-/// On Windows, the session's lock and unlock and the power manager's sleep and resume, heard by
-/// a window of Presently's own ([`crate::windows::watch_session`]), reported as on Linux.
+/// On Windows and macOS, the session's lock and unlock and sleep and wake, heard by a window of
+/// Presently's own ([`crate::windows::watch_session`]) or AppKit's notifications
+/// ([`crate::macos::watch_session`]), reported as on Linux.
 pub fn watch_lock(sync: SyncHandle) -> ScreenLock {
     let lock = ScreenLock::default();
     let state = lock.clone();
-    #[cfg(windows)]
+    #[cfg(any(windows, target_os = "macos"))]
     {
-        use crate::windows::SessionEvent;
+        use crate::idle_source::SessionEvent;
         let runtime = tokio::runtime::Handle::current();
-        let heard = crate::windows::watch_session(move |event| {
+        let report = move |event| {
             let activity = match event {
                 SessionEvent::Locked(locked) => {
                     state.0.store(locked, Ordering::SeqCst);
@@ -315,13 +316,18 @@ pub fn watch_lock(sync: SyncHandle) -> ScreenLock {
                 },
                 SessionEvent::Sleeping(false) => DeviceActivity::Active,
             };
-            runtime.block_on(sync.send(Command::Activity(activity)));
-        });
-        if let Err(e) = heard {
+            // Off the runtime's threads (the watcher's window thread, AppKit's main thread).
+            let sync = sync.clone();
+            runtime.spawn(async move { sync.send(Command::Activity(activity)).await });
+        };
+        #[cfg(windows)]
+        if let Err(e) = crate::windows::watch_session(report) {
             tracing::info!(error = %e, "lock and sleep are seen only at each idle sample");
         }
+        #[cfg(target_os = "macos")]
+        crate::macos::watch_session(report);
     }
-    #[cfg(not(windows))]
+    #[cfg(not(any(windows, target_os = "macos")))]
     tokio::spawn(async move {
         let mut streams: Vec<BoxStream<'static, bool>> = Vec::new();
         match zbus::Connection::system().await {
@@ -376,7 +382,7 @@ pub fn watch_lock(sync: SyncHandle) -> ScreenLock {
 
 /// This process's logind session: `XDG_SESSION_ID`, else the session of this process, else
 /// logind's `auto` (the caller's session).
-#[cfg(not(windows))]
+#[cfg(not(any(windows, target_os = "macos")))]
 async fn logind_session(
     system: &zbus::Connection,
 ) -> zbus::Result<zbus::zvariant::OwnedObjectPath> {
@@ -401,7 +407,7 @@ async fn logind_session(
     }
 }
 
-#[cfg(not(windows))]
+#[cfg(not(any(windows, target_os = "macos")))]
 async fn logind_lock(system: &zbus::Connection) -> zbus::Result<Vec<BoxStream<'static, bool>>> {
     let path = logind_session(system).await?;
     let session = zbus::Proxy::new(
@@ -425,7 +431,7 @@ async fn logind_lock(system: &zbus::Connection) -> zbus::Result<Vec<BoxStream<'s
     Ok(vec![lock, unlock, hint])
 }
 
-#[cfg(not(windows))]
+#[cfg(not(any(windows, target_os = "macos")))]
 async fn screensaver(
     session: &zbus::Connection,
     name: &'static str,

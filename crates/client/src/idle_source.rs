@@ -30,3 +30,13 @@ pub fn screen_locked() -> bool {
     .and_then(|m| m.body().deserialize::<bool>())
     .unwrap_or(false)
 }
+
+/// What a desktop's session watcher hears as it happens (Windows' session and power messages,
+/// macOS's workspace and screen-lock notifications).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The screen was locked (true) or unlocked (false).
+    Locked(bool),
+    /// The computer is going to sleep (true) or has woken (false).
+    Sleeping(bool),
+}

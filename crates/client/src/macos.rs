@@ -1,10 +1,12 @@
 //! What macOS says, read with its own frameworks: the time since the last input (`user-idle`,
 //! IOKit's `HIDIdleTime`), whether the screen is locked (the window server's session,
 //! `CGSSessionScreenIsLocked`), and which applications record from a microphone now (CoreAudio's
-//! process objects, macOS 14.2 and later: each one's bundle id and whether it is running input).
+//! process objects, macOS 14.2 and later: each one's bundle id and whether it is running input),
+//! and sleep, wake, lock and unlock as they happen (the workspace's and the screen lock's
+//! notifications).
 //! Compiled for macOS only and type-checked by `scripts/test.sh` (zig); it cannot run here.
 
-use crate::idle_source::{IdleSample, IdleSource};
+use crate::idle_source::{IdleSample, IdleSource, SessionEvent};
 use objc2_core_audio::{
     kAudioHardwarePropertyProcessObjectList, kAudioObjectPropertyElementMain,
     kAudioObjectPropertyScopeGlobal, kAudioObjectSystemObject, kAudioProcessPropertyBundleID,
@@ -48,6 +50,52 @@ pub fn screen_locked() -> bool {
     }
     // SAFETY: the window server keeps a CFBoolean under this key.
     unsafe { &*(value as *const CFBoolean) }.as_bool()
+}
+
+/// Sleep and wake (`NSWorkspaceWillSleepNotification`, `…DidWakeNotification`) and the screen's
+/// lock and unlock (`com.apple.screenIsLocked` / `…Unlocked`, distributed notifications), each
+/// handed to `on`. They are delivered through the main thread's run loop, which the app runs
+/// (AppKit's); `presently-cli run` has none and sees the lock at each idle sample instead.
+pub fn watch_session(on: impl Fn(SessionEvent) + Send + Sync + 'static) {
+    use objc2_app_kit::{
+        NSWorkspace, NSWorkspaceDidWakeNotification, NSWorkspaceWillSleepNotification,
+    };
+    use objc2_foundation::{
+        NSDistributedNotificationCenter, NSNotification, NSNotificationCenter, NSString,
+    };
+    let on = std::sync::Arc::new(on);
+    let observe = |center: &NSNotificationCenter, name: &NSString, event: SessionEvent| {
+        let on = on.clone();
+        let block = block2::RcBlock::new(move |_: NonNull<NSNotification>| on(event));
+        // SAFETY: no sender filter and no queue (delivered on the posting thread); the block
+        // only calls `on`, which is Send + Sync.
+        let token = unsafe {
+            center.addObserverForName_object_queue_usingBlock(Some(name), None, None, &block)
+        };
+        // Observed for as long as the process lives.
+        std::mem::forget(token);
+    };
+    let workspace = NSWorkspace::sharedWorkspace().notificationCenter();
+    // SAFETY: AppKit's notification names, constant for the process's life.
+    let (sleep, wake) = unsafe {
+        (
+            NSWorkspaceWillSleepNotification,
+            NSWorkspaceDidWakeNotification,
+        )
+    };
+    observe(&workspace, sleep, SessionEvent::Sleeping(true));
+    observe(&workspace, wake, SessionEvent::Sleeping(false));
+    let screen = NSDistributedNotificationCenter::defaultCenter();
+    observe(
+        &screen,
+        &NSString::from_str("com.apple.screenIsLocked"),
+        SessionEvent::Locked(true),
+    );
+    observe(
+        &screen,
+        &NSString::from_str("com.apple.screenIsUnlocked"),
+        SessionEvent::Locked(false),
+    );
 }
 
 fn address(selector: u32) -> AudioObjectPropertyAddress {

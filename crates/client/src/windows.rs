@@ -7,7 +7,7 @@
 //! run under Wine by `scripts/test.sh`.
 
 use crate::calls::ConsentEntry;
-use crate::idle_source::{IdleSample, IdleSource};
+use crate::idle_source::{IdleSample, IdleSource, SessionEvent};
 use windows_sys::Win32::System::StationsAndDesktops::{
     CloseDesktop, GetUserObjectInformationW, OpenInputDesktop, DESKTOP_READOBJECTS, UOI_NAME,
 };
@@ -73,15 +73,6 @@ pub fn workstation_locked() -> bool {
     }
     let len = name.iter().position(|&c| c == 0).unwrap_or(name.len());
     !String::from_utf16_lossy(&name[..len]).eq_ignore_ascii_case("Default")
-}
-
-/// What the session watcher hears.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionEvent {
-    /// The workstation was locked (true) or unlocked (false).
-    Locked(bool),
-    /// The computer is going to sleep (true) or has resumed (false).
-    Sleeping(bool),
 }
 
 type OnSessionEvent = Box<dyn Fn(SessionEvent)>;
