@@ -49,10 +49,9 @@ if [ "$windows" = 1 ]; then
   built="$CARGO_TARGET_DIR/$target/$profile"
   stage="$(mktemp -d)"
   trap 'rm -rf "$stage"' EXIT
-  loader="$(find "$built/build" -path '*webview2-com-sys*' -path '*x64*' -name WebView2Loader.dll | head -n1)"
-  [ -f "$built/WebView2Loader.dll" ] && loader="$built/WebView2Loader.dll"
-  [ -n "$loader" ] || { echo "error: WebView2Loader.dll was not found under $built (webview2-com-sys's build copies it)" >&2; exit 1; }
-  cp "$loader" "$stage/WebView2Loader.dll"
+  # webview2-com-sys's build script puts the loader beside the programs.
+  [ -f "$built/WebView2Loader.dll" ] || { echo "error: $built/WebView2Loader.dll is missing (webview2-com-sys's build copies it there)" >&2; exit 1; }
+  cp "$built/WebView2Loader.dll" "$stage/WebView2Loader.dll"
   cp icons/icon.ico "$stage/presently.ico"
   for exe in presently presently-cli presently-server; do
     # Debug information out of the programs people download (it is most of a debug build).

@@ -38,6 +38,15 @@ pub const DEFAULT_APPS: &[&str] = &[
     "firefox",
 ];
 
+/// Whether a name the system gives an application holds one on `apps`, in any case.
+fn listed(name: &str, apps: &[String]) -> bool {
+    let name = name.to_lowercase();
+    apps.iter().any(|a| {
+        let a = a.trim().to_lowercase();
+        !a.is_empty() && name.contains(&a)
+    })
+}
+
 /// The first application on `apps` capturing a microphone, from `pactl -f json list
 /// source-outputs` and `… list sources`. Streams that are corked (paused) do not count.
 pub fn capturing(outputs: &str, sources: &str, apps: &[String]) -> Result<Option<String>, String> {
@@ -61,14 +70,11 @@ pub fn capturing(outputs: &str, sources: &str, apps: &[String]) -> Result<Option
         }
         let props = &o["properties"];
         let names = ["application.name", "application.process.binary"]
-            .map(|k| props[k].as_str().unwrap_or("").to_lowercase());
+            .map(|k| props[k].as_str().unwrap_or(""));
         let shown = props["application.name"]
             .as_str()
             .unwrap_or("an application");
-        if apps.iter().any(|a| {
-            let a = a.trim().to_lowercase();
-            !a.is_empty() && names.iter().any(|n| n.contains(&a))
-        }) {
+        if names.iter().any(|n| listed(n, apps)) {
             return Ok(Some(shown.to_string()));
         }
     }
@@ -103,13 +109,7 @@ pub fn capturing_consent(entries: &[ConsentEntry], apps: &[String]) -> Option<St
     entries
         .iter()
         .filter(|e| e.started != 0 && e.stopped == 0)
-        .find(|e| {
-            let name = e.name().to_lowercase();
-            apps.iter().any(|a| {
-                let a = a.trim().to_lowercase();
-                !a.is_empty() && name.contains(&a)
-            })
-        })
+        .find(|e| listed(e.name(), apps))
         .map(|e| e.name().to_string())
 }
 
@@ -142,16 +142,7 @@ fn sound_server() -> bool {
 /// The first application on `apps` among macOS's applications recording now, by bundle id
 /// (`us.zoom.xos`, `com.microsoft.teams2`, `com.google.Chrome`).
 pub fn capturing_bundle(bundles: &[String], apps: &[String]) -> Option<String> {
-    bundles
-        .iter()
-        .find(|b| {
-            let b = b.to_lowercase();
-            apps.iter().any(|a| {
-                let a = a.trim().to_lowercase();
-                !a.is_empty() && b.contains(&a)
-            })
-        })
-        .cloned()
+    bundles.iter().find(|b| listed(b, apps)).cloned()
 }
 
 /// Asks the platform now: the consent store on Windows, CoreAudio on macOS, the sound server

@@ -185,6 +185,18 @@ pub fn activity(sample: &IdleSample, report_after: Duration) -> Option<DeviceAct
     }
 }
 
+/// What a lock (or sleep) as it happens reports: Locked from now, or Active again (the idle
+/// loop corrects it at its next sample).
+fn locked_now(locked: bool) -> DeviceActivity {
+    if locked {
+        DeviceActivity::Locked {
+            locked_for: Span::ZERO,
+        }
+    } else {
+        DeviceActivity::Active
+    }
+}
+
 fn same_kind(a: &DeviceActivity, b: &DeviceActivity) -> bool {
     std::mem::discriminant(a) == std::mem::discriminant(b)
 }
@@ -256,13 +268,7 @@ pub fn watch_sleep(sync: SyncHandle, runtime: tokio::runtime::Handle) {
             let Ok(going_to_sleep) = message.body().deserialize::<bool>() else {
                 continue;
             };
-            let activity = if going_to_sleep {
-                DeviceActivity::Locked {
-                    locked_for: Span::ZERO,
-                }
-            } else {
-                DeviceActivity::Active
-            };
+            let activity = locked_now(going_to_sleep);
             runtime.block_on(sync.send(Command::Activity(activity)));
         }
     });
@@ -303,18 +309,9 @@ pub fn watch_lock(sync: SyncHandle) -> ScreenLock {
                 SessionEvent::Locked(locked) => {
                     state.0.store(locked, Ordering::SeqCst);
                     tracing::info!(locked, "the screen lock changed");
-                    if locked {
-                        DeviceActivity::Locked {
-                            locked_for: Span::ZERO,
-                        }
-                    } else {
-                        DeviceActivity::Active
-                    }
+                    locked_now(locked)
                 }
-                SessionEvent::Sleeping(true) => DeviceActivity::Locked {
-                    locked_for: Span::ZERO,
-                },
-                SessionEvent::Sleeping(false) => DeviceActivity::Active,
+                SessionEvent::Sleeping(sleeping) => locked_now(sleeping),
             };
             // Off the runtime's threads (the watcher's window thread, AppKit's main thread).
             let sync = sync.clone();
@@ -367,13 +364,7 @@ pub fn watch_lock(sync: SyncHandle) -> ScreenLock {
                 continue;
             }
             tracing::info!(locked, "the screen lock changed");
-            let activity = if locked {
-                DeviceActivity::Locked {
-                    locked_for: Span::ZERO,
-                }
-            } else {
-                DeviceActivity::Active
-            };
+            let activity = locked_now(locked);
             sync.send(Command::Activity(activity)).await;
         }
     });
