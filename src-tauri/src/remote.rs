@@ -30,6 +30,8 @@ pub struct Remote {
     pub store: Store,
     pub api: Api,
     pub token: String,
+    /// People's photos kept on this computer, beside the store.
+    pub faces: presently_client::faces::Faces,
     view: Mutex<View>,
     /// Subscribed before sync starts, so the first events are not missed; taken by the
     /// forwarding task.
@@ -98,6 +100,7 @@ impl Remote {
             notifier.clone(),
             Options {
                 clock: clock.clone(),
+                faces: Some(presently_client::faces::Faces::beside(&store.path)),
                 ..Options::new(&server, &token, device)
             },
         );
@@ -175,6 +178,7 @@ impl Remote {
             sync,
             notifier,
             server: server.address(),
+            faces: presently_client::faces::Faces::beside(&store.path),
             store,
             api,
             token,
@@ -313,7 +317,12 @@ impl Remote {
                 changed.presence = true;
             }
             Event::SelfView { .. } => changed.presence = true,
-            Event::Team { .. } | Event::Delta { .. } => changed.team = true,
+            Event::Delta { .. } => changed.team = true,
+            // A team snapshot may carry the person's own new name or photo too.
+            Event::Team { .. } => {
+                changed.team = true;
+                changed.presence = true;
+            }
             Event::Statuses { statuses } => {
                 self.with(|v| v.statuses = statuses.clone());
                 changed.presence = true;

@@ -96,6 +96,7 @@ impl AppState {
             let statuses = r.statuses();
             return Snapshot {
                 me,
+                myself: r.sync.myself(),
                 statuses: if statuses.is_empty() {
                     self.with(|l| l.selectable())
                 } else {
@@ -111,6 +112,7 @@ impl AppState {
             let now = self.clock.now();
             Snapshot {
                 me: l.self_view(now),
+                myself: None,
                 statuses: l.selectable(),
                 paused_until: l.paused_until(now),
                 unread: 0,

@@ -6,6 +6,7 @@ import type {
   AdminUsers,
   ApiKeys,
   AuditPage,
+  Avatar,
   CustomStatuses,
   CustomStatusRequest,
   Devices,
@@ -80,6 +81,42 @@ async function call<T>(method: string, path: string, body?: unknown, auth = true
 
 const enc = encodeURIComponent;
 
+/** Sends a file's bytes as the body (a photo), with the same errors as `call`. */
+async function upload<T>(path: string, bytes: Uint8Array): Promise<T> {
+  const t = token();
+  let r: Response;
+  try {
+    r = await fetch(`/api/v1${path}`, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream", ...(t ? { authorization: `Bearer ${t}` } : {}) },
+      body: bytes as BodyInit,
+    });
+  } catch {
+    throw new ServerError("The server does not answer: check that it runs and try again.", 0);
+  }
+  const text = await r.text();
+  if (!r.ok) {
+    let message = `The server refused the photo (HTTP ${r.status}).`;
+    try {
+      message = (JSON.parse(text) as ErrorBody).error.message;
+    } catch {
+      // Not one of ours: keep the status.
+    }
+    throw new ServerError(message, r.status);
+  }
+  return JSON.parse(text) as T;
+}
+
+/** A person's photo as an object URL for <img>, fetched with the administrator's token; null when they have none. */
+export async function faceUrl(user: string, _version: string, size: number): Promise<string | null> {
+  const t = token();
+  const r = await fetch(`/api/v1/people/${enc(user)}/avatar?size=${size}`, {
+    headers: t ? { authorization: `Bearer ${t}` } : {},
+  });
+  if (!r.ok) return null;
+  return URL.createObjectURL(await r.blob());
+}
+
 const DEVICE = "presently.admin.device";
 
 /** This browser tab's device id: a token is bound to the device that signed in. */
@@ -127,6 +164,8 @@ export const admin = {
   updateUser: (id: string, b: { name?: string; role?: string; active?: boolean }) =>
     call<AdminUser>("PATCH", `/admin/users/${enc(id)}`, b),
   deleteUser: (id: string) => call<void>("DELETE", `/admin/users/${enc(id)}`),
+  setPhoto: (id: string, bytes: Uint8Array) => upload<Avatar>(`/admin/users/${enc(id)}/avatar`, bytes),
+  removePhoto: (id: string) => call<void>("DELETE", `/admin/users/${enc(id)}/avatar`),
   resetPassword: (id: string) => call<PasswordReset>("POST", `/admin/users/${enc(id)}/password-reset`, {}),
   devices: () => call<Devices>("GET", "/admin/devices"),
   revokeDevice: (user: string, dev: string) =>

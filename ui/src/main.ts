@@ -1,6 +1,11 @@
 import { mount } from "svelte";
 import App from "./App.svelte";
 import { applyTheme, savedTheme } from "./lib/theme";
+import { setFaceLoader } from "./lib/faces";
+import { api } from "./lib/api";
+import "./lib/design/tokens.css";
+
+setFaceLoader(api.face);
 
 // Before the first paint, so a dark theme does not flash light.
 applyTheme(savedTheme());

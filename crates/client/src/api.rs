@@ -272,6 +272,48 @@ impl Api {
         .await
         .map(|_| ())
     }
+
+    /// One size of a person's photo, as JPEG (the smallest stored at least `size` pixels);
+    /// none when they have no photo.
+    pub async fn avatar(
+        &self,
+        token: &str,
+        user: &presence::UserId,
+        size: u32,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
+        let r = self
+            .send(
+                self.http
+                    .get(self.url(&format!("/people/{}/avatar", user.as_str())))
+                    .query(&[("size", size)])
+                    .bearer_auth(token),
+            )
+            .await;
+        match r {
+            Ok(jpeg) => Ok(Some(jpeg)),
+            Err(ApiError::Refused { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets the person's own photo (PNG, JPEG or WebP; the server crops and re-encodes it).
+    pub async fn set_avatar(&self, token: &str, image: Vec<u8>) -> Result<rest::Avatar, ApiError> {
+        self.call(
+            self.http
+                .put(self.url("/me/avatar"))
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(image)
+                .bearer_auth(token),
+        )
+        .await
+    }
+
+    /// Removes the person's own photo: teammates see their initials.
+    pub async fn remove_avatar(&self, token: &str) -> Result<(), ApiError> {
+        self.send(self.http.delete(self.url("/me/avatar")).bearer_auth(token))
+            .await
+            .map(|_| ())
+    }
 }
 
 /// The most precise words in an error's chain ("Connection refused (os error 111)" rather than

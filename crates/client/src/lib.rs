@@ -14,6 +14,7 @@
 pub mod api;
 pub mod calls;
 pub mod desktop_dnd;
+pub mod faces;
 pub mod idle;
 pub mod idle_source;
 pub mod local;

@@ -23,8 +23,9 @@ pub enum Action {
 }
 
 pub trait Notifier: Send + Sync + 'static {
-    /// Shows one notification; returns the desktop's id for it.
-    fn show(&self, n: &Notification) -> Result<u32, NotifyError>;
+    /// Shows one notification (with the face of the person it is from, when there is one);
+    /// returns the desktop's id for it.
+    fn show(&self, n: &Notification, face: Option<&std::path::Path>) -> Result<u32, NotifyError>;
     /// Closes a shown notification (read or dismissed elsewhere).
     fn close(&self, seq: u64);
     /// "You missed N notifications", after Do not disturb or a pause ends.
@@ -215,12 +216,17 @@ impl DesktopNotifier {
 }
 
 impl Notifier for DesktopNotifier {
-    fn show(&self, n: &Notification) -> Result<u32, NotifyError> {
+    fn show(&self, n: &Notification, face: Option<&std::path::Path>) -> Result<u32, NotifyError> {
         if !self.enabled() {
             return Err(NotifyError("turned off in settings".into()));
         }
         let mut d = self.base();
         d.summary(&n.title).body(&n.body);
+        // The sender's face: the image-path hint on Linux, the toast's image on Windows, the
+        // banner's picture on macOS.
+        if let Some(face) = face.and_then(|f| f.to_str()) {
+            d.image_path(face);
+        }
         #[cfg(all(unix, not(target_os = "macos")))]
         {
             d.urgency(if n.urgent {
@@ -274,12 +280,18 @@ impl Notifier for DesktopNotifier {
 #[derive(Default)]
 pub struct Recorder {
     pub shown: Mutex<Vec<u64>>,
+    /// The face shown with each, in the same order.
+    pub faces: Mutex<Vec<Option<std::path::PathBuf>>>,
     pub closed: Mutex<Vec<u64>>,
     pub summaries: Mutex<Vec<u64>>,
 }
 
 impl Notifier for Recorder {
-    fn show(&self, n: &Notification) -> Result<u32, NotifyError> {
+    fn show(&self, n: &Notification, face: Option<&std::path::Path>) -> Result<u32, NotifyError> {
+        self.faces
+            .lock()
+            .expect("lock")
+            .push(face.map(|f| f.to_path_buf()));
         let mut s = self.shown.lock().expect("lock");
         s.push(n.seq.0);
         Ok(s.len() as u32)

@@ -114,6 +114,67 @@ async fn shown_when_available_held_in_dnd_summary_after_and_closed_when_dismisse
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_from_a_teammate_shows_their_face() {
+    if !desktop_tools() {
+        return;
+    }
+    let desktop = Desktop::start();
+    let server = Server::start().await;
+    // Cal, bea's teammate, has a photo.
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        80,
+        80,
+        image::Rgb([30, 120, 200]),
+    ))
+    .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+    .unwrap();
+    let face = server
+        .app()
+        .set_face(
+            &presently_server::app::Actor::command_line(),
+            &server.org,
+            server.cal.as_str(),
+            Some(png),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let store = store_path(desktop.home.as_path(), "client");
+    login(&store, &server.url(), "bea@one.test", "laptop");
+    let env = [("DBUS_SESSION_BUS_ADDRESS", desktop.bus_address.clone())];
+    let app = run(&store, &env, &["--no-auto-away"]);
+    app.wait_for("online", |l| l.contains("\"online\"")).await;
+
+    server
+        .notify_from(&server.bea, "Cal asks: lunch?", Some(&server.cal))
+        .await;
+    server.notify(&server.bea, "Build failed").await;
+    eventually("both shown", || async {
+        let lines = desktop.notify_lines();
+        lines.iter().any(|l| l.contains("lunch?"))
+            && lines.iter().any(|l| l.contains("Build failed"))
+    })
+    .await;
+    let lines = desktop.notify_lines();
+    let from_cal = lines.iter().find(|l| l.contains("lunch?")).unwrap();
+    // The image-path hint names cal's photo, kept beside the store, at this version.
+    let path = from_cal
+        .split('"')
+        .find(|p| p.contains(&face.version) && p.ends_with(".jpg"))
+        .unwrap_or_else(|| panic!("no face on the notification: {from_cal}"));
+    assert!(from_cal.contains("image-path"), "{from_cal}");
+    let jpeg = std::fs::read(path).expect("the face is a file");
+    assert_eq!(
+        image::guess_format(&jpeg).unwrap(),
+        image::ImageFormat::Jpeg
+    );
+    // A notification from no one has no face.
+    let from_nobody = lines.iter().find(|l| l.contains("Build failed")).unwrap();
+    assert!(!from_nobody.contains("image-path"), "{from_nobody}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_away_from_real_x11_idle_time_restores_the_exact_earlier_status() {
     if !desktop_tools() {
         return;

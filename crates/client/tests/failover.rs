@@ -142,7 +142,9 @@ async fn resumes_on_another_node(route: Route) {
     let mut options = Options::new(&server, &token, device);
     options.max_backoff = Duration::from_millis(500);
     let (sync, _task) = sync::spawn(store.clone(), Arc::new(Recorder::default()), options);
-    let mut events = sync.subscribe();
+    // Subscribed at once: the client may be online before the first wait below begins.
+    let from_start = sync.subscribe();
+    let events = sync.subscribe();
     let http = reqwest::Client::new();
     let send = |to: SocketAddr, title: &'static str| {
         let (http, key) = (http.clone(), key.clone());
@@ -157,10 +159,10 @@ async fn resumes_on_another_node(route: Route) {
             assert_eq!(r.status().as_u16(), 201, "{title}");
         }
     };
-    let wait_for = |events: &mut tokio::sync::broadcast::Receiver<Event>,
+    // Waits on a receiver taken before the action whose event it waits for.
+    let wait_for = |mut events: tokio::sync::broadcast::Receiver<Event>,
                     what: &'static str,
                     f: fn(&Event) -> bool| {
-        let mut events = events.resubscribe();
         async move {
             tokio::time::timeout(Duration::from_secs(20), async {
                 loop {
@@ -177,11 +179,11 @@ async fn resumes_on_another_node(route: Route) {
     };
 
     // Connected to node A (the first), a notification arrives.
-    let online = wait_for(&mut events, "online", |e| {
+    let online = wait_for(from_start, "online", |e| {
         matches!(e, Event::Connection(Connection::Online))
     });
     online.await;
-    let first = wait_for(&mut events, "the first notification", |e| {
+    let first = wait_for(events.resubscribe(), "the first notification", |e| {
         matches!(e, Event::Notification { .. })
     });
     send(a.addr, "before").await;
@@ -190,7 +192,7 @@ async fn resumes_on_another_node(route: Route) {
     // Node A goes away. While the client is cut off, a notification is sent through node B.
     // (Listening for "online again" first: given both addresses, the client may be back on
     // node B before the notification is sent.)
-    let back = wait_for(&mut events, "online again", |e| {
+    let back = wait_for(events.resubscribe(), "online again", |e| {
         matches!(e, Event::Connection(Connection::Online))
     });
     a.stop().await;
@@ -198,7 +200,7 @@ async fn resumes_on_another_node(route: Route) {
     // The client comes back, now to node B, and resumes.
     back.await;
     let after = wait_for(
-        &mut events,
+        events.resubscribe(),
         "a notification after",
         |e| matches!(e, Event::Notification { entry } if entry.notification.title == "after"),
     );

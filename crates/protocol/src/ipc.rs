@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Snapshot {
     pub me: SelfView,
+    /// The person as teammates see them (name, photo), when connected to a server that says
+    /// so; none on their own.
+    pub myself: Option<crate::Member>,
     pub statuses: Vec<StatusEntry>,
     /// Notifications paused until then, whatever the status (DND may hide the pause).
     pub paused_until: Option<Timestamp>,

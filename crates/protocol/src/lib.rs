@@ -139,6 +139,10 @@ pub struct Member {
     /// IANA time zone, for the teammate's local time.
     pub time_zone: String,
     pub view: TeamView,
+    /// The version of their photo (`GET /api/v1/people/{user}/avatar?size=`); none: show their
+    /// initials. A new version means a new photo: fetch it again.
+    #[serde(default)]
+    pub avatar: Option<String>,
 }
 
 #[derive(ts_rs::TS, utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,9 +254,15 @@ pub enum ServerMessage {
         #[ts(optional, type = "number")]
         heartbeat_ms: Option<u64>,
     },
-    /// Everyone in the user's teams; sent after the welcome.
+    /// Everyone in the user's teams; sent after the welcome, and again when they change (who
+    /// is in them, a name, a photo).
     TeamSnapshot {
         members: Vec<Member>,
+        /// The person themselves as teammates see them (their name and photo): absent from
+        /// servers before 0.2.
+        #[serde(default)]
+        #[ts(optional)]
+        me: Option<Member>,
     },
     /// One teammate's visible presence changed.
     PresenceDelta {

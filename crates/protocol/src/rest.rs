@@ -108,6 +108,19 @@ pub struct Me {
     #[ts(type = "number")]
     pub unread: u64,
     pub teams: Vec<TeamRef>,
+    /// The version of the person's photo; none: initials.
+    #[serde(default)]
+    pub avatar: Option<String>,
+}
+
+/// `PUT /me/avatar`, `PUT /admin/users/{user}/avatar`: the photo as stored.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Avatar {
+    /// Its version (also its ETag): teammates see it in their team snapshot.
+    pub version: String,
+    /// The sizes stored, in pixels; `GET /people/{user}/avatar?size=` serves the smallest at
+    /// least as large as asked.
+    pub sizes: Vec<u32>,
 }
 
 /// `GET /me/limits`: what the organisation allows the person to choose in their settings.

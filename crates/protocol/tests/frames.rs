@@ -80,7 +80,15 @@ fn server_messages_round_trip() {
                 name: "Teammate".into(),
                 time_zone: "Europe/Paris".into(),
                 view: rules.team_view(&person, now),
+                avatar: Some("0123456789abcdef".into()),
             }],
+            me: Some(Member {
+                user: UserId::parse("u1").unwrap(),
+                name: "Me".into(),
+                time_zone: "UTC".into(),
+                view: rules.team_view(&person, now),
+                avatar: None,
+            }),
         },
         ServerMessage::PresenceDelta {
             user: UserId::parse("u2").unwrap(),
@@ -127,6 +135,7 @@ fn server_messages_round_trip() {
                 name: "Someone".into(),
                 time_zone: "UTC".into(),
                 view: rules.team_view(&person, now),
+                avatar: None,
             }],
         },
         ServerMessage::Statuses {

@@ -91,6 +91,7 @@ fn generated() -> String {
         rest::OrgRef::decl(),
         rest::TeamRef::decl(),
         rest::Me::decl(),
+        rest::Avatar::decl(),
         rest::Team::decl(),
         rest::Statuses::decl(),
         rest::NotificationsQuery::decl(),

@@ -80,6 +80,7 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(direct_call))
         .routes(routes!(assign))
         .merge(crate::admin_api::routes())
+        .merge(crate::faces_api::routes())
 }
 
 #[utoipa::path(get, path = "/openapi.json", tag = "sessions", responses((status = 200, description = "this document", content_type = "application/json")))]
@@ -216,6 +217,7 @@ async fn me(State(app): State<Arc<App>>, Device(d): Device) -> Result<Json<rest:
             .filter(|(_, t)| t.members.contains(&d.user.id))
             .map(|(id, t)| rest::TeamRef { id, name: t.name })
             .collect(),
+        avatar: d.user.avatar.clone(),
     }))
 }
 

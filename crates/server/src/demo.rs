@@ -70,9 +70,20 @@ pub async fn seed(app: &Arc<App>) -> Result<Demo, AppError> {
             &teams,
         )
         .await?;
-    for (name, email, tz) in TEAMMATES {
-        app.create_user(&org.id, email, name, PASSWORD, Role::Member, tz, &teams)
+    for (n, (name, email, tz)) in TEAMMATES.iter().enumerate() {
+        let id = app
+            .create_user(&org.id, email, name, PASSWORD, Role::Member, tz, &teams)
             .await?;
+        // Half of them with a photo (a drawn portrait), half with initials, as in a real team.
+        if n % 2 == 0 {
+            app.set_face(
+                &crate::app::Actor::command_line(),
+                &org.id,
+                id.as_str(),
+                Some(portrait(n as u32)),
+            )
+            .await?;
+        }
     }
     tracing::info!(org = %org.id, "demo organisation created");
     Ok(Demo {
@@ -81,6 +92,37 @@ pub async fn seed(app: &Arc<App>) -> Result<Demo, AppError> {
         org: org.id,
         user,
     })
+}
+
+/// A demo person's photo: a head and shoulders in a lighter tone on a soft gradient, as a PNG
+/// (the server re-encodes it like any upload).
+fn portrait(seed: u32) -> Vec<u8> {
+    const TONES: [([u8; 3], [u8; 3]); 4] = [
+        ([94, 129, 172], [222, 196, 170]),
+        ([120, 94, 150], [240, 205, 180]),
+        ([70, 130, 110], [190, 140, 110]),
+        ([170, 100, 80], [120, 85, 70]),
+    ];
+    let (back, skin) = TONES[(seed / 2) as usize % TONES.len()];
+    let size = 256u32;
+    let img = image::RgbImage::from_fn(size, size, |x, y| {
+        let (fx, fy) = (x as f32 / size as f32, y as f32 / size as f32);
+        let head = ((fx - 0.5).powi(2) + ((fy - 0.4) / 1.15).powi(2)).sqrt() < 0.2;
+        let shoulders = fy > 0.72 && ((fx - 0.5) / 1.6).powi(2) + (fy - 1.05).powi(2) < 0.12;
+        if head {
+            image::Rgb(skin)
+        } else if shoulders {
+            image::Rgb([back[0] / 2 + 20, back[1] / 2 + 20, back[2] / 2 + 20])
+        } else {
+            let shade = 1.0 - 0.35 * fy;
+            image::Rgb(back.map(|c| (c as f32 * shade + 60.0 * (1.0 - shade)) as u8))
+        }
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("a PNG in memory");
+    png
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -67,6 +67,34 @@ where
     }
 }
 
+/// A photo sent as the body itself; one over [`crate::faces::MAX_UPLOAD`] is refused in words.
+pub struct Photo(pub Vec<u8>);
+
+impl<S: Send + Sync> FromRequest<S> for Photo {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let too_large = || {
+            AppError::new(
+                protocol::ErrorKind::TooLarge,
+                "the photo is larger than 5 MiB: choose a smaller one",
+            )
+        };
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) if b.len() > crate::faces::MAX_UPLOAD => Err(too_large()),
+            Ok(b) if b.is_empty() => Err(AppError::invalid(
+                "no photo was sent: send the image itself as the body",
+            )),
+            Ok(b) => Ok(Photo(b.to_vec())),
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
+            Err(r) => Err(AppError::new(
+                protocol::ErrorKind::Malformed,
+                format!("the photo could not be read: {}", r.body_text()),
+            )),
+        }
+    }
+}
+
 fn bearer(parts: &Parts) -> Result<&str, AppError> {
     let header = parts
         .headers

@@ -14,6 +14,8 @@ pub mod demo;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod faces;
+pub mod faces_api;
 pub mod hub;
 mod limits;
 pub mod nats;

@@ -12,8 +12,8 @@ const view = (status: string, label: string, family: Family) => ({
 
 const found: Found = {
   people: [
-    { member: { user: "u1", name: "Dan", time_zone: "UTC", view: view("available", "Available", "available") }, email: "dan@x.test", teams: [{ id: "t1", name: "Support" }] },
-    { member: { user: "u2", name: "Eve", time_zone: "UTC", view: view("offline", "Offline", "offline") }, email: "eve@x.test", teams: [] },
+    { member: { user: "u1", name: "Dan", time_zone: "UTC", avatar: null, view: view("available", "Available", "available") }, email: "dan@x.test", teams: [{ id: "t1", name: "Support" }] },
+    { member: { user: "u2", name: "Eve", time_zone: "UTC", avatar: null, view: view("offline", "Offline", "offline") }, email: "eve@x.test", teams: [] },
   ],
   more: true,
 };

@@ -13,6 +13,7 @@ function snapshot(paused_until: number | null = null): Snapshot {
   return {
     me: { ...me, seen_by_others: { status: me.status, message: null, last_seen: null, reachable_on: null } },
     statuses: [],
+    myself: null,
     paused_until,
     unread: 0,
     connection: "Connected",

@@ -8,6 +8,7 @@ function member(name: string, status: string, label: string, family: Family, gly
     user: name.toLowerCase(),
     name,
     time_zone: "Europe/Berlin",
+    avatar: null,
     view: {
       status: { status, label, family, colour: "green", glyph, emoji: null, since: 1_800_000_000_000, until: null },
       message: status === "busy" ? { text: "Heads down", emoji: "🚀", expires: null } : null,

@@ -38,8 +38,8 @@ const settings: Settings = {
 };
 
 const members: Member[] = [
-  { user: "u-cal", name: "Cal", time_zone: "Europe/London", view: null as unknown as Member["view"] },
-  { user: "u-dee", name: "Dee", time_zone: "Europe/Paris", view: null as unknown as Member["view"] },
+  { user: "u-cal", name: "Cal", time_zone: "Europe/London", avatar: null, view: null as unknown as Member["view"] },
+  { user: "u-dee", name: "Dee", time_zone: "Europe/Paris", avatar: null, view: null as unknown as Member["view"] },
 ];
 
 describe("SettingsPanel", () => {

@@ -29,6 +29,7 @@ function snapshot(me: StatusView, others: StatusView = me): Snapshot {
       entry("do_not_disturb", "Do not disturb", "do_not_disturb", "line"),
       entry("custom:lunch", "Lunch", "away", "emoji", "🍽️"),
     ],
+    myself: { user: "u-me", name: "Ada Lovelace", time_zone: "UTC", avatar: null, view: { status: others, message: null, last_seen: null, reachable_on: null } },
     paused_until: null,
     unread: 0,
     connection: "Connected",
@@ -41,7 +42,9 @@ describe("StatusPicker", () => {
     const onchoose = vi.fn();
     render(StatusPicker, { snapshot: snapshot(view("available", "Available", "available", "check")), onchoose });
     const button = screen.getByRole("button", { name: /Your status: Available/ });
-    expect(screen.getByRole("img", { name: "Available" }).textContent).toContain("✓");
+    // My face, with the badge of my status.
+    expect(button.querySelector('[data-testid="avatar-initials"]')?.textContent).toBe("AL");
+    expect(button.querySelector('[data-testid="presence-badge"]')?.getAttribute("data-family")).toBe("available");
     await fireEvent.click(button);
     const items = screen.getAllByRole("menuitemradio");
     expect(items.map((i) => i.textContent?.trim())).toEqual(["✓ Available", "⊖ Do not disturb", "🍽️ Lunch"]);

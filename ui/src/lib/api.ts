@@ -13,6 +13,11 @@ export const api = {
   signOutDevice: (device: string) => invoke<void>("sign_out_device", { device }),
   changePassword: (current: string, next: string, signOutOthers: boolean) =>
     invoke<void>("change_password", { current, new: next, signOutOthers }),
+  /** A person's photo as a data: URL (kept on this computer); null: show initials. */
+  face: (user: string, version: string, size: number) => invoke<string | null>("get_face", { user, version, size }),
+  /** The file's bytes go as the request's body. */
+  setPhoto: (bytes: Uint8Array) => invoke<void>("set_photo", bytes),
+  removePhoto: () => invoke<void>("remove_photo"),
   searchDirectory: (query: string, family: Family | null) =>
     invoke<Directory>("search_directory", { query, family }),
   center: () => invoke<CenterItem[]>("get_center"),

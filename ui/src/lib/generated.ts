@@ -140,7 +140,12 @@ export type Member = { user: UserId, name: string,
 /**
  * IANA time zone, for the teammate's local time.
  */
-time_zone: string, view: TeamView, };
+time_zone: string, view: TeamView, 
+/**
+ * The version of their photo (`GET /api/v1/people/{user}/avatar?size=`); none: show their
+ * initials. A new version means a new photo: fetch it again.
+ */
+avatar: string | null, };
 
 export type Link = string;
 
@@ -169,9 +174,19 @@ cursor: NotificationSeq,
  * device lease (at most 30 s), so a live client renews its lease in time.
  * Absent from servers before protocol 3: the client's own default.
  */
-heartbeat_ms?: number, } | { "type": "team_snapshot", members: Array<Member>, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, } | { "type": "report_needed", last_seq: number | null, reason: string, } | { "type": "report_applied", seq: number, } | { "type": "board_snapshot", members: Array<Member>, } | { "type": "statuses", statuses: Array<StatusEntry>, };
+heartbeat_ms?: number, } | { "type": "team_snapshot", members: Array<Member>, 
+/**
+ * The person themselves as teammates see them (their name and photo): absent from
+ * servers before 0.2.
+ */
+me?: Member, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, } | { "type": "report_needed", last_seq: number | null, reason: string, } | { "type": "report_applied", seq: number, } | { "type": "board_snapshot", members: Array<Member>, } | { "type": "statuses", statuses: Array<StatusEntry>, };
 
-export type Snapshot = { me: SelfView, statuses: Array<StatusEntry>, 
+export type Snapshot = { me: SelfView, 
+/**
+ * The person as teammates see them (name, photo), when connected to a server that says
+ * so; none on their own.
+ */
+myself: Member | null, statuses: Array<StatusEntry>, 
 /**
  * Notifications paused until then, whatever the status (DND may hide the pause).
  */
@@ -507,7 +522,22 @@ export type OrgRef = { id: string, name: string, };
 
 export type TeamRef = { id: string, name: string, };
 
-export type Me = { user: UserId, name: string, email: string, role: Role, org: OrgRef, device: DeviceId, view: SelfView, unread: number, teams: Array<TeamRef>, };
+export type Me = { user: UserId, name: string, email: string, role: Role, org: OrgRef, device: DeviceId, view: SelfView, unread: number, teams: Array<TeamRef>, 
+/**
+ * The version of the person's photo; none: initials.
+ */
+avatar: string | null, };
+
+export type Avatar = { 
+/**
+ * Its version (also its ETag): teammates see it in their team snapshot.
+ */
+version: string, 
+/**
+ * The sizes stored, in pixels; `GET /people/{user}/avatar?size=` serves the smallest at
+ * least as large as asked.
+ */
+sizes: Array<number>, };
 
 export type Team = { members: Array<Member>, };
 
@@ -656,7 +686,11 @@ view: TeamView,
 /**
  * Devices signed in (tokens not revoked).
  */
-devices: number, };
+devices: number, 
+/**
+ * The version of their photo; none: initials.
+ */
+avatar: string | null, };
 
 export type AdminUsers = { users: Array<AdminUser>, };
 

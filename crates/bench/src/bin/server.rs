@@ -1051,7 +1051,7 @@ async fn open(
 /// Counts what a storm's first team snapshot shows right and wrong: every teammate as their
 /// last change left them (Available when they never changed).
 fn check_snapshot(me: usize, text: &str, shared: &Shared) {
-    let Ok(protocol::ServerMessage::TeamSnapshot { members }) = protocol::decode_server(text)
+    let Ok(protocol::ServerMessage::TeamSnapshot { members, .. }) = protocol::decode_server(text)
     else {
         return;
     };
@@ -1302,6 +1302,7 @@ async fn seed(url: &str, clients: usize, team_size: usize) -> Vec<String> {
             password_reset: false,
             version: 0,
             next_deadline: None,
+            avatar: None,
         };
         db.create_user(&row, now).await.expect("user");
         db.add_member(&format!("t-bench-{}", i / team_size), &id)

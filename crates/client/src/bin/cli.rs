@@ -409,11 +409,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (sync, task) = sync::spawn(
                 s.store.clone(),
                 notifier,
-                Options::new(
-                    &s.signed_in.server,
-                    &s.signed_in.token,
-                    s.signed_in.device.clone(),
-                ),
+                Options {
+                    // A notification from a teammate shows their face.
+                    faces: Some(presently_client::faces::Faces::beside(&s.store.path)),
+                    ..Options::new(
+                        &s.signed_in.server,
+                        &s.signed_in.token,
+                        s.signed_in.device.clone(),
+                    )
+                },
             );
             if let Some(desktop) = desktop {
                 // Open and Mark read on a desktop notification: both mark it read everywhere;

@@ -16,10 +16,13 @@ impl Worker {
             | ServerMessage::ReportApplied { .. }
             | ServerMessage::ReportNeeded { .. }
             | ServerMessage::BoardSnapshot { .. } => {}
-            ServerMessage::TeamSnapshot { members } => {
+            ServerMessage::TeamSnapshot { members, me } => {
                 self.write(|l| {
                     l.members = members.clone();
                     l.stale_since = None;
+                    if me.is_some() {
+                        l.myself = me;
+                    }
                 });
                 if let Err(e) = self
                     .store
@@ -80,7 +83,10 @@ impl Worker {
                 {
                     let notifier = self.notifier.clone();
                     let n = notification.clone();
-                    match tokio::task::spawn_blocking(move || notifier.show(&n)).await {
+                    let face = self.face_of(n.sender.as_ref()).await;
+                    match tokio::task::spawn_blocking(move || notifier.show(&n, face.as_deref()))
+                        .await
+                    {
                         Ok(Ok(_)) => {
                             shown = true;
                             self.emit(Event::Shown {
@@ -182,3 +188,38 @@ impl Worker {
         self.emit(Event::Missed { count });
     }
 }
+
+impl Worker {
+    /// The kept photo of the person a notification is from, fetched now if need be (for at
+    /// most a second: a banner does not wait longer for a face). None when the sender is not a
+    /// teammate with a photo, or it cannot be had.
+    async fn face_of(&self, sender: Option<&presence::UserId>) -> Option<std::path::PathBuf> {
+        let faces = self.options.faces.as_ref()?;
+        let sender = sender?;
+        let version = {
+            let l = self.latest.read().unwrap_or_else(|p| p.into_inner());
+            l.members
+                .iter()
+                .chain(l.myself.iter())
+                .find(|m| &m.user == sender)?
+                .avatar
+                .clone()?
+        };
+        if let Some(kept) = faces.cached(sender, &version, FACE_SIZE) {
+            return Some(kept);
+        }
+        let api = crate::api::Api::new(&self.options.server);
+        let fetch = faces.get(&api, &self.options.token, sender, &version, FACE_SIZE);
+        match tokio::time::timeout(std::time::Duration::from_secs(1), fetch).await {
+            Ok(Ok(path)) => path,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "no face for a notification");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+}
+
+/// The size of a face on a desktop notification (their image slot is 48 to 80 pixels).
+const FACE_SIZE: u32 = 128;

@@ -46,6 +46,9 @@ pub struct Options {
     pub max_backoff: Duration,
     /// Where `now` comes from (when a change was queued, report sequence numbers).
     pub clock: SharedClock,
+    /// Where people's photos are kept: a desktop notification from a person shows their face.
+    /// None: banners without faces.
+    pub faces: Option<crate::faces::Faces>,
 }
 
 impl Options {
@@ -57,6 +60,7 @@ impl Options {
             heartbeat: HEARTBEAT,
             max_backoff: Duration::from_secs(30),
             clock: SystemClock::shared(),
+            faces: None,
         }
     }
 }
@@ -163,6 +167,8 @@ enum Input {
 #[derive(Debug, Default)]
 pub(crate) struct Latest {
     pub(crate) me: Option<SelfView>,
+    /// The person as their teammates see them (name, photo), from the last team snapshot.
+    pub(crate) myself: Option<Member>,
     pub(crate) members: Vec<Member>,
     /// Since when the team is not live (the connection is down, or it was restored from the
     /// store); none while it is.
@@ -209,6 +215,12 @@ impl SyncHandle {
     /// [`Event::SelfView`] emitted so far, so after [`Event::Applied`] it shows the change.
     pub fn me(&self) -> Option<SelfView> {
         self.read(|l| l.me.clone())
+    }
+
+    /// The person as teammates see them (their name and photo's version), once a server of
+    /// 0.2 or later has said so.
+    pub fn myself(&self) -> Option<Member> {
+        self.read(|l| l.myself.clone())
     }
 
     /// The team as last seen, with since when it is not live.

@@ -143,6 +143,11 @@ impl Server {
     }
 
     pub async fn notify(&self, user: &UserId, title: &str) -> u64 {
+        self.notify_from(user, title, None).await
+    }
+
+    /// A notification for `user` from the person `sender`.
+    pub async fn notify_from(&self, user: &UserId, title: &str, sender: Option<&UserId>) -> u64 {
         let (n, _) = self
             .app()
             .notify(
@@ -151,7 +156,7 @@ impl Server {
                     user: user.as_str().into(),
                     title: title.into(),
                     body: format!("body of {title}"),
-                    sender: None,
+                    sender: sender.map(|s| s.as_str().to_string()),
                     urgent: false,
                     external_id: None,
                     link: None,

@@ -22,6 +22,9 @@ pub struct AdminUser {
     pub view: TeamView,
     /// Devices signed in (tokens not revoked).
     pub devices: u32,
+    /// The version of their photo; none: initials.
+    #[serde(default)]
+    pub avatar: Option<String>,
 }
 
 /// `GET /admin/users`.

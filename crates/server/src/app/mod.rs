@@ -12,6 +12,7 @@
 
 mod accounts;
 pub mod admin;
+mod faces;
 mod notifications;
 mod orgs;
 mod registry;
@@ -54,6 +55,8 @@ pub struct App {
     pub release: std::sync::RwLock<Option<protocol::rest::AppRelease>>,
     /// Sign-in limits and the password-checking workers.
     pub signin: signin::Guard,
+    /// Photo changes per person.
+    face_changes: crate::limits::Keyed<String>,
     /// Serving clients (a server node), as opposed to the admin CLI's short-lived App: only a
     /// serving node runs timers and carries out what an account change means for connections
     /// and presence (closing sessions, signing devices out).
@@ -94,6 +97,8 @@ pub struct Slot {
     pub role: Role,
     /// False once deactivated: no sign-in, shown Offline, history kept.
     pub active: bool,
+    /// The version of their photo; none: initials.
+    pub avatar: Option<String>,
     state: Arc<Mutex<SlotState>>,
 }
 
@@ -104,6 +109,18 @@ impl Slot {
             && self.name == row.name
             && self.role == row.role
             && self.active == row.active
+            && self.avatar == row.avatar
+    }
+
+    /// The person as teammates, the directory and boards show them.
+    fn member(&self, st: &SlotState) -> protocol::Member {
+        protocol::Member {
+            user: self.id.clone(),
+            name: self.name.clone(),
+            time_zone: st.person.preferences.time_zone.name().to_string(),
+            view: st.team_view.clone(),
+            avatar: self.avatar.clone(),
+        }
     }
 }
 
@@ -205,6 +222,7 @@ impl App {
             demo: std::sync::atomic::AtomicBool::new(false),
             release: std::sync::RwLock::new(None),
             signin: signin::Guard::start(clock.clone(), signin::workers()),
+            face_changes: faces::limiter(clock.clone()),
             serving,
             reloads: roster::Reloads::default(),
         });
@@ -333,7 +351,7 @@ impl App {
                 let slot = match old.get(&id) {
                     Some(s) if s.same_identity(&row) => s.clone(),
                     Some(s) => {
-                        if s.name != row.name {
+                        if s.name != row.name || s.avatar != row.avatar {
                             renamed.insert(id.clone());
                         }
                         Arc::new(Slot {
@@ -343,6 +361,7 @@ impl App {
                             name: row.name,
                             role: row.role,
                             active: row.active,
+                            avatar: row.avatar,
                             state: s.state.clone(),
                         })
                     }
@@ -359,12 +378,13 @@ impl App {
             .filter(|id| !users.contains_key(*id))
             .cloned()
             .collect();
-        // Who has another set of teammates, or a teammate with another name, than before.
+        // Who has another set of teammates, or a teammate (or themselves) with another name or
+        // photo, than before.
         let regrouped: Vec<UserId> = users
             .keys()
             .filter(|u| {
                 let (before, after) = (old_directory.teammates(u), directory.teammates(u));
-                before != after || after.iter().any(|m| renamed.contains(m))
+                before != after || renamed.contains(*u) || after.iter().any(|m| renamed.contains(m))
             })
             .cloned()
             .collect();
@@ -409,6 +429,7 @@ impl App {
             name: row.name,
             role: row.role,
             active: row.active,
+            avatar: row.avatar,
             state: Arc::new(Mutex::new(SlotState {
                 team_view: rules.team_view(&row.state, now),
                 self_view: rules.self_view(&row.state, now),

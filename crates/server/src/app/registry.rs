@@ -124,12 +124,9 @@ impl App {
             if self.hub.devices_of(&slot.id).is_empty() {
                 continue;
             }
-            let members = self.members(&slot.id).await;
+            let snapshot = self.team_snapshot(&slot.id).await;
             let view = self.self_view(&slot).await;
-            for m in [
-                ServerMessage::TeamSnapshot { members },
-                ServerMessage::SelfUpdate { view },
-            ] {
+            for m in [snapshot, ServerMessage::SelfUpdate { view }] {
                 self.hub.deliver(&Event::User {
                     user: slot.id.clone(),
                     frame: frame(&m),
@@ -386,16 +383,22 @@ impl App {
         let mut out = Vec::with_capacity(mates.len());
         for mate in mates.iter() {
             if let Some(slot) = self.slot(mate) {
-                let st = slot.state.lock().await;
-                out.push(Member {
-                    user: slot.id.clone(),
-                    name: slot.name.clone(),
-                    time_zone: st.person.preferences.time_zone.name().to_string(),
-                    view: st.team_view.clone(),
-                });
+                out.push(slot.member(&*slot.state.lock().await));
             }
         }
         out
+    }
+
+    /// The user's team snapshot: their teammates, and themselves as teammates see them.
+    pub async fn team_snapshot(&self, user: &UserId) -> ServerMessage {
+        let me = match self.slot(user) {
+            Some(slot) => Some(slot.member(&*slot.state.lock().await)),
+            None => None,
+        };
+        ServerMessage::TeamSnapshot {
+            members: self.members(user).await,
+            me,
+        }
     }
 }
 
@@ -513,13 +516,7 @@ impl App {
     pub async fn board(&self, org: &str) -> Vec<protocol::Member> {
         let mut out = Vec::new();
         for slot in self.people_of_org(org) {
-            let st = slot.state.lock().await;
-            out.push(protocol::Member {
-                user: slot.id.clone(),
-                name: slot.name.clone(),
-                time_zone: st.person.preferences.time_zone.name().to_string(),
-                view: st.team_view.clone(),
-            });
+            out.push(slot.member(&*slot.state.lock().await));
         }
         out
     }

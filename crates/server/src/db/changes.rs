@@ -10,6 +10,27 @@ pub fn deactivate_user(user: impl Into<String>) -> Statement {
     Statement::new("UPDATE users SET active = 0 WHERE id = $1").text(user)
 }
 
+/// A person's photo at every size deleted.
+pub fn delete_avatars_of(user: impl Into<String>) -> Statement {
+    Statement::new("DELETE FROM avatars WHERE user_id = $1").text(user)
+}
+
+/// One size of a person's photo stored (a JPEG, base64).
+pub fn insert_avatar(user: impl Into<String>, size: u32, jpeg_base64: String) -> Statement {
+    Statement::new("INSERT INTO avatars (user_id, size, image) VALUES ($1, $2, $3)")
+        .text(user)
+        .int(size as i64)
+        .text(jpeg_base64)
+}
+
+/// Which photo a person shows (none: initials), if they still exist.
+pub fn set_avatar(user: impl Into<String>, version: Option<String>) -> Statement {
+    Statement::new("UPDATE users SET avatar = $1 WHERE id = $2")
+        .maybe_text(version)
+        .text(user)
+        .must_change("this person no longer exists")
+}
+
 /// A person's codes deleted.
 pub fn delete_codes_of(user: impl Into<String>) -> Statement {
     Statement::new("DELETE FROM codes WHERE user_id = $1").text(user)

@@ -25,6 +25,8 @@ pub struct UserRow {
     pub version: i64,
     /// When the stored state next needs looking at (see [`Db::claim_due`]).
     pub next_deadline: Option<i64>,
+    /// The current photo's version (see [`crate::faces::Face::version`]); none: initials.
+    pub avatar: Option<String>,
 }
 
 pub use protocol::rest::Role;
@@ -36,7 +38,7 @@ pub fn role_str(role: Role) -> &'static str {
     }
 }
 
-const USER_COLUMNS: &str = "SELECT id, org_id, email, name, password_hash, role, state, applied_requests, notification_seq, last_assigned, active, password_reset, version, next_deadline FROM users";
+const USER_COLUMNS: &str = "SELECT id, org_id, email, name, password_hash, role, state, applied_requests, notification_seq, last_assigned, active, password_reset, version, next_deadline, avatar FROM users";
 
 impl Db {
     pub async fn create_user(&self, user: &UserRow, now: i64) -> Result<(), DbError> {
@@ -191,6 +193,31 @@ impl Db {
     }
 }
 
+impl Db {
+    /// One size of a person's photo, with the version it belongs to; none when they have
+    /// no photo.
+    pub async fn avatar(
+        &self,
+        user_id: &str,
+        size: u32,
+    ) -> Result<Option<(String, Vec<u8>)>, DbError> {
+        use base64::Engine as _;
+        let row = sqlx::query(
+            "SELECT u.avatar, a.image FROM users u JOIN avatars a ON a.user_id = u.id \
+             WHERE u.id = $1 AND a.size = $2 AND u.avatar IS NOT NULL",
+        )
+        .bind(user_id)
+        .bind(size as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let image = base64::engine::general_purpose::STANDARD
+            .decode(row.get::<String, _>(1))
+            .map_err(|e| DbError::corrupt("photo", e))?;
+        Ok(Some((row.get(0), image)))
+    }
+}
+
 fn user_row(r: &AnyRow) -> Result<UserRow, DbError> {
     let role: String = r.get(5);
     Ok(UserRow {
@@ -212,5 +239,6 @@ fn user_row(r: &AnyRow) -> Result<UserRow, DbError> {
         password_reset: r.get::<i64, _>(11) != 0,
         version: r.get(12),
         next_deadline: r.get(13),
+        avatar: r.get(14),
     })
 }

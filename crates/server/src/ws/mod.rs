@@ -297,14 +297,7 @@ async fn serve(
         }),
     )
     .await?;
-    send_within(
-        &*app.clock,
-        socket,
-        send(ServerMessage::TeamSnapshot {
-            members: app.members(&user.id).await,
-        }),
-    )
-    .await?;
+    send_within(&*app.clock, socket, send(app.team_snapshot(&user.id).await)).await?;
     send_within(
         &*app.clock,
         socket,

@@ -27,7 +27,7 @@ on_both_databases!(
 const NEW_PASSWORD: &str = "a much longer one";
 
 fn is_snapshot_with(user: &UserId, present: bool) -> impl Fn(&ServerMessage) -> bool + '_ {
-    move |m| matches!(m, ServerMessage::TeamSnapshot { members } if members.iter().any(|x| &x.user == user) == present)
+    move |m| matches!(m, ServerMessage::TeamSnapshot { members, .. } if members.iter().any(|x| &x.user == user) == present)
 }
 
 fn message(v: &Value) -> &str {

@@ -100,6 +100,7 @@ async fn another_nodes_account_change_is_live_here(b: Backend) {
         password_reset: false,
         version: 0,
         next_deadline: None,
+        avatar: None,
     };
     f.app().db.create_user(&row, f.clock.now().0).await.unwrap();
     f.app().db.add_member(&f.team, id.as_str()).await.unwrap();

@@ -422,7 +422,7 @@ async fn an_outsider_on_nats_reads_nothing_and_what_it_forges_or_replays_changes
         .unwrap();
     cal_on_b
         .until("dan in the team, on node B", |m| {
-            matches!(m, ServerMessage::TeamSnapshot { members } if members.iter().any(|p| p.user == dan))
+            matches!(m, ServerMessage::TeamSnapshot { members, .. } if members.iter().any(|p| p.user == dan))
         })
         .await;
     let reloads = b.app.bus_stats().reloads - reloads_before;

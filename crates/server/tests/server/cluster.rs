@@ -602,7 +602,7 @@ async fn three_node_processes_say_when_nats_is_gone_and_converge_when_it_is_back
         until_health(n.addr, 200).await;
     }
     let caught_up = |m: &ServerMessage| match m {
-        ServerMessage::TeamSnapshot { members } => members
+        ServerMessage::TeamSnapshot { members, .. } => members
             .iter()
             .any(|x| x.user == bea && x.view.status.status == StatusId::BUSY),
         ServerMessage::PresenceDelta { user, view } => {

@@ -35,6 +35,7 @@ mod broker;
 mod bus;
 mod cluster;
 mod edges;
+mod faces;
 mod faults;
 mod nodes;
 mod notifications;

@@ -448,7 +448,7 @@ impl Client {
             other => panic!("expected welcome, got {other:?}"),
         }
         match c.next().await {
-            ServerMessage::TeamSnapshot { members } => c.members = members,
+            ServerMessage::TeamSnapshot { members, .. } => c.members = members,
             other => panic!("expected team snapshot, got {other:?}"),
         }
         match c.next().await {

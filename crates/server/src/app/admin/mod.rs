@@ -287,10 +287,10 @@ impl App {
             if self.hub.devices_of(user).is_empty() {
                 continue;
             }
-            let members = self.members(user).await;
+            let snapshot = self.team_snapshot(user).await;
             self.hub.deliver(&Event::User {
                 user: user.clone(),
-                frame: frame(&ServerMessage::TeamSnapshot { members }),
+                frame: frame(&snapshot),
                 notification: None,
                 version: None,
             });

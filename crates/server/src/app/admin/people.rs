@@ -54,12 +54,7 @@ impl App {
                 break;
             }
             out.push(rest::DirectoryEntry {
-                member: protocol::Member {
-                    user: slot.id.clone(),
-                    name: slot.name.clone(),
-                    time_zone: st.person.preferences.time_zone.name().to_string(),
-                    view: st.team_view.clone(),
-                },
+                member: slot.member(&st),
                 email: slot.email.clone(),
                 teams: their_teams,
             });
@@ -187,6 +182,7 @@ impl App {
                 devices: signed_in
                     .get(slot.id.as_str())
                     .map_or(0, |d| d.len() as u32),
+                avatar: slot.avatar.clone(),
             });
         }
         Ok(out)
@@ -271,6 +267,7 @@ impl App {
             db::delete_tokens_of(id),
             db::delete_memberships_of(id),
             db::delete_codes_of(id),
+            db::delete_avatars_of(id),
             db::delete_user(id),
         ];
         let affected = self
