@@ -7,6 +7,8 @@ real window through WebDriver (tauri-driver in front of WebKitWebDriver) and cap
 with ImageMagick's `import`:
 
   docs/screenshots/window.png       Do not disturb, a notification held as missed (light theme)
+  docs/screenshots/popover.png      the tray's quick panel (popover-dark.png in the dark theme)
+  docs/screenshots/window@2x.png, popover@2x.png   the same at 200 % (PRESENTLY_SHOT_SCALE=2)
   docs/screenshots/why.png          why the status is what it is, with each device
   docs/screenshots/settings.png     the settings panel
   docs/screenshots/status-menu-dark.png  the dark theme with the status menu open
@@ -30,6 +32,8 @@ APP = os.path.join(TARGET, "debug", "presently")
 SERVER = os.path.join(TARGET, "debug", "presently-server")
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "screenshots")
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+# PRESENTLY_SHOT_SCALE=2: the app at 200 % (GDK_SCALE=2) on a larger screen, window and panel only.
+SCALE = int(os.environ.get("PRESENTLY_SHOT_SCALE", "1"))
 
 
 def free_port() -> int:
@@ -81,7 +85,19 @@ class Window:
 def shot(name: str):
     path = os.path.join(OUT, name)
     # The window opens at the screen's top left with no window manager: keep just the window.
-    subprocess.run(["import", "-window", "root", "-crop", "1100x800+0+0", "+repage", path], check=True)
+    crop = f"{1100 * SCALE}x{800 * SCALE}+0+0"
+    subprocess.run(["import", "-window", "root", "-crop", crop, "+repage", path], check=True)
+    print(f"==> {os.path.relpath(path)}")
+
+
+def panel_shot(name: str):
+    """The quick panel's own window, found by its title."""
+    path = os.path.join(OUT, name)
+    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Presently quick panel$"],
+                         capture_output=True, text=True).stdout.split()
+    if not ids:
+        sys.exit("error: the quick panel is not shown")
+    subprocess.run(["import", "-window", ids[0], path], check=True)
     print(f"==> {os.path.relpath(path)}")
 
 
@@ -96,17 +112,36 @@ def main():
                NO_AT_BRIDGE="1", PRESENTLY_SERVER=f"http://127.0.0.1:{port}",
                PRESENTLY_EMAIL="demo@presently.local", PRESENTLY_PASSWORD="presently",
                PRESENTLY_STORE=f"{home}/client.db")
+    if SCALE != 1:
+        env["GDK_SCALE"] = str(SCALE)
     driver = subprocess.Popen(["tauri-driver", "--port", str(driver_port), "--native-port", str(free_port())],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait("the demo server", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2))
         w = Window(f"http://127.0.0.1:{driver_port}")
         wait("the demo team in the panel", lambda: len(w.find_all('[data-testid="member"]')) >= 4)
+        if SCALE != 1:
+            # At 200 %: the window and the quick panel, light.
+            time.sleep(2)
+            shot(f"window@{SCALE}x.png")
+            w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('open_popover'); return 1;", "args": []})
+            time.sleep(2)
+            panel_shot(f"popover@{SCALE}x.png")
+            w.end()
+            return
         # Do not disturb for an hour, then wait for a demo notification to be held as missed.
+        # (Do not disturb is behind the header's status message chip.)
+        w.click('.message-chip')
         w.click('.dnd button:nth-of-type(2)')
+        w.click('.message-chip')
         wait("a held notification", lambda: w.find_all('li.missed[data-testid="notification"]'), timeout=90)
         time.sleep(1)
         shot("window.png")
+        # The tray's quick panel, opened as its menu entry does.
+        w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('open_popover'); return 1;", "args": []})
+        time.sleep(2)
+        panel_shot("popover.png")
+        w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('close_popover'); return 1;", "args": []})
         # "Why am I shown as …?" opened (the app asks the server then), with the demo person's
         # devices, scrolled into view.
         w.click('#why-title')
@@ -124,8 +159,12 @@ def main():
         w.click("button.avatar")
         time.sleep(1)
         shot("status-menu-dark.png")
-        # The organisation's directory, scrolled into view, with a search for a team.
         w.click("button.avatar")
+        w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('open_popover'); return 1;", "args": []})
+        time.sleep(2)
+        panel_shot("popover-dark.png")
+        w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('close_popover'); return 1;", "args": []})
+        # The organisation's directory, scrolled into view, with a search for a team.
         box = wait("the directory", lambda: (w.find_all('[data-testid="directory-search"]') or [None])[0])
         w.call("POST", "/execute/sync", {"script": "arguments[0].scrollIntoView({block: 'center'});",
                                          "args": [{ELEMENT: box}]})

@@ -10,6 +10,8 @@ cargo build -p server --bin presently-server
 cargo build --bin presently
 echo "==> Taking screenshots under Xvfb (about a minute: it waits for a demo notification)"
 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- /usr/bin/python3 scripts/screenshots.py
+echo "==> The window and the quick panel at 200 %"
+PRESENTLY_SHOT_SCALE=2 xvfb-run -a -s "-screen 0 2560x1700x24" dbus-run-session -- /usr/bin/python3 scripts/screenshots.py
 echo "==> The web admin console in Chromium (the console's end-to-end test, saving its pages)"
 PRESENTLY_SCREENSHOTS="$PWD/docs/screenshots" cargo test -p client --test console -- --nocapture
 echo "==> The first-run sign-in screen (the first-run end-to-end test, saving it)"

@@ -56,6 +56,7 @@ fn the_tray_menu_sets_the_status_and_the_icon_follows() {
         "the first line is information, not an action"
     );
     for expected in [
+        "Quick panel…",
         "Available",
         "Busy",
         "Away",

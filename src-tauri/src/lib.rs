@@ -4,6 +4,7 @@ pub mod autostart;
 pub mod commands;
 pub mod connection;
 pub mod links;
+pub mod popover;
 pub mod presenter;
 pub mod remote;
 pub mod state;
@@ -48,13 +49,23 @@ pub fn run() {
             Some(vec![autostart::ARG]),
         ))
         .manage(AppState::new(rules, clock::SystemClock::shared()))
+        .manage(popover::Opened::default())
+        .manage(popover::Theme::default())
         .invoke_handler(tauri::generate_handler![
             commands::presence::get_snapshot,
             commands::presence::explain,
             commands::presence::change,
             commands::team::get_team,
             commands::team::search_directory,
+            commands::team::get_favourites,
+            commands::team::set_favourite,
+            commands::team::set_alert,
             commands::faces::get_face,
+            commands::panel::open_popover,
+            commands::panel::close_popover,
+            commands::panel::show_main,
+            commands::panel::set_theme,
+            commands::panel::get_theme,
             commands::faces::set_photo,
             commands::faces::remove_photo,
             commands::notifications::get_center,
@@ -75,10 +86,17 @@ pub fn run() {
             commands::session::change_password
         ])
         .on_window_event(|window, event| {
-            // Closing the window keeps the app in the tray; Quit is in the tray menu.
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                let _ = window.hide();
-                api.prevent_close();
+            match event {
+                // Closing the window keeps the app in the tray; Quit is in the tray menu.
+                WindowEvent::CloseRequested { api, .. } => {
+                    let _ = window.hide();
+                    api.prevent_close();
+                }
+                // The tray's panel closes when the person goes elsewhere.
+                WindowEvent::Focused(false) if window.label() == popover::LABEL => {
+                    popover::blurred(window.app_handle());
+                }
+                _ => {}
             }
         })
         .setup(|app| {
@@ -188,7 +206,7 @@ fn windows_missing_webview(error: &str) -> ! {
 /// of through OpenGL compositing. Measured under Xvfb (Mesa's software GL), this takes the web
 /// process from about 196 to 104 MiB with nothing visibly different; on a GPU the GL path
 /// costs driver mappings and buffers too. `PRESENTLY_GPU=1` keeps WebKit's default.
-fn render_on_cpu<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) {
+pub(crate) fn render_on_cpu<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) {
     if std::env::var("PRESENTLY_GPU").is_ok_and(|v| v == "1") {
         return;
     }

@@ -134,6 +134,7 @@ impl AppState {
             .map(|r| r.team())
             .unwrap_or(protocol::ipc::TeamPanel {
                 members: vec![],
+                favourites: vec![],
                 stale_since: None,
             })
     }

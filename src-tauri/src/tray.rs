@@ -5,9 +5,10 @@ use presence::{Change, Family, Glyph, SelfView, StatusId, Timestamp};
 use protocol::ipc::events;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
-use tauri::tray::TrayIconBuilder;
+use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
+use crate::popover;
 use crate::state::{AppState, ChangeRequest, CommandError, Snapshot};
 
 pub const TRAY_ID: &str = "presently";
@@ -93,6 +94,15 @@ fn menu<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<Menu<R
             None::<&str>,
         )?)?;
     }
+    // Linux trays send no clicks: the compact panel is an entry under the status there (a left
+    // click opens it on Windows and macOS, where the menu is the right click's).
+    menu.append(&MenuItem::with_id(
+        app,
+        "popover",
+        "Quick panel…",
+        true,
+        None::<&str>,
+    )?)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     for entry in &snap.statuses {
         let label = match &entry.emoji {
@@ -178,7 +188,31 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, snap: &Snapshot) -> tauri::Result<
         .icon(icon(snap.me.status.family))
         .icon_as_template(TEMPLATE)
         .menu(&menu(app, snap)?)
-        .show_menu_on_left_click(true)
+        // Windows and macOS: the left click opens the panel, the right click the menu. Linux
+        // trays show the menu on any click (and send no click events).
+        .show_menu_on_left_click(cfg!(target_os = "linux"))
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                rect,
+                ..
+            } = event
+            {
+                let scale = 1.0;
+                let position = rect.position.to_physical::<i32>(scale);
+                let size = rect.size.to_physical::<u32>(scale);
+                popover::toggle(
+                    tray.app_handle(),
+                    popover::Anchor::Icon(popover::Rect {
+                        x: position.x,
+                        y: position.y,
+                        width: size.width as i32,
+                        height: size.height as i32,
+                    }),
+                );
+            }
+        })
         .on_menu_event(on_menu_event)
         .build(app)?;
     Ok(())
@@ -233,6 +267,10 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
         match id {
             "open" => {
                 show_window(app);
+                return;
+            }
+            "popover" => {
+                popover::open(app, popover::Anchor::Unknown);
                 return;
             }
             // The window opens at what the item names: the message field, or the center.

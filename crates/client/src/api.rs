@@ -308,6 +308,44 @@ impl Api {
         .await
     }
 
+    /// Whom the person pinned, and whom they wait for.
+    pub async fn favourites(&self, token: &str) -> Result<rest::Favourites, ApiError> {
+        self.call(self.http.get(self.url("/me/favourites")).bearer_auth(token))
+            .await
+    }
+
+    /// Pins (`on`) or unpins a person of the organisation.
+    pub async fn set_favourite(
+        &self,
+        token: &str,
+        user: &presence::UserId,
+        on: bool,
+    ) -> Result<(), ApiError> {
+        let url = self.url(&format!("/me/favourites/{}", user.as_str()));
+        let req = if on {
+            self.http.put(url)
+        } else {
+            self.http.delete(url)
+        };
+        self.send(req.bearer_auth(token)).await.map(|_| ())
+    }
+
+    /// Asks once to be told when a person becomes Available (`on`), or takes it back.
+    pub async fn set_alert(
+        &self,
+        token: &str,
+        user: &presence::UserId,
+        on: bool,
+    ) -> Result<(), ApiError> {
+        let url = self.url(&format!("/me/alerts/{}", user.as_str()));
+        let req = if on {
+            self.http.put(url)
+        } else {
+            self.http.delete(url)
+        };
+        self.send(req.bearer_auth(token)).await.map(|_| ())
+    }
+
     /// Removes the person's own photo: teammates see their initials.
     pub async fn remove_avatar(&self, token: &str) -> Result<(), ApiError> {
         self.send(self.http.delete(self.url("/me/avatar")).bearer_auth(token))

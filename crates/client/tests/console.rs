@@ -2,7 +2,8 @@
 //! against a real server: an administrator signs in, invites a person, the person signs in with
 //! the invite through the client core and appears live on the board; deactivated from the
 //! console, they drop to Offline on the board and for a teammate's client core. Forms show the
-//! server's error in place.
+//! server's error in place. Every page passes axe-core (no serious or critical violation), light
+//! and dark.
 //!
 //! With `PRESENTLY_SCREENSHOTS=<dir>` it also saves the console's pages there
 //! (`scripts/screenshots.sh` does, for the README).
@@ -266,6 +267,89 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
         d.click(".theme input").await;
         d.screenshot(&dir.join("console-rules-dark.png")).await;
     }
+    // A photo for bea, chosen in the console's file picker: the row shows it (fetched with the
+    // administrator's token, allowed by the console's content security policy).
+    let photo = clients.path().join("bea.png");
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        120,
+        90,
+        image::Rgb([200, 90, 40]),
+    ))
+    .save(&photo)
+    .unwrap();
+    d.click("nav a[href='#/people']").await;
+    let input = d
+        .find("tr[data-user='bea@one.test'] .photo-button input")
+        .await;
+    d.call(
+        reqwest::Method::POST,
+        &format!("/element/{input}/value"),
+        Some(json!({"text": photo.display().to_string()})),
+    )
+    .await;
+    let shown = settle("true", || async {
+        d.script(
+            "const i = document.querySelector(\"tr[data-user='bea@one.test'] img[data-testid=avatar-photo]\"); \
+             return String(!!i && i.complete && i.naturalWidth > 0);",
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    })
+    .await;
+    assert_eq!(shown, "true", "bea's photo shows in the console");
+    assert!(app.slot(&server.bea).unwrap().avatar.is_some());
+
+    // Every page through axe-core in Chromium (colour contrast included: it needs a real
+    // layout), light and dark: no serious or critical violation.
+    let axe = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../ui/node_modules/axe-core/axe.min.js"
+    ))
+    .expect("axe-core comes with the UI's npm packages (scripts/setup.sh installs them)");
+    for theme in ["light", "dark"] {
+        for (page, heading) in [
+            ("board", "#board-h"),
+            ("people", "#people-h"),
+            ("teams", "#teams-h"),
+            ("access", "#devices-h"),
+            ("rules", "#statuses-h"),
+            ("audit", "#audit-h"),
+        ] {
+            d.click(&format!("nav a[href='#/{page}']")).await;
+            d.find(heading).await;
+            d.script(&format!(
+                "document.documentElement.dataset.theme = '{theme}'; return true;"
+            ))
+            .await;
+            let found = serious_violations(&d, &axe).await;
+            assert!(
+                found.is_empty(),
+                "the console's {page} page ({theme}): {found:#?}"
+            );
+        }
+    }
     drop(ivy);
     d.quit().await;
+}
+
+/// What axe-core finds serious or critical on the page now (injected once per page load).
+async fn serious_violations(d: &Driver, axe: &str) -> Vec<String> {
+    if d.script("return typeof window.axe;").await != "object" {
+        d.script(&format!("{axe}\nreturn true;")).await;
+    }
+    let found = d
+        .script(
+            "return window.axe.run(document, {resultTypes: ['violations']}).then((r) => r.violations \
+               .filter((v) => v.impact === 'serious' || v.impact === 'critical') \
+               .map((v) => v.id + ': ' + v.help + ' — ' + v.nodes.map((n) => n.html).join(' | ')));",
+        )
+        .await;
+    found
+        .as_array()
+        .unwrap_or_else(|| panic!("axe-core ran: {found}"))
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect()
 }

@@ -74,6 +74,8 @@ pub struct About {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TeamPanel {
     pub members: Vec<crate::Member>,
+    /// Whom the person pinned (in `members` too), shown first.
+    pub favourites: Vec<UserId>,
     pub stale_since: Option<Timestamp>,
 }
 
@@ -155,6 +157,10 @@ pub mod events {
     pub const SHOW_CENTER: &str = "show-center";
     /// Put the cursor in the status message field.
     pub const FOCUS_MESSAGE: &str = "focus-message";
+    /// Open the settings (the tray panel's "Settings").
+    pub const SHOW_SETTINGS: &str = "show-settings";
+    /// The window's theme changed ("system", "light" or "dark"): the quick panel follows.
+    pub const THEME_CHANGED: &str = "theme-changed";
 
     /// Every event, as (the UI's constant name, the event's name).
     pub const ALL: &[(&str, &str)] = &[
@@ -163,6 +169,8 @@ pub mod events {
         ("centerChanged", CENTER_CHANGED),
         ("showCenter", SHOW_CENTER),
         ("focusMessage", FOCUS_MESSAGE),
+        ("showSettings", SHOW_SETTINGS),
+        ("themeChanged", THEME_CHANGED),
     ];
 }
 

@@ -263,6 +263,10 @@ pub enum ServerMessage {
         #[serde(default)]
         #[ts(optional)]
         me: Option<Member>,
+        /// Whom the person pinned (in `members` too), oldest first: absent from servers before
+        /// 0.2.
+        #[serde(default)]
+        favourites: Vec<UserId>,
     },
     /// One teammate's visible presence changed.
     PresenceDelta {

@@ -113,6 +113,14 @@ pub struct Me {
     pub avatar: Option<String>,
 }
 
+/// `GET /me/favourites`: whom the person pinned (as their panel shows them), and whom they
+/// wait to be told is Available.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Favourites {
+    pub people: Vec<crate::Member>,
+    pub waiting: Vec<UserId>,
+}
+
 /// `PUT /me/avatar`, `PUT /admin/users/{user}/avatar`: the photo as stored.
 #[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Avatar {

@@ -89,6 +89,7 @@ fn server_messages_round_trip() {
                 view: rules.team_view(&person, now),
                 avatar: None,
             }),
+            favourites: vec![UserId::parse("u2").unwrap()],
         },
         ServerMessage::PresenceDelta {
             user: UserId::parse("u2").unwrap(),

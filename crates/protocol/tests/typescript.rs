@@ -92,6 +92,7 @@ fn generated() -> String {
         rest::TeamRef::decl(),
         rest::Me::decl(),
         rest::Avatar::decl(),
+        rest::Favourites::decl(),
         rest::Team::decl(),
         rest::Statuses::decl(),
         rest::NotificationsQuery::decl(),

@@ -81,6 +81,7 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(assign))
         .merge(crate::admin_api::routes())
         .merge(crate::faces_api::routes())
+        .merge(crate::favourites_api::routes())
 }
 
 #[utoipa::path(get, path = "/openapi.json", tag = "sessions", responses((status = 200, description = "this document", content_type = "application/json")))]

@@ -28,7 +28,7 @@ fn policy(headers: &HeaderMap) -> String {
         None => String::new(),
     };
     format!(
-        "default-src 'self'; connect-src 'self'{sockets}; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        "default-src 'self'; connect-src 'self'{sockets}; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
 }
 

@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod faces;
 pub mod faces_api;
+pub mod favourites_api;
 pub mod hub;
 mod limits;
 pub mod nats;

@@ -5,6 +5,7 @@
 
 pub mod faces;
 pub mod notifications;
+pub mod panel;
 pub mod presence;
 pub mod session;
 pub mod settings;

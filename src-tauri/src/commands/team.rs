@@ -29,3 +29,54 @@ pub async fn search_directory(
         .await
         .map_err(|e| CommandError::new(CommandErrorKind::Offline, e.to_string()))
 }
+
+fn remote(state: &AppState) -> Result<&crate::remote::Remote, CommandError> {
+    state.remote.get().ok_or_else(|| {
+        CommandError::new(
+            CommandErrorKind::Offline,
+            "favourites are kept on the server: sign in to a server in Settings",
+        )
+    })
+}
+
+fn person(user: String) -> Result<presence::UserId, CommandError> {
+    presence::UserId::parse(user)
+        .map_err(|e| CommandError::new(CommandErrorKind::Invalid, e.to_string()))
+}
+
+/// Whom the person pinned, and whom they wait to be told is Available.
+#[tauri::command]
+pub async fn get_favourites(
+    state: State<'_, AppState>,
+) -> Result<protocol::rest::Favourites, CommandError> {
+    let r = remote(&state)?;
+    r.api.favourites(&r.token).await.map_err(super::api_error)
+}
+
+/// Pins (`on`) or unpins someone: the team snapshot that follows shows them first.
+#[tauri::command]
+pub async fn set_favourite(
+    state: State<'_, AppState>,
+    user: String,
+    on: bool,
+) -> Result<(), CommandError> {
+    let r = remote(&state)?;
+    r.api
+        .set_favourite(&r.token, &person(user)?, on)
+        .await
+        .map_err(super::api_error)
+}
+
+/// Asks once to be told (a desktop notification) when someone becomes Available, or stops.
+#[tauri::command]
+pub async fn set_alert(
+    state: State<'_, AppState>,
+    user: String,
+    on: bool,
+) -> Result<(), CommandError> {
+    let r = remote(&state)?;
+    r.api
+        .set_alert(&r.token, &person(user)?, on)
+        .await
+        .map_err(super::api_error)
+}

@@ -33,6 +33,26 @@ describe("Directory", () => {
     expect(search).toHaveBeenLastCalledWith("dan", "busy");
   });
 
+  it("pins and unpins people, and asks to be told when someone not available is", async () => {
+    const search = vi.fn(async () => found);
+    const onpin = vi.fn(async () => undefined);
+    const onwait = vi.fn(async () => undefined);
+    const { rerender } = render(Directory, { search, favourites: [], waiting: [], onpin, onwait });
+    await fireEvent.click(screen.getByRole("button", { name: "Search" }));
+    await screen.findAllByTestId("person");
+    await fireEvent.click(screen.getByRole("button", { name: "Pin Eve to your panel" }));
+    expect(onpin).toHaveBeenCalledWith("u2", true);
+    // Dan is available: no need to wait for him; Eve is not.
+    expect(screen.queryByRole("button", { name: "Notify me when Dan is available" })).toBeNull();
+    await fireEvent.click(screen.getByRole("button", { name: "Notify me when Eve is available" }));
+    expect(onwait).toHaveBeenCalledWith("u2", true);
+    await rerender({ search, favourites: ["u2"], waiting: ["u2"], onpin, onwait });
+    await fireEvent.click(screen.getByRole("button", { name: "Unpin Eve" }));
+    expect(onpin).toHaveBeenCalledWith("u2", false);
+    await fireEvent.click(screen.getByRole("button", { name: "Stop waiting for Eve" }));
+    expect(onwait).toHaveBeenCalledWith("u2", false);
+  });
+
   it("shows the server's error in place", async () => {
     const search = vi.fn(async () => {
       throw { kind: "offline", message: "the directory is on the server: sign in" };

@@ -24,10 +24,18 @@ const team = {
     member("Ben", "busy", "Busy", "busy", "dot"),
     member("Ada", "available", "Available", "available", "check"),
   ],
+  favourites: [] as string[],
   stale_since: null,
 };
 
 describe("PresencePanel", () => {
+  it("shows pinned people first, in their own group", () => {
+    render(PresencePanel, { panel: { ...team, favourites: ["zoe"] } });
+    const groups = screen.getAllByTestId("group").map((g) => g.textContent?.replace(/\s+\d+$/, "").trim());
+    expect(groups).toEqual(["Favourites", "Available", "Busy"]);
+    expect(screen.getAllByTestId("member").map((r) => r.dataset.status)).toEqual(["offline", "available", "busy"]);
+  });
+
   it("lists teammates available first, with glyph, message and local time", () => {
     render(PresencePanel, { panel: team });
     const rows = screen.getAllByTestId("member");

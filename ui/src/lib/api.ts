@@ -1,6 +1,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { About, CenterItem, ChangeRequest, CommandError, Devices, Directory, Explanation, Family, Settings, Snapshot, TeamPanel } from "./types";
+import type { About, CenterItem, ChangeRequest, CommandError, Devices, Directory, Explanation, Family, Favourites, Settings, Snapshot, TeamPanel } from "./types";
 import { EVENTS } from "./generated";
 
 export const api = {
@@ -13,6 +13,10 @@ export const api = {
   signOutDevice: (device: string) => invoke<void>("sign_out_device", { device }),
   changePassword: (current: string, next: string, signOutOthers: boolean) =>
     invoke<void>("change_password", { current, new: next, signOutOthers }),
+  favourites: () => invoke<Favourites>("get_favourites"),
+  setFavourite: (user: string, on: boolean) => invoke<void>("set_favourite", { user, on }),
+  /** Ask once to be told when they become Available (`on`), or stop waiting. */
+  setAlert: (user: string, on: boolean) => invoke<void>("set_alert", { user, on }),
   /** A person's photo as a data: URL (kept on this computer); null: show initials. */
   face: (user: string, version: string, size: number) => invoke<string | null>("get_face", { user, version, size }),
   /** The file's bytes go as the request's body. */
@@ -35,12 +39,23 @@ export const api = {
   signOut: () => invoke<void>("sign_out"),
   about: () => invoke<About>("get_about"),
   openUpdate: () => invoke<void>("open_update"),
+  /** The tray's compact panel: opened (as its menu entry does), closed, and the way to the window. */
+  openPopover: () => invoke<void>("open_popover"),
+  /** The window's theme, for the quick panel (kept by the app, told to every window). */
+  setTheme: (theme: string) => invoke<void>("set_theme", { theme }),
+  theme: () => invoke<string>("get_theme"),
+  onTheme: (f: (theme: string) => void): Promise<UnlistenFn> => listen<string>(EVENTS.themeChanged, (e) => f(e.payload)),
+  closePopover: () => invoke<void>("close_popover"),
+  showMain: (to: { seq?: number; center?: boolean; settings?: boolean }) =>
+    invoke<void>("show_main", { seq: to.seq ?? null, center: to.center ?? null, settings: to.settings ?? null }),
   onChange: (f: (s: Snapshot) => void): Promise<UnlistenFn> =>
     listen<Snapshot>(EVENTS.presenceChanged, (e) => f(e.payload)),
   onTeam: (f: (t: TeamPanel) => void): Promise<UnlistenFn> =>
     listen<TeamPanel>(EVENTS.teamChanged, (e) => f(e.payload)),
   onCenter: (f: () => void): Promise<UnlistenFn> => listen(EVENTS.centerChanged, () => f()),
   /** "Set status message…" in the tray: put the cursor in the message field. */
+  /** The tray panel's "Settings": open them. */
+  onShowSettings: (f: () => void): Promise<UnlistenFn> => listen(EVENTS.showSettings, () => f()),
   onFocusMessage: (f: () => void): Promise<UnlistenFn> => listen(EVENTS.focusMessage, () => f()),
   /** A desktop notification or the tray's center item: show the center (at that notification, if any). */
   onShowCenter: (f: (seq: number | null) => void): Promise<UnlistenFn> =>

@@ -179,7 +179,12 @@ heartbeat_ms?: number, } | { "type": "team_snapshot", members: Array<Member>,
  * The person themselves as teammates see them (their name and photo): absent from
  * servers before 0.2.
  */
-me?: Member, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, } | { "type": "report_needed", last_seq: number | null, reason: string, } | { "type": "report_applied", seq: number, } | { "type": "board_snapshot", members: Array<Member>, } | { "type": "statuses", statuses: Array<StatusEntry>, };
+me?: Member, 
+/**
+ * Whom the person pinned (in `members` too), oldest first: absent from servers before
+ * 0.2.
+ */
+favourites: Array<UserId>, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, } | { "type": "report_needed", last_seq: number | null, reason: string, } | { "type": "report_applied", seq: number, } | { "type": "board_snapshot", members: Array<Member>, } | { "type": "statuses", statuses: Array<StatusEntry>, };
 
 export type Snapshot = { me: SelfView, 
 /**
@@ -207,7 +212,11 @@ update: AppRelease | null, };
 
 export type ChangeRequest = { "kind": "change", change: Change, } | { "kind": "status_for", status: StatusId, minutes: number, } | { "kind": "status_until_time", status: StatusId, hour: number, minute: number, } | { "kind": "pause_for", minutes: number, } | { "kind": "pause_until_tomorrow" };
 
-export type TeamPanel = { members: Array<Member>, stale_since: Timestamp | null, };
+export type TeamPanel = { members: Array<Member>, 
+/**
+ * Whom the person pinned (in `members` too), shown first.
+ */
+favourites: Array<UserId>, stale_since: Timestamp | null, };
 
 export type CenterItem = { notification: Notification, 
 /**
@@ -538,6 +547,8 @@ version: string,
  * least as large as asked.
  */
 sizes: Array<number>, };
+
+export type Favourites = { people: Array<Member>, waiting: Array<UserId>, };
 
 export type Team = { members: Array<Member>, };
 
@@ -890,4 +901,6 @@ export const EVENTS = {
   centerChanged: "center-changed",
   showCenter: "show-center",
   focusMessage: "focus-message",
+  showSettings: "show-settings",
+  themeChanged: "theme-changed",
 } as const;

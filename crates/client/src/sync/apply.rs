@@ -16,9 +16,14 @@ impl Worker {
             | ServerMessage::ReportApplied { .. }
             | ServerMessage::ReportNeeded { .. }
             | ServerMessage::BoardSnapshot { .. } => {}
-            ServerMessage::TeamSnapshot { members, me } => {
+            ServerMessage::TeamSnapshot {
+                members,
+                me,
+                favourites,
+            } => {
                 self.write(|l| {
                     l.members = members.clone();
+                    l.favourites = favourites;
                     l.stale_since = None;
                     if me.is_some() {
                         l.myself = me;

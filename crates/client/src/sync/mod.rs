@@ -170,6 +170,8 @@ pub(crate) struct Latest {
     /// The person as their teammates see them (name, photo), from the last team snapshot.
     pub(crate) myself: Option<Member>,
     pub(crate) members: Vec<Member>,
+    /// Whom the person pinned (in `members` too).
+    pub(crate) favourites: Vec<UserId>,
     /// Since when the team is not live (the connection is down, or it was restored from the
     /// store); none while it is.
     pub(crate) stale_since: Option<Timestamp>,
@@ -227,6 +229,7 @@ impl SyncHandle {
     pub fn team(&self) -> TeamPanel {
         self.read(|l| TeamPanel {
             members: l.members.clone(),
+            favourites: l.favourites.clone(),
             stale_since: l.stale_since,
         })
     }

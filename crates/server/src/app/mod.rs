@@ -13,6 +13,7 @@
 mod accounts;
 pub mod admin;
 mod faces;
+pub mod favourites;
 mod notifications;
 mod orgs;
 mod registry;
@@ -57,6 +58,12 @@ pub struct App {
     pub signin: signin::Guard,
     /// Photo changes per person.
     face_changes: crate::limits::Keyed<String>,
+    /// Favourites and availability requests per person.
+    personal_changes: crate::limits::Keyed<String>,
+    /// People someone waits for ("tell me when available"), as of the last reload.
+    awaited: std::sync::RwLock<std::collections::HashSet<UserId>>,
+    /// People who just became Available, for [`favourites::tell_available`].
+    became_available: mpsc::UnboundedSender<UserId>,
     /// Serving clients (a server node), as opposed to the admin CLI's short-lived App: only a
     /// serving node runs timers and carries out what an account change means for connections
     /// and presence (closing sessions, signing devices out).
@@ -210,6 +217,7 @@ impl App {
     ) -> Result<Arc<App>, AppError> {
         let hub = Arc::new(Hub::default());
         let (timers, timer_rx) = mpsc::unbounded_channel();
+        let (became_available, available_rx) = mpsc::unbounded_channel();
         let app = Arc::new(App {
             db,
             hub,
@@ -223,6 +231,9 @@ impl App {
             release: std::sync::RwLock::new(None),
             signin: signin::Guard::start(clock.clone(), signin::workers()),
             face_changes: faces::limiter(clock.clone()),
+            personal_changes: favourites::limiter(clock.clone()),
+            awaited: Default::default(),
+            became_available,
             serving,
             reloads: roster::Reloads::default(),
         });
@@ -267,6 +278,10 @@ impl App {
                 });
             }
         }));
+        tokio::spawn(favourites::tell_available(
+            Arc::downgrade(&app),
+            available_rx,
+        ));
         tokio::spawn(signin::forget_idle_limits(
             Arc::downgrade(&app),
             clock.clone(),
@@ -370,26 +385,47 @@ impl App {
                 users.insert(id, slot);
             }
         }
+        let parsed =
+            |(a, b): (String, String)| Some((UserId::parse(a).ok()?, UserId::parse(b).ok()?));
+        let favourites: Vec<(UserId, UserId)> = self
+            .db
+            .favourites()
+            .await?
+            .into_iter()
+            .filter_map(parsed)
+            .collect();
+        let awaited: std::collections::HashSet<UserId> = self
+            .db
+            .alerts()
+            .await?
+            .into_iter()
+            .filter_map(parsed)
+            .map(|(_, person)| person)
+            .collect();
         let directory = Directory::from_memberships(&memberships)
-            .with_orgs(users.values().map(|s| (s.id.clone(), s.org.clone())));
+            .with_orgs(users.values().map(|s| (s.id.clone(), s.org.clone())))
+            .with_favourites(favourites);
         let old_directory = self.hub.directory();
         let removed: Vec<UserId> = old
             .keys()
             .filter(|id| !users.contains_key(*id))
             .cloned()
             .collect();
-        // Who has another set of teammates, or a teammate (or themselves) with another name or
-        // photo, than before.
+        // Who watches other people than before (teammates, favourites), or someone (or
+        // themselves) with another name or photo.
         let regrouped: Vec<UserId> = users
             .keys()
             .filter(|u| {
-                let (before, after) = (old_directory.teammates(u), directory.teammates(u));
+                let (before, after) = (old_directory.watched(u), directory.watched(u));
                 before != after || renamed.contains(*u) || after.iter().any(|m| renamed.contains(m))
             })
             .cloned()
             .collect();
         self.roster.replace(teams, users, revisions);
         self.hub.set_directory(directory);
+        if let Ok(mut a) = self.awaited.write() {
+            *a = awaited;
+        }
         if self.serving {
             self.carry_out(&removed, &regrouped).await?;
             self.send_statuses(&recatalogued).await;

@@ -253,6 +253,13 @@ impl App {
     fn publish_views(&self, slot: &Slot, st: &mut SlotState, rules: &Rules, now: Timestamp) {
         let team_view = rules.team_view(&st.person, now);
         if team_view != st.team_view {
+            // Someone waits to be told this person is Available: they are now.
+            if team_view.status.family == presence::Family::Available
+                && st.team_view.status.family != presence::Family::Available
+                && self.awaited.read().is_ok_and(|a| a.contains(&slot.id))
+            {
+                let _ = self.became_available.send(slot.id.clone());
+            }
             st.team_view = team_view.clone();
             self.broker.publish(Event::Presence {
                 user: slot.id.clone(),
@@ -377,9 +384,9 @@ impl App {
         user.state.lock().await.person.clone()
     }
 
-    /// The user's teammates as the panel shows them.
+    /// The user's teammates and favourites as the panel shows them.
     pub async fn members(&self, user: &UserId) -> Vec<Member> {
-        let mates = self.hub.directory().teammates(user);
+        let mates = self.hub.directory().watched(user);
         let mut out = Vec::with_capacity(mates.len());
         for mate in mates.iter() {
             if let Some(slot) = self.slot(mate) {
@@ -398,6 +405,7 @@ impl App {
         ServerMessage::TeamSnapshot {
             members: self.members(user).await,
             me,
+            favourites: self.hub.directory().favourites(user).to_vec(),
         }
     }
 }

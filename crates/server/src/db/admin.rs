@@ -143,6 +143,25 @@ impl Db {
         statements: &[Statement],
         audit: &AuditRow,
     ) -> Result<(i64, Vec<u64>), DbError> {
+        self.change(&audit.org_id, statements, Some(audit)).await
+    }
+
+    /// A person's own change to what their organisation's nodes hold (their favourites):
+    /// `statements` and the organisation's revision, all or nothing, with no audit entry.
+    pub async fn personal_change(
+        &self,
+        org: &str,
+        statements: &[Statement],
+    ) -> Result<(i64, Vec<u64>), DbError> {
+        self.change(org, statements, None).await
+    }
+
+    async fn change(
+        &self,
+        org: &str,
+        statements: &[Statement],
+        audit: Option<&AuditRow>,
+    ) -> Result<(i64, Vec<u64>), DbError> {
         let mut tx = self.pool.begin().await?;
         let mut affected = Vec::with_capacity(statements.len());
         for s in statements {
@@ -160,22 +179,24 @@ impl Db {
                 Err(e) => return Err(e.into()),
             }
         }
-        sqlx::query(
-            "INSERT INTO audit_log (id, org_id, at, actor_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&audit.id)
-        .bind(&audit.org_id)
-        .bind(audit.at)
-        .bind(audit.actor_id.as_deref())
-        .bind(&audit.actor)
-        .bind(&audit.action)
-        .bind(&audit.target)
-        .bind(&audit.detail)
-        .execute(&mut *tx)
-        .await?;
+        if let Some(audit) = audit {
+            sqlx::query(
+                "INSERT INTO audit_log (id, org_id, at, actor_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&audit.id)
+            .bind(&audit.org_id)
+            .bind(audit.at)
+            .bind(audit.actor_id.as_deref())
+            .bind(&audit.actor)
+            .bind(&audit.action)
+            .bind(&audit.target)
+            .bind(&audit.detail)
+            .execute(&mut *tx)
+            .await?;
+        }
         let revision: i64 =
             sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision")
-                .bind(&audit.org_id)
+                .bind(org)
                 .fetch_one(&mut *tx)
                 .await?
                 .get(0);

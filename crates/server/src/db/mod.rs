@@ -12,6 +12,7 @@ mod changes;
 mod credentials;
 mod error;
 mod events;
+mod favourites;
 mod notifications;
 mod orgs;
 mod users;
@@ -23,6 +24,7 @@ pub use admin::{
 pub use changes::*;
 pub use credentials::{insert_token, KeyRow, NewToken, TokenIssued, TokenRow};
 pub use error::DbError;
+pub use favourites::*;
 pub use notifications::NewNotification;
 pub use orgs::OrgRow;
 pub use users::{role_str, Role, UserRow};

@@ -37,6 +37,7 @@ mod cluster;
 mod edges;
 mod faces;
 mod faults;
+mod favourites;
 mod nodes;
 mod notifications;
 mod policies;

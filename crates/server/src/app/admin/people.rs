@@ -268,6 +268,8 @@ impl App {
             db::delete_memberships_of(id),
             db::delete_codes_of(id),
             db::delete_avatars_of(id),
+            db::delete_favourites_of(id),
+            db::delete_alerts_of(id),
             db::delete_user(id),
         ];
         let affected = self

@@ -1,0 +1,189 @@
+//! Favourites and "tell me when available", over real HTTP and WebSockets: a pinned person is
+//! watched live like a teammate (and only by whoever pinned them), unpinning stops it, and a
+//! request to be told is answered once with a notification from that person.
+
+use crate::support::*;
+use presence::{DeviceActivity, UserId};
+use protocol::ServerMessage;
+use reqwest::Method;
+use serde_json::Value;
+
+on_both_databases!(
+    a_pinned_person_is_watched_live_by_whoever_pinned_them,
+    a_request_to_be_told_is_answered_once_when_they_become_available,
+);
+
+/// Idle past the organisation's threshold by the device's own count: Away.
+const IDLE: DeviceActivity = DeviceActivity::Idle {
+    idle_for: presence::Span::minutes(30),
+};
+
+fn snapshot_with(user: &UserId, pinned: bool) -> impl Fn(&ServerMessage) -> bool + '_ {
+    move |m| {
+        matches!(m, ServerMessage::TeamSnapshot { members, favourites, .. }
+            if members.iter().any(|x| &x.user == user) == pinned && favourites.contains(user) == pinned)
+    }
+}
+
+fn delta_of(user: &UserId) -> impl Fn(&ServerMessage) -> bool + '_ {
+    move |m| matches!(m, ServerMessage::PresenceDelta { user: u, .. } if u == user)
+}
+
+fn message(v: &Value) -> String {
+    v["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn a_pinned_person_is_watched_live_by_whoever_pinned_them(backend: Backend) {
+    let Some(f) = Fixture::start(backend).await else {
+        return;
+    };
+    let mut bea = f.online(&f.bea, "bea-laptop").await;
+    let mut cal = f.online(&f.cal, "cal-laptop").await;
+    let bea_token = f.token(&f.bea, "bea-web").await;
+    assert!(
+        !bea.members.iter().any(|m| m.user == f.dan),
+        "dan is in no team with bea"
+    );
+
+    // Pinned (by email, as by id): dan joins bea's panel at once, marked as a favourite.
+    let (code, answer) = f
+        .call(Method::PUT, "/me/favourites/dan@one.test", &bea_token, None)
+        .await;
+    assert_eq!(code, 204, "{answer}");
+    bea.until("dan in bea's panel", snapshot_with(&f.dan, true))
+        .await;
+    // Pinning again changes nothing.
+    let (code, _) = f
+        .call(
+            Method::PUT,
+            &format!("/me/favourites/{}", f.dan.as_str()),
+            &bea_token,
+            None,
+        )
+        .await;
+    assert_eq!(code, 204);
+    let (_, listed) = f.get("/me/favourites", &bea_token).await;
+    assert_eq!(listed["people"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["people"][0]["user"], f.dan.as_str());
+
+    // Dan's changes reach bea, who pinned him, and not cal, who did not.
+    let mut dan = f.online(&f.dan, "dan-laptop").await;
+    bea.until("dan online, live for bea", delta_of(&f.dan))
+        .await;
+    dan.report(IDLE, false).await;
+    bea.until("dan idle, live for bea", delta_of(&f.dan)).await;
+    cal.none("dan's changes for cal", delta_of(&f.dan)).await;
+
+    // Another organisation's people are not found; nor can anyone pin themselves.
+    let (code, answer) = f
+        .call(
+            Method::PUT,
+            &format!("/me/favourites/{}", f.eve.as_str()),
+            &bea_token,
+            None,
+        )
+        .await;
+    assert_eq!(code, 404, "{answer}");
+    let (code, answer) = f
+        .call(Method::PUT, "/me/favourites/bea@one.test", &bea_token, None)
+        .await;
+    assert_eq!(code, 422, "{answer}");
+    assert!(message(&answer).contains("yourself"), "{answer}");
+
+    // Unpinned: gone from the panel, and no longer told.
+    let (code, _) = f
+        .call(
+            Method::DELETE,
+            "/me/favourites/dan@one.test",
+            &bea_token,
+            None,
+        )
+        .await;
+    assert_eq!(code, 204);
+    bea.until("dan gone from bea's panel", snapshot_with(&f.dan, false))
+        .await;
+    dan.report(DeviceActivity::Active, false).await;
+    bea.none("dan's changes after unpinning", delta_of(&f.dan))
+        .await;
+
+    // A pinned person can still be deleted; the pin goes with them.
+    f.call(Method::PUT, "/me/favourites/dan@one.test", &bea_token, None)
+        .await;
+    let admin = f.token(&f.admin, "console").await;
+    let (code, answer) = f
+        .call(Method::DELETE, "/admin/users/dan@one.test", &admin, None)
+        .await;
+    assert_eq!(code, 204, "{answer}");
+    let (_, listed) = f.get("/me/favourites", &bea_token).await;
+    assert_eq!(listed["people"], serde_json::json!([]));
+    f.finish().await;
+}
+
+async fn a_request_to_be_told_is_answered_once_when_they_become_available(backend: Backend) {
+    let Some(f) = Fixture::start(backend).await else {
+        return;
+    };
+    let mut bea = f.online(&f.bea, "bea-laptop").await;
+    let bea_token = f.token(&f.bea, "bea-web").await;
+    // Cal is Available: nothing to wait for.
+    let _cal = f.online(&f.cal, "cal-laptop").await;
+    let (code, answer) = f
+        .call(Method::PUT, "/me/alerts/cal@one.test", &bea_token, None)
+        .await;
+    assert_eq!(code, 409, "{answer}");
+    assert!(message(&answer).contains("available now"), "{answer}");
+
+    // Dan is Offline: bea asks to be told.
+    let (code, answer) = f
+        .call(Method::PUT, "/me/alerts/dan@one.test", &bea_token, None)
+        .await;
+    assert_eq!(code, 204, "{answer}");
+    let (_, listed) = f.get("/me/favourites", &bea_token).await;
+    assert_eq!(listed["waiting"], serde_json::json!([f.dan.as_str()]));
+
+    // Dan comes online, Available: bea is told, by a notification from dan.
+    let mut dan = f.online(&f.dan, "dan-laptop").await;
+    let told = bea
+        .until("told that dan is available", |m| {
+            matches!(m, ServerMessage::Notification { notification } if notification.title.contains("is available"))
+        })
+        .await;
+    let ServerMessage::Notification { notification } = told else {
+        unreachable!()
+    };
+    assert_eq!(notification.sender.as_ref(), Some(&f.dan));
+    assert_eq!(notification.title, "dan@one.test is available");
+
+    // Once: away and back again tells nothing more, and the request is gone.
+    dan.report(IDLE, false).await;
+    dan.report(DeviceActivity::Active, false).await;
+    // (Both applied once dan's connection answers what it sent after them.)
+    dan.barrier().await;
+    bea.none("a second notice", |m| {
+        matches!(m, ServerMessage::Notification { notification } if notification.title.contains("is available"))
+    })
+    .await;
+    let (_, listed) = f.get("/me/favourites", &bea_token).await;
+    assert_eq!(listed["waiting"], serde_json::json!([]));
+
+    // A request taken back is never answered.
+    dan.report(IDLE, false).await;
+    let (code, _) = f
+        .call(Method::PUT, "/me/alerts/dan@one.test", &bea_token, None)
+        .await;
+    assert_eq!(code, 204);
+    let (code, _) = f
+        .call(Method::DELETE, "/me/alerts/dan@one.test", &bea_token, None)
+        .await;
+    assert_eq!(code, 204);
+    dan.report(DeviceActivity::Active, false).await;
+    dan.barrier().await;
+    bea.none("a notice after taking it back", |m| {
+        matches!(m, ServerMessage::Notification { notification } if notification.title.contains("is available"))
+    })
+    .await;
+    f.finish().await;
+}
