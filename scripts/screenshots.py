@@ -8,7 +8,8 @@ with ImageMagick's `import`:
 
   docs/screenshots/window.png       Do not disturb, a notification held as missed (light theme)
   docs/screenshots/popover.png      the tray's quick panel (popover-dark.png in the dark theme)
-  docs/screenshots/window@2x.png, popover@2x.png   the same at 200 % (PRESENTLY_SHOT_SCALE=2)
+  docs/screenshots/window@2x.png, popover@2x.png, status-menu-dark@2x.png, directory-dark@2x.png
+                                    the same at 200 % (PRESENTLY_SHOT_SCALE=2)
   docs/screenshots/why.png          why the status is what it is, with each device
   docs/screenshots/settings.png     the settings panel
   docs/screenshots/status-menu-dark.png  the dark theme with the status menu open
@@ -121,12 +122,29 @@ def main():
         w = Window(f"http://127.0.0.1:{driver_port}")
         wait("the demo team in the panel", lambda: len(w.find_all('[data-testid="member"]')) >= 4)
         if SCALE != 1:
-            # At 200 %: the window and the quick panel, light.
+            # At 200 %: the window and the quick panel (light), the status menu and the directory
+            # (dark).
             time.sleep(2)
             shot(f"window@{SCALE}x.png")
             w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('open_popover'); return 1;", "args": []})
             time.sleep(2)
             panel_shot(f"popover@{SCALE}x.png")
+            w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('close_popover'); return 1;", "args": []})
+            w.click(".settings-button")
+            w.click('select[aria-label="Theme"] option[value="dark"]')
+            w.click(".settings-button")
+            w.click("button.avatar")
+            time.sleep(1)
+            shot(f"status-menu-dark@{SCALE}x.png")
+            w.click("button.avatar")
+            box = wait("the directory", lambda: (w.find_all('[data-testid="directory-search"]') or [None])[0])
+            w.call("POST", f"/element/{box}/value", {"text": "product"})
+            w.click('.directory button[type="submit"]')
+            wait("people in the directory", lambda: len(w.find_all('.directory [data-testid="person"]')) >= 4)
+            w.call("POST", "/execute/sync", {"script": "document.querySelector('.directory').scrollIntoView({block: 'start'});",
+                                             "args": []})
+            time.sleep(1)
+            shot(f"directory-dark@{SCALE}x.png")
             w.end()
             return
         # Do not disturb for an hour, then wait for a demo notification to be held as missed.

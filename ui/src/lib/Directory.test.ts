@@ -37,16 +37,18 @@ describe("Directory", () => {
     const search = vi.fn(async () => found);
     const onpin = vi.fn(async () => undefined);
     const onwait = vi.fn(async () => undefined);
-    const { rerender } = render(Directory, { search, favourites: [], waiting: [], onpin, onwait });
+    const { rerender } = render(Directory, { search, favourites: [], waiting: [], onpin, onwait, me: "u1" });
     await fireEvent.click(screen.getByRole("button", { name: "Search" }));
     await screen.findAllByTestId("person");
     await fireEvent.click(screen.getByRole("button", { name: "Pin Eve to your panel" }));
     expect(onpin).toHaveBeenCalledWith("u2", true);
-    // Dan is available: no need to wait for him; Eve is not.
+    // Dan is the person themselves: nothing to pin or wait for. Eve is not available.
+    expect(screen.queryByRole("button", { name: "Pin Dan to your panel" })).toBeNull();
     expect(screen.queryByRole("button", { name: "Notify me when Dan is available" })).toBeNull();
+    expect(screen.getAllByTestId("person")[0].textContent).toContain("(you)");
     await fireEvent.click(screen.getByRole("button", { name: "Notify me when Eve is available" }));
     expect(onwait).toHaveBeenCalledWith("u2", true);
-    await rerender({ search, favourites: ["u2"], waiting: ["u2"], onpin, onwait });
+    await rerender({ search, favourites: ["u2"], waiting: ["u2"], onpin, onwait, me: "u1" });
     await fireEvent.click(screen.getByRole("button", { name: "Unpin Eve" }));
     expect(onpin).toHaveBeenCalledWith("u2", false);
     await fireEvent.click(screen.getByRole("button", { name: "Stop waiting for Eve" }));
