@@ -28,3 +28,30 @@ pub(crate) type Single =
 /// A limit per key (an address, an account).
 pub(crate) type Keyed<K> =
     RateLimiter<K, DefaultKeyedStateStore<K>, LimiterClock, NoOpMiddleware<Duration>>;
+
+/// A limit per person: `burst` at once, then one per `every`, on the server's clock.
+pub(crate) fn per_person(clock: SharedClock, burst: u32, every: Duration) -> Keyed<String> {
+    RateLimiter::new(
+        governor::Quota::with_period(every)
+            .expect("a period above zero")
+            .allow_burst(std::num::NonZeroU32::new(burst).expect("a burst above zero")),
+        DefaultKeyedStateStore::default(),
+        LimiterClock(clock),
+    )
+}
+
+/// Counts one of `person`'s changes; over the limit, `what` and when to try again.
+pub(crate) fn count(
+    limiter: &Keyed<String>,
+    person: &str,
+    clock: &SharedClock,
+    what: &str,
+) -> Result<(), crate::error::AppError> {
+    use governor::clock::Clock as _;
+    limiter.check_key(&person.to_string()).map_err(|not_until| {
+        crate::error::AppError::rate_limited(
+            what,
+            not_until.wait_time_from(LimiterClock(clock.clone()).now()),
+        )
+    })
+}

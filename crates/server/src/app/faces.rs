@@ -7,8 +7,6 @@ use crate::db;
 use crate::error::AppError;
 use crate::faces::{self, Face, FaceError};
 use base64::Engine as _;
-use governor::{Quota, RateLimiter};
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 /// Photos decoded at once: each may hold a few hundred MiB while it is turned into sizes.
@@ -19,13 +17,7 @@ const CHANGE_BURST: u32 = 10;
 const CHANGE_EVERY: Duration = Duration::from_secs(6 * 60);
 
 pub(crate) fn limiter(clock: clock::SharedClock) -> crate::limits::Keyed<String> {
-    RateLimiter::new(
-        Quota::with_period(CHANGE_EVERY)
-            .expect("a period above zero")
-            .allow_burst(NonZeroU32::new(CHANGE_BURST).expect("a burst above zero")),
-        Default::default(),
-        crate::limits::LimiterClock(clock),
-    )
+    crate::limits::per_person(clock, CHANGE_BURST, CHANGE_EVERY)
 }
 
 impl App {
@@ -39,15 +31,12 @@ impl App {
         upload: Option<Vec<u8>>,
     ) -> Result<Option<Face>, AppError> {
         let slot = self.user_in_org(org, user)?;
-        self.face_changes
-            .check_key(&slot.id.as_str().to_string())
-            .map_err(|not_until| {
-                AppError::rate_limited(
-                    "this photo was changed too often",
-                    not_until
-                        .wait_time_from(Duration::from_millis(self.clock.now().0.max(0) as u64)),
-                )
-            })?;
+        crate::limits::count(
+            &self.face_changes,
+            slot.id.as_str(),
+            &self.clock,
+            "this photo was changed too often",
+        )?;
         let face = match upload {
             Some(bytes) => Some({
                 let _turn = PREPARING

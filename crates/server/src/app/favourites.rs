@@ -6,10 +6,8 @@
 use super::{App, Slot};
 use crate::db;
 use crate::error::AppError;
-use governor::{Quota, RateLimiter};
 use presence::{Family, UserId};
 use protocol::rest;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -21,26 +19,25 @@ pub const MAX_FAVOURITES: usize = 200;
 const BURST: u32 = 60;
 
 pub(crate) fn limiter(clock: clock::SharedClock) -> crate::limits::Keyed<String> {
-    RateLimiter::new(
-        Quota::with_period(Duration::from_secs(1))
-            .expect("a period above zero")
-            .allow_burst(NonZeroU32::new(BURST).expect("a burst above zero")),
-        Default::default(),
-        crate::limits::LimiterClock(clock),
-    )
+    crate::limits::per_person(clock, BURST, Duration::from_secs(1))
 }
 
 impl App {
     fn personal_limit(&self, me: &Slot) -> Result<(), AppError> {
-        self.personal_changes
-            .check_key(&me.id.as_str().to_string())
-            .map_err(|not_until| {
-                AppError::rate_limited(
-                    "too many changes to your favourites",
-                    not_until
-                        .wait_time_from(Duration::from_millis(self.clock.now().0.max(0) as u64)),
-                )
-            })
+        crate::limits::count(
+            &self.personal_changes,
+            me.id.as_str(),
+            &self.clock,
+            "too many changes to your favourites",
+        )
+    }
+
+    /// Stores one of a person's own changes; every node reloads their organisation.
+    async fn personal(&self, me: &Slot, statement: crate::db::Statement) -> Result<(), AppError> {
+        self.db.personal_change(&me.org, &[statement]).await?;
+        self.reload().await?;
+        self.org_changed(&me.org);
+        Ok(())
     }
 
     /// The person `user` names, of `me`'s organisation, and not `me`.
@@ -68,10 +65,7 @@ impl App {
         } else {
             db::remove_favourite(me.id.as_str(), them.id.as_str())
         };
-        self.db.personal_change(&me.org, &[statement]).await?;
-        self.reload().await?;
-        self.org_changed(&me.org);
-        Ok(())
+        self.personal(me, statement).await
     }
 
     /// Asks once to be told when someone becomes Available (`on`), or takes the request back.
@@ -90,10 +84,7 @@ impl App {
         } else {
             db::remove_alert(me.id.as_str(), them.id.as_str())
         };
-        self.db.personal_change(&me.org, &[statement]).await?;
-        self.reload().await?;
-        self.org_changed(&me.org);
-        Ok(())
+        self.personal(me, statement).await
     }
 
     /// The person's favourites as their panel shows them, and whom they wait for.
@@ -106,11 +97,10 @@ impl App {
         }
         let waiting = self
             .db
-            .alerts()
+            .alerts_of(me.id.as_str())
             .await?
             .into_iter()
-            .filter(|(u, _)| u == me.id.as_str())
-            .filter_map(|(_, p)| UserId::parse(p).ok())
+            .filter_map(|p| UserId::parse(p).ok())
             .collect();
         Ok(rest::Favourites { people, waiting })
     }

@@ -65,6 +65,15 @@ impl Db {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    /// Whom `user` waits for.
+    pub async fn alerts_of(&self, user: &str) -> Result<Vec<String>, DbError> {
+        let rows = sqlx::query("SELECT person_id FROM availability_alerts WHERE user_id = $1")
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     /// Takes the requests awaiting `person`: each is answered once, whichever node takes it.
     pub async fn take_alerts_for(&self, person: &str) -> Result<Vec<String>, DbError> {
         let rows =
