@@ -8,10 +8,11 @@ with ImageMagick's `import`:
 
   docs/screenshots/window.png       Do not disturb, a notification held as missed (light theme)
   docs/screenshots/popover.png      the tray's quick panel (popover-dark.png in the dark theme)
-  docs/screenshots/window@2x.png, popover@2x.png, status-menu-dark@2x.png, directory-dark@2x.png
-                                    the same at 200 % (PRESENTLY_SHOT_SCALE=2)
+  docs/screenshots/window@2x.png, popover@2x.png, settings@2x.png, status-menu-dark@2x.png,
+  directory-dark@2x.png             the same at 200 % (PRESENTLY_SHOT_SCALE=2)
   docs/screenshots/why.png          why the status is what it is, with each device
-  docs/screenshots/settings.png     the settings panel
+  docs/screenshots/settings.png     the settings panel (settings-dark.png in the dark theme)
+  docs/screenshots/window-dark.png  the window in the dark theme
   docs/screenshots/status-menu-dark.png  the dark theme with the status menu open
   docs/screenshots/directory-dark.png    the organisation's directory, searched for a team
 
@@ -131,6 +132,8 @@ def main():
             panel_shot(f"popover@{SCALE}x.png")
             w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('close_popover'); return 1;", "args": []})
             w.click(".settings-button")
+            time.sleep(1)
+            shot(f"settings@{SCALE}x.png")
             w.click('select[aria-label="Theme"] option[value="dark"]')
             w.click(".settings-button")
             w.click("button.avatar")
@@ -173,7 +176,11 @@ def main():
         time.sleep(1)
         shot("settings.png")
         w.click('select[aria-label="Theme"] option[value="dark"]')
+        time.sleep(1)
+        shot("settings-dark.png")
         w.click(".settings-button")
+        time.sleep(1)
+        shot("window-dark.png")
         w.click("button.avatar")
         time.sleep(1)
         shot("status-menu-dark.png")

@@ -3,7 +3,8 @@
 //! core over WebSocket, and the teammate's REST view) sees Busy; the window's own label follows.
 //! Then Do not disturb from the tray menu shows in the window, and a status set on another of
 //! the person's devices reaches the window and the tray icon; the tray's message and center items
-//! put the keyboard focus where they say.
+//! put the keyboard focus where they say. The directory's results stay live: someone in no team
+//! with the person, found there, changes status and the row follows without a new search.
 // A Linux desktop (Xvfb, a session bus, an XDG notification daemon) is what these drive.
 #![cfg(target_os = "linux")]
 
@@ -17,6 +18,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{require, Desktop, TauriDriver, TestServer, Tray, PASSWORD};
+use test_support::webdriver::settle;
 use tokio::task::block_in_place;
 
 const APP: &str = env!("CARGO_BIN_EXE_presently");
@@ -214,6 +216,45 @@ async fn the_window_the_tray_and_other_clients_stay_in_step() {
     click("Notification center");
     assert_eq!(d.wait_focus("center-heading").await, "center-heading");
 
+    // The directory finds dan, in no team with bea, Offline; dan's client comes online and the
+    // row says Available without another search (the app watches the results on screen).
+    let dan = app
+        .create_user(
+            &ts.org,
+            "dan@one.test",
+            "Dan",
+            PASSWORD,
+            presently_server::db::Role::Member,
+            "UTC",
+            &[],
+        )
+        .await
+        .unwrap();
+    d.type_into("[data-testid=\"directory-search\"]", "dan@")
+        .await;
+    d.click(".directory button[type=submit]").await;
+    let row = ".directory [data-testid=\"person\"]";
+    let status_of_row = || async {
+        d.script(&format!(
+            "const e = document.querySelector('{row}'); return e ? e.dataset.status : '';"
+        ))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    };
+    assert_eq!(settle("offline", status_of_row).await, "offline");
+    let watched = settle("1", || async { app.hub.glance_count().to_string() }).await;
+    assert_eq!(watched, "1", "the app watches the result on screen");
+    let dan_token = app
+        .issue_token(&dan, &DeviceId::parse("dan-phone").unwrap())
+        .await
+        .unwrap();
+    let dan_phone = client(&server, &dan_token, "dan-phone", clients.path()).await;
+    let got = settle("available", status_of_row).await;
+    assert_eq!(got, "available", "the row follows dan's change");
+
+    dan_phone.stop();
     bea_phone.stop();
     cal_client.stop();
     d.call(reqwest::Method::DELETE, "", None).await;

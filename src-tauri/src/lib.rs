@@ -57,6 +57,7 @@ pub fn run() {
             commands::presence::change,
             commands::team::get_team,
             commands::team::search_directory,
+            commands::team::watch_people,
             commands::team::get_favourites,
             commands::team::set_favourite,
             commands::team::set_alert,

@@ -317,7 +317,7 @@ impl Remote {
                 changed.presence = true;
             }
             Event::SelfView { .. } => changed.presence = true,
-            Event::Delta { .. } => changed.team = true,
+            Event::Delta { .. } | Event::Glances { .. } => changed.team = true,
             // A team snapshot may carry the person's own new name or photo too.
             Event::Team { .. } => {
                 changed.team = true;

@@ -136,6 +136,7 @@ impl AppState {
                 members: vec![],
                 favourites: vec![],
                 stale_since: None,
+                glances: vec![],
             })
     }
 

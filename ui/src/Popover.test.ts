@@ -42,7 +42,7 @@ const center: CenterItem[] = [1, 2, 3, 4].map((seq) => ({
 vi.mock("./lib/api", () => ({
   api: {
     snapshot: async () => snapshot,
-    team: async () => ({ members: [member("u-z", "Zoe", "offline", "Offline"), member("u-b", "Ben", "busy", "Busy"), member("u-c", "Cy", "available", "Available")], favourites: ["u-z"], stale_since: null }),
+    team: async () => ({ members: [member("u-z", "Zoe", "offline", "Offline"), member("u-b", "Ben", "busy", "Busy"), member("u-c", "Cy", "available", "Available")], favourites: ["u-z"], stale_since: null, glances: [] }),
     center: async () => center,
     onChange: async () => () => undefined,
     onTeam: async () => () => undefined,

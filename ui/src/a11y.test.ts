@@ -17,7 +17,7 @@ import PhotoPanel from "./lib/PhotoPanel.svelte";
 vi.mock("./lib/api", () => ({
   api: {
     snapshot: async () => snapshot,
-    team: async () => ({ members, favourites: ["u-2"], stale_since: null }),
+    team: async () => ({ members, favourites: ["u-2"], stale_since: null, glances: [] }),
     center: async () => center,
     onChange: async () => () => undefined,
     onTeam: async () => () => undefined,
@@ -82,13 +82,13 @@ describe("accessibility (axe-core)", () => {
   });
 
   it("the status menu, open, with my face", async () => {
-    const { container } = render(StatusPicker, { snapshot, onchoose: vi.fn() });
+    const { container } = render(StatusPicker, { snapshot, onchoose: vi.fn(), onmore: vi.fn() });
     await fireEvent.click(screen.getByRole("button", { name: /Your status/ }));
     expect(await serious(container)).toEqual([]);
   });
 
   it("the team panel with favourites, and faces", async () => {
-    const { container } = render(PresencePanel, { panel: { members, favourites: ["u-2"], stale_since: null } });
+    const { container } = render(PresencePanel, { panel: { members, favourites: ["u-2"], stale_since: null, glances: [] } });
     expect(await serious(container)).toEqual([]);
     const face = render(Avatar, { user: "u-9", name: "Eve Ross", avatar: null, size: 48, family: "away" });
     expect(await serious(face.container)).toEqual([]);

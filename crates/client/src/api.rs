@@ -137,6 +137,33 @@ impl Api {
             .await
     }
 
+    /// A change to the person's own presence over REST (as the WebSocket's `change`, once per
+    /// request id): how they are shown after it.
+    pub async fn change(
+        &self,
+        token: &str,
+        request: &protocol::RequestId,
+        change: &presence::Change,
+    ) -> Result<rest::ChangeApplied, ApiError> {
+        let body = rest::ChangeRequest {
+            request: request.clone(),
+            change: change.clone(),
+        };
+        self.call(
+            self.http
+                .post(self.url("/me/changes"))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
+    }
+
+    /// The person's teammates and favourites, as their panel shows them.
+    pub async fn team(&self, token: &str) -> Result<rest::Team, ApiError> {
+        self.call(self.http.get(self.url("/team")).bearer_auth(token))
+            .await
+    }
+
     pub async fn explain(&self, token: &str) -> Result<Explanation, ApiError> {
         self.call(self.http.get(self.url("/me/explain")).bearer_auth(token))
             .await

@@ -330,6 +330,30 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
             );
         }
     }
+    if let Some(dir) = &shots {
+        // The live board in the dark, then the board and the people at 200 % (Chromium's
+        // device scale factor, as on a high-density screen), light.
+        d.click("nav a[href='#/board']").await;
+        d.find("#board-h").await;
+        d.script("document.documentElement.dataset.theme = 'dark'; return true;")
+            .await;
+        d.screenshot(&dir.join("console-board-dark.png")).await;
+        d.script("document.documentElement.dataset.theme = 'light'; return true;")
+            .await;
+        d.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(
+                json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                "width": 1280, "height": 900, "deviceScaleFactor": 2, "mobile": false}}),
+            ),
+        )
+        .await;
+        d.screenshot(&dir.join("console-board@2x.png")).await;
+        d.click("nav a[href='#/people']").await;
+        d.find("#people-h").await;
+        d.screenshot(&dir.join("console-people@2x.png")).await;
+    }
     drop(ivy);
     d.quit().await;
 }

@@ -1,6 +1,6 @@
 //! The client core against a real `presently-server` on loopback, with real local SQLite
-//! stores: resume, outbox replay, offline changes, read on another device, revoked token, and
-//! a damaged local database.
+//! stores: resume, outbox replay, offline changes, read on another device, revoked token, a
+//! damaged local database, and people on screen beyond the team kept live across a restart.
 
 mod support;
 
@@ -232,6 +232,78 @@ async fn the_self_view_and_the_team_are_kept_once_in_the_client_core() {
     assert!(team.members.iter().any(|m| m.user == server.cal));
     d.stop().await;
     server.start_again().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_on_screen_beyond_the_team_stay_live_across_a_reconnection() {
+    let mut server = Server::start().await;
+    // Dan is in the organisation but in no team with bea.
+    let dan = server
+        .app()
+        .create_user(
+            &server.org,
+            "dan@one.test",
+            "Dan",
+            PASSWORD,
+            presently_server::db::Role::Member,
+            "UTC",
+            &[],
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = device(&server, dir.path(), &server.bea, "laptop").await;
+    d.until("online", online).await;
+    d.until("the team", |e| matches!(e, Event::Team { .. }))
+        .await;
+    assert!(!d.sync.team().members.iter().any(|m| m.user == dan));
+
+    // The directory shows dan: his view arrives, Offline.
+    d.sync.watch(vec![dan.clone()]);
+    d.until(
+        "dan's view",
+        |e| matches!(e, Event::Glances { members } if members.len() == 1),
+    )
+    .await;
+    let glances = d.sync.team().glances;
+    assert_eq!(glances[0].user, dan);
+    assert_eq!(glances[0].view.status.family, presence::Family::Offline);
+
+    // Dan comes online: the row follows, without a new search.
+    let mut dan_desk = device(&server, dir.path(), &dan, "dan-desk").await;
+    dan_desk.until("dan online", online).await;
+    d.until(
+        "dan's change",
+        |e| matches!(e, Event::Delta { user, .. } if *user == dan),
+    )
+    .await;
+    eventually("dan available in the glances", || async {
+        d.sync.team().glances.first().map(|m| m.view.status.family)
+            == Some(presence::Family::Available)
+    })
+    .await;
+
+    // The server restarts: the client watches dan again by itself.
+    server.stop().await;
+    d.until("offline", |e| {
+        matches!(e, Event::Connection(Connection::Offline { .. }))
+    })
+    .await;
+    server.start_again().await;
+    d.until(
+        "dan's view again",
+        |e| matches!(e, Event::Glances { members } if members.len() == 1),
+    )
+    .await;
+
+    // Off screen: forgotten at once, and no longer live.
+    d.sync.watch(vec![]);
+    eventually("nobody on screen", || async {
+        d.sync.team().glances.is_empty()
+    })
+    .await;
+    dan_desk.stop().await;
+    d.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

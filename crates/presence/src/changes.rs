@@ -17,7 +17,7 @@ use crate::person::{Activity, InvisibleFrame, Person, Preferences, Settled, Show
 use crate::rules::Rules;
 use crate::schedule::ClearAfter;
 use crate::text::{Emoji, MessageText};
-use crate::time::Timestamp;
+use crate::time::{Span, Timestamp};
 use crate::PresenceError;
 
 /// A change a person makes to their own presence. Adding a kind of change means adding a variant
@@ -301,7 +301,25 @@ impl Person {
         self.settle(rules, now);
     }
 
-    /// An integration reports that an activity started. Idempotent by `external`.
+    /// The end an integration's call or meeting gets: the one it gave (in the future, at most
+    /// [`Activity::LONGEST`] ahead), else [`Activity::BOUND`] from now.
+    fn activity_until(
+        now: Timestamp,
+        until: Option<Timestamp>,
+    ) -> Result<Timestamp, PresenceError> {
+        Self::check_until(until, now)?;
+        match until {
+            Some(u) if u > now.plus(Activity::LONGEST) => Err(PresenceError::TooFarAhead {
+                hours: Activity::LONGEST.0 / Span::hours(1).0,
+            }),
+            Some(u) => Ok(u),
+            None => Ok(now.plus(Activity::BOUND)),
+        }
+    }
+
+    /// An integration reports that an activity started, until `until` or for
+    /// [`Activity::BOUND`]. Idempotent by `external`: the same activity started again is the same
+    /// claim, renewed when the new end is later (never shortened by a late retry).
     pub fn start_activity(
         &mut self,
         rules: &Rules,
@@ -310,19 +328,69 @@ impl Person {
         external: ExternalId,
         until: Option<Timestamp>,
     ) -> Result<ClaimId, PresenceError> {
-        Self::check_until(until, now)?;
+        let until = Self::activity_until(now, until)?;
         self.settle(rules, now);
-        let source = activity.source();
-        if let Some(c) = self
-            .claims
-            .iter()
-            .find(|c| c.source == source && c.external.as_ref() == Some(&external))
-        {
-            return Ok(c.id);
+        if let Some(id) = self.renew(activity, &external, until) {
+            self.record_shown(rules, now);
+            return Ok(id);
         }
-        let id = self.add_claim(source, activity.status(), now, until, None, Some(external));
+        let id = self.add_claim(
+            activity.source(),
+            activity.status(),
+            now,
+            Some(until),
+            None,
+            Some(external),
+        );
         self.record_shown(rules, now);
         Ok(id)
+    }
+
+    /// An integration renews an activity it started (a start sent again): it lasts until the
+    /// later of its end and `until` (or [`Activity::BOUND`] from now). One that ended already
+    /// stays ended. Returns its end now, or none when it is not going on.
+    pub fn renew_activity(
+        &mut self,
+        rules: &Rules,
+        now: Timestamp,
+        activity: Activity,
+        external: &ExternalId,
+        until: Option<Timestamp>,
+    ) -> Result<Option<Timestamp>, PresenceError> {
+        let until = Self::activity_until(now, until)?;
+        self.settle(rules, now);
+        if self.renew(activity, external, until).is_none() {
+            return Ok(None);
+        }
+        self.record_shown(rules, now);
+        Ok(self.activity_end(activity, external))
+    }
+
+    /// When the activity `external` ends by itself, if it is going on.
+    pub fn activity_end(&self, activity: Activity, external: &ExternalId) -> Option<Timestamp> {
+        let source = activity.source();
+        self.claims
+            .iter()
+            .find(|c| c.source == source && c.external.as_ref() == Some(external))
+            .and_then(|c| c.until)
+    }
+
+    fn renew(
+        &mut self,
+        activity: Activity,
+        external: &ExternalId,
+        until: Timestamp,
+    ) -> Option<ClaimId> {
+        let source = activity.source();
+        let c = self
+            .claims
+            .iter_mut()
+            .find(|c| c.source == source && c.external.as_ref() == Some(external))?;
+        // (A claim stored before activities had an end gets one.)
+        if c.until.is_none_or(|u| u < until) {
+            c.until = Some(until);
+        }
+        Some(c.id)
     }
 
     /// An integration reports that an activity ended. Idempotent: ending twice does nothing more.

@@ -58,6 +58,8 @@ pub enum PresenceError {
     InvalidId { what: &'static str, value: String },
     #[error("the end time {until} is not after now ({now}): pick a time in the future")]
     ExpiryNotInFuture { until: Timestamp, now: Timestamp },
+    #[error("a call or meeting can be planned to end at most {hours} hours ahead: send a nearer end, and renew it (its start again, with a later end) to keep it going")]
+    TooFarAhead { hours: i64 },
     #[error("unknown time zone \"{0}\": use an IANA name such as Europe/London")]
     InvalidTimeZone(String),
     #[error("invalid schedule: {0}")]

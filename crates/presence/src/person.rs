@@ -176,6 +176,13 @@ pub enum Activity {
 }
 
 impl Activity {
+    /// How long a call or meeting an integration starts lasts when the sender gives no end: a
+    /// sender that went silent (crashed, lost its network) never leaves it stuck. The sender
+    /// renews it by sending its start again with a later end, or ends it.
+    pub const BOUND: Span = Span::hours(4);
+    /// The furthest ahead a call or meeting may be planned to end (a renewal included).
+    pub const LONGEST: Span = Span::hours(24);
+
     pub(crate) fn source(self) -> ClaimSource {
         match self {
             Activity::Call => ClaimSource::Call,

@@ -77,6 +77,8 @@ pub struct TeamPanel {
     /// Whom the person pinned (in `members` too), shown first.
     pub favourites: Vec<UserId>,
     pub stale_since: Option<Timestamp>,
+    /// The other people on screen (the directory's results), live while they are shown.
+    pub glances: Vec<crate::Member>,
 }
 
 /// One row of the notification center.

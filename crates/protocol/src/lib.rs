@@ -8,6 +8,7 @@
 use presence::{Change, Delivery, DeviceId, DeviceReport, SelfView, TeamView, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
+pub mod bridges;
 pub mod ipc;
 pub mod rest;
 
@@ -70,6 +71,20 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 #[serde(transparent)]
 pub struct RequestId(pub String);
 
+impl RequestId {
+    /// What is wrong with this request id, if anything: 1 to 100 characters, none a control
+    /// character (on every frame and REST request that carries one).
+    pub fn problem(&self) -> Option<&'static str> {
+        if self.0.is_empty() || self.0.len() > 100 {
+            Some("the request id must have 1 to 100 characters")
+        } else if self.0.chars().any(char::is_control) {
+            Some("the request id must not contain control characters")
+        } else {
+            None
+        }
+    }
+}
+
 /// A notification's id: its position in the user's notification sequence (the resume cursor).
 #[derive(ts_rs::TS, utoipa::ToSchema)]
 #[ts(type = "number")]
@@ -113,7 +128,17 @@ pub enum ClientMessage {
     /// An administrator's console: from now on this connection also gets a `board_snapshot` of
     /// everyone in the organisation and every `presence_delta` of theirs.
     WatchBoard,
+    /// (Protocol 3.) The people on this connection's screen beyond its teammates and favourites
+    /// (the directory's visible results): answered with `watching`, their views now, then every
+    /// `presence_delta` of theirs. The list replaces the previous one; an empty one stops. At
+    /// most [`MAX_WATCHED`]; people of another organisation are left out.
+    WatchPeople {
+        people: Vec<UserId>,
+    },
 }
+
+/// The most people one `watch_people` may name (a screenful of results).
+pub const MAX_WATCHED: usize = 50;
 
 impl ClientMessage {
     /// The request id a frame carries, if its kind has one.
@@ -126,7 +151,8 @@ impl ClientMessage {
             ClientMessage::Hello { .. }
             | ClientMessage::DeviceReport { .. }
             | ClientMessage::Heartbeat
-            | ClientMessage::WatchBoard => None,
+            | ClientMessage::WatchBoard
+            | ClientMessage::WatchPeople { .. } => None,
         }
     }
 }
@@ -315,6 +341,11 @@ pub enum ServerMessage {
     BoardSnapshot {
         members: Vec<Member>,
     },
+    /// (Protocol 3.) The answer to `watch_people`: those of them this connection may see, as
+    /// teammates see them; their `presence_delta`s follow.
+    Watching {
+        members: Vec<Member>,
+    },
     /// (Protocol 3.) The statuses the person may choose changed: they edited their own on some
     /// device, or the organisation changed its catalog. The same list as `GET /statuses`.
     Statuses {
@@ -438,6 +469,7 @@ pub const CLIENT_TYPES: &[&str] = &[
     "mark_all_read",
     "heartbeat",
     "watch_board",
+    "watch_people",
 ];
 
 pub const SERVER_TYPES: &[&str] = &[
@@ -453,6 +485,7 @@ pub const SERVER_TYPES: &[&str] = &[
     "report_needed",
     "report_applied",
     "board_snapshot",
+    "watching",
     "statuses",
 ];
 

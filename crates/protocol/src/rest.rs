@@ -113,6 +113,25 @@ pub struct Me {
     pub avatar: Option<String>,
 }
 
+/// `POST /me/changes`: a change to the person's own presence from a script, exactly the
+/// WebSocket's `change` (the engine's `Change`), applied once per request id and device.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRequest {
+    /// The caller's id for this change (1–100 characters): sent again, it changes nothing again.
+    #[schema(value_type = String)]
+    pub request: crate::RequestId,
+    pub change: presence::Change,
+}
+
+/// The answer to `POST /me/changes`: how the person is shown now.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeApplied {
+    #[schema(value_type = String)]
+    pub request: crate::RequestId,
+    pub view: SelfView,
+}
+
 /// `GET /me/favourites`: whom the person pinned (as their panel shows them), and whom they
 /// wait to be told is Available.
 #[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,7 +282,9 @@ pub struct IntegrationEvent {
     pub user: String,
     pub kind: IntegrationKind,
     pub external_id: String,
-    /// For a meeting from a calendar: when it is planned to end.
+    /// For a start: when the call or meeting is planned to end (at most 24 hours ahead). Without
+    /// it, it ends 4 hours after its start unless renewed: send the start again (same
+    /// `external_id`) with a later `until`, or without one for 4 more hours from now.
     pub until: Option<Timestamp>,
 }
 
@@ -271,8 +292,38 @@ pub struct IntegrationEvent {
 pub struct IntegrationApplied {
     /// False for an event already applied.
     pub applied: bool,
+    /// For a start: when the call or meeting ends by itself unless renewed or ended; none once
+    /// it is over (a start sent again after its end changes nothing).
+    #[serde(default)]
+    pub until: Option<Timestamp>,
     /// What teammates see of the person now.
     pub view: TeamView,
+}
+
+/// `GET /integrations/presence`: everyone in the organisation (or the one asked for) as
+/// teammates see them, and in Microsoft Graph's, Matrix's and XMPP's words, for a bridge.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgePresence {
+    pub people: Vec<BridgePerson>,
+}
+
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgePerson {
+    pub user: UserId,
+    pub email: String,
+    pub name: String,
+    /// What teammates see (Invisible is Offline).
+    pub view: TeamView,
+    pub graph: crate::bridges::GraphPresence,
+    pub matrix: crate::bridges::MatrixPresence,
+    pub xmpp: crate::bridges::XmppPresence,
+}
+
+/// `GET /integrations/presence?user=`: one person (id or email), else everyone.
+#[derive(utoipa::IntoParams, Debug, Clone, Default, Deserialize)]
+#[into_params(parameter_in = Query)]
+pub struct BridgeQuery {
+    pub user: Option<String>,
 }
 
 /// A team, by id.

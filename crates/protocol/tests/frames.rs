@@ -44,6 +44,9 @@ fn all_client_messages() -> Vec<ClientMessage> {
         ClientMessage::MarkAllRead { request: rid("7") },
         ClientMessage::Heartbeat,
         ClientMessage::WatchBoard,
+        ClientMessage::WatchPeople {
+            people: vec![UserId::parse("u2").unwrap()],
+        },
     ]
 }
 
@@ -137,6 +140,15 @@ fn server_messages_round_trip() {
                 time_zone: "UTC".into(),
                 view: rules.team_view(&person, now),
                 avatar: None,
+            }],
+        },
+        ServerMessage::Watching {
+            members: vec![Member {
+                user: UserId::parse("u4").unwrap(),
+                name: "Someone else".into(),
+                time_zone: "UTC".into(),
+                view: rules.team_view(&person, now),
+                avatar: Some("2".into()),
             }],
         },
         ServerMessage::Statuses {

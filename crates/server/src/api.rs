@@ -65,6 +65,7 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(my_devices))
         .routes(routes!(sign_out_device))
         .routes(routes!(me))
+        .routes(routes!(change))
         .routes(routes!(explain))
         .routes(routes!(preferences, set_preferences))
         .routes(routes!(limits))
@@ -76,6 +77,7 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(dismiss))
         .routes(routes!(read_all))
         .routes(routes!(integration_event))
+        .routes(routes!(bridge_presence))
         .routes(routes!(team_call))
         .routes(routes!(direct_call))
         .routes(routes!(assign))
@@ -219,6 +221,23 @@ async fn me(State(app): State<Arc<App>>, Device(d): Device) -> Result<Json<rest:
             .map(|(id, t)| rest::TeamRef { id, name: t.name })
             .collect(),
         avatar: d.user.avatar.clone(),
+    }))
+}
+
+#[utoipa::path(post, path = "/me/changes", tag = "me", security(("device" = [])), request_body = rest::ChangeRequest, responses((status = 200, description = "applied, or applied before under the same request id from this device (nothing changed again): how the person is shown now", body = rest::ChangeApplied), (status = 409, description = "the change does not apply now (e.g. resuming with nothing paused)", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn change(
+    State(app): State<Arc<App>>,
+    Device(d): Device,
+    Body(body): Body<rest::ChangeRequest>,
+) -> Result<Json<rest::ChangeApplied>, AppError> {
+    if let Some(problem) = body.request.problem() {
+        return Err(AppError::invalid(problem));
+    }
+    app.change(&d.user.id, &d.device, &body.request, body.change)
+        .await?;
+    Ok(Json(rest::ChangeApplied {
+        request: body.request,
+        view: app.self_view(&d.user).await,
     }))
 }
 
@@ -376,13 +395,13 @@ async fn read_all(
     Ok(Json(rest::Changed { changed }))
 }
 
-#[utoipa::path(post, path = "/integrations/events", tag = "integrations", security(("apiKey" = [])), request_body = rest::IntegrationEvent, responses((status = 201, description = "applied", body = rest::IntegrationApplied), (status = 200, description = "applied before: nothing changed", body = rest::IntegrationApplied), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+#[utoipa::path(post, path = "/integrations/events", tag = "integrations", security(("apiKey" = [])), request_body = rest::IntegrationEvent, responses((status = 201, description = "applied", body = rest::IntegrationApplied), (status = 200, description = "applied before: nothing changed, except that a start sent again renews a call or meeting still going on", body = rest::IntegrationApplied), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn integration_event(
     State(app): State<Arc<App>>,
     Key(k): Key,
     Body(body): Body<rest::IntegrationEvent>,
 ) -> Result<(StatusCode, Json<rest::IntegrationApplied>), AppError> {
-    let applied = app
+    let (applied, until) = app
         .integration_event(&k.org, &body.user, body.kind, &body.external_id, body.until)
         .await?;
     let slot = app.user_in_org(&k.org, &body.user)?;
@@ -395,9 +414,40 @@ async fn integration_event(
         status,
         Json(rest::IntegrationApplied {
             applied,
+            until,
             view: app.self_view(&slot).await.seen_by_others,
         }),
     ))
+}
+
+#[utoipa::path(get, path = "/integrations/presence", tag = "integrations", security(("apiKey" = [])), params(rest::BridgeQuery), responses((status = 200, description = "everyone in the organisation (or the one asked for) as teammates see them, and as Microsoft Graph, Matrix and XMPP say it (docs/integrations.md has the table)", body = rest::BridgePresence), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn bridge_presence(
+    State(app): State<Arc<App>>,
+    Key(k): Key,
+    Params(q): Params<rest::BridgeQuery>,
+) -> Result<Json<rest::BridgePresence>, AppError> {
+    let slots = match &q.user {
+        Some(user) => vec![app.user_in_org(&k.org, user)?],
+        None => app
+            .people_of_org(&k.org)
+            .into_iter()
+            .filter(|s| s.active)
+            .collect(),
+    };
+    let mut people = Vec::with_capacity(slots.len());
+    for slot in slots {
+        let view = app.self_view(&slot).await.seen_by_others;
+        people.push(rest::BridgePerson {
+            user: slot.id.clone(),
+            email: slot.email.clone(),
+            name: slot.name.clone(),
+            graph: protocol::bridges::graph(&view),
+            matrix: protocol::bridges::matrix(&view),
+            xmpp: protocol::bridges::xmpp(&view),
+            view,
+        });
+    }
+    Ok(Json(rest::BridgePresence { people }))
 }
 
 #[utoipa::path(post, path = "/routing/team-call", tag = "routing", security(("apiKey" = [])), request_body = rest::TeamRequest, responses((status = 200, description = "whom a team call rings now", body = rest::Ring), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]

@@ -175,11 +175,35 @@ impl Directory {
 /// An administrator's board: who watches, on which connection, and its queue.
 type Board = (UserId, u64, mpsc::Sender<Outgoing>);
 
+/// The people connections watch beyond their teammates and favourites (the directory's results
+/// on screen), both ways round.
+#[derive(Default)]
+struct Glances {
+    /// Who watches each person: (watcher, connection, its queue).
+    of: HashMap<UserId, Vec<Board>>,
+    /// Whom each connection watches.
+    by: HashMap<u64, Vec<UserId>>,
+}
+
+impl Glances {
+    fn forget(&mut self, id: u64) {
+        for person in self.by.remove(&id).unwrap_or_default() {
+            if let Some(list) = self.of.get_mut(&person) {
+                list.retain(|(_, i, _)| *i != id);
+                if list.is_empty() {
+                    self.of.remove(&person);
+                }
+            }
+        }
+    }
+}
+
 /// This node's open connections.
 pub struct Hub {
     conns: RwLock<HashMap<UserId, Vec<Conn>>>,
     /// Administrators' boards, by organisation.
     boards: RwLock<HashMap<String, Vec<Board>>>,
+    glances: RwLock<Glances>,
     directory: RwLock<Arc<Directory>>,
     next_id: AtomicU64,
     /// The newest stored version of each person whose state frames this node delivered: an
@@ -213,6 +237,7 @@ impl Default for Hub {
         Hub {
             conns: RwLock::new(HashMap::new()),
             boards: RwLock::new(HashMap::new()),
+            glances: RwLock::new(Glances::default()),
             directory: RwLock::new(Arc::new(Directory::default())),
             next_id: AtomicU64::new(1),
             delivered: std::sync::Mutex::new(HashMap::new()),
@@ -313,6 +338,44 @@ impl Hub {
         }
     }
 
+    /// From now on a registered connection of `user` also gets the presence changes of `people`
+    /// (already checked to be of their organisation), instead of those it watched before.
+    pub fn glance(&self, user: &UserId, id: u64, people: &[UserId]) {
+        let tx = self
+            .conns
+            .read()
+            .expect("hub lock")
+            .get(user)
+            .and_then(|l| l.iter().find(|c| c.id == id).map(|c| c.tx.clone()));
+        let mut glances = self.glances.write().expect("glances lock");
+        glances.forget(id);
+        let Some(tx) = tx else { return };
+        let mut people = people.to_vec();
+        people.sort();
+        people.dedup();
+        for person in &people {
+            glances
+                .of
+                .entry(person.clone())
+                .or_default()
+                .push((user.clone(), id, tx.clone()));
+        }
+        if !people.is_empty() {
+            glances.by.insert(id, people);
+        }
+    }
+
+    /// How many (connection, person) watches this node holds beyond teams and favourites.
+    pub fn glance_count(&self) -> usize {
+        self.glances
+            .read()
+            .expect("glances lock")
+            .by
+            .values()
+            .map(Vec::len)
+            .sum()
+    }
+
     /// The organisations with a board open here, and who watches each.
     pub fn boards(&self) -> Vec<(String, Vec<UserId>)> {
         self.boards
@@ -371,6 +434,7 @@ impl Hub {
             }
             boards.retain(|_, l| !l.is_empty());
         }
+        self.glances.write().expect("glances lock").forget(id);
         let mut conns = self.conns.write().expect("hub lock");
         let Some(list) = conns.get_mut(user) else {
             return false;
@@ -471,6 +535,18 @@ impl Hub {
                             send(mate, c, Outgoing::Frame(frame.clone()));
                         }
                     }
+                    let glances = self.glances.read().expect("glances lock");
+                    if !glances.of.is_empty() {
+                        for (watcher, id, tx) in glances.of.get(user).into_iter().flatten() {
+                            // A teammate or a fan has it already.
+                            if !mates.contains(watcher)
+                                && tx.try_send(Outgoing::Frame(frame.clone())).is_err()
+                            {
+                                slow.push((watcher.clone(), *id));
+                            }
+                        }
+                    }
+                    drop(glances);
                     if let Some(org) = audience.org_of(user) {
                         let boards = self.boards.read().expect("boards lock");
                         for (watcher, id, tx) in boards.get(org).into_iter().flatten() {

@@ -30,6 +30,21 @@ pub async fn search_directory(
         .map_err(|e| CommandError::new(CommandErrorKind::Offline, e.to_string()))
 }
 
+/// The directory's results on screen (beyond the team and favourites), watched live while they
+/// are shown: their views come with the next `team-changed`, in `glances`. An empty list stops.
+#[tauri::command]
+pub fn watch_people(state: State<'_, AppState>, people: Vec<String>) -> Result<(), CommandError> {
+    let people = people
+        .into_iter()
+        .take(protocol::MAX_WATCHED)
+        .map(person)
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(r) = state.remote.get() {
+        r.sync.watch(people);
+    }
+    Ok(())
+}
+
 fn remote(state: &AppState) -> Result<&crate::remote::Remote, CommandError> {
     state.remote.get().ok_or_else(|| {
         CommandError::new(

@@ -55,6 +55,25 @@ describe("Directory", () => {
     expect(onwait).toHaveBeenCalledWith("u2", false);
   });
 
+  it("tells the app who is on screen, and shows each one's newest view", async () => {
+    const search = vi.fn(async () => found);
+    const onshow = vi.fn();
+    const { rerender, unmount } = render(Directory, { search, me: "u1", onshow });
+    await fireEvent.click(screen.getByRole("button", { name: "Search" }));
+    await screen.findAllByTestId("person");
+    // The person themselves is not watched: the app knows them already.
+    expect(onshow).toHaveBeenLastCalledWith(["u2"]);
+    // Eve came online and is busy: the row changes without a new search.
+    const eve = { ...found.people[1].member, view: view("busy", "Busy", "busy") };
+    await rerender({ search, me: "u1", onshow, live: [eve] });
+    const rows = screen.getAllByTestId("person");
+    expect(rows.map((r) => r.dataset.status)).toEqual(["available", "busy"]);
+    expect(search).toHaveBeenCalledTimes(1);
+    // Gone from the screen: nobody is watched any more.
+    unmount();
+    expect(onshow).toHaveBeenLastCalledWith([]);
+  });
+
   it("shows the server's error in place", async () => {
     const search = vi.fn(async () => {
       throw { kind: "offline", message: "the directory is on the server: sign in" };

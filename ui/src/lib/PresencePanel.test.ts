@@ -26,6 +26,7 @@ const team = {
   ],
   favourites: [] as string[],
   stale_since: null,
+  glances: [],
 };
 
 describe("PresencePanel", () => {

@@ -100,6 +100,27 @@ describe("StatusPicker", () => {
     expect(document.activeElement).toBe(button);
   });
 
+  it("ends with the way to the status message and Do not disturb, reached by the keyboard too", async () => {
+    const onmore = vi.fn();
+    render(StatusPicker, { snapshot: snapshot(view("available", "Available", "available", "check")), onchoose: () => {}, onmore });
+    const button = screen.getByRole("button", { name: /Your status/ });
+    button.focus();
+    await fireEvent.keyDown(button, { key: "ArrowUp" });
+    await tick();
+    // The last item, after the statuses.
+    const more = screen.getByRole("menuitem", { name: /Status message, Do not disturb/ });
+    expect(document.activeElement).toBe(more);
+    await fireEvent.click(more);
+    expect(onmore).toHaveBeenCalledOnce();
+    expect(screen.queryByRole("menu")).toBeNull();
+  });
+
+  it("has no such item where nothing opens it (the quick panel)", async () => {
+    render(StatusPicker, { snapshot: snapshot(view("available", "Available", "available", "check")), onchoose: () => {} });
+    await fireEvent.click(screen.getByRole("button", { name: /Your status/ }));
+    expect(screen.queryByRole("menuitem")).toBeNull();
+  });
+
   it("closes when the person clicks elsewhere", async () => {
     render(StatusPicker, { snapshot: snapshot(view("available", "Available", "available", "check")), onchoose: () => {} });
     await fireEvent.click(screen.getByRole("button", { name: /Your status/ }));

@@ -24,6 +24,8 @@ export const api = {
   removePhoto: () => invoke<void>("remove_photo"),
   searchDirectory: (query: string, family: Family | null) =>
     invoke<Directory>("search_directory", { query, family }),
+  /** Keeps the directory's results on screen live (their views arrive in `team-changed`). */
+  watchPeople: (people: string[]) => invoke<void>("watch_people", { people }),
   center: () => invoke<CenterItem[]>("get_center"),
   markRead: (seqs: number[]) => invoke<void>("mark_read", { seqs }),
   open: (seq: number) => invoke<string | null>("open_notification", { seq }),

@@ -134,7 +134,7 @@ export type ClientMessage = { "type": "hello", protocol: number, token: string, 
 /**
  * Deliver every notification after this one (none: from the start of what is unread).
  */
-resume_after: NotificationSeq | null, } | { "type": "change", request: RequestId, change: Change, } | { "type": "device_report", report: DeviceReport, } | { "type": "mark_read", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "dismiss", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "mark_all_read", request: RequestId, } | { "type": "heartbeat" } | { "type": "watch_board" };
+resume_after: NotificationSeq | null, } | { "type": "change", request: RequestId, change: Change, } | { "type": "device_report", report: DeviceReport, } | { "type": "mark_read", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "dismiss", request: RequestId, notifications: Array<NotificationSeq>, } | { "type": "mark_all_read", request: RequestId, } | { "type": "heartbeat" } | { "type": "watch_board" } | { "type": "watch_people", people: Array<UserId>, };
 
 export type Member = { user: UserId, name: string, 
 /**
@@ -184,7 +184,7 @@ me?: Member,
  * Whom the person pinned (in `members` too), oldest first: absent from servers before
  * 0.2.
  */
-favourites: Array<UserId>, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, } | { "type": "report_needed", last_seq: number | null, reason: string, } | { "type": "report_applied", seq: number, } | { "type": "board_snapshot", members: Array<Member>, } | { "type": "statuses", statuses: Array<StatusEntry>, };
+favourites: Array<UserId>, } | { "type": "presence_delta", user: UserId, view: TeamView, } | { "type": "self_update", view: SelfView, } | { "type": "notification", notification: Notification, } | { "type": "notifications_changed", notifications: Array<NotificationSeq>, read: boolean, dismissed: boolean, } | { "type": "ack", request: RequestId, } | { "type": "error", request: RequestId | null, error: WireError, } | { "type": "heartbeat_ack", server_time: Timestamp, } | { "type": "report_needed", last_seq: number | null, reason: string, } | { "type": "report_applied", seq: number, } | { "type": "board_snapshot", members: Array<Member>, } | { "type": "watching", members: Array<Member>, } | { "type": "statuses", statuses: Array<StatusEntry>, };
 
 export type Snapshot = { me: SelfView, 
 /**
@@ -216,7 +216,11 @@ export type TeamPanel = { members: Array<Member>,
 /**
  * Whom the person pinned (in `members` too), shown first.
  */
-favourites: Array<UserId>, stale_since: Timestamp | null, };
+favourites: Array<UserId>, stale_since: Timestamp | null, 
+/**
+ * The other people on screen (the directory's results), live while they are shown.
+ */
+glances: Array<Member>, };
 
 export type CenterItem = { notification: Notification, 
 /**
@@ -602,7 +606,9 @@ export type IntegrationEvent = {
  */
 user: string, kind: IntegrationKind, external_id: string, 
 /**
- * For a meeting from a calendar: when it is planned to end.
+ * For a start: when the call or meeting is planned to end (at most 24 hours ahead). Without
+ * it, it ends 4 hours after its start unless renewed: send the start again (same
+ * `external_id`) with a later `until`, or without one for 4 more hours from now.
  */
 until: Timestamp | null, };
 
@@ -611,6 +617,11 @@ export type IntegrationApplied = {
  * False for an event already applied.
  */
 applied: boolean, 
+/**
+ * For a start: when the call or meeting ends by itself unless renewed or ended; none once
+ * it is over (a start sent again after its end changes nothing).
+ */
+until: Timestamp | null, 
 /**
  * What teammates see of the person now.
  */

@@ -57,8 +57,24 @@ enum Cmd {
     },
     /// Sign out (the token stops working)
     Logout,
-    /// Your status, message and whether notifications interrupt
-    Status,
+    /// Your status, message and whether notifications interrupt; with a status, sets it first
+    /// (over REST, at once: for scripts)
+    Status {
+        /// available, busy, do_not_disturb, away, invisible, custom:<id>
+        status: Option<String>,
+        /// For how long (30m, 2h); ends by itself
+        #[arg(long = "for", requires = "status")]
+        for_: Option<String>,
+        /// Print the server's answer as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Your teammates and favourites, with their status and message
+    Team {
+        /// Print the server's answer as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Set a status: available, busy, do_not_disturb, away, invisible, custom:<id>
     Set {
         status: String,
@@ -167,6 +183,26 @@ async fn session(store: Store, trust: &Trust) -> Result<Session, String> {
     Ok(Session { store, signed_in })
 }
 
+/// Prints lines; a reader that went away (`| head`) ends the output quietly, not in a panic.
+fn print_lines(lines: &[String]) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if let Err(e) = writeln!(out, "{line}") {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(());
+            }
+            return Err(format!("cannot write the output: {e}"));
+        }
+    }
+    Ok(())
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    print_lines(&[text])
+}
+
 fn until(duration: &str) -> Result<Timestamp, String> {
     let d = parse_duration(duration)?;
     Ok(Timestamp(
@@ -223,29 +259,84 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("signed out");
             return Ok(());
         }
-        Cmd::Status => {
+        Cmd::Status { status, for_, json } => {
             let s = session(store, &trust).await?;
-            let me = s
-                .signed_in
-                .api()
-                .me(&s.signed_in.token)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (api, token) = (s.signed_in.api(), &s.signed_in.token);
+            if let Some(status) = status {
+                let status: StatusId = status
+                    .parse()
+                    .map_err(|e: presence::PresenceError| e.to_string())?;
+                let until = for_.as_deref().map(until).transpose()?;
+                let request = protocol::RequestId(format!("cli-{:016x}", rand::random::<u64>()));
+                api.change(token, &request, &Change::SetStatus { status, until })
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            let me = api.me(token).await.map_err(|e| e.to_string())?;
+            if json {
+                return print_json(&me);
+            }
             let v = &me.view;
-            println!("{}", v.status.label);
+            let mut lines = vec![v.status.label.clone()];
             if let Some(m) = &v.message {
-                println!(
+                lines.push(format!(
                     "message: {} {}",
                     m.emoji.as_ref().map(|e| e.as_str()).unwrap_or(""),
                     m.text.as_str()
-                );
+                ));
             }
             if v.seen_by_others.status.status != v.status.status {
-                println!("others see: {}", v.seen_by_others.status.label);
+                lines.push(format!("others see: {}", v.seen_by_others.status.label));
             }
-            println!("notifications: {}", tag(&v.interruptibility, "state"));
-            println!("unread: {}", me.unread);
-            return Ok(());
+            lines.push(format!(
+                "notifications: {}",
+                tag(&v.interruptibility, "state")
+            ));
+            lines.push(format!("unread: {}", me.unread));
+            return print_lines(&lines);
+        }
+        Cmd::Team { json } => {
+            let s = session(store, &trust).await?;
+            let team = s
+                .signed_in
+                .api()
+                .team(&s.signed_in.token)
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                return print_json(&team);
+            }
+            let width = team
+                .members
+                .iter()
+                .map(|m| m.name.chars().count())
+                .max()
+                .unwrap_or(0);
+            let lines: Vec<String> = team
+                .members
+                .iter()
+                .map(|m| {
+                    let message = m
+                        .view
+                        .message
+                        .as_ref()
+                        .map(|x| {
+                            format!(
+                                "  {} {}",
+                                x.emoji.as_ref().map(|e| e.as_str()).unwrap_or(""),
+                                x.text.as_str()
+                            )
+                        })
+                        .unwrap_or_default();
+                    format!("{:width$}  {}{message}", m.name, m.view.status.label)
+                })
+                .collect();
+            if lines.is_empty() {
+                return print_lines(&[
+                    "nobody: you are in no team and have pinned nobody".to_string()
+                ]);
+            }
+            return print_lines(&lines);
         }
         Cmd::Explain => {
             let s = session(store, &trust).await?;

@@ -40,7 +40,8 @@ impl Worker {
             }
             ServerMessage::PresenceDelta { user, view } => {
                 self.write(|l| {
-                    if let Some(m) = l.members.iter_mut().find(|m| m.user == user) {
+                    let mates = l.members.iter_mut();
+                    if let Some(m) = mates.chain(l.glances.iter_mut()).find(|m| m.user == user) {
                         m.view = view.clone();
                     }
                 });
@@ -48,6 +49,12 @@ impl Worker {
                 // deltas are frequent and every store write is a durable one.
                 self.team_dirty = true;
                 self.emit(Event::Delta { user, view });
+            }
+            // Only those still on screen: the answer to a list the person moved on from is late.
+            ServerMessage::Watching { mut members } => {
+                members.retain(|m| self.watching.contains(&m.user));
+                self.write(|l| l.glances = members.clone());
+                self.emit(Event::Glances { members });
             }
             ServerMessage::Statuses { statuses } => self.emit(Event::Statuses { statuses }),
             ServerMessage::SelfUpdate { view } => {

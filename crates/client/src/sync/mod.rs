@@ -114,6 +114,11 @@ pub enum Event {
         user: UserId,
         view: TeamView,
     },
+    /// The people on screen beyond the team ([`SyncHandle::watch`]), as the server showed them
+    /// now; their changes follow as [`Event::Delta`]s.
+    Glances {
+        members: Vec<Member>,
+    },
     Notification {
         entry: CenterEntry,
     },
@@ -158,6 +163,9 @@ pub enum Event {
 
 enum Input {
     Command(Command, Option<oneshot::Sender<RequestId>>),
+    /// The people on screen beyond the team: watched live while connected (and again after a
+    /// reconnection), not stored.
+    Watch(Vec<UserId>),
     Stop,
 }
 
@@ -172,6 +180,8 @@ pub(crate) struct Latest {
     pub(crate) members: Vec<Member>,
     /// Whom the person pinned (in `members` too).
     pub(crate) favourites: Vec<UserId>,
+    /// The people on screen beyond the team, live (see [`SyncHandle::watch`]).
+    pub(crate) glances: Vec<Member>,
     /// Since when the team is not live (the connection is down, or it was restored from the
     /// store); none while it is.
     pub(crate) stale_since: Option<Timestamp>,
@@ -208,6 +218,15 @@ impl SyncHandle {
         let _ = self.tx.send(Input::Stop);
     }
 
+    /// Watches these people live beyond the team (the directory's results on screen, at most
+    /// [`protocol::MAX_WATCHED`]; the list replaces the last one, an empty one stops): the
+    /// server's views come as [`Event::Glances`], their changes as [`Event::Delta`]s, and
+    /// [`SyncHandle::team`] carries them. Kept across reconnections; never stored.
+    pub fn watch(&self, mut people: Vec<UserId>) {
+        people.truncate(protocol::MAX_WATCHED);
+        let _ = self.tx.send(Input::Watch(people));
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Latest) -> T) -> T {
         // The state is plain data: a panic elsewhere while writing leaves it usable.
         f(&self.latest.read().unwrap_or_else(|p| p.into_inner()))
@@ -231,6 +250,7 @@ impl SyncHandle {
             members: l.members.clone(),
             favourites: l.favourites.clone(),
             stale_since: l.stale_since,
+            glances: l.glances.clone(),
         })
     }
 }
@@ -260,6 +280,7 @@ pub fn spawn(
         interruptible: None,
         latest,
         team_dirty: false,
+        watching: Vec::new(),
     };
     (handle, tokio::spawn(worker.run(rx)))
 }

@@ -17,6 +17,8 @@ pub(super) struct Worker {
     pub(super) latest: Shared,
     /// The members changed since the snapshot was last stored.
     pub(super) team_dirty: bool,
+    /// The people on screen beyond the team, watched on every connection.
+    pub(super) watching: Vec<UserId>,
 }
 
 pub(super) enum End {
@@ -115,6 +117,7 @@ impl Worker {
                             Input::Command(c, reply) => {
                                 self.queue(c, reply).await;
                             }
+                            Input::Watch(people) => self.watch(people),
                         }
                     }
                     return;
@@ -142,6 +145,7 @@ impl Worker {
                     input = rx.recv() => match input {
                         None | Some(Input::Stop) => return,
                         Some(Input::Command(c, reply)) => { self.queue(c, reply).await; }
+                        Some(Input::Watch(people)) => self.watch(people),
                     }
                 }
             }
@@ -268,6 +272,13 @@ impl Worker {
         }
     }
 
+    /// Watches these people from now on (on the next connection, when offline); whom the
+    /// person no longer sees is forgotten at once.
+    fn watch(&mut self, people: Vec<UserId>) {
+        self.write(|l| l.glances.retain(|m| people.contains(&m.user)));
+        self.watching = people;
+    }
+
     pub(super) async fn connect(&mut self) -> Result<Ws, End> {
         let server = &self.options.server;
         let (mut ws, _) = tokio::time::timeout(
@@ -321,6 +332,8 @@ impl Worker {
         rx: &mut mpsc::UnboundedReceiver<Input>,
     ) -> End {
         let mut welcomed = false;
+        // The server watches people on screen for this connection (protocol 3 and later).
+        let mut glances = false;
         // The server may ask for a shorter heartbeat (a third of its device lease).
         let mut beat = self.options.heartbeat;
         let mut heartbeat = tokio::time::interval(beat);
@@ -340,6 +353,15 @@ impl Worker {
                                 if let Err(e) = ws.send(Message::Text(encode(&m).into())).await {
                                     return End::Lost(e.to_string());
                                 }
+                            }
+                        }
+                    }
+                    Some(Input::Watch(people)) => {
+                        self.watch(people);
+                        if welcomed && glances {
+                            let m = ClientMessage::WatchPeople { people: self.watching.clone() };
+                            if let Err(e) = ws.send(Message::Text(encode(&m).into())).await {
+                                return End::Lost(e.to_string());
                             }
                         }
                     }
@@ -371,8 +393,9 @@ impl Worker {
                             continue;
                         }
                     };
-                    if let ServerMessage::Welcome { heartbeat_ms, .. } = &message {
+                    if let ServerMessage::Welcome { heartbeat_ms, protocol, .. } = &message {
                         welcomed = true;
+                        glances = *protocol >= 3;
                         if let Some(asked) = heartbeat_ms.map(Duration::from_millis) {
                             if asked < beat && !asked.is_zero() {
                                 beat = asked;
@@ -384,7 +407,9 @@ impl Worker {
                         // Replay what the server has not acknowledged, then say where we are.
                         let pending = self.store.pending().await.unwrap_or_default();
                         let report = self.report();
-                        for m in pending.into_iter().map(|(_, m)| m).chain(std::iter::once(report)) {
+                        let watch = (glances && !self.watching.is_empty())
+                            .then(|| ClientMessage::WatchPeople { people: self.watching.clone() });
+                        for m in pending.into_iter().map(|(_, m)| m).chain(std::iter::once(report)).chain(watch) {
                             if let Err(e) = ws.send(Message::Text(encode(&m).into())).await {
                                 return End::Lost(e.to_string());
                             }

@@ -100,6 +100,88 @@ fn an_idle_person_taking_a_desk_phone_call_shows_on_a_call_and_then_away_again()
 }
 
 #[test]
+fn a_call_or_meeting_whose_sender_went_silent_ends_by_itself() {
+    let mut w = World::new();
+    let r = w.rules.clone();
+    w.active(0);
+    let bound = Activity::BOUND.0 / 1000;
+    // No end given: the bound from its start.
+    w.person
+        .start_activity(&r, t(10), Activity::Meeting, ext("m-1"), None)
+        .unwrap();
+    assert_eq!(
+        w.person.activity_end(Activity::Meeting, &ext("m-1")),
+        Some(t(10 + bound))
+    );
+    assert_eq!(w.shown(10 + bound - 1), StatusId::IN_A_MEETING);
+    assert_eq!(
+        w.shown(10 + bound),
+        StatusId::AVAILABLE,
+        "ended at the bound"
+    );
+    // A renewal after it ended does not bring it back (started twice, ended once).
+    let renewed = w
+        .person
+        .renew_activity(&r, t(20 + bound), Activity::Meeting, &ext("m-1"), None)
+        .unwrap();
+    assert_eq!(renewed, None);
+    assert_eq!(w.shown(21 + bound), StatusId::AVAILABLE);
+
+    // A call planned to end at 600 s, renewed to 900 s: on a call until then; a late retry of
+    // the first start does not shorten it.
+    let start = 30 + bound;
+    w.person
+        .start_activity(
+            &r,
+            t(start),
+            Activity::Call,
+            ext("c-1"),
+            Some(t(start + 600)),
+        )
+        .unwrap();
+    let end = w
+        .person
+        .renew_activity(
+            &r,
+            t(start + 500),
+            Activity::Call,
+            &ext("c-1"),
+            Some(t(start + 900)),
+        )
+        .unwrap();
+    assert_eq!(end, Some(t(start + 900)));
+    w.person
+        .start_activity(
+            &r,
+            t(start + 510),
+            Activity::Call,
+            ext("c-1"),
+            Some(t(start + 600)),
+        )
+        .unwrap();
+    assert_eq!(w.shown(start + 899), StatusId::ON_A_CALL);
+    assert_eq!(w.shown(start + 900), StatusId::AVAILABLE);
+
+    // Further ahead than a day: refused in words, nothing started.
+    let far = w
+        .person
+        .start_activity(
+            &r,
+            t(start + 1000),
+            Activity::Meeting,
+            ext("m-2"),
+            Some(
+                t(start + 1000)
+                    .plus(Activity::LONGEST)
+                    .plus(presence::Span(1000)),
+            ),
+        )
+        .unwrap_err();
+    assert!(far.to_string().contains("at most 24 hours"), "{far}");
+    assert_eq!(w.person.activity_end(Activity::Meeting, &ext("m-2")), None);
+}
+
+#[test]
 fn integration_reports_are_idempotent() {
     let mut w = World::new();
     let r = w.rules.clone();

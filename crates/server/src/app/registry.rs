@@ -547,6 +547,44 @@ impl App {
         self.hub.watch_board(&slot.org, &slot.id, conn_id);
         Ok(self.board(&slot.org).await)
     }
+
+    /// A connection's people on screen beyond its teammates and favourites (the directory's
+    /// results): those of the person's organisation, now, as teammates see them; from now on
+    /// their changes reach the connection too. Anyone else is left out, as if they did not exist.
+    pub async fn watch_people(
+        &self,
+        auth: &super::DeviceAuth,
+        conn_id: u64,
+        people: Vec<UserId>,
+    ) -> Result<Vec<protocol::Member>, AppError> {
+        if people.len() > protocol::MAX_WATCHED {
+            return Err(AppError::invalid(format!(
+                "at most {} people can be watched at once (the results on screen); {} were named",
+                protocol::MAX_WATCHED,
+                people.len()
+            )));
+        }
+        let me = &auth.user;
+        let mut slots: Vec<Arc<Slot>> = Vec::with_capacity(people.len());
+        for person in people {
+            if person == me.id || slots.iter().any(|s| s.id == person) {
+                continue;
+            }
+            if let Some(slot) = self.slot(&person).filter(|s| s.org == me.org && s.active) {
+                slots.push(slot);
+            }
+        }
+        // Watched first, read after: every change from here on reaches the connection as a delta
+        // sent after `watching` (the connection sends this answer before its queue), so the
+        // client ends with the newest view whichever side of the read a change fell.
+        let ids: Vec<UserId> = slots.iter().map(|s| s.id.clone()).collect();
+        self.hub.glance(&me.id, conn_id, &ids);
+        let mut members = Vec::with_capacity(slots.len());
+        for slot in slots {
+            members.push(slot.member(&*slot.state.lock().await));
+        }
+        Ok(members)
+    }
 }
 
 /// What a heartbeat found.

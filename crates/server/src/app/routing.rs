@@ -7,7 +7,10 @@ use presence::{Activity, AssignmentCandidate, CallOutcome, ExternalId, Timestamp
 use protocol::rest::IntegrationKind;
 
 impl App {
-    /// An integration event (call, meeting, wrap-up), applied once per caller id.
+    /// An integration event (call, meeting, wrap-up), applied once per caller id. A start sent
+    /// again renews the call or meeting while it goes on (a later end, or the bound from now);
+    /// one that ended stays ended. Returns whether it applied for the first time, and when the
+    /// call or meeting it started ends by itself (none: not going on, or not a start).
     pub async fn integration_event(
         &self,
         org: &str,
@@ -15,7 +18,7 @@ impl App {
         kind: IntegrationKind,
         external_id: &str,
         until: Option<Timestamp>,
-    ) -> Result<bool, AppError> {
+    ) -> Result<(bool, Option<Timestamp>), AppError> {
         let slot = self.user_in_org(org, user)?;
         if !slot.active {
             return Err(AppError::conflict(format!(
@@ -24,6 +27,11 @@ impl App {
             )));
         }
         let ext = ExternalId::parse(external_id.to_string())?;
+        let started = match kind {
+            IntegrationKind::CallStarted => Some(Activity::Call),
+            IntegrationKind::MeetingStarted => Some(Activity::Meeting),
+            _ => None,
+        };
         // Claimed first, so that of concurrent identical events one applies and says so.
         if !self
             .db
@@ -36,7 +44,16 @@ impl App {
             )
             .await?
         {
-            return Ok(false);
+            let Some(activity) = started else {
+                return Ok((false, None));
+            };
+            let end = self
+                .mutate(&slot.id, None, move |p, rules, now| {
+                    Ok(p.renew_activity(rules, now, activity, &ext, until)?)
+                })
+                .await?
+                .flatten();
+            return Ok((false, end));
         }
         let ext2 = ext.clone();
         let applied = self
@@ -54,16 +71,18 @@ impl App {
                     }
                     IntegrationKind::WrapUpClosed => p.close_wrap_up(rules, now, Some(&ext2)),
                 }
-                Ok(())
+                Ok(started.and_then(|a| p.activity_end(a, &ext2)))
             })
             .await;
-        if let Err(e) = applied {
-            self.db
-                .forget_event(org, ext.as_str(), kind.as_str())
-                .await?;
-            return Err(e);
+        match applied {
+            Ok(end) => Ok((true, end.flatten())),
+            Err(e) => {
+                self.db
+                    .forget_event(org, ext.as_str(), kind.as_str())
+                    .await?;
+                Err(e)
+            }
         }
-        Ok(true)
     }
 
     pub async fn team_call(&self, org: &str, team: &str) -> Result<Vec<UserId>, AppError> {

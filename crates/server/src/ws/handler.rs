@@ -8,17 +8,7 @@ use protocol::{ClientMessage, ErrorKind, RequestId, ServerMessage, WireError};
 use std::sync::Arc;
 
 fn check_request(r: &RequestId) -> Result<(), AppError> {
-    if r.0.is_empty() || r.0.len() > 100 {
-        return Err(AppError::invalid(
-            "the request id must have 1 to 100 characters",
-        ));
-    }
-    if r.0.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            "the request id must not contain control characters",
-        ));
-    }
-    Ok(())
+    r.problem().map_or(Ok(()), |p| Err(AppError::invalid(p)))
 }
 
 /// The first protocol version told when a device must report again, and when a report applied.
@@ -45,6 +35,15 @@ pub(super) async fn handle(
         ClientMessage::WatchBoard => {
             return Some(match app.watch_board(auth, conn_id).await {
                 Ok(members) => ServerMessage::BoardSnapshot { members },
+                Err(e) => ServerMessage::Error {
+                    request: None,
+                    error: e.wire(),
+                },
+            });
+        }
+        ClientMessage::WatchPeople { people } => {
+            return Some(match app.watch_people(auth, conn_id, people).await {
+                Ok(members) => ServerMessage::Watching { members },
                 Err(e) => ServerMessage::Error {
                     request: None,
                     error: e.wire(),

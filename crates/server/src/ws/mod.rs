@@ -394,8 +394,11 @@ async fn serve(
                 };
                 if let Some(reply) = reply {
                     // What the request caused for this connection (its own self view) goes out
-                    // before the answer, so a client that sees the ack has the new state.
-                    while let Ok(out) = rx.try_recv() {
+                    // before the answer, so a client that sees the ack has the new state. Not
+                    // before `watching`: the deltas queued since its people were watched may be
+                    // newer than the views it carries, so they follow it.
+                    let first = matches!(reply, ServerMessage::Watching { .. });
+                    while let Some(out) = (!first).then(|| rx.try_recv().ok()).flatten() {
                         if let Some(end) = forward(app, &user.id, socket, Some(out), &mut sent_upto).await? {
                             return Ok(end);
                         }

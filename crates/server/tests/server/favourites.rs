@@ -1,16 +1,18 @@
 //! Favourites and "tell me when available", over real HTTP and WebSockets: a pinned person is
 //! watched live like a teammate (and only by whoever pinned them), unpinning stops it, and a
-//! request to be told is answered once with a notification from that person.
+//! request to be told is answered once with a notification from that person. The directory's
+//! results on screen are watched live too, by that connection only.
 
 use crate::support::*;
 use presence::{DeviceActivity, UserId};
-use protocol::ServerMessage;
+use protocol::{ClientMessage, ServerMessage};
 use reqwest::Method;
 use serde_json::Value;
 
 on_both_databases!(
     a_pinned_person_is_watched_live_by_whoever_pinned_them,
     a_request_to_be_told_is_answered_once_when_they_become_available,
+    the_people_on_screen_are_watched_live_by_that_connection_only,
 );
 
 /// Idle past the organisation's threshold by the device's own count: Away.
@@ -185,5 +187,99 @@ async fn a_request_to_be_told_is_answered_once_when_they_become_available(backen
         matches!(m, ServerMessage::Notification { notification } if notification.title.contains("is available"))
     })
     .await;
+    f.finish().await;
+}
+
+async fn the_people_on_screen_are_watched_live_by_that_connection_only(backend: Backend) {
+    let Some(f) = Fixture::start(backend).await else {
+        return;
+    };
+    let mut bea = f.online(&f.bea, "bea-laptop").await;
+    let mut bea_phone = f.online(&f.bea, "bea-phone").await;
+    let mut dan = f.online(&f.dan, "dan-laptop").await;
+
+    // Bea's directory shows dan (in no team with her), herself, eve (another organisation),
+    // someone who does not exist, and dan again: she gets dan's view now, and nobody else.
+    bea.send(&ClientMessage::WatchPeople {
+        people: vec![
+            f.dan.clone(),
+            f.bea.clone(),
+            f.eve.clone(),
+            UserId::parse("nobody").unwrap(),
+            f.dan.clone(),
+        ],
+    })
+    .await;
+    let watching = bea
+        .until("watching", |m| matches!(m, ServerMessage::Watching { .. }))
+        .await;
+    let ServerMessage::Watching { members } = watching else {
+        unreachable!()
+    };
+    let ids: Vec<&UserId> = members.iter().map(|m| &m.user).collect();
+    assert_eq!(ids, vec![&f.dan], "only dan is watched: {members:?}");
+    assert_eq!(members[0].view.status.family, presence::Family::Available);
+
+    // Dan's change reaches that connection, and not bea's other device or cal.
+    dan.report(IDLE, false).await;
+    bea.until("dan away, live on screen", |m| {
+        matches!(m, ServerMessage::PresenceDelta { user, view }
+            if *user == f.dan && view.status.family == presence::Family::Away)
+    })
+    .await;
+    bea_phone
+        .none("dan's change on a device not showing him", delta_of(&f.dan))
+        .await;
+
+    // A new list replaces the old one; an empty list stops.
+    bea.send(&ClientMessage::WatchPeople { people: vec![] })
+        .await;
+    bea.until(
+        "watching nobody",
+        |m| matches!(m, ServerMessage::Watching { members } if members.is_empty()),
+    )
+    .await;
+    dan.report(DeviceActivity::Active, false).await;
+    dan.barrier().await;
+    bea.none("dan's change once off screen", delta_of(&f.dan))
+        .await;
+
+    // More than a screenful is refused in words, and watches nothing.
+    let many: Vec<UserId> = (0..=protocol::MAX_WATCHED)
+        .map(|i| UserId::parse(format!("u{i}")).unwrap())
+        .collect();
+    bea.send(&ClientMessage::WatchPeople { people: many }).await;
+    let refused = bea
+        .until("too many refused", |m| {
+            matches!(m, ServerMessage::Error { .. })
+        })
+        .await;
+    let ServerMessage::Error { error, .. } = refused else {
+        unreachable!()
+    };
+    assert!(error.message.contains("at most 50"), "{}", error.message);
+
+    // Watching dan again, then closing the connection: the watch goes with it.
+    bea.send(&ClientMessage::WatchPeople {
+        people: vec![f.dan.clone()],
+    })
+    .await;
+    bea.until(
+        "watching dan again",
+        |m| matches!(m, ServerMessage::Watching { members } if members.len() == 1),
+    )
+    .await;
+    let hub = f.app().hub.clone();
+    assert_eq!(hub.glance_count(), 1);
+    drop(bea);
+    let mut gone = false;
+    for _ in 0..250 {
+        if hub.glance_count() == 0 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(gone, "a closed connection's watches are dropped with it");
     f.finish().await;
 }

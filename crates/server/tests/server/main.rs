@@ -42,6 +42,7 @@ mod nodes;
 mod notifications;
 mod policies;
 mod routing;
+mod scripts;
 mod sessions;
 mod setup;
 mod status;
