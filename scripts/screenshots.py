@@ -176,6 +176,8 @@ def main():
         time.sleep(1)
         shot("settings.png")
         w.click('select[aria-label="Theme"] option[value="dark"]')
+        w.call("POST", "/execute/sync", {"script": "document.getElementById('settings-heading').scrollIntoView({block: 'start'});",
+                                         "args": []})
         time.sleep(1)
         shot("settings-dark.png")
         w.click(".settings-button")

@@ -20,6 +20,11 @@ import type {
   PolicyRequest,
   ServerMessage,
   SignedIn,
+  Webhook,
+  WebhookCreated,
+  WebhookDeliveries,
+  WebhookEvent,
+  WebhookUpdate,
 } from "../src/lib/generated";
 
 const TOKEN = "presently.admin.token";
@@ -183,6 +188,13 @@ export const admin = {
   keys: () => call<ApiKeys>("GET", "/admin/keys"),
   createKey: (name: string) => call<KeyCreated>("POST", "/admin/keys", { name }),
   revokeKey: (id: string) => call<void>("DELETE", `/admin/keys/${enc(id)}`),
+  webhooks: () => call<Webhook[]>("GET", "/admin/webhooks"),
+  createWebhook: (url: string, events: WebhookEvent[], description: string) =>
+    call<WebhookCreated>("POST", "/admin/webhooks", { url, events, description }),
+  updateWebhook: (id: string, change: WebhookUpdate) => call<Webhook>("PATCH", `/admin/webhooks/${enc(id)}`, change),
+  deleteWebhook: (id: string) => call<void>("DELETE", `/admin/webhooks/${enc(id)}`),
+  webhookDeliveries: (id: string) => call<WebhookDeliveries>("GET", `/admin/webhooks/${enc(id)}/deliveries?limit=50`),
+  pingWebhook: (id: string) => call<string>("POST", `/admin/webhooks/${enc(id)}/test`),
   statuses: () => call<CustomStatuses>("GET", "/admin/statuses"),
   createStatus: (b: CustomStatusRequest) => call("POST", "/admin/statuses", b),
   updateStatus: (id: string, b: CustomStatusRequest) => call("PUT", `/admin/statuses/${enc(id)}`, b),

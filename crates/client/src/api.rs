@@ -145,7 +145,7 @@ impl Api {
         request: &protocol::RequestId,
         change: &presence::Change,
     ) -> Result<rest::ChangeApplied, ApiError> {
-        let body = rest::ChangeRequest {
+        let body = rest::SelfChange {
             request: request.clone(),
             change: change.clone(),
         };

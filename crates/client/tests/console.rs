@@ -301,6 +301,48 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
     assert_eq!(shown, "true", "bea's photo shows in the console");
     assert!(app.slot(&server.bea).unwrap().avatar.is_some());
 
+    // A webhook added in the console: its secret shown once, a test sent, and its delivery
+    // log read in place (nothing listens at the address, so the attempt failed in words).
+    app.webhooks
+        .configure(&presently_server::app::webhooks::WebhookOptions {
+            ca_file: None,
+            allow_private_networks: true,
+        })
+        .unwrap();
+    let closed = free_port();
+    d.click("nav a[href='#/access']").await;
+    d.type_into(
+        "input[name=webhook-url]",
+        &format!("https://127.0.0.1:{closed}/hook"),
+    )
+    .await;
+    d.type_into("input[name=webhook-description]", "wallboard")
+        .await;
+    d.click("form[aria-label='Add webhook'] button[type=submit]")
+        .await;
+    let secret = d.text("code.secret").await;
+    assert!(
+        secret.starts_with("whsec_"),
+        "the secret is shown: {secret}"
+    );
+    let row = "tr[data-webhook]";
+    d.find(row).await;
+    d.click(&format!("{row} .actions button:nth-of-type(2)"))
+        .await;
+    d.click(&format!("{row} .actions button:nth-of-type(3)"))
+        .await;
+    let logged = settle("true", || async {
+        d.script(
+            "const b = [...document.querySelectorAll('.actions button')].find((x) => x.textContent === 'Deliveries'); const r = document.querySelector('tr[data-delivery]'); const done = !!r && r.textContent.includes('could not connect'); if (b && !done) { b.click(); b.click(); } return String(done);",
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    })
+    .await;
+    assert_eq!(logged, "true", "the log shows the failed attempt");
+
     // Every page through axe-core in Chromium (colour contrast included: it needs a real
     // layout), light and dark: no serious or critical violation.
     let axe = std::fs::read_to_string(concat!(
@@ -333,13 +375,17 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
     if let Some(dir) = &shots {
         // The live board in the dark, then the board and the people at 200 % (Chromium's
         // device scale factor, as on a high-density screen), light.
+        // The theme as the console's own switch sets it (its box and the page agree).
+        let theme = |dark: bool| {
+            format!(
+                "const i = document.querySelector('.theme input'); if (i.checked !== {dark}) i.click(); return true;"
+            )
+        };
         d.click("nav a[href='#/board']").await;
-        d.find("#board-h").await;
-        d.script("document.documentElement.dataset.theme = 'dark'; return true;")
-            .await;
+        d.find("li[data-person]").await;
+        d.script(&theme(true)).await;
         d.screenshot(&dir.join("console-board-dark.png")).await;
-        d.script("document.documentElement.dataset.theme = 'light'; return true;")
-            .await;
+        d.script(&theme(false)).await;
         d.call(
             reqwest::Method::POST,
             "/goog/cdp/execute",
@@ -351,8 +397,16 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
         .await;
         d.screenshot(&dir.join("console-board@2x.png")).await;
         d.click("nav a[href='#/people']").await;
-        d.find("#people-h").await;
+        d.find("tr[data-user]").await;
         d.screenshot(&dir.join("console-people@2x.png")).await;
+        // The organisation's webhooks, with the form to add one.
+        d.click("nav a[href='#/access']").await;
+        d.find("#webhooks-h").await;
+        d.script(
+            "document.getElementById('webhooks-h').scrollIntoView({block: 'start'}); return true;",
+        )
+        .await;
+        d.screenshot(&dir.join("console-webhooks@2x.png")).await;
     }
     drop(ivy);
     d.quit().await;

@@ -117,7 +117,7 @@ pub struct Me {
 /// WebSocket's `change` (the engine's `Change`), applied once per request id and device.
 #[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ChangeRequest {
+pub struct SelfChange {
     /// The caller's id for this change (1–100 characters): sent again, it changes nothing again.
     #[schema(value_type = String)]
     pub request: crate::RequestId,

@@ -84,6 +84,7 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .merge(crate::admin_api::routes())
         .merge(crate::faces_api::routes())
         .merge(crate::favourites_api::routes())
+        .merge(crate::webhooks_api::routes())
 }
 
 #[utoipa::path(get, path = "/openapi.json", tag = "sessions", responses((status = 200, description = "this document", content_type = "application/json")))]
@@ -224,11 +225,11 @@ async fn me(State(app): State<Arc<App>>, Device(d): Device) -> Result<Json<rest:
     }))
 }
 
-#[utoipa::path(post, path = "/me/changes", tag = "me", security(("device" = [])), request_body = rest::ChangeRequest, responses((status = 200, description = "applied, or applied before under the same request id from this device (nothing changed again): how the person is shown now", body = rest::ChangeApplied), (status = 409, description = "the change does not apply now (e.g. resuming with nothing paused)", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+#[utoipa::path(post, path = "/me/changes", tag = "me", security(("device" = [])), request_body = rest::SelfChange, responses((status = 200, description = "applied, or applied before under the same request id from this device (nothing changed again): how the person is shown now", body = rest::ChangeApplied), (status = 409, description = "the change does not apply now (e.g. resuming with nothing paused)", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn change(
     State(app): State<Arc<App>>,
     Device(d): Device,
-    Body(body): Body<rest::ChangeRequest>,
+    Body(body): Body<rest::SelfChange>,
 ) -> Result<Json<rest::ChangeApplied>, AppError> {
     if let Some(problem) = body.request.problem() {
         return Err(AppError::invalid(problem));

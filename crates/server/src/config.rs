@@ -40,6 +40,18 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     /// The desktop app release published to this server's people (`GET /api/v1/version`).
     pub app: Option<AppTable>,
+    /// Outgoing webhooks: whom they trust, and whether private networks may be reached.
+    pub webhooks: Option<WebhooksTable>,
+}
+
+/// `[webhooks]` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksTable {
+    /// A PEM file of CA certificates trusted beside the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Allow endpoints on loopback and private networks (default: refused).
+    pub allow_private_networks: Option<bool>,
 }
 
 /// `[app]` in the config file: the latest desktop app and where to get it.
@@ -69,6 +81,8 @@ pub struct Overrides {
     pub max_connections_per_person: Option<usize>,
     pub max_connections_per_address: Option<usize>,
     pub public_url: Option<String>,
+    pub webhook_ca_file: Option<PathBuf>,
+    pub webhook_allow_private_networks: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +102,7 @@ pub struct Config {
     pub public_url: String,
     /// The desktop app release published to this server's people.
     pub app_release: Option<protocol::rest::AppRelease>,
+    pub webhooks: crate::app::webhooks::WebhookOptions,
 }
 
 /// The default SQLite database, in the local application data of the account the server runs
@@ -122,6 +137,8 @@ impl Config {
             max_connections_per_person,
             max_connections_per_address,
             public_url,
+            webhook_ca_file,
+            webhook_allow_private_networks,
         } = given;
         let defaults = crate::hub::ConnectionLimits::default();
         let file: FileConfig = match file {
@@ -242,7 +259,14 @@ impl Config {
                 .or(file.max_connections_per_address)
                 .unwrap_or(defaults.per_address),
         };
+        let hooks = file.webhooks.unwrap_or_default();
+        let webhooks = crate::app::webhooks::WebhookOptions {
+            ca_file: webhook_ca_file.or(hooks.ca_file),
+            allow_private_networks: webhook_allow_private_networks
+                || hooks.allow_private_networks.unwrap_or(false),
+        };
         Ok(Config {
+            webhooks,
             listen,
             tls,
             cluster,

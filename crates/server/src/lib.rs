@@ -22,6 +22,7 @@ mod limits;
 pub mod nats;
 pub mod openapi;
 pub mod tls;
+pub mod webhooks_api;
 pub mod ws;
 
 use app::App;

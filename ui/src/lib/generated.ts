@@ -813,6 +813,78 @@ export type CreateKey = { name: string, };
 
 export type KeyCreated = { key: ApiKey, secret: string, };
 
+export type WebhookEvent = "status.changed" | "notification.created" | "notification.read" | "notification.dismissed" | "account.changed" | "ping";
+
+export type Webhook = { id: string, 
+/**
+ * An https address.
+ */
+url: string, events: Array<WebhookEvent>, description: string, 
+/**
+ * Off: nothing is sent (turned off by an administrator, or after a day of failures).
+ */
+enabled: boolean, created_at: Timestamp, 
+/**
+ * Since when its deliveries fail; none while they arrive.
+ */
+failing_since: Timestamp | null, 
+/**
+ * Why it was turned off, when the server did it.
+ */
+disabled_reason: string | null, };
+
+export type WebhookCreate = { url: string, events: Array<WebhookEvent>, description: string, };
+
+export type WebhookCreated = { webhook: Webhook, secret: string, };
+
+export type WebhookUpdate = { url: string | null, events: Array<WebhookEvent> | null, description: string | null, enabled: boolean | null, };
+
+export type WebhookDelivery = { 
+/**
+ * Also the `id` in the body and the `Presently-Delivery` header.
+ */
+id: string, event: WebhookEvent, created_at: Timestamp, attempts: number, 
+/**
+ * pending, delivered or failed (a day of attempts, none answered 2xx).
+ */
+state: string, 
+/**
+ * When it is tried next, while pending.
+ */
+next_at: Timestamp | null, last_at: Timestamp | null, 
+/**
+ * The HTTP status the endpoint answered last.
+ */
+last_status: number | null, 
+/**
+ * What went wrong last, in words.
+ */
+last_error: string | null, };
+
+export type WebhookDeliveries = { deliveries: Array<WebhookDelivery>, };
+
+export type SelfChange = { 
+/**
+ * The caller's id for this change (1–100 characters): sent again, it changes nothing again.
+ */
+request: RequestId, change: Change, };
+
+export type ChangeApplied = { request: RequestId, view: SelfView, };
+
+export type GraphPresence = { availability: string, activity: string, };
+
+export type MatrixPresence = { presence: string, status_msg: string | null, currently_active: boolean, };
+
+export type XmppPresence = { available: boolean, show: string | null, status: string | null, };
+
+export type BridgePerson = { user: UserId, email: string, name: string, 
+/**
+ * What teammates see (Invisible is Offline).
+ */
+view: TeamView, graph: GraphPresence, matrix: MatrixPresence, xmpp: XmppPresence, };
+
+export type BridgePresence = { people: Array<BridgePerson>, };
+
 export type AdminTeam = { id: string, name: string, members: Array<UserId>, };
 
 export type AdminTeams = { teams: Array<AdminTeam>, };

@@ -347,3 +347,127 @@ pub struct DirectoryQuery {
     /// 1 to 200; 50 when absent.
     pub limit: Option<u32>,
 }
+
+/// What an outgoing webhook can be sent.
+#[derive(
+    utoipa::ToSchema, ts_rs::TS, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize,
+)]
+pub enum WebhookEvent {
+    /// What teammates now see of a person (Invisible is Offline: never revealed).
+    #[serde(rename = "status.changed")]
+    StatusChanged,
+    /// A notification for a person was stored (shown, or held for later).
+    #[serde(rename = "notification.created")]
+    NotificationCreated,
+    /// A person read notifications, on any device.
+    #[serde(rename = "notification.read")]
+    NotificationRead,
+    /// A person dismissed notifications, on any device.
+    #[serde(rename = "notification.dismissed")]
+    NotificationDismissed,
+    /// A person was added, changed (name, email, role), deactivated, reactivated or deleted.
+    #[serde(rename = "account.changed")]
+    AccountChanged,
+    /// Sent by "Send a test" (`POST /admin/webhooks/{id}/test`), whatever the endpoint takes.
+    #[serde(rename = "ping")]
+    Ping,
+}
+
+impl WebhookEvent {
+    pub const ALL: [WebhookEvent; 5] = [
+        WebhookEvent::StatusChanged,
+        WebhookEvent::NotificationCreated,
+        WebhookEvent::NotificationRead,
+        WebhookEvent::NotificationDismissed,
+        WebhookEvent::AccountChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::StatusChanged => "status.changed",
+            WebhookEvent::NotificationCreated => "notification.created",
+            WebhookEvent::NotificationRead => "notification.read",
+            WebhookEvent::NotificationDismissed => "notification.dismissed",
+            WebhookEvent::AccountChanged => "account.changed",
+            WebhookEvent::Ping => "ping",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WebhookEvent> {
+        WebhookEvent::ALL
+            .into_iter()
+            .chain([WebhookEvent::Ping])
+            .find(|e| e.as_str() == s)
+    }
+}
+
+/// An organisation's outgoing webhook, as the console lists it (never its secret).
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: String,
+    /// An https address.
+    pub url: String,
+    pub events: Vec<WebhookEvent>,
+    pub description: String,
+    /// Off: nothing is sent (turned off by an administrator, or after a day of failures).
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    /// Since when its deliveries fail; none while they arrive.
+    pub failing_since: Option<Timestamp>,
+    /// Why it was turned off, when the server did it.
+    pub disabled_reason: Option<String>,
+}
+
+/// `POST /admin/webhooks`.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookCreate {
+    pub url: String,
+    pub events: Vec<WebhookEvent>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The endpoint made, with the key its deliveries are signed with: shown this once.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookCreated {
+    pub webhook: Webhook,
+    pub secret: String,
+}
+
+/// `PATCH /admin/webhooks/{id}`: what to change (turning it on again clears its failures).
+#[derive(
+    utoipa::ToSchema, ts_rs::TS, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize,
+)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookUpdate {
+    pub url: Option<String>,
+    pub events: Option<Vec<WebhookEvent>>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+/// One delivery to an endpoint, with its last attempt.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    /// Also the `id` in the body and the `Presently-Delivery` header.
+    pub id: String,
+    pub event: WebhookEvent,
+    pub created_at: Timestamp,
+    pub attempts: u32,
+    /// pending, delivered or failed (a day of attempts, none answered 2xx).
+    pub state: String,
+    /// When it is tried next, while pending.
+    pub next_at: Option<Timestamp>,
+    pub last_at: Option<Timestamp>,
+    /// The HTTP status the endpoint answered last.
+    pub last_status: Option<u16>,
+    /// What went wrong last, in words.
+    pub last_error: Option<String>,
+}
+
+/// `GET /admin/webhooks/{id}/deliveries`: the newest first.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDeliveries {
+    pub deliveries: Vec<WebhookDelivery>,
+}

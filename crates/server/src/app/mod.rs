@@ -21,6 +21,7 @@ mod roster;
 mod routing;
 pub mod signin;
 pub mod timers;
+pub mod webhooks;
 
 pub use accounts::{DeviceAuth, KeyAuth, MAX_DEVICES};
 pub use admin::Actor;
@@ -64,6 +65,8 @@ pub struct App {
     awaited: std::sync::RwLock<std::collections::HashSet<UserId>>,
     /// People who just became Available, for [`favourites::tell_available`].
     became_available: mpsc::UnboundedSender<UserId>,
+    /// The organisations' outgoing webhooks: their endpoints, the events on their way.
+    pub webhooks: webhooks::Webhooks,
     /// Serving clients (a server node), as opposed to the admin CLI's short-lived App: only a
     /// serving node runs timers and carries out what an account change means for connections
     /// and presence (closing sessions, signing devices out).
@@ -218,6 +221,7 @@ impl App {
         let hub = Arc::new(Hub::default());
         let (timers, timer_rx) = mpsc::unbounded_channel();
         let (became_available, available_rx) = mpsc::unbounded_channel();
+        let (hooks, hook_rx) = webhooks::Webhooks::new();
         let app = Arc::new(App {
             db,
             hub,
@@ -234,6 +238,7 @@ impl App {
             personal_changes: favourites::limiter(clock.clone()),
             awaited: Default::default(),
             became_available,
+            webhooks: hooks,
             serving,
             reloads: roster::Reloads::default(),
         });
@@ -282,6 +287,8 @@ impl App {
             Arc::downgrade(&app),
             available_rx,
         ));
+        tokio::spawn(webhooks::queue(Arc::downgrade(&app), hook_rx));
+        tokio::spawn(webhooks::deliver(Arc::downgrade(&app), clock.clone()));
         tokio::spawn(signin::forget_idle_limits(
             Arc::downgrade(&app),
             clock.clone(),
@@ -426,6 +433,7 @@ impl App {
         if let Ok(mut a) = self.awaited.write() {
             *a = awaited;
         }
+        self.webhooks.load(self.db.webhooks().await?);
         if self.serving {
             self.carry_out(&removed, &regrouped).await?;
             self.send_statuses(&recatalogued).await;

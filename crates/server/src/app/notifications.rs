@@ -102,6 +102,12 @@ impl App {
             )
             .await?;
         if new {
+            self.webhooks.emit(
+                org,
+                protocol::rest::WebhookEvent::NotificationCreated,
+                now.0,
+                || serde_json::json!({"user": slot.id, "email": slot.email, "notification": n}),
+            );
             self.broker.publish(Event::User {
                 user: slot.id.clone(),
                 frame: frame(&ServerMessage::Notification {
@@ -131,6 +137,17 @@ impl App {
             None => self.db.mark_all_read(user.as_str()).await?,
         };
         if !changed.is_empty() {
+            if let Some(slot) = self.slot(user) {
+                let event = if dismiss {
+                    protocol::rest::WebhookEvent::NotificationDismissed
+                } else {
+                    protocol::rest::WebhookEvent::NotificationRead
+                };
+                self.webhooks
+                    .emit(&slot.org, event, self.clock.now().0, || {
+                        serde_json::json!({"user": slot.id, "email": slot.email, "notifications": changed})
+                    });
+            }
             self.broker.publish(Event::User {
                 user: user.clone(),
                 frame: frame(&ServerMessage::NotificationsChanged {

@@ -261,6 +261,14 @@ impl App {
                 let _ = self.became_available.send(slot.id.clone());
             }
             st.team_view = team_view.clone();
+            self.webhooks.emit(
+                &slot.org,
+                protocol::rest::WebhookEvent::StatusChanged,
+                now.0,
+                || {
+                    serde_json::json!({"user": slot.id, "email": slot.email, "name": slot.name, "view": team_view})
+                },
+            );
             self.broker.publish(Event::Presence {
                 user: slot.id.clone(),
                 frame: frame(&ServerMessage::PresenceDelta {

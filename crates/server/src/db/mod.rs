@@ -16,6 +16,7 @@ mod favourites;
 mod notifications;
 mod orgs;
 mod users;
+mod webhooks;
 
 pub use admin::{
     add_member, insert_code, revoke_codes_of, revoke_tokens, teams_json, AuditRow, CodeRow,
@@ -28,6 +29,7 @@ pub use favourites::*;
 pub use notifications::NewNotification;
 pub use orgs::OrgRow;
 pub use users::{role_str, Role, UserRow};
+pub use webhooks::*;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};

@@ -47,3 +47,4 @@ mod sessions;
 mod setup;
 mod status;
 mod timers;
+mod webhooks;

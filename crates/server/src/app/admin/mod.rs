@@ -192,6 +192,17 @@ impl App {
         let (_, affected) = self.db.admin_change(&statements, &audit).await?;
         self.reload().await?;
         self.org_changed(org);
+        if let Some(change) = super::webhooks::account_change(action) {
+            let (user, email) = super::webhooks::target_parts(&audit.target);
+            self.webhooks.emit(
+                org,
+                protocol::rest::WebhookEvent::AccountChanged,
+                audit.at,
+                || {
+                    serde_json::json!({"change": change, "user": user, "email": email, "by": audit.actor, "detail": audit.detail})
+                },
+            );
+        }
         Ok(affected)
     }
 

@@ -78,6 +78,12 @@ pub struct Cli {
     /// The address people reach this server at, for the links it prints [default: from --listen]
     #[arg(long, env = "PRESENTLY_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// A PEM file of CA certificates webhook endpoints may use, beside the system's
+    #[arg(long, env = "PRESENTLY_WEBHOOK_CA_FILE")]
+    pub webhook_ca_file: Option<PathBuf>,
+    /// Let webhooks reach loopback and private networks (refused by default)
+    #[arg(long, env = "PRESENTLY_WEBHOOK_ALLOW_PRIVATE_NETWORKS")]
+    pub webhook_allow_private_networks: bool,
     /// Seed a demo organisation with simulated teammates and keep them busy
     #[arg(long)]
     pub demo: bool,

@@ -37,6 +37,8 @@ fn main() -> ExitCode {
         max_connections_per_person: cli.max_connections_per_person,
         max_connections_per_address: cli.max_connections_per_address,
         public_url: cli.public_url.clone(),
+        webhook_ca_file: cli.webhook_ca_file.clone(),
+        webhook_allow_private_networks: cli.webhook_allow_private_networks,
     };
     let config = match Config::resolve(given, cli.config.as_deref()) {
         Ok(c) => c,
@@ -144,6 +146,7 @@ async fn serve(
     )
     .await?;
     running.app.hub.set_limits(config.connection_limits);
+    running.app.webhooks.configure(&config.webhooks)?;
     *running
         .app
         .release
