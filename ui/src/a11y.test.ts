@@ -13,6 +13,7 @@ import Directory from "./lib/Directory.svelte";
 import NotificationCenter from "./lib/NotificationCenter.svelte";
 import MessageEditor from "./lib/MessageEditor.svelte";
 import PhotoPanel from "./lib/PhotoPanel.svelte";
+import CalendarPanel from "./lib/CalendarPanel.svelte";
 
 vi.mock("./lib/api", () => ({
   api: {
@@ -112,6 +113,13 @@ describe("accessibility (axe-core)", () => {
     expect(await serious(editor.container)).toEqual([]);
     const photo = render(PhotoPanel, { myself: snapshot.myself!, setPhoto: vi.fn(), removePhoto: vi.fn() });
     expect(await serious(photo.container)).toEqual([]);
+  });
+
+  it("the calendar, unreachable", async () => {
+    const load = async () => ({ kind: "ics", shown: "https://calendar.example/…", since: 0, last_read: null, failing_since: 1, last_error: "the calendar's address answered 404 Not Found" });
+    const { container } = render(CalendarPanel, { load, save: vi.fn(), remove: vi.fn() });
+    await screen.findByTestId("calendar-state");
+    expect(await serious(container)).toEqual([]);
   });
 
   it("the tray's quick panel", async () => {

@@ -379,6 +379,47 @@ impl Api {
             .await
             .map(|_| ())
     }
+
+    /// The calendar the person follows and how reading it goes; none: no calendar.
+    pub async fn calendar(&self, token: &str) -> Result<Option<rest::CalendarState>, ApiError> {
+        match self
+            .call(self.http.get(self.url("/me/calendar")).bearer_auth(token))
+            .await
+        {
+            Ok(state) => Ok(Some(state)),
+            Err(ApiError::Refused { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Follows a calendar by its ICS address (replacing one there was).
+    pub async fn set_calendar(
+        &self,
+        token: &str,
+        url: &str,
+    ) -> Result<rest::CalendarState, ApiError> {
+        let body = rest::CalendarSource {
+            kind: "ics".into(),
+            url: url.to_string(),
+        };
+        self.call(
+            self.http
+                .put(self.url("/me/calendar"))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn remove_calendar(&self, token: &str) -> Result<(), ApiError> {
+        self.send(
+            self.http
+                .delete(self.url("/me/calendar"))
+                .bearer_auth(token),
+        )
+        .await
+        .map(|_| ())
+    }
 }
 
 /// The most precise words in an error's chain ("Connection refused (os error 111)" rather than

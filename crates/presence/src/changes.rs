@@ -13,7 +13,9 @@ use crate::catalog::StatusId;
 use crate::claims::{Claim, ClaimId, ClaimSource};
 use crate::device::{DeviceAbout, DeviceActivity, DeviceReport, DeviceState, ReportOutcome};
 use crate::ids::{DeviceId, ExternalId};
-use crate::person::{Activity, InvisibleFrame, Person, Preferences, Settled, Shown, StatusMessage};
+use crate::person::{
+    Activity, CalendarSpan, InvisibleFrame, Person, Preferences, Settled, Shown, StatusMessage,
+};
 use crate::rules::Rules;
 use crate::schedule::ClearAfter;
 use crate::text::{Emoji, MessageText};
@@ -393,6 +395,21 @@ impl Person {
         Some(c.id)
     }
 
+    /// What the person's calendar says from now on (the server read it): meetings and out of
+    /// office spans, each shown while it lasts unless the person chose a status themselves.
+    /// Replaces what was there; ended and empty spans are dropped, at most
+    /// [`CalendarSpan::MAX`] kept (the nearest). An empty list: the calendar says nothing (or
+    /// is gone), and no meeting of it stays.
+    pub fn set_calendar(&mut self, rules: &Rules, now: Timestamp, mut spans: Vec<CalendarSpan>) {
+        self.settle(rules, now);
+        spans.retain(|s| s.end > now && s.end > s.start);
+        spans.sort_by_key(|s| (s.start, s.end, s.out_of_office));
+        spans.dedup();
+        spans.truncate(CalendarSpan::MAX);
+        self.calendar = spans;
+        self.record_shown(rules, now);
+    }
+
     /// An integration reports that an activity ended. Idempotent: ending twice does nothing more.
     /// The end of a call starts after-call work when the organisation uses it.
     pub fn end_activity(
@@ -552,6 +569,7 @@ impl Person {
             self.message = None;
             out.message_cleared = true;
         }
+        self.calendar.retain(|s| s.end > now);
         if self.pause_until.is_some_and(|u| u <= now) {
             self.pause_until = None;
             out.pause_ended = true;
@@ -633,6 +651,9 @@ impl Person {
         times.extend(self.schedule_skipped_until);
         if let Some(o) = &self.preferences.out_of_office {
             times.extend([o.from, o.until]);
+        }
+        for s in &self.calendar {
+            times.extend([s.start, s.end]);
         }
         if let Some(s) = &self.preferences.schedule {
             times.extend(s.next_boundary(now));

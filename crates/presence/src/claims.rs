@@ -33,6 +33,9 @@ pub enum ClaimSource {
     Schedule,
     /// The person's out-of-office dates (derived).
     OutOfOffice,
+    /// The person's calendar: a meeting, or out of office (derived from the spans the server
+    /// read from it).
+    Calendar,
     /// Every device idle past the threshold, or locked (derived).
     Idle,
     /// Every device idle past the organisation's inactivity timeout (derived).
@@ -60,6 +63,7 @@ impl ClaimSource {
             ClaimSource::Admin => "an administrator set it",
             ClaimSource::Schedule => "your do-not-disturb schedule",
             ClaimSource::OutOfOffice => "you are out of office (set in your settings)",
+            ClaimSource::Calendar => "your calendar says so",
             ClaimSource::Idle => "no activity on any of your devices",
             ClaimSource::Inactivity => "inactive for longer than your organisation's timeout",
             ClaimSource::NoDevice => "none of your devices is connected",
@@ -77,12 +81,16 @@ pub fn priority(source: ClaimSource, status: &StatusId) -> u8 {
         ClaimSource::Admin => 100,
         ClaimSource::Manual | ClaimSource::Timed if status == &StatusId::DND => 90,
         ClaimSource::OutOfOffice => 80,
+        ClaimSource::Calendar if status == &StatusId::OUT_OF_OFFICE => 80,
         ClaimSource::Call => 70,
         ClaimSource::Meeting => 65,
         ClaimSource::AfterCallWork => 60,
         ClaimSource::Inactivity => 55,
         ClaimSource::Manual | ClaimSource::Timed => 50,
         ClaimSource::Schedule => 45,
+        // Below anything the person chose (and their do-not-disturb schedule), above idle: in a
+        // meeting away from the keyboard shows the meeting.
+        ClaimSource::Calendar => 40,
         ClaimSource::Idle => 30,
         ClaimSource::NoDevice => 1,
         ClaimSource::Automatic => 0,

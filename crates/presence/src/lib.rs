@@ -32,7 +32,9 @@ pub use device::{
     DeviceAbout, DeviceActivity, DeviceKind, DeviceReport, DeviceState, Platform, ReportOutcome,
 };
 pub use ids::{CustomStatusId, DeviceId, ExternalId, TeamId, UserId};
-pub use person::{Activity, OutOfOffice, Person, Preferences, Settled, StatusMessage};
+pub use person::{
+    Activity, CalendarSpan, OutOfOffice, Person, Preferences, Settled, StatusMessage,
+};
 pub use rules::{Candidate, OrgPolicy, Resolution, Rules, Standing};
 pub use schedule::{ClearAfter, MinuteOfDay, Schedule, TimeZone, WeeklyWindow};
 pub use text::{DeviceName, Emoji, MenuName, MessageText, StatusName};

@@ -235,7 +235,23 @@ pub struct Person {
     /// While Invisible: what teammates saw when it began, which nothing changed since reaches.
     #[serde(default)]
     pub(crate) invisible: Option<InvisibleFrame>,
+    /// What the person's calendar says, as the server last read it (ended spans dropped).
+    #[serde(default)]
+    pub(crate) calendar: Vec<CalendarSpan>,
     pub preferences: Preferences,
+}
+
+/// A span of the person's calendar: a meeting, or out of office, from `start` until `end`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarSpan {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub out_of_office: bool,
+}
+
+impl CalendarSpan {
+    /// At most this many spans are kept (the nearest first): a few days of a busy calendar.
+    pub const MAX: usize = 500;
 }
 
 /// What teammates saw of a person when they went Invisible. Their message stays as it was (and
@@ -255,6 +271,11 @@ impl Person {
 
     pub fn claims(&self) -> &[Claim] {
         &self.claims
+    }
+
+    /// The spans of the person's calendar the engine knows, ended ones dropped at each settle.
+    pub fn calendar(&self) -> &[CalendarSpan] {
+        &self.calendar
     }
 
     pub fn devices(&self) -> &BTreeMap<DeviceId, DeviceState> {

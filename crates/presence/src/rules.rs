@@ -258,6 +258,27 @@ impl Rules {
             ));
         }
 
+        // The calendar: the meeting or out of office going on now (several at once: the latest
+        // started shows, out of office above a meeting).
+        for s in person
+            .calendar
+            .iter()
+            .filter(|s| s.start <= now && now < s.end)
+        {
+            let status = if s.out_of_office {
+                StatusId::OUT_OF_OFFICE
+            } else {
+                StatusId::IN_A_MEETING
+            };
+            all.push(derived(
+                ClaimSource::Calendar,
+                status,
+                s.start,
+                Some(s.end),
+                None,
+            ));
+        }
+
         if live.is_empty() {
             // No device: Offline, except what needs no device (an administrator's status, a
             // call on a desk phone reported by the phone system, out of office).
@@ -265,6 +286,7 @@ impl Rules {
             for c in all.iter_mut() {
                 let needs_device = !(c.source == ClaimSource::Admin
                     || c.source == ClaimSource::OutOfOffice
+                    || (c.source == ClaimSource::Calendar && c.status == StatusId::OUT_OF_OFFICE)
                     || (c.source == ClaimSource::Call && c.device.is_none()));
                 if needs_device && c.standing != Standing::Nested {
                     c.standing = Standing::Suspended;

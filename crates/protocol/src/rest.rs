@@ -132,6 +132,32 @@ pub struct ChangeApplied {
     pub view: SelfView,
 }
 
+/// `PUT /me/calendar`: the person's calendar to follow.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSource {
+    /// "ics": an iCalendar address (https:// or webcal://), such as the "secret address in
+    /// iCal format" Google Calendar gives or a calendar Microsoft 365 publishes.
+    pub kind: String,
+    pub url: String,
+}
+
+/// `GET /me/calendar`: the person's calendar (never its secret address) and how reading it goes.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarState {
+    pub kind: String,
+    /// The address's scheme and host, for the person to recognise it.
+    pub shown: String,
+    /// Followed since.
+    pub since: Timestamp,
+    /// The last time it was read.
+    pub last_read: Option<Timestamp>,
+    /// Unreachable (or unreadable) since; none while it reads.
+    pub failing_since: Option<Timestamp>,
+    /// What went wrong last, in words.
+    pub last_error: Option<String>,
+}
+
 /// `GET /me/favourites`: whom the person pinned (as their panel shows them), and whom they
 /// wait to be told is Available.
 #[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -141,6 +141,8 @@ fn generated() -> String {
         rest::WebhookDeliveries::decl(),
         rest::SelfChange::decl(),
         rest::ChangeApplied::decl(),
+        rest::CalendarSource::decl(),
+        rest::CalendarState::decl(),
         protocol::bridges::GraphPresence::decl(),
         protocol::bridges::MatrixPresence::decl(),
         protocol::bridges::XmppPresence::decl(),

@@ -85,6 +85,7 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .merge(crate::faces_api::routes())
         .merge(crate::favourites_api::routes())
         .merge(crate::webhooks_api::routes())
+        .merge(crate::calendars_api::routes())
 }
 
 #[utoipa::path(get, path = "/openapi.json", tag = "sessions", responses((status = 200, description = "this document", content_type = "application/json")))]

@@ -40,14 +40,28 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     /// The desktop app release published to this server's people (`GET /api/v1/version`).
     pub app: Option<AppTable>,
-    /// Outgoing webhooks: whom they trust, and whether private networks may be reached.
-    pub webhooks: Option<WebhooksTable>,
+    /// Addresses the server reaches out to (webhooks, calendars): whom they trust, and whether
+    /// private networks may be reached.
+    pub outbound: Option<OutboundTable>,
+    /// The key credentials are sealed with at rest (calendars).
+    pub secrets: Option<SecretsTable>,
 }
 
-/// `[webhooks]` in the config file.
+/// `[secrets]` in the config file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WebhooksTable {
+pub struct SecretsTable {
+    /// At least 16 characters; the same on every node of a cluster.
+    pub key: Option<String>,
+    /// Earlier keys, still accepted while credentials are sealed again with `key`.
+    #[serde(default)]
+    pub previous_keys: Vec<String>,
+}
+
+/// `[outbound]` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundTable {
     /// A PEM file of CA certificates trusted beside the system's.
     pub ca_file: Option<PathBuf>,
     /// Allow endpoints on loopback and private networks (default: refused).
@@ -81,8 +95,9 @@ pub struct Overrides {
     pub max_connections_per_person: Option<usize>,
     pub max_connections_per_address: Option<usize>,
     pub public_url: Option<String>,
-    pub webhook_ca_file: Option<PathBuf>,
-    pub webhook_allow_private_networks: bool,
+    pub outbound_ca_file: Option<PathBuf>,
+    pub outbound_allow_private_networks: bool,
+    pub secrets_key: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +118,8 @@ pub struct Config {
     /// The desktop app release published to this server's people.
     pub app_release: Option<protocol::rest::AppRelease>,
     pub webhooks: crate::app::webhooks::WebhookOptions,
+    /// The secrets key and earlier ones; none: a one-node SQLite server makes its own.
+    pub secrets: Option<(String, Vec<String>)>,
 }
 
 /// The default SQLite database, in the local application data of the account the server runs
@@ -137,8 +154,9 @@ impl Config {
             max_connections_per_person,
             max_connections_per_address,
             public_url,
-            webhook_ca_file,
-            webhook_allow_private_networks,
+            outbound_ca_file,
+            outbound_allow_private_networks,
+            secrets_key,
         } = given;
         let defaults = crate::hub::ConnectionLimits::default();
         let file: FileConfig = match file {
@@ -259,14 +277,19 @@ impl Config {
                 .or(file.max_connections_per_address)
                 .unwrap_or(defaults.per_address),
         };
-        let hooks = file.webhooks.unwrap_or_default();
+        let outbound = file.outbound.unwrap_or_default();
         let webhooks = crate::app::webhooks::WebhookOptions {
-            ca_file: webhook_ca_file.or(hooks.ca_file),
-            allow_private_networks: webhook_allow_private_networks
-                || hooks.allow_private_networks.unwrap_or(false),
+            ca_file: outbound_ca_file.or(outbound.ca_file),
+            allow_private_networks: outbound_allow_private_networks
+                || outbound.allow_private_networks.unwrap_or(false),
         };
+        let secrets_table = file.secrets.unwrap_or_default();
+        let secrets = secrets_key
+            .or(secrets_table.key)
+            .map(|k| (k, secrets_table.previous_keys));
         Ok(Config {
             webhooks,
+            secrets,
             listen,
             tls,
             cluster,

@@ -3,6 +3,7 @@
 //! `CommandError {kind, message, field}` with a typed kind. What a change does reaches the window
 //! from the presenter, not from a command's answer.
 
+pub mod calendar;
 pub mod faces;
 pub mod notifications;
 pub mod panel;

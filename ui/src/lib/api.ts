@@ -1,6 +1,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { About, CenterItem, ChangeRequest, CommandError, Devices, Directory, Explanation, Family, Favourites, Settings, Snapshot, TeamPanel } from "./types";
+import type { About, CalendarState, CenterItem, ChangeRequest, CommandError, Devices, Directory, Explanation, Family, Favourites, Settings, Snapshot, TeamPanel } from "./types";
 import { EVENTS } from "./generated";
 
 export const api = {
@@ -22,6 +22,10 @@ export const api = {
   /** The file's bytes go as the request's body. */
   setPhoto: (bytes: Uint8Array) => invoke<void>("set_photo", bytes),
   removePhoto: () => invoke<void>("remove_photo"),
+  /** The calendar the server follows for the person (null: none). */
+  calendar: () => invoke<CalendarState | null>("get_calendar"),
+  setCalendar: (url: string) => invoke<CalendarState>("set_calendar", { url }),
+  removeCalendar: () => invoke<void>("remove_calendar"),
   searchDirectory: (query: string, family: Family | null) =>
     invoke<Directory>("search_directory", { query, family }),
   /** Keeps the directory's results on screen live (their views arrive in `team-changed`). */

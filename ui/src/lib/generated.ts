@@ -68,7 +68,7 @@ export type SelfView = { status: StatusView, message: MessageView | null, interr
  */
 seen_by_others: TeamView, };
 
-export type ClaimSource = "manual" | "timed" | "call" | "meeting" | "after_call_work" | "admin" | "schedule" | "out_of_office" | "idle" | "inactivity" | "no_device" | "automatic";
+export type ClaimSource = "manual" | "timed" | "call" | "meeting" | "after_call_work" | "admin" | "schedule" | "out_of_office" | "calendar" | "idle" | "inactivity" | "no_device" | "automatic";
 
 export type Standing = "winner" | "below" | "nested" | "suspended";
 
@@ -870,6 +870,35 @@ export type SelfChange = {
 request: RequestId, change: Change, };
 
 export type ChangeApplied = { request: RequestId, view: SelfView, };
+
+export type CalendarSource = { 
+/**
+ * "ics": an iCalendar address (https:// or webcal://), such as the "secret address in
+ * iCal format" Google Calendar gives or a calendar Microsoft 365 publishes.
+ */
+kind: string, url: string, };
+
+export type CalendarState = { kind: string, 
+/**
+ * The address's scheme and host, for the person to recognise it.
+ */
+shown: string, 
+/**
+ * Followed since.
+ */
+since: Timestamp, 
+/**
+ * The last time it was read.
+ */
+last_read: Timestamp | null, 
+/**
+ * Unreachable (or unreadable) since; none while it reads.
+ */
+failing_since: Timestamp | null, 
+/**
+ * What went wrong last, in words.
+ */
+last_error: string | null, };
 
 export type GraphPresence = { availability: string, activity: string, };
 

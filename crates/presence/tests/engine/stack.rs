@@ -402,3 +402,59 @@ fn a_departed_person_is_offline_with_nothing_left_to_come_back() {
     w.active(30);
     assert_eq!(w.seen(30), StatusId::AVAILABLE);
 }
+
+#[test]
+fn the_calendar_shows_its_meetings_below_what_the_person_chose() {
+    let mut w = World::new();
+    let r = w.rules.clone();
+    w.active(0);
+    let span = |start: i64, end: i64, out_of_office: bool| CalendarSpan {
+        start: t(start),
+        end: t(end),
+        out_of_office,
+    };
+    // A meeting from 100 to 800, and out of office from 1000 to 2000.
+    w.person.set_calendar(
+        &r,
+        t(10),
+        vec![
+            span(100, 800, false),
+            span(1000, 2000, true),
+            span(5, 8, false),
+        ],
+    );
+    assert_eq!(w.person.calendar().len(), 2, "an ended span is dropped");
+    assert_eq!(w.shown(99), StatusId::AVAILABLE);
+    assert_eq!(w.person.next_change(&r, t(10)), Some(t(100)));
+    assert_eq!(w.shown(100), StatusId::IN_A_MEETING);
+    assert_eq!(w.seen(150), StatusId::IN_A_MEETING);
+    assert_eq!(w.person.next_change(&r, t(150)), Some(t(800)));
+
+    // Idle (past the 5 minutes) during the meeting: the meeting shows, not Away.
+    w.idle(500, 0);
+    assert_eq!(w.shown(501), StatusId::IN_A_MEETING);
+    w.active(510);
+
+    // A status the person chose beats the calendar; Available hands back to it.
+    w.choose(600, StatusId::BUSY, None);
+    assert_eq!(w.shown(601), StatusId::BUSY);
+    w.choose(650, StatusId::AVAILABLE, None);
+    assert_eq!(w.shown(651), StatusId::IN_A_MEETING);
+    assert_eq!(w.shown(800), StatusId::AVAILABLE);
+
+    // Out of office from the calendar needs no device.
+    w.person.depart(&r, t(900));
+    w.person
+        .set_calendar(&r, t(950), vec![span(1000, 2000, true)]);
+    assert_eq!(w.seen(999), StatusId::OFFLINE);
+    assert_eq!(w.seen(1000), StatusId::OUT_OF_OFFICE);
+    assert_eq!(w.seen(2000), StatusId::OFFLINE);
+
+    // A calendar that says nothing any more leaves no meeting behind.
+    w.active(3000);
+    w.person
+        .set_calendar(&r, t(3000), vec![span(3000, 4000, false)]);
+    assert_eq!(w.shown(3001), StatusId::IN_A_MEETING);
+    w.person.set_calendar(&r, t(3002), vec![]);
+    assert_eq!(w.shown(3003), StatusId::AVAILABLE);
+}

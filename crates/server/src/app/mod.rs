@@ -12,6 +12,7 @@
 
 mod accounts;
 pub mod admin;
+pub mod calendars;
 mod faces;
 pub mod favourites;
 mod notifications;
@@ -67,6 +68,8 @@ pub struct App {
     became_available: mpsc::UnboundedSender<UserId>,
     /// The organisations' outgoing webhooks: their endpoints, the events on their way.
     pub webhooks: webhooks::Webhooks,
+    /// People's calendars: the key their addresses are sealed with, and the poller's wake-up.
+    pub calendars: calendars::Calendars,
     /// Serving clients (a server node), as opposed to the admin CLI's short-lived App: only a
     /// serving node runs timers and carries out what an account change means for connections
     /// and presence (closing sessions, signing devices out).
@@ -239,6 +242,7 @@ impl App {
             awaited: Default::default(),
             became_available,
             webhooks: hooks,
+            calendars: Default::default(),
             serving,
             reloads: roster::Reloads::default(),
         });
@@ -289,6 +293,7 @@ impl App {
         ));
         tokio::spawn(webhooks::queue(Arc::downgrade(&app), hook_rx));
         tokio::spawn(webhooks::deliver(Arc::downgrade(&app), clock.clone()));
+        tokio::spawn(calendars::poll(Arc::downgrade(&app), clock.clone()));
         tokio::spawn(signin::forget_idle_limits(
             Arc::downgrade(&app),
             clock.clone(),

@@ -8,6 +8,7 @@
 //! the application layer maps them to what a caller is told.
 
 mod admin;
+mod calendars;
 mod changes;
 mod credentials;
 mod error;
@@ -22,6 +23,7 @@ pub use admin::{
     add_member, insert_code, revoke_codes_of, revoke_tokens, teams_json, AuditRow, CodeRow,
     DeviceTokenRow, KeyInfoRow, Statement, Value,
 };
+pub use calendars::*;
 pub use changes::*;
 pub use credentials::{insert_token, KeyRow, NewToken, TokenIssued, TokenRow};
 pub use error::DbError;

@@ -4,89 +4,47 @@
 //! back-off on the manual clock, turned off after a day with its administrators told, and
 //! turned on again; another organisation cannot see it.
 
+use crate::https::{Https, Received};
 use crate::support::*;
 use presence::{Change, Span, StatusId};
 use presently_server::app::webhooks::{WebhookOptions, FIRST_RETRY_MS};
 use protocol::ClientMessage;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use test_support::tls::{TestCa, Validity};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
 
 on_both_databases!(events_arrive_signed_and_a_failing_endpoint_is_retried_then_turned_off,);
 
-/// One request the receiver took.
-#[derive(Debug)]
-struct Received {
-    headers: HashMap<String, String>,
-    body: String,
-}
-
-impl Received {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).expect("a JSON body")
-    }
-}
-
-/// An HTTPS endpoint on loopback: every request is kept, answered with `status`.
+/// The test's HTTPS endpoint: every request kept, answered with `status`.
 struct Receiver {
     url: String,
-    requests: mpsc::UnboundedReceiver<Received>,
+    server: Https,
     status: Arc<AtomicU16>,
 }
 
 impl Receiver {
     async fn start(dir: &std::path::Path) -> (Receiver, std::path::PathBuf) {
-        let ca = TestCa::new(dir, "hooks");
-        let issued = ca.issue(dir, "receiver", &["127.0.0.1"], Validity::Current);
-        let config = presently_server::tls::server_config(&issued.cert_file, &issued.key_file)
-            .expect("the receiver's certificate");
-        let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!(
-            "https://127.0.0.1:{}/hook",
-            listener.local_addr().unwrap().port()
-        );
-        let (tx, requests) = mpsc::unbounded_channel();
         let status = Arc::new(AtomicU16::new(200));
         let answer = status.clone();
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let (acceptor, tx, answer) = (acceptor.clone(), tx.clone(), answer.clone());
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let Some(received) = read_request(&mut tls).await else {
-                        return;
-                    };
-                    let code = answer.load(Ordering::SeqCst);
-                    let reply = format!(
-                        "HTTP/1.1 {code} Test\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                    );
-                    let _ = tls.write_all(reply.as_bytes()).await;
-                    let _ = tls.shutdown().await;
-                    let _ = tx.send(received);
-                });
-            }
-        });
+        let server = Https::start(dir, move |_| {
+            (answer.load(Ordering::SeqCst), vec![], String::new())
+        })
+        .await;
+        let ca = server.ca_file.clone();
         (
             Receiver {
-                url,
-                requests,
+                url: format!("{}/hook", server.base),
+                server,
                 status,
             },
-            ca.cert_file,
+            ca,
         )
     }
 
     async fn next(&mut self, what: &str) -> Received {
-        tokio::time::timeout(Duration::from_secs(15), self.requests.recv())
+        tokio::time::timeout(Duration::from_secs(15), self.server.requests.recv())
             .await
             .unwrap_or_else(|_| panic!("waited 15 s for {what}"))
             .expect("the receiver runs")
@@ -96,7 +54,7 @@ impl Receiver {
     async fn until(&mut self, what: &str, kind: &str, pred: impl Fn(&Value) -> bool) -> Received {
         loop {
             let r = self.next(what).await;
-            let v = r.json();
+            let v = json_of(&r);
             if v["type"] == kind && pred(&v["data"]) {
                 return r;
             }
@@ -106,47 +64,15 @@ impl Receiver {
     /// Nothing arrives within a short real wait (the manual clock stands still meanwhile).
     async fn none(&mut self, what: &str) {
         if let Ok(Some(r)) =
-            tokio::time::timeout(Duration::from_millis(600), self.requests.recv()).await
+            tokio::time::timeout(Duration::from_millis(600), self.server.requests.recv()).await
         {
             panic!("expected no {what}, got {r:?}");
         }
     }
 }
 
-/// Reads one HTTP/1.1 request: its headers (lower-case names) and its body.
-async fn read_request<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> Option<Received> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..end]).to_string();
-    let headers: HashMap<String, String> = head
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let length: usize = headers.get("content-length")?.parse().ok()?;
-    let mut body = buf[end..].to_vec();
-    while body.len() < length {
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some(Received {
-        headers,
-        body: String::from_utf8(body).ok()?,
-    })
+fn json_of(r: &Received) -> Value {
+    serde_json::from_str(&r.body).expect("a JSON body")
 }
 
 /// What a receiver checks, in the few lines docs/integrations.md shows.
@@ -234,7 +160,7 @@ async fn events_arrive_signed_and_a_failing_endpoint_is_retried_then_turned_off(
     assert!(signed_by(&r, &secret), "the signature checks: {r:?}");
     assert!(!signed_by(&r, "whsec_wrong"));
     assert_eq!(r.headers["presently-event"], "status.changed");
-    let v = r.json();
+    let v = json_of(&r);
     assert_eq!(v["org"], f.org.as_str());
     assert_eq!(r.headers["presently-delivery"], v["id"].as_str().unwrap());
 
@@ -252,7 +178,7 @@ async fn events_arrive_signed_and_a_failing_endpoint_is_retried_then_turned_off(
             d["user"] == f.bea.as_str()
         })
         .await;
-    assert_eq!(r.json()["data"]["view"]["status"]["status"], "offline");
+    assert_eq!(json_of(&r)["data"]["view"]["status"]["status"], "offline");
     assert!(!r.body.contains("invisible"), "{}", r.body);
 
     // A notification for bea, and a person added: both arrive.

@@ -270,6 +270,7 @@ impl App {
             db::delete_avatars_of(id),
             db::delete_favourites_of(id),
             db::delete_alerts_of(id),
+            db::delete_calendar_of(id),
             db::delete_user(id),
         ];
         let affected = self

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, Notify};
 mod send;
 use send::build_client;
 pub use send::{backoff, is_private, signature};
-pub(crate) use send::{deliver, queue};
+pub(crate) use send::{deliver, queue, words};
 
 /// At most this many endpoints per organisation.
 pub const MAX_WEBHOOKS: usize = 20;
@@ -42,7 +42,7 @@ const KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
 /// At most this many deliveries sent at once by a node.
 const AT_ONCE: usize = 8;
 
-/// What the server's configuration says about webhooks.
+/// What the server's configuration says about reaching out (webhooks, calendars): `[outbound]`.
 #[derive(Debug, Clone, Default)]
 pub struct WebhookOptions {
     /// A PEM file of CA certificates trusted beside the system's (endpoints with a company CA).
@@ -120,6 +120,14 @@ impl Webhooks {
         self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The HTTP client for addresses the server reaches out to (webhooks, calendars).
+    pub(crate) fn client(&self) -> reqwest::Client {
+        self.client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     fn allows_private(&self) -> bool {
         self.allow_private
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -189,9 +197,10 @@ fn view(w: &WebhookRow) -> rest::Webhook {
 }
 
 impl App {
-    /// Checks an endpoint's address: https, a host, at most 2,000 characters, and not a
-    /// private network unless the server allows those.
-    fn checked_url(&self, url: &str) -> Result<String, AppError> {
+    /// Checks an address the server will reach out to (a webhook, a calendar): https, a host,
+    /// at most 2,000 characters, and not this machine or a private network unless the server
+    /// allows those ([outbound] allow_private_networks).
+    pub(crate) fn outbound_url(&self, url: &str, what: &str) -> Result<reqwest::Url, AppError> {
         let url = url.trim();
         if url.len() > 2000 {
             return Err(AppError::invalid(
@@ -201,9 +210,9 @@ impl App {
         let parsed = reqwest::Url::parse(url)
             .map_err(|e| AppError::invalid(format!("\"{url}\" is not an address: {e}")))?;
         if parsed.scheme() != "https" {
-            return Err(AppError::invalid(
-                "a webhook's address must start with https:// (deliveries are signed, not hidden: they must be encrypted)",
-            ));
+            return Err(AppError::invalid(format!(
+                "{what} address must start with https:// (what crosses the network must be encrypted)"
+            )));
         }
         let host = parsed
             .host_str()
@@ -216,10 +225,10 @@ impl App {
                 .is_ok_and(is_private);
         if private && !self.webhooks.allows_private() {
             return Err(AppError::invalid(format!(
-                "{host} is this machine or a private network: the server's administrator allows those with [webhooks] allow_private_networks"
+                "{host} is this machine or a private network: the server's administrator allows those with [outbound] allow_private_networks"
             )));
         }
-        Ok(parsed.to_string())
+        Ok(parsed)
     }
 
     fn checked_events(events: &[WebhookEvent]) -> Result<String, AppError> {
@@ -263,7 +272,7 @@ impl App {
         req: rest::WebhookCreate,
     ) -> Result<rest::WebhookCreated, AppError> {
         self.org(org)?;
-        let url = self.checked_url(&req.url)?;
+        let url = self.outbound_url(&req.url, "a webhook's")?.to_string();
         let events = Self::checked_events(&req.events)?;
         let description = checked_description(&req.description)?;
         if self.webhooks_of(org).len() >= MAX_WEBHOOKS {
@@ -305,7 +314,7 @@ impl App {
     ) -> Result<rest::Webhook, AppError> {
         let w = self.webhook_of(org, id)?;
         let url = match &req.url {
-            Some(u) => self.checked_url(u)?,
+            Some(u) => self.outbound_url(u, "a webhook's")?.to_string(),
             None => w.url.clone(),
         };
         let events = match &req.events {

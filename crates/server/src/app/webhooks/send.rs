@@ -44,7 +44,7 @@ impl reqwest::dns::Resolve for PublicOnly {
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if !allow && addrs.iter().any(|a| is_private(a.ip())) {
                 return Err(format!(
-                    "{host} is on a private network: the server's administrator allows those with [webhooks] allow_private_networks"
+                    "{host} is on a private network: the server's administrator allows those with [outbound] allow_private_networks"
                 )
                 .into());
             }
@@ -59,10 +59,7 @@ pub(super) fn build_client(options: &WebhookOptions) -> Result<reqwest::Client, 
     if let Some(path) = &options.ca_file {
         use rustls::pki_types::pem::PemObject;
         let bad = |detail: String| {
-            AppError::invalid(format!(
-                "the webhooks' CA file {}: {detail}",
-                path.display()
-            ))
+            AppError::invalid(format!("the outbound CA file {}: {detail}", path.display()))
         };
         let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
             rustls::pki_types::CertificateDer::pem_file_iter(path)
@@ -93,7 +90,7 @@ pub(super) fn build_client(options: &WebhookOptions) -> Result<reqwest::Client, 
         .timeout(TIMEOUT)
         .user_agent(concat!("Presently-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| AppError::internal(format!("the webhooks' HTTP client: {e}")))
+        .map_err(|e| AppError::internal(format!("the outbound HTTP client: {e}")))
 }
 
 /// `Presently-Signature`'s value: `v1=` and the hex HMAC-SHA256 of `"<timestamp>.<body>"` with
@@ -215,12 +212,7 @@ impl App {
                 }
             }
         }
-        let client = self
-            .webhooks
-            .client
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let client = self.webhooks.client();
         let sent = client
             .post(&w.url)
             .header("content-type", "application/json")
@@ -246,7 +238,7 @@ impl App {
 }
 
 /// What a failed request came to, in words (the innermost cause says most).
-fn words(e: &reqwest::Error) -> String {
+pub(crate) fn words(e: &reqwest::Error) -> String {
     let mut text = if e.is_timeout() {
         format!("no answer within {} s", TIMEOUT.as_secs())
     } else if e.is_connect() {

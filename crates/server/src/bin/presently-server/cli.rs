@@ -78,12 +78,17 @@ pub struct Cli {
     /// The address people reach this server at, for the links it prints [default: from --listen]
     #[arg(long, env = "PRESENTLY_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
-    /// A PEM file of CA certificates webhook endpoints may use, beside the system's
-    #[arg(long, env = "PRESENTLY_WEBHOOK_CA_FILE")]
-    pub webhook_ca_file: Option<PathBuf>,
-    /// Let webhooks reach loopback and private networks (refused by default)
-    #[arg(long, env = "PRESENTLY_WEBHOOK_ALLOW_PRIVATE_NETWORKS")]
-    pub webhook_allow_private_networks: bool,
+    /// A PEM file of CA certificates the addresses the server reaches out to (webhooks,
+    /// calendars) may use, beside the system's
+    #[arg(long, env = "PRESENTLY_OUTBOUND_CA_FILE")]
+    pub outbound_ca_file: Option<PathBuf>,
+    /// Let webhooks and calendars reach loopback and private networks (refused by default)
+    #[arg(long, env = "PRESENTLY_OUTBOUND_ALLOW_PRIVATE_NETWORKS")]
+    pub outbound_allow_private_networks: bool,
+    /// The key credentials are sealed with at rest (calendars); at least 16 characters, the same
+    /// on every node [default: secrets.key beside an SQLite database, made on first use]
+    #[arg(long, env = "PRESENTLY_SECRETS_KEY", hide_env_values = true)]
+    pub secrets_key: Option<String>,
     /// Seed a demo organisation with simulated teammates and keep them busy
     #[arg(long)]
     pub demo: bool,

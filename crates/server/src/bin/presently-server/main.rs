@@ -37,8 +37,9 @@ fn main() -> ExitCode {
         max_connections_per_person: cli.max_connections_per_person,
         max_connections_per_address: cli.max_connections_per_address,
         public_url: cli.public_url.clone(),
-        webhook_ca_file: cli.webhook_ca_file.clone(),
-        webhook_allow_private_networks: cli.webhook_allow_private_networks,
+        outbound_ca_file: cli.outbound_ca_file.clone(),
+        outbound_allow_private_networks: cli.outbound_allow_private_networks,
+        secrets_key: cli.secrets_key.clone(),
     };
     let config = match Config::resolve(given, cli.config.as_deref()) {
         Ok(c) => c,
@@ -147,6 +148,7 @@ async fn serve(
     .await?;
     running.app.hub.set_limits(config.connection_limits);
     running.app.webhooks.configure(&config.webhooks)?;
+    running.app.calendars.configure(secrets_key(&config)?);
     *running
         .app
         .release
@@ -236,4 +238,28 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// The key credentials are sealed with: the configured one, else (one node on SQLite) the one in
+/// `secrets.key` beside the database, made on first use; none on PostgreSQL without one.
+fn secrets_key(
+    config: &presently_server::config::Config,
+) -> Result<Option<presently_server::secrets::Sealer>, presently_server::error::AppError> {
+    use presently_server::secrets::Sealer;
+    if let Some((key, previous)) = &config.secrets {
+        return Sealer::new(key, previous).map(Some);
+    }
+    let url = &config.database_url;
+    let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or_default())
+        .filter(|p| !p.is_empty() && !p.starts_with(':'))
+    else {
+        return Ok(None);
+    };
+    let dir = std::path::Path::new(path)
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    Sealer::from_file(&dir.join("secrets.key")).map(Some)
 }

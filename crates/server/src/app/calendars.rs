@@ -1,0 +1,355 @@
+//! People's calendars: a person gives their calendar's ICS address (the "secret address" Google
+//! and Microsoft 365 give), kept sealed; any serving node reads each calendar every few minutes
+//! (with its ETag, and in full now and then), turns it into the spans the person is in a
+//! meeting or out of office (the `calendar` crate), and hands them to the engine, which shows
+//! them below anything the person chose. A calendar that cannot be read is retried with
+//! back-off and said in the person's settings; one that is gone (404, 410, refused) or has
+//! failed for a day leaves no meeting behind.
+
+use super::App;
+use crate::db::{self, CalendarRow};
+use crate::error::AppError;
+use crate::secrets::Sealer;
+use presence::{CalendarSpan, Timestamp, UserId};
+use protocol::rest;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How often a calendar is read while it answers (ms).
+pub const POLL_MS: i64 = 5 * 60 * 1000;
+/// A full read (not "unchanged since its ETag") at least this often (ms).
+const FULL_EVERY_MS: i64 = 6 * 3600 * 1000;
+/// After a failure: [`POLL_MS`] doubling, at most this long (ms).
+const LONGEST_WAIT_MS: i64 = 3600 * 1000;
+/// Failing this long (ms), a calendar's meetings are dropped: it may have changed meanwhile.
+pub const STALE_AFTER_MS: i64 = 24 * 3600 * 1000;
+/// How far ahead the spans reach (ms); the next full read extends them.
+const AHEAD_MS: i64 = 8 * 24 * 3600 * 1000;
+/// The most a calendar may weigh.
+const MAX_BYTES: usize = 5 * 1024 * 1024;
+/// How long a node holds a calendar it reads (ms).
+const HOLD_MS: i64 = 2 * 60 * 1000;
+
+/// This node's key for credentials, and the poller's wake-up.
+#[derive(Default)]
+pub struct Calendars {
+    sealer: RwLock<Option<Arc<Sealer>>>,
+    wake: Arc<Notify>,
+}
+
+impl Calendars {
+    /// The key stored credentials are sealed with (none: calendars cannot be set).
+    pub fn configure(&self, sealer: Option<Sealer>) {
+        *self.sealer.write().unwrap_or_else(|p| p.into_inner()) = sealer.map(Arc::new);
+        self.wake.notify_one();
+    }
+
+    fn sealer(&self) -> Result<Arc<Sealer>, AppError> {
+        self.sealer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                AppError::conflict(
+                    "this server keeps no credentials yet: its administrator sets [secrets] key (docs/integrations.md, \"Calendars\")",
+                )
+            })
+    }
+}
+
+/// What is sealed: the address, and a user and password for CalDAV.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Source {
+    url: String,
+}
+
+fn state(row: &CalendarRow) -> rest::CalendarState {
+    rest::CalendarState {
+        kind: row.kind.clone(),
+        shown: row.shown.clone(),
+        since: Timestamp(row.created_at),
+        last_read: row.last_ok.map(Timestamp),
+        failing_since: row.failing_since.map(Timestamp),
+        last_error: row.last_error.clone(),
+    }
+}
+
+impl App {
+    /// The person's calendar and how its reading goes.
+    pub async fn my_calendar(&self, me: &UserId) -> Result<rest::CalendarState, AppError> {
+        let row = self
+            .db
+            .calendar_of(me.as_str())
+            .await?
+            .ok_or_else(|| AppError::not_found("you have no calendar: add its ICS address"))?;
+        Ok(state(&row))
+    }
+
+    /// Sets the person's calendar (replacing one there was): read at once.
+    pub async fn set_my_calendar(
+        &self,
+        me: &super::Slot,
+        req: rest::CalendarSource,
+    ) -> Result<rest::CalendarState, AppError> {
+        let sealer = self.calendars.sealer()?;
+        if req.kind != "ics" {
+            return Err(AppError::invalid(
+                "only \"ics\" calendars can be followed yet: give the calendar's ICS (iCalendar) address; CalDAV comes next",
+            ));
+        }
+        // webcal:// is https:// by another name (Apple and Google hand those out).
+        let url = match req.url.trim().strip_prefix("webcal://") {
+            Some(rest) => format!("https://{rest}"),
+            None => req.url.trim().to_string(),
+        };
+        let parsed = self.outbound_url(&url, "a calendar's")?;
+        let shown = format!(
+            "{}://{}/…",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or_default()
+        );
+        let plain = serde_json::to_vec(&Source {
+            url: parsed.to_string(),
+        })
+        .map_err(|e| AppError::internal(e.to_string()))?;
+        let (key_id, sealed) = sealer.seal(me.id.as_str(), &plain);
+        let now = self.clock.now().0;
+        self.db
+            .put_calendar(me.id.as_str(), "ics", &sealed, &key_id, &shown, now)
+            .await?;
+        self.calendars.wake.notify_one();
+        self.my_calendar(&me.id).await
+    }
+
+    /// Stops following the person's calendar: its meetings go at once.
+    pub async fn delete_my_calendar(&self, me: &UserId) -> Result<(), AppError> {
+        if !self.db.delete_calendar(me.as_str()).await? {
+            return Err(AppError::not_found("you have no calendar"));
+        }
+        self.calendar_spans(me, Vec::new()).await
+    }
+
+    async fn calendar_spans(
+        &self,
+        user: &UserId,
+        spans: Vec<CalendarSpan>,
+    ) -> Result<(), AppError> {
+        self.mutate(user, None, move |p, rules, now| {
+            if p.calendar() != spans.as_slice() {
+                p.set_calendar(rules, now, spans.clone());
+            }
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Reads one calendar and stores what came of it.
+    async fn read_calendar(&self, row: CalendarRow) -> Result<(), AppError> {
+        let Ok(user) = UserId::parse(row.user_id.clone()) else {
+            return Ok(());
+        };
+        let Some(slot) = self.slot(&user) else {
+            self.db.delete_calendar(&row.user_id).await?;
+            return Ok(());
+        };
+        let sealer = self.calendars.sealer()?;
+        let plain = sealer.open(&row.key_id, &row.user_id, &row.sealed)?;
+        let source: Source = serde_json::from_slice(&plain)
+            .map_err(|_| AppError::internal("a stored calendar is damaged"))?;
+        if !sealer.is_current(&row.key_id) {
+            let (key_id, sealed) = sealer.seal(&row.user_id, &plain);
+            self.db
+                .reseal_calendar(&row.user_id, row.created_at, &sealed, &key_id)
+                .await?;
+        }
+        let now = self.clock.now().0;
+        let full = row.last_full.is_none_or(|t| now - t >= FULL_EVERY_MS);
+        let outcome = self
+            .fetch_calendar(
+                &source.url,
+                (!full).then_some(row.etag.as_deref()).flatten(),
+            )
+            .await;
+        let now = self.clock.now().0;
+        let mut read = db::CalendarRead {
+            next_at: now + POLL_MS,
+            etag: row.etag.clone(),
+            ok_at: Some(now),
+            full: false,
+            error: None,
+            now,
+        };
+        match outcome {
+            Fetched::Unchanged => {}
+            Fetched::Body { text, etag } => {
+                let zone_name = slot
+                    .state
+                    .lock()
+                    .await
+                    .person
+                    .preferences
+                    .time_zone
+                    .name()
+                    .to_string();
+                let zone: chrono_tz::Tz = zone_name.parse().unwrap_or(chrono_tz::UTC);
+                match calendar::read(
+                    &text,
+                    Some(&slot.email),
+                    zone,
+                    now - 3600 * 1000,
+                    now + AHEAD_MS,
+                ) {
+                    Ok(reading) => {
+                        if !reading.skipped.is_empty() {
+                            tracing::info!(user = %user.as_str(), skipped = ?reading.skipped, "calendar events left out");
+                        }
+                        let spans = reading
+                            .busy
+                            .into_iter()
+                            .map(|b| CalendarSpan {
+                                start: Timestamp(b.start),
+                                end: Timestamp(b.end),
+                                out_of_office: b.kind == calendar::Kind::OutOfOffice,
+                            })
+                            .collect();
+                        self.calendar_spans(&user, spans).await?;
+                        read.etag = etag;
+                        read.full = true;
+                    }
+                    Err(e) => {
+                        read.error = Some(e.to_string());
+                    }
+                }
+            }
+            Fetched::Gone(why) => {
+                read.error = Some(why);
+                self.calendar_spans(&user, Vec::new()).await?;
+            }
+            Fetched::Failed(why) => {
+                read.error = Some(why);
+            }
+        }
+        if read.error.is_some() {
+            read.ok_at = None;
+            let failures = row.failures as u32 + 1;
+            read.next_at = now
+                + POLL_MS
+                    .saturating_mul(1i64 << failures.min(10).saturating_sub(1))
+                    .min(LONGEST_WAIT_MS);
+            // Failing for a day: what it said may be long out of date.
+            if row.failing_since.is_some_and(|f| now - f >= STALE_AFTER_MS) {
+                self.calendar_spans(&user, Vec::new()).await?;
+            }
+        }
+        self.db
+            .calendar_read(&row.user_id, row.created_at, &read)
+            .await?;
+        Ok(())
+    }
+
+    async fn fetch_calendar(&self, url: &str, etag: Option<&str>) -> Fetched {
+        let mut request = self
+            .webhooks
+            .client()
+            .get(url)
+            .header("accept", "text/calendar, */*;q=0.5");
+        if let Some(etag) = etag {
+            request = request.header("if-none-match", etag);
+        }
+        let mut response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return Fetched::Failed(super::webhooks::words(&e)),
+        };
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Fetched::Unchanged;
+        }
+        if matches!(status.as_u16(), 401 | 403 | 404 | 410) {
+            return Fetched::Gone(format!(
+                "the calendar's address answered {status}: it is gone or no longer shared; give its new address"
+            ));
+        }
+        if !status.is_success() {
+            return Fetched::Failed(format!("the calendar's address answered {status}"));
+        }
+        let etag = response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_BYTES {
+                        return Fetched::Failed(format!(
+                            "the calendar is larger than {} MiB: follow a calendar of your own events only",
+                            MAX_BYTES / 1024 / 1024
+                        ));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Fetched::Failed(super::webhooks::words(&e)),
+            }
+        }
+        match String::from_utf8(body) {
+            Ok(text) => Fetched::Body { text, etag },
+            Err(_) => Fetched::Failed("the calendar is not text (UTF-8)".into()),
+        }
+    }
+}
+
+enum Fetched {
+    Unchanged,
+    Body {
+        text: String,
+        etag: Option<String>,
+    },
+    /// Gone or refused: its meetings go at once.
+    Gone(String),
+    Failed(String),
+}
+
+/// Reads what is due, sleeping until the next calendar is due or one is set.
+pub(crate) async fn poll(app: Weak<App>, clock: clock::SharedClock) {
+    loop {
+        let Some(node) = app.upgrade() else { return };
+        if *node.shutdown.borrow() {
+            return;
+        }
+        let now = clock.now().0;
+        let due = match node.db.take_due_calendars(now, now + HOLD_MS, 10).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the calendars due");
+                Vec::new()
+            }
+        };
+        let busy = due.len() == 10;
+        for row in due {
+            let user = row.user_id.clone();
+            if let Err(e) = node.read_calendar(row).await {
+                tracing::warn!(%user, error = %e, "could not read a calendar");
+            }
+        }
+        if busy {
+            continue;
+        }
+        let next = node.db.next_calendar_at().await.ok().flatten();
+        let now = clock.now().0;
+        let wait = next.map(|n| (n - now).clamp(0, 60_000)).unwrap_or(60_000);
+        let mut shutdown = node.shutdown.clone();
+        let woken = node.calendars.wake.clone();
+        let wake = woken.notified();
+        let sleep = clock.sleep(Duration::from_millis(wait as u64));
+        drop(node);
+        tokio::select! {
+            _ = sleep => {}
+            _ = wake => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
