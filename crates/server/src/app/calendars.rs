@@ -13,7 +13,6 @@ use crate::secrets::Sealer;
 use presence::{CalendarSpan, Timestamp, UserId};
 use protocol::rest;
 use std::sync::{Arc, RwLock, Weak};
-use std::time::Duration;
 use tokio::sync::Notify;
 
 /// How often a calendar is read while it answers (ms).
@@ -339,17 +338,9 @@ pub(crate) async fn poll(app: Weak<App>, clock: clock::SharedClock) {
             continue;
         }
         let next = node.db.next_calendar_at().await.ok().flatten();
-        let now = clock.now().0;
-        let wait = next.map(|n| (n - now).clamp(0, 60_000)).unwrap_or(60_000);
-        let mut shutdown = node.shutdown.clone();
-        let woken = node.calendars.wake.clone();
-        let wake = woken.notified();
-        let sleep = clock.sleep(Duration::from_millis(wait as u64));
-        drop(node);
-        tokio::select! {
-            _ = sleep => {}
-            _ = wake => {}
-            _ = shutdown.changed() => return,
+        let wake = node.calendars.wake.clone();
+        if !super::pause(node, &clock, next, &wake).await {
+            return;
         }
     }
 }

@@ -563,3 +563,24 @@ fn checked_name(name: &str, what: &str) -> Result<String, AppError> {
     }
     Ok(name.to_string())
 }
+
+/// A poller's pause: until `next` (ms, at most a minute), a wake-up, or shutdown. Takes the node
+/// so it is not held while waiting; false when the server is stopping.
+pub(crate) async fn pause(
+    node: Arc<App>,
+    clock: &clock::SharedClock,
+    next: Option<i64>,
+    wake: &Arc<tokio::sync::Notify>,
+) -> bool {
+    let now = clock.now().0;
+    let wait = next.map(|n| (n - now).clamp(0, 60_000)).unwrap_or(60_000);
+    let mut shutdown = node.shutdown.clone();
+    let woken = wake.notified();
+    let sleep = clock.sleep(std::time::Duration::from_millis(wait as u64));
+    drop(node);
+    tokio::select! {
+        _ = sleep => true,
+        _ = woken => true,
+        _ = shutdown.changed() => false,
+    }
+}

@@ -343,17 +343,9 @@ pub(crate) async fn deliver(app: Weak<App>, clock: clock::SharedClock) {
             continue;
         }
         let next = node.db.next_delivery_at().await.ok().flatten();
-        let now = clock.now().0;
-        let wait = next.map(|n| (n - now).clamp(0, 60_000)).unwrap_or(60_000);
-        let mut shutdown = node.shutdown.clone();
-        let woken = node.webhooks.wake.clone();
-        let wake = woken.notified();
-        let sleep = clock.sleep(Duration::from_millis(wait as u64));
-        drop(node);
-        tokio::select! {
-            _ = sleep => {}
-            _ = wake => {}
-            _ = shutdown.changed() => return,
+        let wake = node.webhooks.wake.clone();
+        if !crate::app::pause(node, &clock, next, &wake).await {
+            return;
         }
     }
 }
