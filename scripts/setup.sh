@@ -55,16 +55,19 @@ if [ "${1:-}" = "--test" ] && ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked --quiet
 fi
 
-# A standard OpenAPI validator for the server's generated document (PyPI's
-# openapi-spec-validator, pinned), in its own virtual environment beside the build cache.
+# Real servers the tests start, from PyPI (pinned), in their own virtual environment beside the
+# build cache: a standard OpenAPI validator for the server's generated document, and Radicale,
+# the CalDAV server people's calendars are read from.
 if [ "${1:-}" = "--test" ]; then
   VENV="${PRESENTLY_VENV:-$HOME/.cache/presently-venv}"
-  if ! "$VENV/bin/openapi-spec-validator" --help >/dev/null 2>&1; then
-    echo "==> Installing openapi-spec-validator (PyPI) in $VENV"
+  PYPI_PKGS=("openapi-spec-validator==0.7.1" "radicale==3.9.0")
+  if ! "$VENV/bin/openapi-spec-validator" --help >/dev/null 2>&1 \
+    || ! "$VENV/bin/python" -c "import radicale" >/dev/null 2>&1; then
+    echo "==> Installing ${PYPI_PKGS[*]} (PyPI) in $VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==0.7.1"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PYPI_PKGS[@]}"
   else
-    echo "==> OpenAPI validator: present"
+    echo "==> Test servers from PyPI (OpenAPI validator, Radicale): present"
   fi
 fi
 

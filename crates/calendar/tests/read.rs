@@ -222,3 +222,52 @@ fn what_cannot_be_read_is_said_not_guessed() {
         Err(CalendarError::NotICalendar(_))
     ));
 }
+
+#[test]
+fn a_calendar_in_several_objects_reads_as_one() {
+    // As a CalDAV server answers: one object per event, each with the zones it uses; an
+    // occurrence moved lives in its series' object.
+    let weekly = calendar(&[
+        "BEGIN:VTIMEZONE\nTZID:Europe/Berlin\nX-LIC-LOCATION:Europe/Berlin\nEND:VTIMEZONE\n".to_string(),
+        event("weekly", "DTSTART;TZID=Europe/Berlin:20270104T090000\nDTEND;TZID=Europe/Berlin:20270104T093000\nRRULE:FREQ=WEEKLY;COUNT=2"),
+        event("weekly", "RECURRENCE-ID;TZID=Europe/Berlin:20270111T090000\nDTSTART;TZID=Europe/Berlin:20270111T140000\nDTEND;TZID=Europe/Berlin:20270111T143000"),
+    ].concat());
+    let review = calendar(&event(
+        "review",
+        "DTSTART:20270105T100000Z\nDTEND:20270105T110000Z",
+    ));
+    let r = calendar::read_objects(
+        [weekly.as_str(), review.as_str()],
+        ME,
+        London,
+        ms(2027, 1, 1, 0, 0),
+        ms(2027, 2, 1, 0, 0),
+    )
+    .unwrap();
+    let starts: Vec<i64> = r.busy.iter().map(|b| b.start).collect();
+    assert_eq!(
+        starts,
+        [
+            ms(2027, 1, 4, 8, 0),
+            ms(2027, 1, 5, 10, 0),
+            ms(2027, 1, 11, 13, 0)
+        ],
+        "sorted across objects, the moved occurrence where it moved to"
+    );
+    assert!(matches!(
+        calendar::read_objects([review.as_str(), "<html/>"], ME, London, 0, 1),
+        Err(CalendarError::NotICalendar(_))
+    ));
+}
+
+#[test]
+fn lines_ending_in_lf_alone_read_the_same() {
+    // As XML carries a CalDAV server's calendar data (and as some servers write ICS files).
+    let crlf = calendar(&event(
+        "standup",
+        "DTSTART:20270115T100000Z\nDTEND:20270115T103000Z\nDESCRIPTION:a long line\n  folded",
+    ));
+    let lf = crlf.replace("\r\n", "\n");
+    assert_eq!(january(&lf), january(&crlf));
+    assert_eq!(january(&lf).len(), 1);
+}

@@ -392,21 +392,17 @@ impl Api {
         }
     }
 
-    /// Follows a calendar by its ICS address (replacing one there was).
+    /// Follows a calendar: its ICS address, or a CalDAV account (replacing one there was).
     pub async fn set_calendar(
         &self,
         token: &str,
-        url: &str,
+        body: &rest::CalendarSource,
     ) -> Result<rest::CalendarState, ApiError> {
-        let body = rest::CalendarSource {
-            kind: "ics".into(),
-            url: url.to_string(),
-        };
         self.call(
             self.http
                 .put(self.url("/me/calendar"))
                 .bearer_auth(token)
-                .json(&body),
+                .json(body),
         )
         .await
     }

@@ -138,8 +138,19 @@ pub struct ChangeApplied {
 pub struct CalendarSource {
     /// "ics": an iCalendar address (https:// or webcal://), such as the "secret address in
     /// iCal format" Google Calendar gives or a calendar Microsoft 365 publishes.
+    /// "caldav": a CalDAV server (https://) with a user name and password: the calendar's own
+    /// address, or the server's, whose first calendar of events is followed.
     pub kind: String,
     pub url: String,
+    /// CalDAV's user name.
+    #[serde(default)]
+    #[ts(optional)]
+    pub user: Option<String>,
+    /// CalDAV's password (an app password where the provider gives those); sealed at rest and
+    /// never shown again.
+    #[serde(default)]
+    #[ts(optional)]
+    pub password: Option<String>,
 }
 
 /// `GET /me/calendar`: the person's calendar (never its secret address) and how reading it goes.

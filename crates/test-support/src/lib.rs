@@ -44,6 +44,36 @@ pub fn require(tool: &str) -> bool {
     found
 }
 
+/// The test servers' Python (`scripts/setup.sh --test` installs PyPI's Radicale and the OpenAPI
+/// validator in `$PRESENTLY_VENV`, else `~/.cache/presently-venv`), if `module` imports there:
+/// missing, a failure in CI and SKIPPED with the reason elsewhere.
+pub fn venv_python(module: &str) -> Option<std::path::PathBuf> {
+    let venv = std::env::var("PRESENTLY_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/presently-venv")
+        });
+    let python = venv.join("bin/python");
+    let found = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Some(python);
+    }
+    let msg = format!(
+        "PyPI's {module} is not installed in {}: run scripts/setup.sh --test (scripts/test.sh does)",
+        venv.display()
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
 /// Polls `f` every 100 ms until it gives a value, for at most `timeout`.
 pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let start = Instant::now();

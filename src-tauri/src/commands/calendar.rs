@@ -4,7 +4,7 @@
 use super::{api_error, needs_server};
 use crate::state::AppState;
 use protocol::ipc::CommandError;
-use protocol::rest::CalendarState;
+use protocol::rest::{CalendarSource, CalendarState};
 use tauri::State;
 
 /// The calendar followed and how reading it goes; none: no calendar (or no server).
@@ -18,14 +18,17 @@ pub async fn get_calendar(
     r.api.calendar(&r.token).await.map_err(api_error)
 }
 
-/// Follows the calendar at `url` (its ICS address), replacing one there was.
+/// Follows a calendar (an ICS address, or a CalDAV account), replacing one there was.
 #[tauri::command]
 pub async fn set_calendar(
     state: State<'_, AppState>,
-    url: String,
+    source: CalendarSource,
 ) -> Result<CalendarState, CommandError> {
     let r = state.remote.get().ok_or_else(needs_server)?;
-    r.api.set_calendar(&r.token, &url).await.map_err(api_error)
+    r.api
+        .set_calendar(&r.token, &source)
+        .await
+        .map_err(api_error)
 }
 
 /// Stops following the calendar: its meetings go at once.

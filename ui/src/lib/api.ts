@@ -1,6 +1,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { About, CalendarState, CenterItem, ChangeRequest, CommandError, Devices, Directory, Explanation, Family, Favourites, Settings, Snapshot, TeamPanel } from "./types";
+import type { About, CalendarSource, CalendarState, CenterItem, ChangeRequest, CommandError, Devices, Directory, Explanation, Family, Favourites, Settings, Snapshot, TeamPanel } from "./types";
 import { EVENTS } from "./generated";
 
 export const api = {
@@ -24,7 +24,7 @@ export const api = {
   removePhoto: () => invoke<void>("remove_photo"),
   /** The calendar the server follows for the person (null: none). */
   calendar: () => invoke<CalendarState | null>("get_calendar"),
-  setCalendar: (url: string) => invoke<CalendarState>("set_calendar", { url }),
+  setCalendar: (source: CalendarSource) => invoke<CalendarState>("set_calendar", { source }),
   removeCalendar: () => invoke<void>("remove_calendar"),
   searchDirectory: (query: string, family: Family | null) =>
     invoke<Directory>("search_directory", { query, family }),

@@ -875,8 +875,19 @@ export type CalendarSource = {
 /**
  * "ics": an iCalendar address (https:// or webcal://), such as the "secret address in
  * iCal format" Google Calendar gives or a calendar Microsoft 365 publishes.
+ * "caldav": a CalDAV server (https://) with a user name and password: the calendar's own
+ * address, or the server's, whose first calendar of events is followed.
  */
-kind: string, url: string, };
+kind: string, url: string, 
+/**
+ * CalDAV's user name.
+ */
+user?: string, 
+/**
+ * CalDAV's password (an app password where the provider gives those); sealed at rest and
+ * never shown again.
+ */
+password?: string, };
 
 export type CalendarState = { kind: string, 
 /**

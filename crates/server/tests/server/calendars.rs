@@ -242,7 +242,7 @@ async fn a_calendar_makes_its_meetings_and_leaves_none_behind(b: Backend) {
 }
 
 /// `GET /me/calendar` until `done` holds (the poller works on its own task).
-async fn settle_json(
+pub async fn settle_json(
     f: &Fixture,
     token: &str,
     done: impl Fn(&serde_json::Value) -> bool,

@@ -33,6 +33,7 @@ mod adversarial;
 mod bounds;
 mod broker;
 mod bus;
+mod caldav;
 mod calendars;
 mod cluster;
 mod edges;

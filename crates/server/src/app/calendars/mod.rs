@@ -1,8 +1,9 @@
 //! People's calendars: a person gives their calendar's ICS address (the "secret address" Google
-//! and Microsoft 365 give), kept sealed; any serving node reads each calendar every few minutes
-//! (with its ETag, and in full now and then), turns it into the spans the person is in a
-//! meeting or out of office (the `calendar` crate), and hands them to the engine, which shows
-//! them below anything the person chose. A calendar that cannot be read is retried with
+//! and Microsoft 365 give) or a CalDAV calendar with a user name and password, kept sealed; any
+//! serving node reads each calendar every few minutes (with its ETag, or CalDAV's sync-token,
+//! and in full now and then), turns it into the spans the person is in a meeting or out of
+//! office (the `calendar` crate), and hands them to the engine, which shows them below anything
+//! the person chose. A calendar that cannot be read is retried with
 //! back-off and said in the person's settings; one that is gone (404, 410, refused) or has
 //! failed for a day leaves no meeting behind.
 
@@ -14,6 +15,8 @@ use presence::{CalendarSpan, Timestamp, UserId};
 use protocol::rest;
 use std::sync::{Arc, RwLock, Weak};
 use tokio::sync::Notify;
+
+mod caldav;
 
 /// How often a calendar is read while it answers (ms).
 pub const POLL_MS: i64 = 5 * 60 * 1000;
@@ -57,10 +60,25 @@ impl Calendars {
     }
 }
 
-/// What is sealed: the address, and a user and password for CalDAV.
+/// What is sealed: the address (for CalDAV, the calendar found from the one given), and a user
+/// and password for CalDAV.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Source {
     url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    password: Option<String>,
+}
+
+impl Source {
+    fn dav<'a>(&'a self, app: &'a App) -> caldav::Dav<'a> {
+        caldav::Dav {
+            app,
+            user: self.user.as_deref().unwrap_or_default(),
+            password: self.password.as_deref().unwrap_or_default(),
+        }
+    }
 }
 
 fn state(row: &CalendarRow) -> rest::CalendarState {
@@ -77,11 +95,9 @@ fn state(row: &CalendarRow) -> rest::CalendarState {
 impl App {
     /// The person's calendar and how its reading goes.
     pub async fn my_calendar(&self, me: &UserId) -> Result<rest::CalendarState, AppError> {
-        let row = self
-            .db
-            .calendar_of(me.as_str())
-            .await?
-            .ok_or_else(|| AppError::not_found("you have no calendar: add its ICS address"))?;
+        let row = self.db.calendar_of(me.as_str()).await?.ok_or_else(|| {
+            AppError::not_found("you have no calendar: add its ICS or CalDAV address")
+        })?;
         Ok(state(&row))
     }
 
@@ -92,10 +108,11 @@ impl App {
         req: rest::CalendarSource,
     ) -> Result<rest::CalendarState, AppError> {
         let sealer = self.calendars.sealer()?;
-        if req.kind != "ics" {
-            return Err(AppError::invalid(
-                "only \"ics\" calendars can be followed yet: give the calendar's ICS (iCalendar) address; CalDAV comes next",
-            ));
+        let kind = req.kind.as_str();
+        if kind != "ics" && kind != "caldav" {
+            return Err(AppError::invalid(format!(
+                "a calendar is \"ics\" (an iCalendar address) or \"caldav\" (a CalDAV server with a user name and password), not {kind:?}"
+            )));
         }
         // webcal:// is https:// by another name (Apple and Google hand those out).
         let url = match req.url.trim().strip_prefix("webcal://") {
@@ -103,19 +120,47 @@ impl App {
             None => req.url.trim().to_string(),
         };
         let parsed = self.outbound_url(&url, "a calendar's")?;
-        let shown = format!(
-            "{}://{}/…",
-            parsed.scheme(),
-            parsed.host_str().unwrap_or_default()
-        );
-        let plain = serde_json::to_vec(&Source {
-            url: parsed.to_string(),
-        })
-        .map_err(|e| AppError::internal(e.to_string()))?;
+        let host = parsed.host_str().unwrap_or_default().to_string();
+        let (source, shown) = if kind == "caldav" {
+            let filled = |v: &Option<String>, what: &str| match v.as_deref().map(str::trim) {
+                Some(v) if !v.is_empty() && v.len() <= 1000 => Ok(v.to_string()),
+                Some(v) if v.len() > 1000 => Err(AppError::invalid(format!(
+                    "the {what} has more than 1000 characters"
+                ))),
+                _ => Err(AppError::invalid(format!(
+                    "a CalDAV calendar needs its {what}"
+                ))),
+            };
+            let mut source = Source {
+                url: parsed.to_string(),
+                user: Some(filled(&req.user, "user name")?),
+                password: Some(filled(&req.password, "password")?),
+            };
+            // Found now, so a wrong address or password is said while the person is there.
+            let found = source
+                .dav(self)
+                .find_calendar(&parsed)
+                .await
+                .map_err(caldav::DavError::for_person)?;
+            source.url = found.to_string();
+            let shown = format!(
+                "{} at https://{host}/…",
+                source.user.as_deref().unwrap_or_default()
+            );
+            (source, shown)
+        } else {
+            let source = Source {
+                url: parsed.to_string(),
+                user: None,
+                password: None,
+            };
+            (source, format!("https://{host}/…"))
+        };
+        let plain = serde_json::to_vec(&source).map_err(|e| AppError::internal(e.to_string()))?;
         let (key_id, sealed) = sealer.seal(me.id.as_str(), &plain);
         let now = self.clock.now().0;
         self.db
-            .put_calendar(me.id.as_str(), "ics", &sealed, &key_id, &shown, now)
+            .put_calendar(me.id.as_str(), kind, &sealed, &key_id, &shown, now)
             .await?;
         self.calendars.wake.notify_one();
         self.my_calendar(&me.id).await
@@ -163,17 +208,21 @@ impl App {
                 .reseal_calendar(&row.user_id, row.created_at, &sealed, &key_id)
                 .await?;
         }
-        let now = self.clock.now().0;
+        // The next read is counted from this one's start: a read that takes long (or a clock
+        // that moved meanwhile) does not push the next one later than due.
+        let started = self.clock.now().0;
+        let now = started;
         let full = row.last_full.is_none_or(|t| now - t >= FULL_EVERY_MS);
-        let outcome = self
-            .fetch_calendar(
-                &source.url,
-                (!full).then_some(row.etag.as_deref()).flatten(),
-            )
-            .await;
+        let known = (!full).then_some(row.etag.as_deref()).flatten();
+        let (from, to) = (now - 3600 * 1000, now + AHEAD_MS);
+        let outcome = if row.kind == "caldav" {
+            self.fetch_caldav(&source, known, from, to).await
+        } else {
+            self.fetch_calendar(&source.url, known).await
+        };
         let now = self.clock.now().0;
         let mut read = db::CalendarRead {
-            next_at: now + POLL_MS,
+            next_at: started + POLL_MS,
             etag: row.etag.clone(),
             ok_at: Some(now),
             full: false,
@@ -182,7 +231,7 @@ impl App {
         };
         match outcome {
             Fetched::Unchanged => {}
-            Fetched::Body { text, etag } => {
+            Fetched::Objects { objects, etag } => {
                 let zone_name = slot
                     .state
                     .lock()
@@ -193,12 +242,12 @@ impl App {
                     .name()
                     .to_string();
                 let zone: chrono_tz::Tz = zone_name.parse().unwrap_or(chrono_tz::UTC);
-                match calendar::read(
-                    &text,
+                match calendar::read_objects(
+                    objects.iter().map(String::as_str),
                     Some(&slot.email),
                     zone,
-                    now - 3600 * 1000,
-                    now + AHEAD_MS,
+                    from,
+                    to,
                 ) {
                     Ok(reading) => {
                         if !reading.skipped.is_empty() {
@@ -233,7 +282,7 @@ impl App {
         if read.error.is_some() {
             read.ok_at = None;
             let failures = row.failures as u32 + 1;
-            read.next_at = now
+            read.next_at = started
                 + POLL_MS
                     .saturating_mul(1i64 << failures.min(10).saturating_sub(1))
                     .min(LONGEST_WAIT_MS);
@@ -257,7 +306,7 @@ impl App {
         if let Some(etag) = etag {
             request = request.header("if-none-match", etag);
         }
-        let mut response = match request.send().await {
+        let response = match request.send().await {
             Ok(r) => r,
             Err(e) => return Fetched::Failed(super::webhooks::words(&e)),
         };
@@ -278,33 +327,76 @@ impl App {
             .get("etag")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let mut body = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > MAX_BYTES {
-                        return Fetched::Failed(format!(
-                            "the calendar is larger than {} MiB: follow a calendar of your own events only",
-                            MAX_BYTES / 1024 / 1024
-                        ));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return Fetched::Failed(super::webhooks::words(&e)),
-            }
+        match read_body(response).await {
+            Ok(text) => Fetched::Objects {
+                objects: vec![text],
+                etag,
+            },
+            Err(why) => Fetched::Failed(why),
         }
-        match String::from_utf8(body) {
-            Ok(text) => Fetched::Body { text, etag },
-            Err(_) => Fetched::Failed("the calendar is not text (UTF-8)".into()),
+    }
+
+    /// A CalDAV calendar: unchanged while its version is `known`, else its events in `from..to`.
+    async fn fetch_caldav(
+        &self,
+        source: &Source,
+        known: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Fetched {
+        let url = match reqwest::Url::parse(&source.url) {
+            Ok(url) => url,
+            Err(_) => {
+                return Fetched::Gone(
+                    "the stored calendar address is damaged: set the calendar again".into(),
+                )
+            }
+        };
+        let dav = source.dav(self);
+        let version = match dav.version(&url).await {
+            Ok(v) => v,
+            Err(e) => return e.fetched(),
+        };
+        if known.is_some() && version.as_deref() == known {
+            return Fetched::Unchanged;
+        }
+        match dav.events(&url, from, to).await {
+            Ok(objects) => Fetched::Objects {
+                objects,
+                etag: version,
+            },
+            Err(e) => e.fetched(),
         }
     }
 }
 
+/// A calendar's answer as text, at most [`MAX_BYTES`].
+async fn read_body(mut response: reqwest::Response) -> Result<String, String> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BYTES {
+                    return Err(format!(
+                        "the calendar is larger than {} MiB: follow a calendar of your own events only",
+                        MAX_BYTES / 1024 / 1024
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(super::webhooks::words(&e)),
+        }
+    }
+    String::from_utf8(body).map_err(|_| "the calendar is not text (UTF-8)".into())
+}
+
 enum Fetched {
     Unchanged,
-    Body {
-        text: String,
+    /// Its iCalendar objects (one for an ICS address), and the version they are (an ETag, a
+    /// sync-token).
+    Objects {
+        objects: Vec<String>,
         etag: Option<String>,
     },
     /// Gone or refused: its meetings go at once.
