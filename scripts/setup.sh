@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(build-essential pkg-config curl xdg-utils libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libxss-dev libx11-dev)
 WINDOWS_PKGS=(gcc-mingw-w64-x86-64 wine64 nsis)
-TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock python3-venv imagemagick fonts-noto-color-emoji webkit2gtk-driver chromium chromium-driver debootstrap zstd faketime pulseaudio pulseaudio-utils sway "${WINDOWS_PKGS[@]}")
+# prometheus: the real scraper (and promtool, its parser) the metrics test runs.
+TEST_PKGS=(xvfb xdotool dbus-x11 python3-dbusmock python3-venv imagemagick fonts-noto-color-emoji webkit2gtk-driver chromium chromium-driver debootstrap zstd faketime pulseaudio pulseaudio-utils sway prometheus "${WINDOWS_PKGS[@]}")
 
 want=("${BUILD_PKGS[@]}")
 windows=0

@@ -23,6 +23,7 @@ pub fn router(app: Arc<App>) -> Router {
     openapi::keep(document);
     Router::new()
         .route("/healthz", get(health))
+        .route("/metrics", get(crate::metrics::on_main))
         .route("/demo/notes/{n}", get(crate::demo::note_page))
         .route("/admin", get(|| async { axum::response::Redirect::permanent("/admin/") }))
         .route("/admin/", get(crate::console::index))
@@ -36,8 +37,24 @@ pub fn router(app: Arc<App>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), count_refusals))
         .layer(axum::middleware::map_response(crate::console::security_headers))
         .with_state(app)
+}
+
+/// Counts requests refused (401, 403, 429) for `/metrics`.
+async fn count_refusals(
+    State(app): State<Arc<App>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let status = response.status();
+    if matches!(status.as_u16(), 401 | 403 | 429) {
+        app.metrics.count_refusal(status, &path);
+    }
+    response
 }
 
 /// `ok`, or 503 with what is wrong (the database, or NATS between nodes), for a load balancer.

@@ -45,6 +45,20 @@ pub struct FileConfig {
     pub outbound: Option<OutboundTable>,
     /// The key credentials are sealed with at rest (calendars).
     pub secrets: Option<SecretsTable>,
+    /// Prometheus metrics: on a listener of their own, or on the main one behind a token.
+    pub metrics: Option<MetricsTable>,
+}
+
+/// `[metrics]` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsTable {
+    /// `host:port` of a plain-HTTP listener serving only `/metrics`, without a token (keep it on
+    /// loopback or the monitoring network).
+    pub listen: Option<String>,
+    /// `/metrics` on the main listener, for `Authorization: Bearer <token>` (at least 16
+    /// characters).
+    pub token: Option<String>,
 }
 
 /// `[secrets]` in the config file.
@@ -98,6 +112,17 @@ pub struct Overrides {
     pub outbound_ca_file: Option<PathBuf>,
     pub outbound_allow_private_networks: bool,
     pub secrets_key: Option<String>,
+    pub metrics_listen: Option<String>,
+    pub metrics_token: Option<String>,
+}
+
+/// Where Prometheus reads the server's metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsOptions {
+    /// A listener of their own (no token).
+    pub listen: Option<SocketAddr>,
+    /// `/metrics` on the main listener for this bearer token.
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +145,7 @@ pub struct Config {
     pub webhooks: crate::app::webhooks::WebhookOptions,
     /// The secrets key and earlier ones; none: a one-node SQLite server makes its own.
     pub secrets: Option<(String, Vec<String>)>,
+    pub metrics: MetricsOptions,
 }
 
 /// The default SQLite database, in the local application data of the account the server runs
@@ -157,6 +183,8 @@ impl Config {
             outbound_ca_file,
             outbound_allow_private_networks,
             secrets_key,
+            metrics_listen,
+            metrics_token,
         } = given;
         let defaults = crate::hub::ConnectionLimits::default();
         let file: FileConfig = match file {
@@ -287,9 +315,29 @@ impl Config {
         let secrets = secrets_key
             .or(secrets_table.key)
             .map(|k| (k, secrets_table.previous_keys));
+        let metrics_table = file.metrics.unwrap_or_default();
+        let metrics = MetricsOptions {
+            listen: match metrics_listen.or(metrics_table.listen) {
+                None => None,
+                Some(a) => Some(a.parse().map_err(|_| {
+                    AppError::config(format!(
+                        "metrics listen \"{a}\" is not an address to listen on: use host:port, such as 127.0.0.1:9464"
+                    ))
+                })?),
+            },
+            token: match metrics_token.or(metrics_table.token) {
+                Some(t) if t.trim().len() < 16 => {
+                    return Err(AppError::config(
+                        "the metrics token needs at least 16 characters: make one with `openssl rand -base64 24`",
+                    ))
+                }
+                t => t.map(|t| t.trim().to_string()),
+            },
+        };
         Ok(Config {
             webhooks,
             secrets,
+            metrics,
             listen,
             tls,
             cluster,

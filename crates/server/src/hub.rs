@@ -212,6 +212,19 @@ pub struct Hub {
     limits: RwLock<ConnectionLimits>,
     /// Open connections per address (network).
     addresses: std::sync::Mutex<HashMap<std::net::IpAddr, usize>>,
+    /// What this node's connections took, for `/metrics`.
+    pub counters: HubCounters,
+}
+
+/// Counts since the start (relaxed atomic adds), read by `/metrics`.
+#[derive(Default)]
+pub struct HubCounters {
+    /// Connections registered (signed in).
+    pub opened: prometheus_client::metrics::counter::Counter,
+    /// Frames queued to connections.
+    pub delivered: prometheus_client::metrics::counter::Counter,
+    /// Connections dropped for not reading.
+    pub dropped: prometheus_client::metrics::counter::Counter,
 }
 
 /// One connection counted against its address, for as long as it lives.
@@ -243,6 +256,7 @@ impl Default for Hub {
             delivered: std::sync::Mutex::new(HashMap::new()),
             limits: RwLock::new(ConnectionLimits::default()),
             addresses: std::sync::Mutex::new(HashMap::new()),
+            counters: HubCounters::default(),
         }
     }
 }
@@ -317,6 +331,7 @@ impl Hub {
             device: device.clone(),
             tx,
         });
+        self.counters.opened.inc();
         Ok((id, rx))
     }
 
@@ -512,11 +527,14 @@ impl Hub {
 
     pub fn deliver(&self, event: &Event) {
         let mut slow = Vec::new();
+        let mut sent = 0u64;
         {
             let conns = self.conns.read().expect("hub lock");
             let mut send = |user: &UserId, c: &Conn, out: Outgoing| {
                 if c.tx.try_send(out).is_err() {
                     slow.push((user.clone(), c.id));
+                } else {
+                    sent += 1;
                 }
             };
             match event {
@@ -539,10 +557,12 @@ impl Hub {
                     if !glances.of.is_empty() {
                         for (watcher, id, tx) in glances.of.get(user).into_iter().flatten() {
                             // A teammate or a fan has it already.
-                            if !mates.contains(watcher)
-                                && tx.try_send(Outgoing::Frame(frame.clone())).is_err()
-                            {
-                                slow.push((watcher.clone(), *id));
+                            if !mates.contains(watcher) {
+                                if tx.try_send(Outgoing::Frame(frame.clone())).is_err() {
+                                    slow.push((watcher.clone(), *id));
+                                } else {
+                                    sent += 1;
+                                }
                             }
                         }
                     }
@@ -551,10 +571,12 @@ impl Hub {
                         let boards = self.boards.read().expect("boards lock");
                         for (watcher, id, tx) in boards.get(org).into_iter().flatten() {
                             // A teammate's board has it already.
-                            if !mates.contains(watcher)
-                                && tx.try_send(Outgoing::Frame(frame.clone())).is_err()
-                            {
-                                slow.push((watcher.clone(), *id));
+                            if !mates.contains(watcher) {
+                                if tx.try_send(Outgoing::Frame(frame.clone())).is_err() {
+                                    slow.push((watcher.clone(), *id));
+                                } else {
+                                    sent += 1;
+                                }
                             }
                         }
                     }
@@ -595,6 +617,8 @@ impl Hub {
                 Event::OrgChanged { .. } | Event::Stored { .. } => {}
             }
         }
+        self.counters.delivered.inc_by(sent);
+        self.counters.dropped.inc_by(slow.len() as u64);
         // A full queue means the client stopped reading: drop it; it resumes on reconnect.
         for (user, id) in slow {
             tracing::warn!(user = %user.as_str(), "a connection fell behind and was dropped");

@@ -20,6 +20,7 @@ pub mod faces_api;
 pub mod favourites_api;
 pub mod hub;
 mod limits;
+pub mod metrics;
 pub mod nats;
 pub mod openapi;
 pub mod secrets;

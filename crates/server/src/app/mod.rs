@@ -70,6 +70,8 @@ pub struct App {
     pub webhooks: webhooks::Webhooks,
     /// People's calendars: the key their addresses are sealed with, and the poller's wake-up.
     pub calendars: calendars::Calendars,
+    /// Counters for `/metrics`, and its token.
+    pub metrics: crate::metrics::Metrics,
     /// Serving clients (a server node), as opposed to the admin CLI's short-lived App: only a
     /// serving node runs timers and carries out what an account change means for connections
     /// and presence (closing sessions, signing devices out).
@@ -243,6 +245,7 @@ impl App {
             became_available,
             webhooks: hooks,
             calendars: Default::default(),
+            metrics: Default::default(),
             serving,
             reloads: roster::Reloads::default(),
         });
@@ -537,6 +540,13 @@ impl App {
     }
 
     /// What crossed the bus between nodes (see [`BusStats`]).
+    /// Whether events reach the other nodes now; none on a single node.
+    pub fn bus_up(&self) -> Option<bool> {
+        self.broker
+            .between_nodes()
+            .then(|| self.broker.health().is_ok())
+    }
+
     pub fn bus_stats(&self) -> BusStats {
         BusStats {
             rejected: self.broker.rejected(),

@@ -29,6 +29,7 @@ impl App {
         request: Option<&RequestId>,
         mut change: impl FnMut(&mut Person, &Rules, Timestamp) -> Result<R, AppError>,
     ) -> Result<Option<R>, AppError> {
+        let started = std::time::Instant::now();
         let slot = self
             .slot(user)
             .ok_or_else(|| AppError::not_found("no such user"))?;
@@ -51,8 +52,10 @@ impl App {
             }
             let deadline = next_wakeup(&person, &rules, now);
             let stored_deadline = deadline.map(|t| t.0);
-            if person != st.person || applied != st.applied || stored_deadline != st.stored_deadline
-            {
+            let stored = person != st.person
+                || applied != st.applied
+                || stored_deadline != st.stored_deadline;
+            if stored {
                 let Some(version) = self
                     .db
                     .save_state(
@@ -76,6 +79,11 @@ impl App {
             }
             self.publish_views(&slot, &mut st, &rules, now);
             let _ = self.timers.send((user.clone(), deadline));
+            if stored {
+                self.metrics
+                    .change_seconds
+                    .observe(started.elapsed().as_secs_f64());
+            }
             return Ok(Some(out));
         }
         Err(AppError::internal(format!(
@@ -261,6 +269,7 @@ impl App {
                 let _ = self.became_available.send(slot.id.clone());
             }
             st.team_view = team_view.clone();
+            self.metrics.changes.inc();
             self.webhooks.emit(
                 &slot.org,
                 protocol::rest::WebhookEvent::StatusChanged,

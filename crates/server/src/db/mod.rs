@@ -52,6 +52,17 @@ pub struct Db {
     pub backend: Backend,
 }
 
+impl Db {
+    /// The pool's connections open, idle among them, and the most it opens.
+    pub fn pool_state(&self) -> (u32, usize, u32) {
+        (
+            self.pool.size(),
+            self.pool.num_idle(),
+            self.pool.options().get_max_connections(),
+        )
+    }
+}
+
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("stored types serialize to JSON")
 }

@@ -78,6 +78,10 @@ pub async fn upgrade(
             let _counted = match app.hub.admit_address(peer.ip()) {
                 Ok(slot) => slot,
                 Err(OverCap(why)) => {
+                    app.metrics
+                        .ws_refused
+                        .get_or_create(&vec![("kind", "address_cap")])
+                        .inc();
                     close(
                         &*app.clock,
                         socket,
@@ -225,6 +229,10 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
     ) = match registered {
         Ok(r) => r,
         Err(Refused::Close(code, error)) => {
+            app.metrics
+                .ws_refused
+                .get_or_create(&vec![("kind", error.kind_str())])
+                .inc();
             close(&*app.clock, socket, code, error).await;
             return Ok(());
         }
@@ -365,6 +373,10 @@ async fn serve(
                 // frames costs as much as one of requests.
                 if limiter.check().is_err() {
                     refused_in_a_row += 1;
+                    app.metrics
+                        .ws_refused
+                        .get_or_create(&vec![("kind", "frame_rate")])
+                        .inc();
                     if refused_in_a_row >= FLOOD_LIMIT {
                         close_with(&*app.clock, socket, 1008, WireError::new(ErrorKind::RateLimited, "too many frames: the connection is closed; reconnect and send at most 20 per second")).await;
                         return Ok(End::Dropped);

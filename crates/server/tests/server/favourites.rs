@@ -197,6 +197,9 @@ async fn the_people_on_screen_are_watched_live_by_that_connection_only(backend: 
     let mut bea = f.online(&f.bea, "bea-laptop").await;
     let mut bea_phone = f.online(&f.bea, "bea-phone").await;
     let mut dan = f.online(&f.dan, "dan-laptop").await;
+    // Dan's first report is applied (he is Available) before bea asks for his view: the two
+    // connections are not ordered with each other.
+    dan.barrier().await;
 
     // Bea's directory shows dan (in no team with her), herself, eve (another organisation),
     // someone who does not exist, and dan again: she gets dan's view now, and nobody else.

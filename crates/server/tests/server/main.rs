@@ -41,6 +41,7 @@ mod faces;
 mod faults;
 mod favourites;
 mod https;
+mod metrics;
 mod nodes;
 mod notifications;
 mod policies;

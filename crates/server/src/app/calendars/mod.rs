@@ -229,6 +229,16 @@ impl App {
             error: None,
             now,
         };
+        let counted = match &outcome {
+            Fetched::Unchanged => "unchanged",
+            Fetched::Objects { .. } => "read",
+            Fetched::Gone(_) => "gone",
+            Fetched::Failed(_) => "failed",
+        };
+        self.metrics
+            .calendars
+            .get_or_create(&vec![("outcome", counted)])
+            .inc();
         match outcome {
             Fetched::Unchanged => {}
             Fetched::Objects { objects, etag } => {

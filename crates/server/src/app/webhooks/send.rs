@@ -158,6 +158,15 @@ impl App {
         let timestamp = now / 1000;
         let outcome = self.post(&w, &d, timestamp).await;
         let at = self.clock.now().0;
+        let counted = match &outcome {
+            Ok(_) => "delivered",
+            Err(_) if at - d.created_at >= RETRY_FOR_MS => "gave_up",
+            Err(_) => "failed",
+        };
+        self.metrics
+            .webhooks
+            .get_or_create(&vec![("outcome", counted)])
+            .inc();
         match outcome {
             Ok(status) => {
                 self.db

@@ -89,6 +89,14 @@ pub struct Cli {
     /// on every node [default: secrets.key beside an SQLite database, made on first use]
     #[arg(long, env = "PRESENTLY_SECRETS_KEY", hide_env_values = true)]
     pub secrets_key: Option<String>,
+    /// Serve Prometheus metrics (only /metrics, no token) on this host:port of their own, such
+    /// as 127.0.0.1:9464 [config: [metrics] listen]
+    #[arg(long, env = "PRESENTLY_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// Serve /metrics on the main listener for `Authorization: Bearer <this>` (16+ characters)
+    /// [config: [metrics] token]
+    #[arg(long, env = "PRESENTLY_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Seed a demo organisation with simulated teammates and keep them busy
     #[arg(long)]
     pub demo: bool,

@@ -40,6 +40,8 @@ fn main() -> ExitCode {
         outbound_ca_file: cli.outbound_ca_file.clone(),
         outbound_allow_private_networks: cli.outbound_allow_private_networks,
         secrets_key: cli.secrets_key.clone(),
+        metrics_listen: cli.metrics_listen.clone(),
+        metrics_token: cli.metrics_token.clone(),
     };
     let config = match Config::resolve(given, cli.config.as_deref()) {
         Ok(c) => c,
@@ -149,6 +151,11 @@ async fn serve(
     running.app.hub.set_limits(config.connection_limits);
     running.app.webhooks.configure(&config.webhooks)?;
     running.app.calendars.configure(secrets_key(&config)?);
+    running.app.metrics.configure(config.metrics.token.clone());
+    if let Some(listen) = config.metrics.listen {
+        let at = presently_server::metrics::listen(running.app.clone(), listen).await?;
+        eprintln!("presently-server: Prometheus metrics on http://{at}/metrics");
+    }
     *running
         .app
         .release
