@@ -8,6 +8,7 @@
 //! the application layer maps them to what a caller is told.
 
 mod admin;
+pub mod backup;
 mod calendars;
 mod changes;
 mod credentials;

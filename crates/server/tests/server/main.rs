@@ -30,6 +30,7 @@ mod account_rules;
 mod accounts;
 mod admin;
 mod adversarial;
+mod backup;
 mod bounds;
 mod broker;
 mod bus;

@@ -9,11 +9,61 @@ use presently_server::error::AppError;
 use protocol::rest;
 
 pub async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
+    // Restoring replaces the database file: it is not opened first.
+    if let Admin::Restore { file } = &command {
+        return restore(&config, file).await;
+    }
     let db = Db::connect(&config.database_url).await?;
     let app = App::open_for_admin(db, clock::SystemClock::shared()).await?;
     let result = run_admin(&app, &config, command).await;
     app.db.close().await;
     result
+}
+
+/// `admin backup`: a consistent copy taken beside a serving server.
+async fn backup(db: &Db, config: &Config, file: &std::path::Path) -> Result<(), AppError> {
+    db.backup_to(file).await?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or_default();
+    println!(
+        "backed up {} to {} ({} KiB); restore with `presently-server admin restore {}` (server stopped), and keep the secrets key with it",
+        presently_server::config::redact_url(&config.database_url),
+        file.display(),
+        size.div_ceil(1024),
+        file.display()
+    );
+    Ok(())
+}
+
+/// `admin restore`: refused while a server answers on the configured address.
+async fn restore(config: &Config, file: &std::path::Path) -> Result<(), AppError> {
+    let mut addr = config.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let probe = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await;
+    if matches!(probe, Ok(Ok(_))) {
+        return Err(AppError::conflict(format!(
+            "a server answers on {addr}: stop it before restoring (the database would change under it), then start it again"
+        )));
+    }
+    let done = presently_server::db::backup::restore(file, &config.database_url).await?;
+    println!(
+        "restored {} ({} people) into {}",
+        file.display(),
+        done.people,
+        presently_server::config::redact_url(&config.database_url)
+    );
+    if let Some(kept) = done.kept {
+        println!(
+            "the database it replaced is kept at {} (delete it once the server runs as it should)",
+            kept.display()
+        );
+    }
+    Ok(())
 }
 
 /// What `admin init` makes.
@@ -146,6 +196,12 @@ fn when(t: presence::Timestamp) -> String {
 async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), AppError> {
     let me = Actor::command_line();
     match command {
+        Admin::Backup { file } => backup(&app.db, config, &file).await?,
+        Admin::Restore { .. } => {
+            return Err(AppError::internal(
+                "restore runs before the database is opened",
+            ))
+        }
         Admin::Init {
             org,
             email,

@@ -345,4 +345,16 @@ pub enum Admin {
     },
     /// List organisations, teams and users
     List,
+    /// Write a consistent copy of the SQLite database to FILE, while the server keeps serving
+    /// (PostgreSQL: use pg_dump)
+    Backup {
+        /// The new backup file (never overwritten)
+        file: std::path::PathBuf,
+    },
+    /// Put the backup FILE in place of the SQLite database, with the server stopped; the
+    /// database it replaces is kept beside it (PostgreSQL: use pg_restore)
+    Restore {
+        /// The backup file
+        file: std::path::PathBuf,
+    },
 }
