@@ -52,4 +52,5 @@ mod sessions;
 mod setup;
 mod status;
 mod timers;
+mod upgrade;
 mod webhooks;
