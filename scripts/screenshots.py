@@ -175,6 +175,14 @@ def main():
         w.click(".settings-button")
         time.sleep(1)
         shot("settings.png")
+        # The calendar a person follows: an ICS address, or a CalDAV account.
+        w.call("POST", "/execute/sync", {"script": "document.getElementById('calendar-h').scrollIntoView({block: 'start'});",
+                                         "args": []})
+        w.click('input[name="calendar-kind"][value="caldav"]')
+        time.sleep(1)
+        shot("settings-calendar.png")
+        w.click('input[name="calendar-kind"][value="ics"]')
+        w.call("POST", "/execute/sync", {"script": "window.scrollTo(0, 0);", "args": []})
         w.click('select[aria-label="Theme"] option[value="dark"]')
         w.call("POST", "/execute/sync", {"script": "document.getElementById('settings-heading').scrollIntoView({block: 'start'});",
                                          "args": []})
