@@ -57,18 +57,19 @@ if [ "${1:-}" = "--test" ] && ! command -v tauri-driver >/dev/null; then
 fi
 
 # Real servers the tests start, from PyPI (pinned), in their own virtual environment beside the
-# build cache: a standard OpenAPI validator for the server's generated document, and Radicale,
-# the CalDAV server people's calendars are read from.
+# build cache: a standard OpenAPI validator for the server's generated document, Radicale, the
+# CalDAV server people's calendars are read from, and aiosmtpd, the SMTP relay invites are sent
+# through.
 if [ "${1:-}" = "--test" ]; then
   VENV="${PRESENTLY_VENV:-$HOME/.cache/presently-venv}"
-  PYPI_PKGS=("openapi-spec-validator==0.7.1" "radicale==3.9.0")
+  PYPI_PKGS=("openapi-spec-validator==0.7.1" "radicale==3.9.0" "aiosmtpd==1.4.6")
   if ! "$VENV/bin/openapi-spec-validator" --help >/dev/null 2>&1 \
-    || ! "$VENV/bin/python" -c "import radicale" >/dev/null 2>&1; then
+    || ! "$VENV/bin/python" -c "import radicale, aiosmtpd" >/dev/null 2>&1; then
     echo "==> Installing ${PYPI_PKGS[*]} (PyPI) in $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PYPI_PKGS[@]}"
   else
-    echo "==> Test servers from PyPI (OpenAPI validator, Radicale): present"
+    echo "==> Test servers from PyPI (OpenAPI validator, Radicale, aiosmtpd): present"
   fi
 fi
 

@@ -179,6 +179,7 @@ export const admin = {
   invite: (b: { email: string; name: string | null; role: string; teams: string[]; expires_in_hours: number | null }) =>
     call<InviteCreated>("POST", "/admin/invites", b),
   revokeInvite: (id: string) => call<void>("DELETE", `/admin/invites/${enc(id)}`),
+  resendInvite: (id: string) => call<InviteCreated>("POST", `/admin/invites/${enc(id)}/send`),
   teams: () => call<AdminTeams>("GET", "/admin/teams"),
   createTeam: (name: string) => call("POST", "/admin/teams", { name }),
   renameTeam: (id: string, name: string) => call("PATCH", `/admin/teams/${enc(id)}`, { name }),

@@ -119,6 +119,8 @@ fn generated() -> String {
         rest::CreateUser::decl(),
         rest::UpdateUser::decl(),
         rest::InviteState::decl(),
+        rest::MailState::decl(),
+        rest::MailDelivery::decl(),
         rest::Invite::decl(),
         rest::Invites::decl(),
         rest::CreateInvite::decl(),

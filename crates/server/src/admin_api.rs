@@ -25,6 +25,7 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(devices))
         .routes(routes!(invites, invite))
         .routes(routes!(revoke_invite))
+        .routes(routes!(resend_invite))
         .routes(routes!(teams, create_team))
         .routes(routes!(rename_team, delete_team))
         .routes(routes!(add_member, remove_member))
@@ -164,6 +165,18 @@ async fn invite(
     Ok((
         StatusCode::CREATED,
         Json(app.invite(&actor(&a), &a.0.user.org, body).await?),
+    ))
+}
+
+#[utoipa::path(post, path = "/admin/invites/{id}/send", tag = "admin", security(("admin" = [])), params(("id" = String, Path, description = "the invite's id")), responses((status = 201, description = "a new code, mailed again when the server sends mail (the earlier code no longer works); `invite.mail` says whether the relay took it", body = rest::InviteCreated), (status = 409, description = "the invite was used, withdrawn or has expired", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
+async fn resend_invite(
+    State(app): State<Arc<App>>,
+    a: Admin,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<rest::InviteCreated>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.resend_invite(&actor(&a), &a.0.user.org, &id).await?),
     ))
 }
 

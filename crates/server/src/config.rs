@@ -47,6 +47,27 @@ pub struct FileConfig {
     pub secrets: Option<SecretsTable>,
     /// Prometheus metrics: on a listener of their own, or on the main one behind a token.
     pub metrics: Option<MetricsTable>,
+    /// The SMTP relay invites and password resets are sent through.
+    pub mail: Option<MailTable>,
+}
+
+/// `[mail]` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailTable {
+    /// The relay's host name, such as smtp.example.org.
+    pub relay: String,
+    /// Default: 587 for starttls, 465 for tls, 25 for none.
+    pub port: Option<u16>,
+    /// starttls (default), tls, or none (a relay on this machine only).
+    pub security: Option<String>,
+    pub user: Option<String>,
+    /// The relay's password (or PRESENTLY_MAIL_PASSWORD, to keep it out of the file).
+    pub password: Option<String>,
+    /// Who mail is from: "Presently <presently@example.org>".
+    pub from: String,
+    /// A PEM file of CA certificates trusted beside the system's (default: [outbound] ca_file).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[metrics]` in the config file.
@@ -114,6 +135,8 @@ pub struct Overrides {
     pub secrets_key: Option<String>,
     pub metrics_listen: Option<String>,
     pub metrics_token: Option<String>,
+    /// The mail relay's password, over `[mail] password`.
+    pub mail_password: Option<String>,
 }
 
 /// Where Prometheus reads the server's metrics.
@@ -146,6 +169,8 @@ pub struct Config {
     /// The secrets key and earlier ones; none: a one-node SQLite server makes its own.
     pub secrets: Option<(String, Vec<String>)>,
     pub metrics: MetricsOptions,
+    /// The SMTP relay for invites and resets; `None`: codes are only shown to administrators.
+    pub mail: Option<crate::app::mail::MailOptions>,
 }
 
 /// The default SQLite database, in the local application data of the account the server runs
@@ -185,6 +210,7 @@ impl Config {
             secrets_key,
             metrics_listen,
             metrics_token,
+            mail_password,
         } = given;
         let defaults = crate::hub::ConnectionLimits::default();
         let file: FileConfig = match file {
@@ -334,7 +360,40 @@ impl Config {
                 t => t.map(|t| t.trim().to_string()),
             },
         };
+        let mail = match file.mail {
+            None => None,
+            Some(m) => {
+                use crate::app::mail::{MailOptions, Security};
+                let security = Security::parse(m.security.as_deref().unwrap_or("starttls"))?;
+                let password = mail_password.or(m.password);
+                let credentials = match (m.user, password) {
+                    (Some(u), Some(p)) => Some((u, p)),
+                    (None, None) => None,
+                    (Some(_), None) => {
+                        return Err(AppError::config(
+                            "[mail] user is set without a password: add password (or PRESENTLY_MAIL_PASSWORD)",
+                        ))
+                    }
+                    (None, Some(_)) => {
+                        return Err(AppError::config(
+                            "[mail] has a password without a user: add user",
+                        ))
+                    }
+                };
+                let options = MailOptions {
+                    port: m.port.unwrap_or(security.default_port()),
+                    relay: m.relay,
+                    security,
+                    credentials,
+                    from: m.from,
+                    ca_file: m.ca_file.or(webhooks.ca_file.clone()),
+                };
+                options.check()?;
+                Some(options)
+            }
+        };
         Ok(Config {
+            mail,
             webhooks,
             secrets,
             metrics,

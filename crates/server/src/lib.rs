@@ -161,6 +161,8 @@ where
     let addr = listener
         .local_addr()
         .map_err(|e| AppError::config(e.to_string()))?;
+    // Until the configuration says where people reach it (behind TLS the binary sets https).
+    app.set_public_url(&format!("http://{addr}"));
     let router = api::router(app.clone());
     let mut stopped = stop_rx;
     let on_shutdown = stop.clone();

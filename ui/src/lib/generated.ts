@@ -735,7 +735,19 @@ active: boolean | null, };
 
 export type InviteState = "pending" | "used" | "expired" | "revoked";
 
-export type Invite = { id: string, email: string, name: string | null, role: Role, teams: Array<TeamRef>, created_at: Timestamp, expires_at: Timestamp, state: InviteState, };
+export type MailState = "sent" | "failed";
+
+export type MailDelivery = { state: MailState, at: Timestamp, 
+/**
+ * Why it failed, and what to check.
+ */
+error: string | null, };
+
+export type Invite = { id: string, email: string, name: string | null, role: Role, teams: Array<TeamRef>, created_at: Timestamp, expires_at: Timestamp, state: InviteState, 
+/**
+ * The invite's mail, when the server sends mail.
+ */
+mail: MailDelivery | null, };
 
 export type Invites = { invites: Array<Invite>, };
 
@@ -769,7 +781,11 @@ name: string | null, device: DeviceId,
  */
 device_name: DeviceName | null, platform: Platform | null, };
 
-export type PasswordReset = { code: string, link: string, expires_at: Timestamp, };
+export type PasswordReset = { code: string, link: string, expires_at: Timestamp, 
+/**
+ * The mail that carried the code to the person, when the server sends mail.
+ */
+mail: MailDelivery | null, };
 
 export type ChangePassword = { current: string, 
 /**

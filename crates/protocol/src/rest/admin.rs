@@ -78,6 +78,27 @@ pub enum InviteState {
     Revoked,
 }
 
+/// What became of the mail that carried a code (an invite or a password reset).
+#[derive(
+    utoipa::ToSchema, ts_rs::TS, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MailState {
+    /// The relay accepted it.
+    Sent,
+    /// It was not sent: `error` says why; the code still works.
+    Failed,
+}
+
+/// The last mail sent with a code; absent when the server has no `[mail]` relay.
+#[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailDelivery {
+    pub state: MailState,
+    pub at: Timestamp,
+    /// Why it failed, and what to check.
+    pub error: Option<String>,
+}
+
 #[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invite {
     pub id: String,
@@ -88,6 +109,9 @@ pub struct Invite {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub state: InviteState,
+    /// The invite's mail, when the server sends mail.
+    #[serde(default)]
+    pub mail: Option<MailDelivery>,
 }
 
 /// `GET /admin/invites`, newest first.
@@ -146,6 +170,9 @@ pub struct PasswordReset {
     pub code: String,
     pub link: String,
     pub expires_at: Timestamp,
+    /// The mail that carried the code to the person, when the server sends mail.
+    #[serde(default)]
+    pub mail: Option<MailDelivery>,
 }
 
 /// `PUT /me/password`.

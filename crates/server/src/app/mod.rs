@@ -15,6 +15,7 @@ pub mod admin;
 pub mod calendars;
 mod faces;
 pub mod favourites;
+pub mod mail;
 mod notifications;
 mod orgs;
 mod registry;
@@ -72,6 +73,11 @@ pub struct App {
     pub calendars: calendars::Calendars,
     /// Counters for `/metrics`, and its token.
     pub metrics: crate::metrics::Metrics,
+    /// The SMTP relay invites and password resets are sent through, if configured.
+    pub mail: mail::Mail,
+    /// Where people reach this server (no trailing slash), for links in mail and sign-in
+    /// redirects: the listener's address until the configuration's `public_url` is set.
+    public_url: std::sync::RwLock<String>,
     /// Serving clients (a server node), as opposed to the admin CLI's short-lived App: only a
     /// serving node runs timers and carries out what an account change means for connections
     /// and presence (closing sessions, signing devices out).
@@ -190,6 +196,20 @@ fn frame(message: &ServerMessage) -> Frame {
 }
 
 impl App {
+    /// Where people reach this server (no trailing slash).
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Sets where people reach this server (the configuration's `public_url`).
+    pub fn set_public_url(&self, url: &str) {
+        *self.public_url.write().unwrap_or_else(|p| p.into_inner()) =
+            url.trim_end_matches('/').to_string();
+    }
+
     /// Loads everything, applies what fell due while the server was down, and starts the timer.
     pub async fn start(
         db: Db,
@@ -246,6 +266,8 @@ impl App {
             webhooks: hooks,
             calendars: Default::default(),
             metrics: Default::default(),
+            mail: Default::default(),
+            public_url: Default::default(),
             serving,
             reloads: roster::Reloads::default(),
         });

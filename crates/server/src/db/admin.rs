@@ -111,6 +111,8 @@ pub struct CodeRow {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The last mail that carried the code: `("sent" | "failed", error, at)`.
+    pub mail: Option<(String, Option<String>, i64)>,
 }
 
 /// A device token as administrators see it (never the token).
@@ -132,7 +134,7 @@ pub struct KeyInfoRow {
     pub revoked_at: Option<i64>,
 }
 
-const CODE_COLUMNS: &str = "SELECT id, org_id, kind, email, name, user_id, role, teams, created_by, created_at, expires_at, used_at, revoked_at FROM codes";
+const CODE_COLUMNS: &str = "SELECT id, org_id, kind, email, name, user_id, role, teams, created_by, created_at, expires_at, used_at, revoked_at, mail_state, mail_error, mailed_at FROM codes";
 
 impl Db {
     /// Runs an administrative change: `statements`, then its audit entry and the organisation's
@@ -248,6 +250,12 @@ impl Db {
             .collect())
     }
 
+    /// One statement on its own, with no audit entry and no revision: a record of something
+    /// that happened, such as what became of a mail.
+    pub async fn run(&self, statement: &Statement) -> Result<u64, DbError> {
+        Ok(statement.query().execute(&self.pool).await?.rows_affected())
+    }
+
     pub async fn code(&self, hash: &str) -> Result<Option<CodeRow>, DbError> {
         let row = sqlx::query(&format!("{CODE_COLUMNS} WHERE code_hash = $1"))
             .bind(hash)
@@ -346,6 +354,10 @@ fn code_row(r: &sqlx::any::AnyRow) -> Result<CodeRow, DbError> {
         expires_at: r.get(10),
         used_at: r.get(11),
         revoked_at: r.get(12),
+        mail: match (r.get::<Option<String>, _>(13), r.get::<Option<i64>, _>(15)) {
+            (Some(state), Some(at)) => Some((state, r.get(14), at)),
+            _ => None,
+        },
     })
 }
 
@@ -377,6 +389,29 @@ pub fn revoke_codes_of(user: &str, now: i64) -> Statement {
     )
     .int(now)
     .text(user)
+}
+
+/// What became of the mail that carried code `id`.
+pub fn record_mail(id: &str, state: &str, error: Option<String>, at: i64) -> Statement {
+    Statement::new(
+        "UPDATE codes SET mail_state = $1, mail_error = $2, mailed_at = $3 WHERE id = $4",
+    )
+    .text(state)
+    .maybe_text(error)
+    .int(at)
+    .text(id)
+}
+
+/// A code given a new secret (sent again): the old one stops working; unused codes only.
+pub fn replace_code(id: &str, code_hash: &str, expires_at: i64, now: i64) -> Statement {
+    Statement::new(
+        "UPDATE codes SET code_hash = $1, expires_at = $2, mail_state = NULL, mail_error = NULL, mailed_at = NULL \
+         WHERE id = $3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $4",
+    )
+    .text(code_hash)
+    .int(expires_at)
+    .text(id)
+    .int(now)
 }
 
 /// A new one-time code (its hash).

@@ -21,8 +21,8 @@ mod users;
 mod webhooks;
 
 pub use admin::{
-    add_member, insert_code, revoke_codes_of, revoke_tokens, teams_json, AuditRow, CodeRow,
-    DeviceTokenRow, KeyInfoRow, Statement, Value,
+    add_member, insert_code, record_mail, replace_code, revoke_codes_of, revoke_tokens, teams_json,
+    AuditRow, CodeRow, DeviceTokenRow, KeyInfoRow, Statement, Value,
 };
 pub use calendars::*;
 pub use changes::*;

@@ -257,6 +257,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/admin/invites"),
     ("post", "/admin/invites"),
     ("delete", "/admin/invites/{id}"),
+    ("post", "/admin/invites/{id}/send"),
     ("get", "/admin/teams"),
     ("post", "/admin/teams"),
     ("patch", "/admin/teams/{team}"),

@@ -42,6 +42,7 @@ mod faces;
 mod faults;
 mod favourites;
 mod https;
+mod mail;
 mod metrics;
 mod nodes;
 mod notifications;

@@ -22,13 +22,14 @@ impl App {
         let now = self.clock.now().0;
         let expires_at = now + RESET_HOURS * HOUR_MS;
         let (code, code_hash) = auth::new_secret(auth::CODE_PREFIX);
+        let reset_id = auth::new_id("c");
         let statements = vec![
             revoke_codes_of(slot.id.as_str(), now),
             db::mark_password_reset(slot.id.as_str()),
             revoke_tokens(slot.id.as_str(), now),
             insert_code(
                 &CodeRow {
-                    id: auth::new_id("c"),
+                    id: reset_id.clone(),
                     org_id: org.to_string(),
                     kind: "reset".into(),
                     email: slot.email.clone(),
@@ -41,6 +42,7 @@ impl App {
                     expires_at,
                     used_at: None,
                     revoked_at: None,
+                    mail: None,
                 },
                 &code_hash,
             ),
@@ -54,11 +56,78 @@ impl App {
             statements,
         )
         .await?;
+        let org_name = self.org(org)?.row.name.clone();
+        let link = format!("{}{}", self.public_url(), join_link(&code));
+        let mail = self
+            .mail_code(
+                &reset_id,
+                crate::app::mail::Letter {
+                    to: slot.email.clone(),
+                    to_name: Some(slot.name.clone()),
+                    subject: format!("Set a new Presently password for {org_name}"),
+                    text: format!(
+                        "Hello {name},\n\n{by} reset your Presently password for {org_name}. Your old password no longer works and your devices were signed out.\n\nSet a new password here:\n{link}\n\nOr, in the Presently app, choose \"I have a code\" and enter:\n{code}\n\nThe code works once, until {until} (UTC).\n\nIf you did not expect this, tell your administrator.\n",
+                        name = slot.name,
+                        by = self.actor_name(actor),
+                        until = utc(expires_at),
+                    ),
+                    html: crate::app::mail::html_page(
+                        "Set a new password",
+                        &[
+                            format!("Hello {},", slot.name),
+                            format!(
+                                "{} reset your Presently password for {org_name}. Your old password no longer works and your devices were signed out.",
+                                self.actor_name(actor)
+                            ),
+                            format!("The code works once, until {} (UTC).", utc(expires_at)),
+                        ],
+                        ("Set a new password", &link),
+                        &code,
+                    ),
+                },
+            )
+            .await;
         Ok(rest::PasswordReset {
             link: join_link(&code),
             code,
             expires_at: presence::Timestamp(expires_at),
+            mail,
         })
+    }
+
+    /// Who did something, for a mail: the administrator's name, or the organisation's
+    /// administrators for the command line.
+    fn actor_name(&self, actor: &Actor) -> String {
+        actor
+            .id
+            .as_ref()
+            .and_then(|u| self.slot(u))
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| "An administrator".into())
+    }
+
+    /// Mails `letter` (carrying code `id`) when the server has a relay, and keeps what became of
+    /// it on the code: a failure is shown to administrators and the code stays valid.
+    async fn mail_code(
+        &self,
+        id: &str,
+        letter: crate::app::mail::Letter,
+    ) -> Option<rest::MailDelivery> {
+        use crate::app::mail::Delivery;
+        let delivery = self.mail.send(letter).await?;
+        let at = self.clock.now().0;
+        let (state, error) = match delivery {
+            Delivery::Sent => ("sent", None),
+            Delivery::Failed(e) => ("failed", Some(e)),
+        };
+        if let Err(e) = self
+            .db
+            .run(&db::record_mail(id, state, error.clone(), at))
+            .await
+        {
+            tracing::warn!(error = %e, code = id, "what became of a mail was not stored");
+        }
+        Some(mail_view(&(state.to_string(), error, at)))
     }
 
     /// Invites a person by email: the code returned (shown once) makes their account when they
@@ -111,6 +180,7 @@ impl App {
             expires_at: now + i64::from(hours) * HOUR_MS,
             used_at: None,
             revoked_at: None,
+            mail: None,
         };
         let statements = vec![
             db::withdraw_invites_for(now, org, email.clone()),
@@ -129,6 +199,108 @@ impl App {
             statements,
         )
         .await?;
+        self.mail_invite(actor, row, code).await
+    }
+
+    /// Sends an invite again with a new code (the old one stops working), for another week
+    /// at most: what an administrator does when the mail did not arrive or was lost.
+    pub async fn resend_invite(
+        &self,
+        actor: &Actor,
+        org: &str,
+        id: &str,
+    ) -> Result<rest::InviteCreated, AppError> {
+        let mut row = self
+            .db
+            .codes(org, "invite")
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| AppError::not_found(format!("no invite {id} in your organisation")))?;
+        let now = self.clock.now().0;
+        match self.invite_view(&row).state {
+            InviteState::Pending => {}
+            InviteState::Used => {
+                return Err(AppError::conflict(format!(
+                    "the invite for {} was used already: they have an account",
+                    row.email
+                )))
+            }
+            InviteState::Revoked | InviteState::Expired => {
+                return Err(AppError::conflict(format!(
+                    "the invite for {} was withdrawn or has expired: invite them again",
+                    row.email
+                )))
+            }
+        }
+        let (code, code_hash) = auth::new_secret(auth::CODE_PREFIX);
+        row.expires_at = row
+            .expires_at
+            .max(now + i64::from(INVITE_HOURS_DEFAULT) * HOUR_MS);
+        row.mail = None;
+        self.record(
+            org,
+            actor,
+            "invite.resend",
+            format!("{} <{}>", row.id, row.email),
+            "a new code (the earlier one no longer works)".into(),
+            vec![db::replace_code(&row.id, &code_hash, row.expires_at, now)
+                .must_change("the invite was used or withdrawn meanwhile")],
+        )
+        .await?;
+        self.mail_invite(actor, row, code).await
+    }
+
+    /// The answer to an invite made or sent again: mailed first when the server has a relay.
+    async fn mail_invite(
+        &self,
+        actor: &Actor,
+        mut row: CodeRow,
+        code: String,
+    ) -> Result<rest::InviteCreated, AppError> {
+        let org_name = self.org(&row.org_id)?.row.name.clone();
+        let link = format!("{}{}", self.public_url(), join_link(&code));
+        let by = self.actor_name(actor);
+        let hello = match &row.name {
+            Some(n) => format!("Hello {n},"),
+            None => "Hello,".into(),
+        };
+        let delivery = self
+            .mail_code(
+                &row.id,
+                crate::app::mail::Letter {
+                    to: row.email.clone(),
+                    to_name: row.name.clone(),
+                    subject: format!("{by} invited you to {org_name} on Presently"),
+                    text: format!(
+                        "{hello}\n\n{by} invited you to {org_name} on Presently, where your team sees who is free to talk.\n\nJoin here (you choose your password):\n{link}\n\nOr, in the Presently app, choose \"I have a code\" and enter:\n{code}\n\nThe invite works once, until {until} (UTC).\n",
+                        until = utc(row.expires_at),
+                    ),
+                    html: crate::app::mail::html_page(
+                        &format!("Join {org_name} on Presently"),
+                        &[
+                            hello.clone(),
+                            format!(
+                                "{by} invited you to {org_name} on Presently, where your team sees who is free to talk."
+                            ),
+                            format!("The invite works once, until {} (UTC).", utc(row.expires_at)),
+                        ],
+                        ("Join and choose a password", &link),
+                        &code,
+                    ),
+                },
+            )
+            .await;
+        if let Some(d) = &delivery {
+            row.mail = Some((
+                match d.state {
+                    rest::MailState::Sent => "sent".into(),
+                    rest::MailState::Failed => "failed".into(),
+                },
+                d.error.clone(),
+                d.at.0,
+            ));
+        }
         Ok(rest::InviteCreated {
             invite: self.invite_view(&row),
             link: join_link(&code),
@@ -169,6 +341,7 @@ impl App {
             created_at: presence::Timestamp(row.created_at),
             expires_at: presence::Timestamp(row.expires_at),
             state,
+            mail: row.mail.as_ref().map(mail_view),
         }
     }
 
@@ -347,4 +520,24 @@ impl App {
         let slot = self.slot(&user).ok_or_else(invalid)?;
         Ok((token, slot))
     }
+}
+
+/// A code's last mail as administrators see it.
+fn mail_view((state, error, at): &(String, Option<String>, i64)) -> rest::MailDelivery {
+    rest::MailDelivery {
+        state: if state == "sent" {
+            rest::MailState::Sent
+        } else {
+            rest::MailState::Failed
+        },
+        at: presence::Timestamp(*at),
+        error: error.clone(),
+    }
+}
+
+/// A time for a mail: `2026-12-05 14:30`.
+fn utc(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
 }

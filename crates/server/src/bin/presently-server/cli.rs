@@ -97,6 +97,9 @@ pub struct Cli {
     /// [config: [metrics] token]
     #[arg(long, env = "PRESENTLY_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// The SMTP relay's password, kept out of the config file [config: [mail] password]
+    #[arg(long, env = "PRESENTLY_MAIL_PASSWORD", hide_env_values = true)]
+    pub mail_password: Option<String>,
     /// Seed a demo organisation with simulated teammates and keep them busy
     #[arg(long)]
     pub demo: bool,

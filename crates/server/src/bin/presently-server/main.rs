@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         secrets_key: cli.secrets_key.clone(),
         metrics_listen: cli.metrics_listen.clone(),
         metrics_token: cli.metrics_token.clone(),
+        mail_password: cli.mail_password.clone(),
     };
     let config = match Config::resolve(given, cli.config.as_deref()) {
         Ok(c) => c,
@@ -152,6 +153,8 @@ async fn serve(
     running.app.webhooks.configure(&config.webhooks)?;
     running.app.calendars.configure(secrets_key(&config)?);
     running.app.metrics.configure(config.metrics.token.clone());
+    running.app.mail.configure(config.mail.as_ref())?;
+    running.app.set_public_url(&config.public_url);
     if let Some(listen) = config.metrics.listen {
         let at = presently_server::metrics::listen(running.app.clone(), listen).await?;
         eprintln!("presently-server: Prometheus metrics on http://{at}/metrics");
