@@ -73,6 +73,17 @@ if [ "${1:-}" = "--test" ]; then
   fi
 fi
 
+# The OpenID provider the single sign-on test starts (npm's oidc-provider, pinned by its lockfile).
+OIDC=crates/server/tests/server/oidc
+if [ "${1:-}" = "--test" ]; then
+  if [ ! -d "$OIDC/node_modules" ] || [ "$OIDC/package-lock.json" -nt "$OIDC/node_modules/.package-lock.json" ]; then
+    echo "==> Installing the test OpenID provider (npm ci in $OIDC)"
+    npm --prefix "$OIDC" ci --no-audit --no-fund
+  else
+    echo "==> Test OpenID provider (oidc-provider): present"
+  fi
+fi
+
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   echo "==> Installing the UI's npm packages (npm ci)"
   npm --prefix ui ci --no-audit --no-fund

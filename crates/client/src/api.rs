@@ -209,6 +209,41 @@ impl Api {
             .await
     }
 
+    /// The organisation that signs in `email`'s domain through its identity provider.
+    pub async fn sso_discover(&self, email: &str) -> Result<rest::SsoDiscovery, ApiError> {
+        self.call(
+            self.http
+                .get(self.url("/sso/discover"))
+                .query(&[("email", email.trim())]),
+        )
+        .await
+    }
+
+    /// Ends a single sign-on: the one-time code the browser brought back, and the verifier of
+    /// the challenge it started with.
+    pub async fn sso_sign_in(&self, body: &rest::SsoSignIn) -> Result<rest::SignedIn, ApiError> {
+        self.call(self.http.post(self.url("/sessions/sso")).json(body))
+            .await
+    }
+
+    /// Where the browser starts a single sign-on.
+    pub fn sso_start_url(
+        &self,
+        org: &str,
+        return_to: &str,
+        challenge: &str,
+        state: &str,
+    ) -> String {
+        let mut url =
+            reqwest::Url::parse(&self.url("/sso/start")).expect("the server's address is a URL");
+        url.query_pairs_mut()
+            .append_pair("org", org)
+            .append_pair("return_to", return_to)
+            .append_pair("challenge", challenge)
+            .append_pair("state", state);
+        url.to_string()
+    }
+
     /// Signs this device in with a one-time code from an administrator (an invite, which makes
     /// the account, or a password reset), setting the password.
     pub async fn redeem_code(

@@ -23,6 +23,7 @@ pub mod macos;
 pub mod notifier;
 pub mod server;
 pub mod session;
+pub mod sso;
 pub mod store;
 pub mod sync;
 #[cfg(target_os = "linux")]

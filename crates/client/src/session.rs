@@ -34,6 +34,9 @@ pub enum SessionError {
     /// The server does not speak this client's protocol: the words say which side to update.
     #[error("{0}")]
     Incompatible(String),
+    /// A single sign-on that did not end in a token: the provider's or the server's words.
+    #[error("single sign-on: {0}")]
+    Sso(String),
 }
 
 impl SessionError {
@@ -97,6 +100,21 @@ impl Session {
             .sign_in(email.trim(), password, &device, about)
             .await?;
         Session::keep(store, server, signed.token, device).await
+    }
+
+    /// Keeps a new session in `store` (a sign-in made elsewhere: single sign-on).
+    pub(crate) async fn keep_new(
+        store: &Store,
+        server: &Server,
+        token: String,
+        device: DeviceId,
+    ) -> Result<Session, SessionError> {
+        Session::keep(store, server, token, device).await
+    }
+
+    /// This installation's device id (see [`Session::device`]).
+    pub(crate) async fn device_of(store: &Store) -> Result<DeviceId, SessionError> {
+        Session::device(store).await
     }
 
     /// Keeps a new session in `store`.

@@ -10,7 +10,9 @@ use presence::{
 use serde::{Deserialize, Serialize};
 
 mod admin;
+mod sso;
 pub use admin::*;
+pub use sso::*;
 
 /// Every error: `{"error": {"kind", "message"}}`.
 #[derive(utoipa::ToSchema, ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

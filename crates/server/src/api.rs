@@ -103,6 +103,7 @@ fn api_routes() -> OpenApiRouter<Arc<App>> {
         .merge(crate::favourites_api::routes())
         .merge(crate::webhooks_api::routes())
         .merge(crate::calendars_api::routes())
+        .merge(crate::sso_api::routes())
 }
 
 #[utoipa::path(get, path = "/openapi.json", tag = "sessions", responses((status = 200, description = "this document", content_type = "application/json")))]
@@ -152,7 +153,7 @@ async fn sign_out(State(app): State<Arc<App>>, Device(d): Device) -> Result<Stat
 }
 
 /// The answer to a sign-in, by password or by code.
-fn signed_in(
+pub(crate) fn signed_in(
     token: String,
     user: &crate::app::Slot,
     device: presence::DeviceId,

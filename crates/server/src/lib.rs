@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod nats;
 pub mod openapi;
 pub mod secrets;
+pub mod sso_api;
 pub mod tls;
 pub mod webhooks_api;
 pub mod ws;

@@ -743,6 +743,67 @@ export type MailDelivery = { state: MailState, at: Timestamp,
  */
 error: string | null, };
 
+export type SsoDiscovery = { org: string, org_name: string, 
+/**
+ * What the button says: "Sign in with Okta".
+ */
+label: string, 
+/**
+ * Whether members may also sign in with a password.
+ */
+passwords: boolean, };
+
+export type SsoSignIn = { code: string, verifier: string, device: DeviceId, device_name: DeviceName | null, platform: Platform | null, };
+
+export type SsoSettings = { 
+/**
+ * Whether a provider is set; the rest is empty when not.
+ */
+configured: boolean, issuer: string, client_id: string, 
+/**
+ * Whether a client secret is kept (it is never shown).
+ */
+secret_set: boolean, label: string, 
+/**
+ * Email domains whose people are sent to this provider ("example.org").
+ */
+domains: Array<string>, 
+/**
+ * People with a verified email and no account get one at first sign-in.
+ */
+create_accounts: boolean, 
+/**
+ * The team such new people join.
+ */
+default_team: string | null, 
+/**
+ * Whether members may sign in with a password (administrators always may, so that a
+ * broken provider never locks the organisation out).
+ */
+passwords: boolean, 
+/**
+ * What to register at the provider as the redirect address.
+ */
+redirect_uri: string, };
+
+export type SetSso = { 
+/**
+ * `https://login.example.org/realms/staff`, as the provider names itself.
+ */
+issuer: string, client_id: string, 
+/**
+ * Absent or null: keep the secret already set.
+ */
+client_secret: string | null, 
+/**
+ * "Sign in with …" when absent.
+ */
+label: string | null, domains: Array<string>, create_accounts: boolean, default_team: string | null, 
+/**
+ * False turns password sign-in off for members.
+ */
+passwords: boolean, };
+
 export type Invite = { id: string, email: string, name: string | null, role: Role, teams: Array<TeamRef>, created_at: Timestamp, expires_at: Timestamp, state: InviteState, 
 /**
  * The invite's mail, when the server sends mail.

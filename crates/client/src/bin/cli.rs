@@ -49,11 +49,23 @@ enum Cmd {
         server: String,
         #[arg(long)]
         email: String,
-        #[arg(long, env = "PRESENTLY_PASSWORD", hide_env_values = true)]
-        password: String,
+        #[arg(
+            long,
+            env = "PRESENTLY_PASSWORD",
+            hide_env_values = true,
+            required_unless_present = "sso"
+        )]
+        password: Option<String>,
         /// This device's id [default: this installation's own, made once and kept in the store]
         #[arg(long)]
         device: Option<String>,
+        /// Sign in through your organisation's identity provider in the browser (single
+        /// sign-on), instead of a password
+        #[arg(long, conflicts_with = "password")]
+        sso: bool,
+        /// With --sso: print the address to open instead of opening the browser
+        #[arg(long, requires = "sso")]
+        no_browser: bool,
     },
     /// Sign out (the token stops working)
     Logout,
@@ -198,6 +210,22 @@ fn print_lines(lines: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Opens `url` in the system's browser, best effort (the address is printed in any case).
+fn open_browser(url: &str) {
+    let tried = if cfg!(windows) {
+        std::process::Command::new("rundll32")
+            .args(["url.dll,FileProtocolHandler", url])
+            .spawn()
+    } else if cfg!(target_os = "macos") {
+        std::process::Command::new("open").arg(url).spawn()
+    } else {
+        std::process::Command::new("xdg-open").arg(url).spawn()
+    };
+    if let Err(e) = tried {
+        eprintln!("could not open the browser ({e}): open the address above yourself");
+    }
+}
+
 fn print_json(value: &impl serde::Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
     print_lines(&[text])
@@ -226,6 +254,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             email,
             password,
             device,
+            sso,
+            no_browser,
         } => {
             let device = device
                 .map(DeviceId::parse)
@@ -237,10 +267,32 @@ async fn run(cli: Cli) -> Result<(), String> {
                 platform: presence::Platform::Cli,
                 ..client_session::this_computer()
             };
-            let session = client_session::Session::sign_in(
-                &store, &server, &email, &password, device, &about,
-            )
-            .await
+            let session = match password {
+                Some(password) if !sso => {
+                    client_session::Session::sign_in(
+                        &store, &server, &email, &password, device, &about,
+                    )
+                    .await
+                }
+                _ => {
+                    if device.is_some() {
+                        return Err(
+                            "--device is not used with --sso: the installation's own id is".into(),
+                        );
+                    }
+                    let start = presently_client::sso::SsoStart::begin(&server, &email)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!(
+                        "{} ({}): open this address in your browser to sign in:\n{}",
+                        start.label, start.org_name, start.url
+                    );
+                    if !no_browser {
+                        open_browser(&start.url);
+                    }
+                    start.finish(&store, &about).await
+                }
+            }
             .map_err(|e| e.to_string())?;
             println!(
                 "signed in to {} as {email} (device {})",

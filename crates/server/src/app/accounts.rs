@@ -58,6 +58,7 @@ impl App {
                 "this account was deactivated: ask an administrator of your organisation",
             ));
         }
+        self.passwords_allowed(&row.org_id, row.role).await?;
         if row.password_reset {
             return Err(AppError::unauthorized(
                 "an administrator reset your password: set a new one with the reset code they gave you",

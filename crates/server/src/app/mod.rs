@@ -22,6 +22,7 @@ mod registry;
 mod roster;
 mod routing;
 pub mod signin;
+pub mod sso;
 pub mod timers;
 pub mod webhooks;
 

@@ -17,6 +17,7 @@ mod events;
 mod favourites;
 mod notifications;
 mod orgs;
+mod sso;
 mod users;
 mod webhooks;
 
@@ -31,6 +32,7 @@ pub use error::DbError;
 pub use favourites::*;
 pub use notifications::NewNotification;
 pub use orgs::OrgRow;
+pub use sso::*;
 pub use users::{role_str, Role, UserRow};
 pub use webhooks::*;
 

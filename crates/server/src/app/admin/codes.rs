@@ -420,6 +420,8 @@ impl App {
                 "this code has expired: ask an administrator for a new one",
             ));
         }
+        self.passwords_allowed(&row.org_id, role_of(&row.role))
+            .await?;
         checked_password(&request.password)?;
         let password_hash = hash(&request.password).await?;
         // The code is used, the account made or the password set, and the device's token

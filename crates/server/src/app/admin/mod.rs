@@ -111,7 +111,7 @@ fn closing(message: &str) -> crate::broker::Frame {
     })
 }
 
-fn role_of(s: &str) -> Role {
+pub(crate) fn role_of(s: &str) -> Role {
     if s == "admin" {
         Role::Admin
     } else {
@@ -136,7 +136,7 @@ fn checked_email(email: &str) -> Result<String, AppError> {
 }
 
 /// Team ids in their first order, each once (a list naming a team twice means it once).
-fn distinct(teams: &[String]) -> Vec<String> {
+pub(crate) fn distinct(teams: &[String]) -> Vec<String> {
     let mut seen = HashSet::new();
     teams
         .iter()

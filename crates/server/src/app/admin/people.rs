@@ -111,7 +111,7 @@ impl App {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn insert_user(
+    pub(crate) fn insert_user(
         &self,
         org: &str,
         id: &UserId,

@@ -47,14 +47,15 @@ impl Calendars {
         self.wake.notify_one();
     }
 
-    fn sealer(&self) -> Result<Arc<Sealer>, AppError> {
+    /// The key credentials are sealed with (calendars', single sign-on's client secrets).
+    pub(crate) fn sealer(&self) -> Result<Arc<Sealer>, AppError> {
         self.sealer
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .ok_or_else(|| {
                 AppError::conflict(
-                    "this server keeps no credentials yet: its administrator sets [secrets] key (docs/integrations.md, \"Calendars\")",
+                    "this server keeps no credentials yet: its administrator sets [secrets] key (docs/server.md)",
                 )
             })
     }
