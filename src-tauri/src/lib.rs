@@ -81,6 +81,7 @@ pub fn run() {
             commands::settings::save_settings,
             commands::session::sign_in,
             commands::session::redeem_code,
+            commands::session::sign_in_sso,
             commands::session::use_without_server,
             commands::session::sign_out,
             commands::session::get_about,

@@ -19,7 +19,10 @@ import type {
   PasswordReset,
   PolicyRequest,
   ServerMessage,
+  SetSso,
   SignedIn,
+  SsoDiscovery,
+  SsoSettings,
   Webhook,
   WebhookCreated,
   WebhookDeliveries,
@@ -143,18 +146,58 @@ function device(): string {
   return d;
 }
 
+const SSO = "presently.admin.sso";
+
+function base64url(bytes: Uint8Array): string {
+  let text = "";
+  for (const b of bytes) text += String.fromCharCode(b);
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Starts a single sign-on: the browser goes to the organisation's provider through the server
+ * and comes back to this page with a one-time code that only this tab's PKCE verifier redeems. */
+export async function startSso(found: SsoDiscovery): Promise<void> {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  const challenge = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  sessionStorage.setItem(SSO, JSON.stringify({ verifier, state }));
+  const q = new URLSearchParams({ org: found.org, return_to: "/admin/", challenge, state });
+  location.assign(`/api/v1/sso/start?${q}`);
+}
+
+/** The end of a single sign-on, when this page is the browser's return: signed in, or the
+ * provider's or the server's words. Null when the page was not opened by one. */
+export async function finishSso(): Promise<SignedIn | null> {
+  const q = new URLSearchParams(location.search);
+  if (!q.has("code") && !q.has("error")) return null;
+  history.replaceState(null, "", location.pathname + location.hash);
+  const kept = JSON.parse(sessionStorage.getItem(SSO) ?? "null") as { verifier: string; state: string } | null;
+  sessionStorage.removeItem(SSO);
+  if (!kept || q.get("state") !== kept.state) throw new ServerError("This sign-in was not started in this tab: sign in again.", 400);
+  if (q.has("error")) throw new ServerError(q.get("error_description") ?? q.get("error") ?? "The sign-in failed.", 401);
+  const s = await call<SignedIn>("POST", "/sessions/sso", { code: q.get("code"), verifier: kept.verifier, device: device() }, false);
+  return adminOnly(s);
+}
+
+async function adminOnly(s: SignedIn): Promise<SignedIn> {
+  if (s.role !== "admin") {
+    keep(s.token);
+    await call("DELETE", "/sessions/current").catch(() => undefined);
+    keep(null);
+    throw new ServerError("This account is not an administrator of its organisation.", 403);
+  }
+  keep(s.token);
+  return s;
+}
+
 export const admin = {
   async signIn(email: string, password: string): Promise<SignedIn> {
-    const s = await call<SignedIn>("POST", "/sessions", { email, password, device: device() }, false);
-    if (s.role !== "admin") {
-      keep(s.token);
-      await call("DELETE", "/sessions/current").catch(() => undefined);
-      keep(null);
-      throw new ServerError("This account is not an administrator of its organisation.", 403);
-    }
-    keep(s.token);
-    return s;
+    return adminOnly(await call<SignedIn>("POST", "/sessions", { email, password, device: device() }, false));
   },
+  discoverSso: (email: string) => call<SsoDiscovery>("GET", `/sso/discover?email=${enc(email)}`, undefined, false),
+  sso: () => call<SsoSettings>("GET", "/admin/sso"),
+  setSso: (b: SetSso) => call<SsoSettings>("PUT", "/admin/sso", b),
+  removeSso: () => call<void>("DELETE", "/admin/sso"),
   async redeem(code: string, password: string, name: string | null): Promise<SignedIn> {
     return call<SignedIn>("POST", "/sessions/code", { code, password, name, device: device() }, false);
   },

@@ -486,6 +486,45 @@ async fn people_sign_in_through_their_organisations_provider_and_bad_tokens_are_
         "{}",
         refusal.error.message
     );
+    // The console signs in through the provider in the page, and shows its settings.
+    let d = &b.d;
+    d.goto(&format!("{issuer}/.well-known/openid-configuration"))
+        .await;
+    d.call(reqwest::Method::DELETE, "/cookie", None).await;
+    d.goto(&format!("{}/admin/", server.url())).await;
+    d.type_into("input[type=email]", "admin@one.test").await;
+    d.click("button.sso").await;
+    d.type_into("input[name=login]", "admin").await;
+    d.type_into("input[name=password]", "any password").await;
+    d.click("button[type=submit]").await;
+    d.find("nav a[href='#/access']").await;
+    let url = d.script("return location.href").await;
+    assert_eq!(
+        url,
+        json!(format!("{}/admin/", server.url())),
+        "the code is gone from the address"
+    );
+    d.click("nav a[href='#/access']").await;
+    assert_eq!(d.text("[data-testid=redirect-uri]").await, redirect);
+    if let Ok(dir) = std::env::var("PRESENTLY_SCREENSHOTS") {
+        d.script("document.getElementById('sso-h').scrollIntoView()")
+            .await;
+        d.screenshot(&Path::new(&dir).join("console-sso.png")).await;
+    }
+    // A person whose provider refuses them: the console says why.
+    d.click("header button").await;
+    d.goto(&format!("{issuer}/.well-known/openid-configuration"))
+        .await;
+    d.call(reqwest::Method::DELETE, "/cookie", None).await;
+    d.goto(&format!("{}/admin/", server.url())).await;
+    d.type_into("input[type=email]", "cal@one.test").await;
+    d.click("button.sso").await;
+    d.type_into("input[name=login]", "unverified").await;
+    d.type_into("input[name=password]", "any password").await;
+    d.click("button[type=submit]").await;
+    let said = d.text("[data-testid=sso-error]").await;
+    assert!(said.contains("has not verified cal@one.test"), "{said}");
+
     // A code exchanged with the wrong verifier gives nothing.
     let r = reqwest::Client::new()
         .post(api("/sessions/sso"))

@@ -27,6 +27,10 @@ fn refused(e: SessionError) -> CommandError {
         SessionError::Api(presently_client::api::ApiError::Refused { status: 401, .. }) => {
             CommandErrorKind::Invalid
         }
+        SessionError::Sso(_)
+        | SessionError::Api(presently_client::api::ApiError::Refused {
+            status: 403 | 404, ..
+        }) => CommandErrorKind::Invalid,
         _ => CommandErrorKind::Offline,
     };
     CommandError::new(kind, e.to_string())
@@ -60,6 +64,37 @@ pub async fn sign_in<R: tauri::Runtime>(
     let about = described(device_name)?;
     let (server, version) = checked(&server).await?;
     let session = Session::sign_in(store(&state)?, &server, &email, &password, None, &about)
+        .await
+        .map_err(refused)?;
+    signed_in(&app, &state, session, version).await
+}
+
+/// Signs in through the organisation's identity provider (single sign-on): the system
+/// browser goes there and comes back to a loopback address of this app's (RFC 8252), which
+/// exchanges the one-time code with the PKCE verifier only it holds; then connects.
+#[tauri::command]
+pub async fn sign_in_sso<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    server: String,
+    email: String,
+    device_name: Option<String>,
+) -> Result<(), CommandError> {
+    let about = described(device_name)?;
+    let (server, version) = checked(&server).await?;
+    let start = presently_client::sso::SsoStart::begin(&server, &email)
+        .await
+        .map_err(refused)?;
+    tauri_plugin_opener::open_url(&start.url, None::<&str>).map_err(|e| {
+        CommandError::new(
+            CommandErrorKind::OpenFailed,
+            format!(
+                "could not open the browser to sign in ({e}): set a default web browser for this desktop, or use presently-cli login --sso --no-browser"
+            ),
+        )
+    })?;
+    let session = start
+        .finish(store(&state)?, &about)
         .await
         .map_err(refused)?;
     signed_in(&app, &state, session, version).await

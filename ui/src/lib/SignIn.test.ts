@@ -21,6 +21,22 @@ describe("SignIn", () => {
     expect(screen.queryByRole("alert")).toBeNull();
   });
 
+  it("signs in through single sign-on with the server and a work email, showing the provider's refusal", async () => {
+    const sso = vi
+      .fn()
+      .mockRejectedValueOnce({ kind: "invalid", message: "single sign-on: your identity provider has not verified ada@p.example" })
+      .mockResolvedValueOnce(undefined);
+    render(SignIn, { version: "0.1.0", signIn: vi.fn(), redeem: vi.fn(), sso, local: noop });
+    await fireEvent.click(screen.getByRole("tab", { name: "Single sign-on" }));
+    await fireEvent.input(screen.getByLabelText("Server address"), { target: { value: "https://p.example" } });
+    await fireEvent.input(screen.getByLabelText("Work email"), { target: { value: "ada@p.example" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Continue in the browser" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("has not verified ada@p.example");
+    await fireEvent.click(screen.getByRole("button", { name: "Continue in the browser" }));
+    expect(sso).toHaveBeenLastCalledWith("https://p.example", "ada@p.example", null);
+    expect(screen.queryByLabelText("Password")).toBeNull();
+  });
+
   it("signs in with an invite code, a name and a new password", async () => {
     const redeem = vi.fn(async () => {});
     render(SignIn, { version: "0.1.0", signIn: vi.fn(), redeem, local: noop });

@@ -39,6 +39,9 @@ export const api = {
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
   signIn: (server: string, email: string, password: string, deviceName: string | null = null) =>
     invoke<void>("sign_in", { server, email, password, deviceName }),
+  /** Single sign-on: the system browser at the organisation's provider; resolves once signed in. */
+  signInSso: (server: string, email: string, deviceName: string | null = null) =>
+    invoke<void>("sign_in_sso", { server, email, deviceName }),
   redeemCode: (server: string, code: string, password: string, name: string | null, deviceName: string | null = null) =>
     invoke<void>("redeem_code", { server, code, password, name, deviceName }),
   useWithoutServer: () => invoke<void>("use_without_server"),

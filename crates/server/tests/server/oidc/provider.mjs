@@ -27,6 +27,7 @@ const accounts = {
   new: { email: 'newcomer@one.test', email_verified: true, name: 'New Comer' },
   unverified: { email: 'cal@one.test', email_verified: false, name: 'Cal Unverified' },
   eve: { email: 'eve@two.test', email_verified: true, name: 'Eve Elsewhere' },
+  admin: { email: 'admin@one.test', email_verified: true, name: 'Ada Admin' },
 };
 
 const signing = await generateKeyPair('RS256', { extractable: true });
