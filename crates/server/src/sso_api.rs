@@ -72,8 +72,8 @@ async fn start(
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Params(q): Params<StartQuery>,
 ) -> Response {
-    if let Err(e) = app.signin.attempt_from(peer.ip()) {
-        return e.into_response();
+    if let Err(e) = app.signin.sso_start_from(peer.ip()) {
+        return page(e);
     }
     match app
         .sso_start(&q.org, &q.return_to, &q.challenge, &q.state)

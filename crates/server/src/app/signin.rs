@@ -21,6 +21,10 @@ pub const PER_ADDRESS_EVERY: Duration = Duration::from_secs(3);
 /// Attempts for one account, from anywhere: a burst of 10, then one every 30 s.
 pub const PER_ACCOUNT_BURST: u32 = 10;
 pub const PER_ACCOUNT_EVERY: Duration = Duration::from_secs(30);
+/// Single sign-ons started from one address (each stores a sign-in under way): a burst of 30,
+/// then one a second. Not counted with passwords: nothing is guessed there.
+pub const SSO_STARTS_BURST: u32 = 30;
+pub const SSO_STARTS_EVERY: Duration = Duration::from_secs(1);
 /// Password checks waiting for a worker; beyond this the server answers "busy, retry".
 pub const QUEUE: usize = 256;
 
@@ -37,6 +41,7 @@ pub struct Guard {
     clock: LimiterClock,
     per_address: Keyed<IpAddr>,
     per_account: Keyed<String>,
+    sso_starts: Keyed<IpAddr>,
     checks: mpsc::Sender<Check>,
 }
 
@@ -85,6 +90,11 @@ impl Guard {
             per_account: RateLimiter::new(
                 quota(PER_ACCOUNT_BURST, PER_ACCOUNT_EVERY),
                 DefaultKeyedStateStore::default(),
+                limiter_clock.clone(),
+            ),
+            sso_starts: RateLimiter::new(
+                quota(SSO_STARTS_BURST, SSO_STARTS_EVERY),
+                DefaultKeyedStateStore::default(),
                 limiter_clock,
             ),
             checks,
@@ -98,6 +108,18 @@ impl Guard {
             .map_err(|not_until| {
                 AppError::rate_limited(
                     "too many sign-in attempts from your network",
+                    not_until.wait_time_from(self.clock.now()),
+                )
+            })
+    }
+
+    /// Counts a single sign-on started from `address`.
+    pub fn sso_start_from(&self, address: IpAddr) -> Result<(), AppError> {
+        self.sso_starts
+            .check_key(&crate::network_of(address))
+            .map_err(|not_until| {
+                AppError::rate_limited(
+                    "too many single sign-ons started from your network",
                     not_until.wait_time_from(self.clock.now()),
                 )
             })
@@ -142,6 +164,8 @@ impl Guard {
         self.per_address.shrink_to_fit();
         self.per_account.retain_recent();
         self.per_account.shrink_to_fit();
+        self.sso_starts.retain_recent();
+        self.sso_starts.shrink_to_fit();
     }
 }
 
