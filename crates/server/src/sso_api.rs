@@ -17,11 +17,11 @@ use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<Arc<App>> {
     OpenApiRouter::new()
-        .routes(routes!(discover))
-        .routes(routes!(start))
-        .routes(routes!(callback))
-        .routes(routes!(sign_in))
-        .routes(routes!(settings, set_settings, remove_settings))
+        .routes(routes!(sso_discover))
+        .routes(routes!(sso_start))
+        .routes(routes!(sso_callback))
+        .routes(routes!(sso_sign_in))
+        .routes(routes!(sso_settings, set_sso_settings, remove_sso_settings))
 }
 
 /// `GET /sso/discover?email=`.
@@ -59,7 +59,7 @@ pub struct CallbackQuery {
 }
 
 #[utoipa::path(get, path = "/sso/discover", tag = "sessions", params(DiscoverQuery), responses((status = 200, description = "the organisation whose identity provider signs in this email's domain", body = rest::SsoDiscovery), (status = 404, description = "none: sign in with a password", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn discover(
+async fn sso_discover(
     State(app): State<Arc<App>>,
     Params(q): Params<DiscoverQuery>,
 ) -> Result<Json<rest::SsoDiscovery>, AppError> {
@@ -67,7 +67,7 @@ async fn discover(
 }
 
 #[utoipa::path(get, path = "/sso/start", tag = "sessions", params(StartQuery), responses((status = 303, description = "to the identity provider's sign-in"), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn start(
+async fn sso_start(
     State(app): State<Arc<App>>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Params(q): Params<StartQuery>,
@@ -85,7 +85,7 @@ async fn start(
 }
 
 #[utoipa::path(get, path = "/sso/callback", tag = "sessions", params(CallbackQuery), responses((status = 303, description = "back to the client with a one-time code, or with error and error_description"), (status = "default", description = "a page that says what went wrong")))]
-async fn callback(State(app): State<Arc<App>>, Params(q): Params<CallbackQuery>) -> Response {
+async fn sso_callback(State(app): State<Arc<App>>, Params(q): Params<CallbackQuery>) -> Response {
     match app
         .sso_callback(
             &q.state,
@@ -107,7 +107,7 @@ async fn callback(State(app): State<Arc<App>>, Params(q): Params<CallbackQuery>)
 }
 
 #[utoipa::path(post, path = "/sessions/sso", tag = "sessions", request_body = rest::SsoSignIn, responses((status = 201, description = "signed in through the organisation's identity provider: the device token, shown once", body = rest::SignedIn), (status = 401, description = "the code is not valid, was used or has expired, or the verifier does not match", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn sign_in(
+async fn sso_sign_in(
     State(app): State<Arc<App>>,
     Body(body): Body<rest::SsoSignIn>,
 ) -> Result<(StatusCode, Json<rest::SignedIn>), AppError> {
@@ -116,7 +116,7 @@ async fn sign_in(
 }
 
 #[utoipa::path(get, path = "/admin/sso", tag = "admin", security(("admin" = [])), responses((status = 200, description = "the organisation's identity provider (never its client secret) and the redirect address to register there", body = rest::SsoSettings), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn settings(
+async fn sso_settings(
     State(app): State<Arc<App>>,
     a: Admin,
 ) -> Result<Json<rest::SsoSettings>, AppError> {
@@ -124,7 +124,7 @@ async fn settings(
 }
 
 #[utoipa::path(put, path = "/admin/sso", tag = "admin", security(("admin" = [])), request_body = rest::SetSso, responses((status = 200, description = "set, after the provider's discovery document was read", body = rest::SsoSettings), (status = 422, description = "the issuer does not answer as an OpenID provider, or a setting is not valid", body = rest::ErrorBody), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn set_settings(
+async fn set_sso_settings(
     State(app): State<Arc<App>>,
     a: Admin,
     Body(body): Body<rest::SetSso>,
@@ -136,7 +136,10 @@ async fn set_settings(
 }
 
 #[utoipa::path(delete, path = "/admin/sso", tag = "admin", security(("admin" = [])), responses((status = 204, description = "removed: everyone signs in with a password again"), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
-async fn remove_settings(State(app): State<Arc<App>>, a: Admin) -> Result<StatusCode, AppError> {
+async fn remove_sso_settings(
+    State(app): State<Arc<App>>,
+    a: Admin,
+) -> Result<StatusCode, AppError> {
     app.remove_sso(&Actor::person(&a.0.user), &a.0.user.org)
         .await?;
     Ok(StatusCode::NO_CONTENT)
