@@ -108,6 +108,22 @@ pub async fn start_node(
     tls: Option<Arc<rustls::ServerConfig>>,
     cluster: Option<&nats::ClusterOptions>,
 ) -> Result<Running, AppError> {
+    start_node_configured(database_url, listen, tls, cluster, None).await
+}
+
+/// What to set on the application before the listener serves its first request (the
+/// configuration's limits, trust, mail, public address, app release), so no request sees a
+/// server half set up.
+pub type Configure = Box<dyn FnOnce(&App) -> Result<(), AppError> + Send>;
+
+/// [`start_node`], with `configure` applied before anything is served: what the binary runs.
+pub async fn start_node_configured(
+    database_url: &str,
+    listen: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    cluster: Option<&nats::ClusterOptions>,
+    configure: Option<Configure>,
+) -> Result<Running, AppError> {
     let db = db::Db::connect(database_url).await?;
     let clock = SystemClock::shared();
     let broker: Arc<dyn broker::Broker> = match cluster {
@@ -124,11 +140,29 @@ pub async fn start_node(
     };
     let listener = bind(listen).await?;
     match tls {
-        None => serve(db, broker, clock, listener, std::future::pending()).await,
+        None => {
+            serve_configured(
+                db,
+                broker,
+                clock,
+                listener,
+                std::future::pending(),
+                configure,
+            )
+            .await
+        }
         Some(config) => {
             let listener = tls::TlsListener::new(listener, config)
                 .map_err(|e| AppError::config(format!("cannot listen on {listen}: {e}")))?;
-            serve(db, broker, clock, listener, std::future::pending()).await
+            serve_configured(
+                db,
+                broker,
+                clock,
+                listener,
+                std::future::pending(),
+                configure,
+            )
+            .await
         }
     }
 }
@@ -157,6 +191,22 @@ where
     L: axum::serve::Listener<Addr = SocketAddr>,
     Peer: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
+    serve_configured(db, broker, clock, listener, shutdown, None).await
+}
+
+/// [`serve`], with `configure` applied before the first request is served.
+pub async fn serve_configured<L>(
+    db: db::Db,
+    broker: Arc<dyn broker::Broker>,
+    clock: SharedClock,
+    listener: L,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    configure: Option<Configure>,
+) -> Result<Running, AppError>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    Peer: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
     let (stop, stop_rx) = watch::channel(false);
     let app = App::start(db, broker, clock, stop_rx.clone()).await?;
     let addr = listener
@@ -164,6 +214,9 @@ where
         .map_err(|e| AppError::config(e.to_string()))?;
     // Until the configuration says where people reach it (behind TLS the binary sets https).
     app.set_public_url(&format!("http://{addr}"));
+    if let Some(configure) = configure {
+        configure(&app)?;
+    }
     let router = api::router(app.clone());
     let mut stopped = stop_rx;
     let on_shutdown = stop.clone();

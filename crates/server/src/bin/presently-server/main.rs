@@ -142,28 +142,31 @@ async fn serve(
         None => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let running = presently_server::start_node(
+    // Everything the configuration sets is in place before the first request is served.
+    let sealer = secrets_key(&config)?;
+    let set = config.clone();
+    let configure: presently_server::Configure = Box::new(move |app| {
+        app.hub.set_limits(set.connection_limits);
+        app.webhooks.configure(&set.webhooks)?;
+        app.calendars.configure(sealer);
+        app.metrics.configure(set.metrics.token.clone());
+        app.mail.configure(set.mail.as_ref())?;
+        app.set_public_url(&set.public_url);
+        *app.release.write().unwrap_or_else(|p| p.into_inner()) = set.app_release.clone();
+        Ok(())
+    });
+    let running = presently_server::start_node_configured(
         &config.database_url,
         config.listen,
         tls,
         config.cluster.as_ref(),
+        Some(configure),
     )
     .await?;
-    running.app.hub.set_limits(config.connection_limits);
-    running.app.webhooks.configure(&config.webhooks)?;
-    running.app.calendars.configure(secrets_key(&config)?);
-    running.app.metrics.configure(config.metrics.token.clone());
-    running.app.mail.configure(config.mail.as_ref())?;
-    running.app.set_public_url(&config.public_url);
     if let Some(listen) = config.metrics.listen {
         let at = presently_server::metrics::listen(running.app.clone(), listen).await?;
         eprintln!("presently-server: Prometheus metrics on http://{at}/metrics");
     }
-    *running
-        .app
-        .release
-        .write()
-        .unwrap_or_else(|p| p.into_inner()) = config.app_release.clone();
     eprintln!(
         "presently-server: listening on {scheme}://{} ({})",
         running.addr,
