@@ -453,9 +453,7 @@ impl App {
         let now = self.clock.now().0;
         let invite = self.db.codes(org, "invite").await?.into_iter().find(|c| {
             c.email.eq_ignore_ascii_case(email)
-                && c.used_at.is_none()
-                && c.revoked_at.is_none()
-                && now < c.expires_at
+                && super::admin::invite_state(c, now) == rest::InviteState::Pending
         });
         let fallback = || email.split('@').next().unwrap_or(email).to_string();
         let id = UserId::parse(auth::new_id("u"))?;

@@ -91,7 +91,7 @@ impl App {
             link: join_link(&code),
             code,
             expires_at: presence::Timestamp(expires_at),
-            mail,
+            mail: mail.as_ref().map(mail_view),
         })
     }
 
@@ -112,7 +112,7 @@ impl App {
         &self,
         id: &str,
         letter: crate::app::mail::Letter,
-    ) -> Option<rest::MailDelivery> {
+    ) -> Option<(String, Option<String>, i64)> {
         use crate::app::mail::Delivery;
         let delivery = self.mail.send(letter).await?;
         let at = self.clock.now().0;
@@ -127,7 +127,7 @@ impl App {
         {
             tracing::warn!(error = %e, code = id, "what became of a mail was not stored");
         }
-        Some(mail_view(&(state.to_string(), error, at)))
+        Some((state.to_string(), error, at))
     }
 
     /// Invites a person by email: the code returned (shown once) makes their account when they
@@ -210,13 +210,7 @@ impl App {
         org: &str,
         id: &str,
     ) -> Result<rest::InviteCreated, AppError> {
-        let mut row = self
-            .db
-            .codes(org, "invite")
-            .await?
-            .into_iter()
-            .find(|c| c.id == id)
-            .ok_or_else(|| AppError::not_found(format!("no invite {id} in your organisation")))?;
+        let mut row = self.invite_row(org, id).await?;
         let now = self.clock.now().0;
         match self.invite_view(&row).state {
             InviteState::Pending => {}
@@ -265,7 +259,7 @@ impl App {
             Some(n) => format!("Hello {n},"),
             None => "Hello,".into(),
         };
-        let delivery = self
+        row.mail = self
             .mail_code(
                 &row.id,
                 crate::app::mail::Letter {
@@ -291,16 +285,6 @@ impl App {
                 },
             )
             .await;
-        if let Some(d) = &delivery {
-            row.mail = Some((
-                match d.state {
-                    rest::MailState::Sent => "sent".into(),
-                    rest::MailState::Failed => "failed".into(),
-                },
-                d.error.clone(),
-                d.at.0,
-            ));
-        }
         Ok(rest::InviteCreated {
             invite: self.invite_view(&row),
             link: join_link(&code),
@@ -309,16 +293,7 @@ impl App {
     }
 
     pub(super) fn invite_view(&self, row: &CodeRow) -> rest::Invite {
-        let now = self.clock.now().0;
-        let state = if row.used_at.is_some() {
-            InviteState::Used
-        } else if row.revoked_at.is_some() {
-            InviteState::Revoked
-        } else if now >= row.expires_at {
-            InviteState::Expired
-        } else {
-            InviteState::Pending
-        };
+        let state = invite_state(row, self.clock.now().0);
         let teams = self.teams_of_org(&row.org_id);
         rest::Invite {
             id: row.id.clone(),
@@ -356,14 +331,18 @@ impl App {
             .collect())
     }
 
-    pub async fn revoke_invite(&self, actor: &Actor, org: &str, id: &str) -> Result<(), AppError> {
-        let invite = self
-            .db
+    /// An invite of `org`, by id.
+    async fn invite_row(&self, org: &str, id: &str) -> Result<CodeRow, AppError> {
+        self.db
             .codes(org, "invite")
             .await?
             .into_iter()
             .find(|c| c.id == id)
-            .ok_or_else(|| AppError::not_found(format!("no invite {id} in your organisation")))?;
+            .ok_or_else(|| AppError::not_found(format!("no invite {id} in your organisation")))
+    }
+
+    pub async fn revoke_invite(&self, actor: &Actor, org: &str, id: &str) -> Result<(), AppError> {
+        let invite = self.invite_row(org, id).await?;
         if invite.used_at.is_some() {
             return Err(AppError::conflict(format!(
                 "the invite for {} was used already: deactivate the account instead",
@@ -521,6 +500,19 @@ impl App {
         };
         let slot = self.slot(&user).ok_or_else(invalid)?;
         Ok((token, slot))
+    }
+}
+
+/// Where an invite stands at `now`.
+pub(crate) fn invite_state(row: &CodeRow, now: i64) -> InviteState {
+    if row.used_at.is_some() {
+        InviteState::Used
+    } else if row.revoked_at.is_some() {
+        InviteState::Revoked
+    } else if now >= row.expires_at {
+        InviteState::Expired
+    } else {
+        InviteState::Pending
     }
 }
 

@@ -12,6 +12,8 @@
 
 mod audit;
 mod codes;
+
+pub(crate) use codes::invite_state;
 mod devices;
 mod people;
 mod teams;
