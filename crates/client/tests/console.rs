@@ -17,11 +17,10 @@ use presently_client::store::Store;
 use presently_client::sync::{self, Event, Options};
 use presently_server::db::Role;
 use serde_json::json;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 use support::{require, Server, PASSWORD};
-use test_support::webdriver::{settle, Driver};
+use test_support::webdriver::{chromium, settle, Driver};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -69,15 +68,6 @@ async fn status_of(d: &Driver, css: &str, want: &str) -> String {
     .await
 }
 
-struct Chromedriver(std::process::Child);
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated() {
     if !["chromium", "chromedriver"].iter().all(|t| require(t)) {
@@ -120,33 +110,8 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
     .0;
     let mut bea_events = bea.subscribe();
 
-    let port = free_port();
     let profile = tempfile::tempdir().unwrap();
-    let _driver = Chromedriver(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    let d = Driver::start(
-        &format!("http://127.0.0.1:{port}"),
-        json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            },
-        }),
-    )
-    .await;
+    let (_chromedriver, d) = chromium(profile.path()).await;
     let console = format!("{}/admin/", server.url());
 
     // A wrong password: the server's words, in place.

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::{cli, require, store_path, Server, PASSWORD};
-use test_support::webdriver::Driver;
+use test_support::webdriver::{chromium, Driver};
 
 const CLIENT_ID: &str = "presently";
 const CLIENT_SECRET: &str = "the provider's secret for presently";
@@ -284,31 +284,8 @@ async fn people_sign_in_through_their_organisations_provider_and_bad_tokens_are_
     assert_eq!(set["secret_set"], true);
     assert!(set.get("client_secret").is_none(), "{set}");
 
-    let port = free_port();
     let profile = tempfile::tempdir().unwrap();
-    let _chromedriver = Killed(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    let d = Driver::start(
-        &format!("http://127.0.0.1:{port}"),
-        json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            },
-        }),
-    )
-    .await;
+    let (_chromedriver, d) = chromium(profile.path()).await;
     let b = Browser {
         d,
         issuer: issuer.clone(),

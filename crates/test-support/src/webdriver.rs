@@ -200,3 +200,48 @@ impl Driver {
             .await;
     }
 }
+
+/// A chromedriver started by a test, stopped when dropped.
+pub struct Chromedriver(std::process::Child);
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Debian's Chromium, headless (1280×900), through a chromedriver of its own on a free port,
+/// with its profile in `profile` (a folder the test keeps while the browser runs).
+pub async fn chromium(profile: &std::path::Path) -> (Chromedriver, Driver) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let chromedriver = Chromedriver(
+        std::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let driver = Driver::start(
+        &format!("http://127.0.0.1:{port}"),
+        json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        }),
+    )
+    .await;
+    (chromedriver, driver)
+}
