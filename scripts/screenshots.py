@@ -6,15 +6,17 @@ Run through scripts/screenshots.sh, which builds the binaries and gives this a p
 real window through WebDriver (tauri-driver in front of WebKitWebDriver) and captures the screen
 with ImageMagick's `import`:
 
-  docs/screenshots/window.png       Do not disturb, a notification held as missed (light theme)
-  docs/screenshots/popover.png      the tray's quick panel (popover-dark.png in the dark theme)
-  docs/screenshots/window@2x.png, popover@2x.png, settings@2x.png, status-menu-dark@2x.png,
-  directory-dark@2x.png             the same at 200 % (PRESENTLY_SHOT_SCALE=2)
-  docs/screenshots/why.png          why the status is what it is, with each device
-  docs/screenshots/settings.png     the settings panel (settings-dark.png in the dark theme)
-  docs/screenshots/window-dark.png  the window in the dark theme
-  docs/screenshots/status-menu-dark.png  the dark theme with the status menu open
-  docs/screenshots/directory-dark.png    the organisation's directory, searched for a team
+  Every surface of the app, in the light theme and in the dark one (`-dark`), at 100 % and at
+  200 % (`@2x`, PRESENTLY_SHOT_SCALE=2):
+
+  docs/screenshots/window.png        Do not disturb, the team, a notification held as missed in the
+                                     center
+  docs/screenshots/status-menu.png   the status menu open under my face
+  docs/screenshots/popover.png       the tray's quick panel
+  docs/screenshots/directory.png     everyone in the organisation, searched for a team
+  docs/screenshots/why.png           why the status is what it is, with each device
+  docs/screenshots/settings.png      the settings page with its sections
+  docs/screenshots/settings-calendar.png  the calendar a person follows (light, 100 % only)
 
 Look at every picture before committing it.
 """
@@ -103,6 +105,59 @@ def panel_shot(name: str):
     print(f"==> {os.path.relpath(path)}")
 
 
+class Shots:
+    """The app's surfaces, taken one after another in the theme the window shows."""
+
+    def __init__(self, w: Window):
+        self.w = w
+
+    def script(self, js: str, *args):
+        return self.w.call("POST", "/execute/sync", {"script": js, "args": list(args)})
+
+    def take(self, theme: str):
+        w, sfx = self.w, ("-dark" if theme == "dark" else "") + (f"@{SCALE}x" if SCALE != 1 else "")
+        self.script("window.scrollTo(0, 0);")
+        time.sleep(1)
+        shot(f"window{sfx}.png")
+        w.click("button.avatar")
+        time.sleep(1)
+        shot(f"status-menu{sfx}.png")
+        w.click("button.avatar")
+        # The tray's quick panel, opened as its menu entry does.
+        self.script("window.__TAURI_INTERNALS__.invoke('open_popover'); return 1;")
+        time.sleep(2)
+        panel_shot(f"popover{sfx}.png")
+        self.script("window.__TAURI_INTERNALS__.invoke('close_popover'); return 1;")
+        # Everyone in the organisation, searched for a team.
+        w.click('[data-testid="tab-directory"]')
+        box = wait("the directory", lambda: (w.find_all('[data-testid="directory-search"]') or [None])[0])
+        w.call("POST", f"/element/{box}/value", {"text": "product"})
+        w.click('.directory button[type="submit"]')
+        wait("people in the directory", lambda: len(w.find_all('.directory [data-testid="person"]')) >= 4)
+        time.sleep(1)
+        shot(f"directory{sfx}.png")
+        w.click('[data-testid="tab-team"]')
+        # "Why am I shown as …?" opened (the app asks the server then), scrolled into view.
+        w.click("#why-title")
+        wait("the devices in the why panel", lambda: w.find_all('[data-testid="why-device"]'))
+        self.script("document.getElementById('why-title').scrollIntoView({block: 'start'});")
+        time.sleep(1)
+        shot(f"why{sfx}.png")
+        w.click("#why-title")
+        self.script("window.scrollTo(0, 0);")
+        w.click(".settings-button")
+        time.sleep(1)
+        shot(f"settings{sfx}.png")
+        if theme == "light" and SCALE == 1:
+            # The calendar a person follows: an ICS address, or a CalDAV account.
+            self.script("document.getElementById('calendar-h').scrollIntoView({block: 'start'});")
+            w.click('input[name="calendar-kind"][value="caldav"]')
+            time.sleep(1)
+            shot("settings-calendar.png")
+            w.click('input[name="calendar-kind"][value="ics"]')
+        w.click(".settings-button")
+
+
 def main():
     home = tempfile.mkdtemp(prefix="presently-shots-")
     port, driver_port = free_port(), free_port()
@@ -122,95 +177,19 @@ def main():
         wait("the demo server", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2))
         w = Window(f"http://127.0.0.1:{driver_port}")
         wait("the demo team in the panel", lambda: len(w.find_all('[data-testid="member"]')) >= 4)
-        if SCALE != 1:
-            # At 200 %: the window and the quick panel (light), the status menu and the directory
-            # (dark).
-            time.sleep(2)
-            shot(f"window@{SCALE}x.png")
-            w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('open_popover'); return 1;", "args": []})
-            time.sleep(2)
-            panel_shot(f"popover@{SCALE}x.png")
-            w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('close_popover'); return 1;", "args": []})
-            w.click(".settings-button")
-            time.sleep(1)
-            shot(f"settings@{SCALE}x.png")
-            w.click('select[aria-label="Theme"] option[value="dark"]')
-            w.click(".settings-button")
-            w.click("button.avatar")
-            time.sleep(1)
-            shot(f"status-menu-dark@{SCALE}x.png")
-            w.click("button.avatar")
-            box = wait("the directory", lambda: (w.find_all('[data-testid="directory-search"]') or [None])[0])
-            w.call("POST", f"/element/{box}/value", {"text": "product"})
-            w.click('.directory button[type="submit"]')
-            wait("people in the directory", lambda: len(w.find_all('.directory [data-testid="person"]')) >= 4)
-            w.call("POST", "/execute/sync", {"script": "document.querySelector('.directory').scrollIntoView({block: 'start'});",
-                                             "args": []})
-            time.sleep(1)
-            shot(f"directory-dark@{SCALE}x.png")
-            w.end()
-            return
         # Do not disturb for an hour, then wait for a demo notification to be held as missed.
         # (Do not disturb is behind the header's status message chip.)
-        w.click('.message-chip')
-        w.click('.dnd button:nth-of-type(2)')
-        w.click('.message-chip')
+        w.click(".message-chip")
+        w.click(".dnd button:nth-of-type(2)")
+        w.click(".message-chip")
         wait("a held notification", lambda: w.find_all('li.missed[data-testid="notification"]'), timeout=90)
-        time.sleep(1)
-        shot("window.png")
-        # The tray's quick panel, opened as its menu entry does.
-        w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('open_popover'); return 1;", "args": []})
-        time.sleep(2)
-        panel_shot("popover.png")
-        w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('close_popover'); return 1;", "args": []})
-        # "Why am I shown as …?" opened (the app asks the server then), with the demo person's
-        # devices, scrolled into view.
-        w.click('#why-title')
-        wait("the devices in the why panel", lambda: w.find_all('[data-testid="why-device"]'))
-        w.call("POST", "/execute/sync", {"script": "document.getElementById('why-title').scrollIntoView({block: 'start'});",
-                                         "args": []})
-        time.sleep(1)
-        shot("why.png")
-        w.call("POST", "/execute/sync", {"script": "window.scrollTo(0, 0);", "args": []})
+        shots = Shots(w)
+        shots.take("light")
+        # The theme is the window's own setting (kept in this temporary home).
         w.click(".settings-button")
-        time.sleep(1)
-        shot("settings.png")
-        # The calendar a person follows: an ICS address, or a CalDAV account.
-        w.call("POST", "/execute/sync", {"script": "document.getElementById('calendar-h').scrollIntoView({block: 'start'});",
-                                         "args": []})
-        w.click('input[name="calendar-kind"][value="caldav"]')
-        time.sleep(1)
-        shot("settings-calendar.png")
-        w.click('input[name="calendar-kind"][value="ics"]')
-        w.call("POST", "/execute/sync", {"script": "window.scrollTo(0, 0);", "args": []})
         w.click('select[aria-label="Theme"] option[value="dark"]')
-        w.call("POST", "/execute/sync", {"script": "document.getElementById('settings-heading').scrollIntoView({block: 'start'});",
-                                         "args": []})
-        time.sleep(1)
-        shot("settings-dark.png")
         w.click(".settings-button")
-        time.sleep(1)
-        shot("window-dark.png")
-        w.click("button.avatar")
-        time.sleep(1)
-        shot("status-menu-dark.png")
-        w.click("button.avatar")
-        w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('open_popover'); return 1;", "args": []})
-        time.sleep(2)
-        panel_shot("popover-dark.png")
-        w.call("POST", "/execute/sync", {"script": "window.__TAURI_INTERNALS__.invoke('close_popover'); return 1;", "args": []})
-        # The organisation's directory, scrolled into view, with a search for a team.
-        box = wait("the directory", lambda: (w.find_all('[data-testid="directory-search"]') or [None])[0])
-        w.call("POST", "/execute/sync", {"script": "arguments[0].scrollIntoView({block: 'center'});",
-                                         "args": [{ELEMENT: box}]})
-        w.call("POST", f"/element/{box}/value", {"text": "product"})
-        w.click('.directory button[type="submit"]')
-        wait("people in the directory", lambda: len(w.find_all('.directory [data-testid="person"]')) >= 4)
-        w.call("POST", "/execute/sync", {"script": "document.querySelector('.directory').scrollIntoView({block: 'end'});",
-                                         "args": []})
-        time.sleep(1)
-        shot("directory-dark.png")
-        # Leave the theme as the desktop's for the next run (it is kept in this temp home anyway).
+        shots.take("dark")
         w.end()
     finally:
         driver.terminate()

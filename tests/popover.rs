@@ -1,13 +1,15 @@
 //! The tray's compact panel on the real app, connected to a real server: the real tray menu's
-//! "Quick panel…" opens a borderless window inside the screen; a status chosen in it from the
-//! keyboard (real X11 key events) reaches the server and the main window (read through WebDriver:
-//! tauri-driver in front of WebKitWebDriver), and Escape closes it (no longer shown, by X11).
+//! "Quick panel…" opens a borderless window inside the screen (by X11 geometry); through WebDriver
+//! (tauri-driver in front of WebKitWebDriver), switched to the panel's window, Do not disturb
+//! chosen in it reaches the server and the main window, and Escape pressed in it closes it (no
+//! longer shown, by X11).
 // A Linux desktop (Xvfb, a session bus, a StatusNotifierItem host) is what this drives.
 #![cfg(target_os = "linux")]
 
 mod support;
 
 use presence::StatusId;
+use reqwest::Method;
 use std::process::Command;
 use std::time::Duration;
 use support::{require, Desktop, TauriDriver, TestServer, Tray, PASSWORD};
@@ -39,29 +41,6 @@ fn shown(display: &str, name: &str) -> Vec<(i32, i32, i32, i32)> {
             Some((field("X")?, field("Y")?, field("WIDTH")?, field("HEIGHT")?))
         })
         .collect()
-}
-
-fn xdotool(display: &str, args: &[&str]) {
-    let ok = Command::new("xdotool")
-        .args(args)
-        .env("DISPLAY", display)
-        .status()
-        .expect("xdotool runs")
-        .success();
-    assert!(ok, "xdotool {args:?}");
-}
-
-/// The X11 window shown whose name is `name` exactly.
-fn window_id(display: &str, name: &str) -> Option<String> {
-    let out = Command::new("xdotool")
-        .args(["search", "--onlyvisible", "--name", &format!("^{name}$")])
-        .env("DISPLAY", display)
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .map(str::to_string)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,44 +115,59 @@ async fn the_tray_panel_opens_beside_the_tray_chooses_a_status_and_closes() {
         "the panel ({x}, {y}, {w} × {h}) is inside the {sw} × {sh} screen"
     );
 
-    // In the panel, as a person does it (a real X11 pointer click): Do not disturb for an hour.
-    // The server has it, and the main window says so. (WebDriver drives the main window only:
-    // wry lets WebKit's automation control the first webview of an app; the panel's contents,
-    // its status list and its keyboard use are checked by Vitest and axe-core in
-    // ui/src/Popover.test.ts and ui/src/a11y.test.ts.)
-    let panel = window_id(&desktop.display, "Presently quick panel").expect("the panel's window");
-    // "1 hour" is the second button of the Do not disturb row, under the 48 px face.
-    // (Clicked again until it takes: the panel's page may still be loading the first time;
-    // a second "1 hour" changes nothing more.)
-    let (bx, by) = (x + 230, y + 91);
-    for _ in 0..20 {
-        xdotool(
-            &desktop.display,
-            &["mousemove", &bx.to_string(), &by.to_string(), "click", "1"],
-        );
-        for _ in 0..10 {
-            if ts.bea_status().await == StatusId::DND {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    // The panel is a WebDriver window of its own beside the main one (both webviews are in the
+    // app's one web context that WebKit's automation controls): switched to, it is driven like
+    // the window.
+    let main_window = d.call(Method::GET, "/window", None).await;
+    let handles = d.call(Method::GET, "/window/handles", None).await;
+    let panel_window = handles
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|h| **h != main_window)
+        .cloned()
+        .unwrap_or_else(|| panic!("the panel is a window WebDriver can switch to: {handles}"));
+    d.call(
+        Method::POST,
+        "/window",
+        Some(serde_json::json!({ "handle": panel_window })),
+    )
+    .await;
+    assert_eq!(
+        d.wait_text("[data-testid=\"popover-name\"]", "Bea").await,
+        "Bea"
+    );
+    // Do not disturb for an hour ("1 hour" is the second button of its row): the server has it.
+    d.click(".dnd button:nth-of-type(2)").await;
+    for _ in 0..100 {
         if ts.bea_status().await == StatusId::DND {
             break;
         }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
         ts.bea_status().await,
         StatusId::DND,
         "Do not disturb from the panel"
     );
-    assert_eq!(
-        d.wait_text("[data-testid=\"my-status\"]", "Do not disturb")
-            .await,
-        "Do not disturb"
+    assert!(
+        d.wait_text(".dnd .on", "Do not disturb until")
+            .await
+            .starts_with("Do not disturb until"),
+        "the panel says until when"
     );
-    // Escape closes it (the keyboard where the panel put it: the window's focus first).
-    xdotool(&desktop.display, &["windowfocus", "--sync", &panel]);
-    xdotool(&desktop.display, &["key", "Escape"]);
+    // Escape, pressed in the panel, closes it: no longer shown, by X11.
+    let escape = "\u{E00C}";
+    d.call(
+        Method::POST,
+        "/actions",
+        Some(
+            serde_json::json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+            { "type": "keyDown", "value": escape }, { "type": "keyUp", "value": escape }
+        ] }] }),
+        ),
+    )
+    .await;
     let mut closed = false;
     for _ in 0..100 {
         if shown(&desktop.display, "Presently quick panel").is_empty() {
@@ -183,6 +177,18 @@ async fn the_tray_panel_opens_beside_the_tray_chooses_a_status_and_closes() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(closed, "Escape closes the panel");
+    // The main window says so too.
+    d.call(
+        Method::POST,
+        "/window",
+        Some(serde_json::json!({ "handle": main_window })),
+    )
+    .await;
+    assert_eq!(
+        d.wait_text("[data-testid=\"my-status\"]", "Do not disturb")
+            .await,
+        "Do not disturb"
+    );
     // Opened again from the window's side (the same command the menu entry runs), it shows.
     d.script("window.__TAURI_INTERNALS__.invoke('open_popover'); return true;")
         .await;
@@ -195,7 +201,7 @@ async fn the_tray_panel_opens_beside_the_tray_chooses_a_status_and_closes() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(again, "the panel opens again");
-    d.call(reqwest::Method::DELETE, "", None).await;
+    d.call(Method::DELETE, "", None).await;
     drop(driver);
     ts.running.stop().await;
 }

@@ -189,7 +189,8 @@ async fn the_persons_settings_are_saved_from_the_window_and_shown_again() {
         let path = std::path::Path::new(&dir).join("settings-schedule.png");
         block_in_place(|| desktop.screenshot(&path));
     }
-    d.click("[data-testid=\"save-settings\"]").await;
+    // Saved from the button beside the sections (it submits the form from outside it).
+    d.click(".settings-nav button[type=\"submit\"]").await;
     d.wait_text("p.notice", "Settings saved.").await;
 
     // What the server stores.

@@ -230,6 +230,7 @@ async fn the_window_the_tray_and_other_clients_stay_in_step() {
         )
         .await
         .unwrap();
+    d.click("[data-testid=\"tab-directory\"]").await;
     d.type_into("[data-testid=\"directory-search\"]", "dan@")
         .await;
     d.click(".directory button[type=submit]").await;

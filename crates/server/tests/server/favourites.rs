@@ -4,6 +4,7 @@
 //! results on screen are watched live too, by that connection only.
 
 use crate::support::*;
+use clock::Clock;
 use presence::{DeviceActivity, UserId};
 use protocol::{ClientMessage, ServerMessage};
 use reqwest::Method;
@@ -13,6 +14,7 @@ on_both_databases!(
     a_pinned_person_is_watched_live_by_whoever_pinned_them,
     a_request_to_be_told_is_answered_once_when_they_become_available,
     the_people_on_screen_are_watched_live_by_that_connection_only,
+    a_person_pins_at_most_two_hundred,
 );
 
 /// Idle past the organisation's threshold by the device's own count: Away.
@@ -285,4 +287,67 @@ async fn the_people_on_screen_are_watched_live_by_that_connection_only(backend: 
     }
     assert!(gone, "a closed connection's watches are dropped with it");
     f.finish().await;
+}
+
+/// 200 favourites, and not one more until one is unpinned; the refusal says what to do.
+async fn a_person_pins_at_most_two_hundred(backend: Backend) {
+    let Some(f) = Fixture::start(backend).await else {
+        return;
+    };
+    // 201 more people in bea's organisation, written as another node would (one password hash
+    // for all: the bound is about favourites, not sign-in).
+    let hash = presently_server::auth::hash_password(PASSWORD).unwrap();
+    let mut people = vec![];
+    for n in 0..=200 {
+        let id = UserId::parse(presently_server::auth::new_id("u")).unwrap();
+        let row = presently_server::db::UserRow {
+            id: id.as_str().to_string(),
+            org_id: f.org.clone(),
+            email: format!("p{n}@one.test"),
+            name: format!("Person {n}"),
+            password_hash: hash.clone(),
+            role: presently_server::db::Role::Member,
+            state: presence::Person::default(),
+            applied_requests: vec![],
+            notification_seq: 0,
+            last_assigned: None,
+            active: true,
+            password_reset: false,
+            version: 0,
+            next_deadline: None,
+            avatar: None,
+        };
+        f.app().db.create_user(&row, f.clock.now().0).await.unwrap();
+        people.push(id);
+    }
+    f.app().reload().await.unwrap();
+    let bea = f.token(&f.bea, "bea-web").await;
+    let pin = |user: &UserId, method: Method| {
+        // One a second after a burst: the clock moves on so the rate limit is not what refuses.
+        f.clock.advance(presence::Span::seconds(1));
+        let path = format!("/me/favourites/{}", user.as_str());
+        let (f, bea) = (&f, &bea);
+        async move { f.call(method, &path, bea, None).await }
+    };
+    for p in &people[..200] {
+        let (code, answer) = pin(p, Method::PUT).await;
+        assert_eq!(code, 204, "{answer}");
+    }
+    let (code, answer) = pin(&people[200], Method::PUT).await;
+    assert_eq!(code, 409, "the 201st: {answer}");
+    assert!(
+        message(&answer).contains("200 favourites") && message(&answer).contains("unpin"),
+        "{answer}"
+    );
+    // Pinning one already pinned is still fine; after an unpin, the 201st fits.
+    let (code, _) = pin(&people[0], Method::PUT).await;
+    assert_eq!(code, 204);
+    let (code, _) = pin(&people[0], Method::DELETE).await;
+    assert_eq!(code, 204);
+    let (code, answer) = pin(&people[200], Method::PUT).await;
+    assert_eq!(code, 204, "{answer}");
+    let (_, listed) = f.get("/me/favourites", &bea).await;
+    let listed = listed["people"].as_array().unwrap();
+    assert_eq!(listed.len(), 200);
+    assert!(!listed.iter().any(|p| p["user"] == people[0].as_str()));
 }
