@@ -338,8 +338,8 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
         }
     }
     if let Some(dir) = &shots {
-        // The live board in the dark, then the board and the people at 200 % (Chromium's
-        // device scale factor, as on a high-density screen), light.
+        // The live board and the people in the dark, then at 200 % (Chromium's device scale
+        // factor, as on a high-density screen) light and dark.
         // The theme as the console's own switch sets it (its box and the page agree).
         let theme = |dark: bool| {
             format!(
@@ -350,7 +350,12 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
         d.find("li[data-person]").await;
         d.script(&theme(true)).await;
         d.screenshot(&dir.join("console-board-dark.png")).await;
+        d.click("nav a[href='#/people']").await;
+        d.find("tr[data-user]").await;
+        d.screenshot(&dir.join("console-people-dark.png")).await;
         d.script(&theme(false)).await;
+        d.click("nav a[href='#/board']").await;
+        d.find("li[data-person]").await;
         d.call(
             reqwest::Method::POST,
             "/goog/cdp/execute",
@@ -372,6 +377,15 @@ async fn an_administrator_invites_a_person_who_appears_live_and_is_deactivated()
         )
         .await;
         d.screenshot(&dir.join("console-webhooks@2x.png")).await;
+        // The same pages at 200 % in the dark.
+        d.script(&theme(true)).await;
+        d.click("nav a[href='#/board']").await;
+        d.find("li[data-person]").await;
+        d.screenshot(&dir.join("console-board-dark@2x.png")).await;
+        d.click("nav a[href='#/people']").await;
+        d.find("tr[data-user]").await;
+        d.screenshot(&dir.join("console-people-dark@2x.png")).await;
+        d.script(&theme(false)).await;
     }
     drop(ivy);
     d.quit().await;
