@@ -11,7 +11,7 @@
 //! generator's cost, not the server's, into the figures for 19,000 connections. This one
 //! looks for `<presence … from='u-bench-N@…'` and nothing else.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -45,7 +45,7 @@ pub struct Ejabberd {
 
 /// The configuration: `spin` keeps Erlang's default scheduler busy-waiting; without it the
 /// schedulers sleep at once when out of work (`+sbwt none +sbwtdcpu none +sbwtdio none`).
-fn config(c2s: u16, api: u16) -> String {
+fn config(c2s_ip: IpAddr, c2s: u16, api: u16) -> String {
     format!(
         r#"hosts: ["{HOST}"]
 loglevel: warning
@@ -60,7 +60,7 @@ shaper_rules:
 listen:
   -
     port: {c2s}
-    ip: "127.0.0.1"
+    ip: "{c2s_ip}"
     module: ejabberd_c2s
     starttls: false
     shaper: c2s_shaper
@@ -120,8 +120,14 @@ fn run(cmd: &mut std::process::Command) -> Result<(), String> {
 
 impl Ejabberd {
     /// Writes the configuration under `dir` and starts ejabberd in the foreground (as its own
-    /// user, as ejabberdctl does), on `cpus` when given.
-    pub async fn start(dir: &Path, spin: bool, cpus: Option<&str>) -> Result<Ejabberd, String> {
+    /// user, as ejabberdctl does), on `cpus` when given, its c2s listener on `c2s_ip` (its HTTP
+    /// API stays on loopback).
+    pub async fn start(
+        dir: &Path,
+        spin: bool,
+        cpus: Option<&str>,
+        c2s_ip: IpAddr,
+    ) -> Result<Ejabberd, String> {
         installed()?;
         let dir = dir.join(if spin { "ejabberd" } else { "ejabberd-nospin" });
         let _ = std::fs::remove_dir_all(&dir);
@@ -129,7 +135,8 @@ impl Ejabberd {
             std::fs::create_dir_all(dir.join(d)).map_err(|e| e.to_string())?;
         }
         let (c2s, api) = (crate::free_port(), crate::free_port());
-        std::fs::write(dir.join("ejabberd.yml"), config(c2s, api)).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("ejabberd.yml"), config(c2s_ip, c2s, api))
+            .map_err(|e| e.to_string())?;
         let node = format!("presently-bench-{}-{}", std::process::id(), spin as u8);
         // Erlang's own defaults but for the node name and, without spinning, the schedulers'
         // busy wait; ports enough for 19,000 connections.
@@ -181,7 +188,7 @@ impl Ejabberd {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start {CTL}: {e}"))?;
-        let c2s_addr: SocketAddr = format!("127.0.0.1:{c2s}").parse().expect("address");
+        let c2s_addr = SocketAddr::new(c2s_ip, c2s);
         let api_addr: SocketAddr = format!("127.0.0.1:{api}").parse().expect("address");
         let mut beam = None;
         for _ in 0..600 {

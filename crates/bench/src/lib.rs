@@ -41,3 +41,4 @@ pub mod ejabberd;
 pub fn user_name(i: usize) -> String {
     format!("u-bench-{i}")
 }
+pub mod net;

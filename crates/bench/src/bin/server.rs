@@ -18,6 +18,7 @@
 //!
 //! A program, not a test: figures go to `docs/benchmarks.md`.
 
+use bench::net::{ClientNet, Veth};
 use bench::{free_port, wait_for};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
@@ -27,7 +28,7 @@ use presence::{
 use presently_server::db::{Db, Role, UserRow};
 use protocol::{encode, ClientMessage, RequestId};
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -95,6 +96,10 @@ struct Args {
     /// Run everything on every CPU (no taskset)
     #[arg(long)]
     no_pin: bool,
+    /// Clients on loopback beside the server (the old way), rather than in a network namespace
+    /// of their own behind a veth pair, their receive on the load's CPUs (which takes root)
+    #[arg(long)]
+    loopback: bool,
     /// After the rounds, drop every client's connection at once and reconnect them all
     /// (Presently only), posting --storm-notifications notifications meanwhile: time until all
     /// are back with the right views, the server's peak RSS, and notifications lost
@@ -159,6 +164,22 @@ fn pinned(program: &Path, cpus: Option<&str>) -> tokio::process::Command {
     }
 }
 
+/// A worker process: `program` on `cpus` when pinned, in the clients' namespace over the veth
+/// pair (`ip netns exec` and taskset exec it: the child's pid is the program's).
+fn worker_command(net: &ClientNet, program: &Path, cpus: Option<&str>) -> tokio::process::Command {
+    let prefix = net.exec_prefix();
+    let Some((first, rest)) = prefix.split_first() else {
+        return pinned(program, cpus);
+    };
+    let mut cmd = tokio::process::Command::new(first);
+    cmd.args(rest);
+    if let Some(c) = cpus {
+        cmd.arg("taskset").arg("-c").arg(c);
+    }
+    cmd.arg(program);
+    cmd
+}
+
 /// One measured round's figures.
 struct Row {
     target: Target,
@@ -176,6 +197,9 @@ struct Row {
     /// Of that, the server's own code (user time): the kernel's share (system time) holds the
     /// loopback TCP that on a real network the clients' machines would pay for.
     user_ms_per_1000: f64,
+    /// Softirq time on the server's CPUs (pinned runs): on loopback it holds the clients' TCP
+    /// receive; over the veth pair only the server's own.
+    softirq_ms_per_1000: f64,
     pg_pct: f64,
     nats_pct: f64,
     bench_pct: f64,
@@ -193,7 +217,8 @@ struct WorkerSpec {
     /// The shared map of send times (one u64 per user).
     sent_map: PathBuf,
     nodes: Vec<SocketAddr>,
-    source_addresses: u8,
+    /// The addresses its clients connect from, in turn.
+    sources: Vec<IpAddr>,
     /// Where it writes each round's latencies.
     out_dir: PathBuf,
     index: usize,
@@ -334,17 +359,38 @@ async fn coordinator(args: Args) {
         }
         None => println!("not pinned: the server and the bench's clients share every CPU"),
     }
+    let net = if args.loopback {
+        ClientNet::Loopback
+    } else {
+        let all = format!(
+            "0-{}",
+            std::thread::available_parallelism().map_or(1, |n| n.get()) - 1
+        );
+        let (server_cpus, load_cpus) = pin.clone().unwrap_or((all.clone(), all));
+        let workers = args.clients.div_ceil(args.per_worker.max(1));
+        match Veth::create(workers, args.source_addresses, &server_cpus, &load_cpus) {
+            Ok(v) => ClientNet::Veth(v),
+            Err(e) => {
+                eprintln!("presently-bench: {e}");
+                std::process::exit(2);
+            }
+        }
+    };
+    println!("network: {}", net.describe());
     let mut rows = Vec::new();
     for &target in &args.targets {
         rows.extend(
             run_target(
                 &args,
                 target,
-                &url,
-                &dir,
-                &tokens_file,
-                &sent_map,
-                pin.as_ref(),
+                &Setup {
+                    url: &url,
+                    dir: &dir,
+                    tokens_file: &tokens_file,
+                    sent_map: &sent_map,
+                    pin: pin.as_ref(),
+                    net: &net,
+                },
             )
             .await,
         );
@@ -366,13 +412,13 @@ async fn coordinator(args: Args) {
 }
 
 fn print_table(rows: &[Row]) {
-    println!("| target | nodes | rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | server RSS MiB | server CPU % | server CPU ms per 1,000 deliveries | of it user ms | PostgreSQL CPU % | NATS CPU % | bench clients CPU % |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| target | nodes | rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | server RSS MiB | server CPU % | server CPU ms per 1,000 deliveries | of it user ms | softirq on the server's CPUs ms per 1,000 | PostgreSQL CPU % | NATS CPU % | bench clients CPU % |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} |",
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} |",
             r.target.name(), r.nodes, r.rate, r.held, r.changes, r.deliveries, r.p50, r.p99, r.max,
-            r.rss_mib, r.cpu_pct, r.cpu_ms_per_1000, r.user_ms_per_1000, r.pg_pct, r.nats_pct, r.bench_pct,
+            r.rss_mib, r.cpu_pct, r.cpu_ms_per_1000, r.user_ms_per_1000, r.softirq_ms_per_1000, r.pg_pct, r.nats_pct, r.bench_pct,
         );
     }
 }
@@ -401,15 +447,25 @@ fn print_ratios(rows: &[Row]) {
 }
 
 /// Starts `target`'s server(s), connects every client, runs the rounds, and stops them all.
-async fn run_target(
-    args: &Args,
-    target: Target,
-    url: &str,
-    dir: &Path,
-    tokens_file: &Path,
-    sent_map: &Path,
-    pin: Option<&(String, String)>,
-) -> Vec<Row> {
+/// What every target's run shares: the database, the run's files, the CPUs and the network.
+struct Setup<'a> {
+    url: &'a str,
+    dir: &'a Path,
+    tokens_file: &'a Path,
+    sent_map: &'a Path,
+    pin: Option<&'a (String, String)>,
+    net: &'a ClientNet,
+}
+
+async fn run_target(args: &Args, target: Target, setup: &Setup<'_>) -> Vec<Row> {
+    let Setup {
+        url,
+        dir,
+        tokens_file,
+        sent_map,
+        pin,
+        net,
+    } = *setup;
     let own_dir = std::env::current_exe().expect("own path");
     let xmpp = matches!(target, Target::Ejabberd | Target::EjabberdNospin);
     let mut nodes = Vec::new();
@@ -422,6 +478,7 @@ async fn run_target(
             dir,
             target == Target::Ejabberd,
             pin.map(|p| p.0.as_str()),
+            net.server_ip(),
         )
         .await
         {
@@ -467,7 +524,8 @@ async fn run_target(
         for _ in 0..node_count {
             let port = free_port();
             let mut cmd = pinned(&server_bin, pin.map(|p| p.0.as_str()));
-            cmd.arg("--listen").arg(format!("127.0.0.1:{port}"));
+            let addr = SocketAddr::new(net.server_ip(), port);
+            cmd.arg("--listen").arg(addr.to_string());
             if target == Target::Bare {
                 cmd.arg("--database").arg(url);
             } else {
@@ -485,13 +543,12 @@ async fn run_target(
                 .unwrap_or_else(|_| "warn,sqlx::pool::acquire=error".into());
             let child = cmd
                 .env("RUST_LOG", log)
-                // Every bench client connects from loopback: no per-address cap.
+                // The bench's clients come from a few addresses: no per-address cap.
                 .env("PRESENTLY_MAX_CONNECTIONS_PER_ADDRESS", "0")
                 .kill_on_drop(true)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin.display()));
             let pid = child.id().expect("server pid");
-            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
             nodes.push(Node { child, pid, addr });
         }
         for n in &nodes {
@@ -524,14 +581,16 @@ async fn run_target(
             tokens: tokens_file.to_path_buf(),
             sent_map: sent_map.to_path_buf(),
             nodes: addrs.clone(),
-            source_addresses: args.source_addresses,
+            sources: (0..args.source_addresses.max(1))
+                .map(|k| net.client_ip(w, k))
+                .collect(),
             out_dir: dir.to_path_buf(),
             index: w,
             xmpp,
         };
         let spec_file = dir.join(format!("worker-{w}.json"));
         std::fs::write(&spec_file, serde_json::to_vec(&spec).unwrap()).unwrap();
-        let mut child = pinned(&own_dir, pin.map(|p| p.1.as_str()))
+        let mut child = worker_command(net, &own_dir, pin.map(|p| p.1.as_str()))
             .arg("--worker")
             .arg(&spec_file)
             .stdin(std::process::Stdio::piped())
@@ -576,6 +635,8 @@ async fn run_target(
         let user0: u64 = pids.iter().map(|p| user_ticks(*p)).sum();
         let (pg0, nats0) = (named_ticks("postgres"), named_ticks("nats-server"));
         let bench0: u64 = workers.iter().map(|w| cpu_ticks(w.pid)).sum();
+        let server_cpus = pin.map(|p| bench::net::cpus_of(&p.0));
+        let soft0 = server_cpus.as_deref().map_or(0, bench::net::softirq_ticks);
         let t0 = Instant::now();
         for w in workers.iter_mut() {
             let share = rate as f64 / count as f64;
@@ -596,6 +657,7 @@ async fn run_target(
         let user1: u64 = pids.iter().map(|p| user_ticks(*p)).sum();
         let (pg1, nats1) = (named_ticks("postgres"), named_ticks("nats-server"));
         let bench1: u64 = workers.iter().map(|w| cpu_ticks(w.pid)).sum();
+        let soft1 = server_cpus.as_deref().map_or(0, bench::net::softirq_ticks);
         let mut lat = Vec::new();
         for w in 0..count {
             let f = dir.join(format!("w{w}-r{round}.bin"));
@@ -639,13 +701,17 @@ async fn run_target(
             cpu_pct: cpu_s / wall * 100.0,
             cpu_ms_per_1000: per_1000(cpu_s),
             user_ms_per_1000: per_1000(user_s),
+            softirq_ms_per_1000: match server_cpus {
+                Some(_) => per_1000(soft1.saturating_sub(soft0) as f64 / ticks_per_s),
+                None => f64::NAN,
+            },
             pg_pct: pg1.saturating_sub(pg0) as f64 / ticks_per_s / wall * 100.0,
             nats_pct: nats1.saturating_sub(nats0) as f64 / ticks_per_s / wall * 100.0,
             bench_pct: bench1.saturating_sub(bench0) as f64 / ticks_per_s / wall * 100.0,
         };
         println!(
-            "{} at {} changes/s: {:.0} deliveries/s, p99 {:.1} ms, server CPU {:.0} %, {:.1} ms per 1,000 deliveries ({:.1} user)",
-            target.name(), rate, row.deliveries, row.p99, row.cpu_pct, row.cpu_ms_per_1000, row.user_ms_per_1000
+            "{} at {} changes/s: {:.0} deliveries/s, p99 {:.1} ms, server CPU {:.0} %, {:.1} ms per 1,000 deliveries ({:.1} user); softirq on the server's CPUs {:.1} ms per 1,000",
+            target.name(), rate, row.deliveries, row.p99, row.cpu_pct, row.cpu_ms_per_1000, row.user_ms_per_1000, row.softirq_ms_per_1000
         );
         let p99 = row.p99;
         rows.push(row);
@@ -733,12 +799,7 @@ async fn worker(spec: &Path) {
     for (i, token) in tokens.iter().enumerate().skip(spec.first).take(spec.count) {
         let (tx, rx) = mpsc::unbounded_channel();
         senders.push(tx);
-        let source = IpAddr::V4(Ipv4Addr::new(
-            127,
-            0,
-            (1 + spec.index) as u8,
-            2 + (i % spec.source_addresses.max(1) as usize) as u8,
-        ));
+        let source = spec.sources[i % spec.sources.len()];
         let addr = spec.nodes[i % spec.nodes.len()];
         let token = token.clone();
         let (shared, connected, sem) = (shared.clone(), connected.clone(), sem.clone());

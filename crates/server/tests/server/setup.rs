@@ -96,6 +96,26 @@ async fn admin_init_sets_up_a_new_server_and_the_administrator_signs_in_with_its
         "{why}"
     );
 
+    // A listing read by something that stops early (`admin list | head -1`): the command ends
+    // quietly, not in a panic. (The reading end is closed before the listing is written.)
+    let mut listing = Command::new(SERVER)
+        .arg("--config")
+        .arg(&config)
+        .args(["admin", "list"])
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("presently-server runs");
+    drop(listing.stdout.take());
+    let ended = listing.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&ended.stderr);
+    assert!(
+        ended.status.success() && !said.contains("panicked"),
+        "{:?}: {said}",
+        ended.status
+    );
+
     let server = Serving(
         Command::new(SERVER)
             .arg("--config")

@@ -8,6 +8,24 @@ use presently_server::db::{Db, Role};
 use presently_server::error::AppError;
 use protocol::rest;
 
+/// A line of the command's output, as `println!` writes it, except that a reader that went away
+/// (`admin list | head`) ends the command quietly instead of in a panic.
+macro_rules! out {
+    () => { write_line(format_args!("")) };
+    ($($arg:tt)*) => { write_line(format_args!($($arg)*)) };
+}
+
+fn write_line(line: std::fmt::Arguments) {
+    use std::io::Write;
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("presently-server: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 pub async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
     // Restoring replaces the database file: it is not opened first.
     if let Admin::Restore { file } = &command {
@@ -24,7 +42,7 @@ pub async fn admin(config: Config, command: Admin) -> Result<(), AppError> {
 async fn backup(db: &Db, config: &Config, file: &std::path::Path) -> Result<(), AppError> {
     db.backup_to(file).await?;
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or_default();
-    println!(
+    out!(
         "backed up {} to {} ({} KiB); restore with `presently-server admin restore {}` (server stopped), and keep the secrets key with it",
         presently_server::config::redact_url(&config.database_url),
         file.display(),
@@ -51,14 +69,14 @@ async fn restore(config: &Config, file: &std::path::Path) -> Result<(), AppError
         )));
     }
     let done = presently_server::db::backup::restore(file, &config.database_url).await?;
-    println!(
+    out!(
         "restored {} ({} people) into {}",
         file.display(),
         done.people,
         presently_server::config::redact_url(&config.database_url)
     );
     if let Some(kept) = done.kept {
-        println!(
+        out!(
             "the database it replaced is kept at {} (delete it once the server runs as it should)",
             kept.display()
         );
@@ -121,45 +139,45 @@ async fn init(app: &App, config: &Config, first: First) -> Result<(), AppError> 
             Some((made.code, made.link))
         }
     };
-    println!(
+    out!(
         "Presently is set up on {}:",
         presently_server::config::redact_url(&config.database_url)
     );
-    println!("  organisation   {} ({})", org.name, org.id);
-    println!("  team           {team_name} ({team})");
-    println!("  administrator  {} ({})", first.email, first.name);
-    println!();
-    println!("Next:");
+    out!("  organisation   {} ({})", org.name, org.id);
+    out!("  team           {team_name} ({team})");
+    out!("  administrator  {} ({})", first.email, first.name);
+    out!();
+    out!("Next:");
     if cfg!(windows) {
-        println!(
+        out!(
             "  1. Start the server, if it is not running: `presently-server.exe` with the same"
         );
-        println!("     --database-url. Check {url}/healthz answers ok.");
+        out!("     --database-url. Check {url}/healthz answers ok.");
     } else {
-        println!(
+        out!(
             "  1. Start the server, if it is not running: `systemctl enable --now presently-server`"
         );
-        println!("     (the package), or `presently-server`. Check {url}/healthz answers ok.");
+        out!("     (the package), or `presently-server`. Check {url}/healthz answers ok.");
     }
     match code {
         Some((code, link)) => {
-            println!("  2. Set your password and sign in: open {url}{link}");
-            println!(
+            out!("  2. Set your password and sign in: open {url}{link}");
+            out!(
                 "     or enter this one-time code (valid 7 days, shown once) in the app's sign-in:"
             );
-            println!("       {code}");
+            out!("       {code}");
         }
-        None => println!(
+        None => out!(
             "  2. Sign in to the admin console at {url}/admin as {}",
             first.email
         ),
     }
-    println!("  3. Invite people in the console (People, then Invite) or with");
-    println!(
+    out!("  3. Invite people in the console (People, then Invite) or with");
+    out!(
         "       presently-server admin invite --org \"{}\" --team {team} --email … --name …",
         org.name
     );
-    println!("     Each person installs Presently, enters {url} as the server and their code.");
+    out!("     Each person installs Presently, enters {url} as the server and their code.");
     Ok(())
 }
 
@@ -218,29 +236,29 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
             };
             init(app, config, first).await?
         }
-        Admin::CreateOrg { name } => println!("{}", app.create_org(&name).await?.id),
+        Admin::CreateOrg { name } => out!("{}", app.create_org(&name).await?.id),
         Admin::CreateTeam { org, name } => {
             let org = org_id(app, &org)?;
-            println!("{}", app.create_team_by(&me, &org, &name).await?)
+            out!("{}", app.create_team_by(&me, &org, &name).await?)
         }
         Admin::RenameTeam { org, team, name } => {
             app.rename_team(&me, &org_id(app, &org)?, &team, &name)
                 .await?;
-            println!("renamed {team}");
+            out!("renamed {team}");
         }
         Admin::DeleteTeam { org, team } => {
             app.delete_team(&me, &org_id(app, &org)?, &team).await?;
-            println!("deleted {team}");
+            out!("deleted {team}");
         }
         Admin::AddMember { org, team, user } => {
             app.add_to_team(&me, &org_id(app, &org)?, &team, &user)
                 .await?;
-            println!("added {user} to {team}");
+            out!("added {user} to {team}");
         }
         Admin::RemoveMember { org, team, user } => {
             app.remove_from_team(&me, &org_id(app, &org)?, &team, &user)
                 .await?;
-            println!("removed {user} from {team}");
+            out!("removed {user} from {team}");
         }
         Admin::CreateUser {
             org,
@@ -264,7 +282,7 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
                     &teams,
                 )
                 .await?;
-            println!("{}", id.as_str());
+            out!("{}", id.as_str());
         }
         Admin::Invite {
             org,
@@ -287,7 +305,7 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
                     },
                 )
                 .await?;
-            eprintln!(
+            eout!(
                 "invite {} for {} until {}; give them this code (shown once), to use in the app's \
                  sign-in or at https://<this server>{}:",
                 made.invite.id,
@@ -295,11 +313,11 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
                 when(made.invite.expires_at),
                 made.link
             );
-            println!("{}", made.code);
+            out!("{}", made.code);
         }
         Admin::Invites { org } => {
             for i in app.invites(&org_id(app, &org)?).await? {
-                println!(
+                out!(
                     "{} {} {:?} {:?} expires {}",
                     i.id,
                     i.email,
@@ -311,19 +329,19 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
         }
         Admin::RevokeInvite { org, id } => {
             app.revoke_invite(&me, &org_id(app, &org)?, &id).await?;
-            println!("withdrew {id}");
+            out!("withdrew {id}");
         }
         Admin::Deactivate { org, user } => {
             let u = update(app, &org, &user, |c| c.active = Some(false)).await?;
-            println!("deactivated {} <{}>", u.id.as_str(), u.email);
+            out!("deactivated {} <{}>", u.id.as_str(), u.email);
         }
         Admin::Reactivate { org, user } => {
             let u = update(app, &org, &user, |c| c.active = Some(true)).await?;
-            println!("reactivated {} <{}>", u.id.as_str(), u.email);
+            out!("reactivated {} <{}>", u.id.as_str(), u.email);
         }
         Admin::DeleteUser { org, user } => {
             app.delete_user(&me, &org_id(app, &org)?, &user).await?;
-            println!("deleted {user}");
+            out!("deleted {user}");
         }
         Admin::SetRole { org, user, role } => {
             let role = match role.as_str() {
@@ -336,17 +354,17 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
                 }
             };
             let u = update(app, &org, &user, |c| c.role = Some(role)).await?;
-            println!("{} <{}> is now {:?}", u.id.as_str(), u.email, u.role);
+            out!("{} <{}> is now {:?}", u.id.as_str(), u.email, u.role);
         }
         Admin::ResetPassword { org, user } => {
             let reset = app.reset_password(&me, &org_id(app, &org)?, &user).await?;
-            eprintln!(
+            eout!(
                 "the old password no longer works and their devices are signed out; give them \
                  this code (until {}), to use in the app's sign-in or at https://<this server>{}:",
                 when(reset.expires_at),
                 reset.link
             );
-            println!("{}", reset.code);
+            out!("{}", reset.code);
         }
         Admin::Devices { org, user } => {
             let org = org_id(app, &org)?;
@@ -354,7 +372,7 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
                 .map(|u| app.user_in_org(&org, &u).map(|s| s.id.clone()))
                 .transpose()?;
             for d in app.devices(&org, user.as_ref()).await? {
-                println!(
+                out!(
                     "{} {} ({}) signed in {} {}",
                     d.device.as_str(),
                     d.user.as_str(),
@@ -370,16 +388,16 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
         Admin::RevokeDevice { org, user, device } => {
             app.revoke_device(&me, &org_id(app, &org)?, &user, &device)
                 .await?;
-            println!("signed out {device} of {user}");
+            out!("signed out {device} of {user}");
         }
         Admin::CreateKey { org, name } => {
             let made = app.create_key_by(&me, &org_id(app, &org)?, &name).await?;
-            eprintln!("key id {}; the key is shown once:", made.key.id);
-            println!("{}", made.secret);
+            eout!("key id {}; the key is shown once:", made.key.id);
+            out!("{}", made.secret);
         }
         Admin::Keys { org } => {
             for k in app.keys(&org_id(app, &org)?).await? {
-                println!(
+                out!(
                     "{} \"{}\" created {}{}",
                     k.id,
                     k.name,
@@ -405,12 +423,12 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
             let owner =
                 owner.ok_or_else(|| AppError::not_found(format!("no API key with id {id}")))?;
             app.revoke_key_by(&me, &owner, &id).await?;
-            println!("revoked {id}");
+            out!("revoked {id}");
         }
         Admin::Audit { org, limit } => {
             let page = app.audit(&org_id(app, &org)?, None, None, limit).await?;
             for e in page.entries {
-                println!(
+                out!(
                     "{} {} {} {} {}",
                     when(e.at),
                     e.actor,
@@ -422,12 +440,12 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
         }
         Admin::List => {
             for org in app.orgs() {
-                println!("org {} {}", org.id, org.name);
+                out!("org {} {}", org.id, org.name);
                 for (id, team) in app.teams_of_org(&org.id) {
-                    println!("  team {id} {} ({} members)", team.name, team.members.len());
+                    out!("  team {id} {} ({} members)", team.name, team.members.len());
                 }
                 for u in app.people_of_org(&org.id) {
-                    println!(
+                    out!(
                         "  user {} {} <{}> {:?}{}",
                         u.id.as_str(),
                         u.name,
