@@ -305,7 +305,7 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
                     },
                 )
                 .await?;
-            eout!(
+            eprintln!(
                 "invite {} for {} until {}; give them this code (shown once), to use in the app's \
                  sign-in or at https://<this server>{}:",
                 made.invite.id,
@@ -358,7 +358,7 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
         }
         Admin::ResetPassword { org, user } => {
             let reset = app.reset_password(&me, &org_id(app, &org)?, &user).await?;
-            eout!(
+            eprintln!(
                 "the old password no longer works and their devices are signed out; give them \
                  this code (until {}), to use in the app's sign-in or at https://<this server>{}:",
                 when(reset.expires_at),
@@ -392,7 +392,7 @@ async fn run_admin(app: &App, config: &Config, command: Admin) -> Result<(), App
         }
         Admin::CreateKey { org, name } => {
             let made = app.create_key_by(&me, &org_id(app, &org)?, &name).await?;
-            eout!("key id {}; the key is shown once:", made.key.id);
+            eprintln!("key id {}; the key is shown once:", made.key.id);
             out!("{}", made.secret);
         }
         Admin::Keys { org } => {
