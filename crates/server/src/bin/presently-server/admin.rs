@@ -149,9 +149,7 @@ async fn init(app: &App, config: &Config, first: First) -> Result<(), AppError> 
     out!();
     out!("Next:");
     if cfg!(windows) {
-        out!(
-            "  1. Start the server, if it is not running: `presently-server.exe` with the same"
-        );
+        out!("  1. Start the server, if it is not running: `presently-server.exe` with the same");
         out!("     --database-url. Check {url}/healthz answers ok.");
     } else {
         out!(
