@@ -85,6 +85,8 @@ impl Running {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        // Renewals still queued are stored: a restart finds every lease renewed so far.
+        self.app.store_leases().await;
         self.app.db.close().await;
     }
 }

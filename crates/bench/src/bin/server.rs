@@ -192,6 +192,8 @@ struct Row {
     p99: f64,
     max: f64,
     rss_mib: u64,
+    /// The server's RSS grown by connecting every client (after minus before), per connection.
+    kib_per_connection: f64,
     cpu_pct: f64,
     cpu_ms_per_1000: f64,
     /// Of that, the server's own code (user time): the kernel's share (system time) holds the
@@ -412,13 +414,13 @@ async fn coordinator(args: Args) {
 }
 
 fn print_table(rows: &[Row]) {
-    println!("| target | nodes | rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | server RSS MiB | server CPU % | server CPU ms per 1,000 deliveries | of it user ms | softirq on the server's CPUs ms per 1,000 | PostgreSQL CPU % | NATS CPU % | bench clients CPU % |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| target | nodes | rate (changes/s) | connections | changes/s | deliveries/s | p50 ms | p99 ms | max ms | server RSS MiB | KiB per connection | server CPU % | server CPU ms per 1,000 deliveries | of it user ms | softirq on the server's CPUs ms per 1,000 | PostgreSQL CPU % | NATS CPU % | bench clients CPU % |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} |",
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} |",
             r.target.name(), r.nodes, r.rate, r.held, r.changes, r.deliveries, r.p50, r.p99, r.max,
-            r.rss_mib, r.cpu_pct, r.cpu_ms_per_1000, r.user_ms_per_1000, r.softirq_ms_per_1000, r.pg_pct, r.nats_pct, r.bench_pct,
+            r.rss_mib, r.kib_per_connection, r.cpu_pct, r.cpu_ms_per_1000, r.user_ms_per_1000, r.softirq_ms_per_1000, r.pg_pct, r.nats_pct, r.bench_pct,
         );
     }
 }
@@ -564,6 +566,8 @@ async fn run_target(args: &Args, target: Target, setup: &Setup<'_>) -> Vec<Row> 
         Some(e) => (vec![e.c2s], vec![e.beam]),
         None => nodes.iter().map(|n| (n.addr, n.pid)).unzip(),
     };
+    // What the server holds before any client connects (its people, for Presently).
+    let rss_before: u64 = server_pids.iter().map(|p| rss_kib(*p)).sum();
     // Every target starts from no change sent.
     std::fs::write(sent_map, vec![0u8; args.clients * 8]).expect("sent map");
 
@@ -616,10 +620,12 @@ async fn run_target(args: &Args, target: Target, setup: &Setup<'_>) -> Vec<Row> 
             .unwrap_or(0);
     }
     let rss: u64 = server_pids.iter().map(|p| rss_kib(*p)).sum();
+    let kib_per_connection = rss.saturating_sub(rss_before) as f64 / held.max(1) as f64;
     println!(
-        "connected {held} clients in {:.1} s ({:.0}/s) through {count} worker process(es); server RSS {} MiB ({})",
+        "connected {held} clients in {:.1} s ({:.0}/s) through {count} worker process(es); server RSS {} → {} MiB, {kib_per_connection:.1} KiB per connection ({})",
         t.elapsed().as_secs_f64(),
         held as f64 / t.elapsed().as_secs_f64(),
+        rss_before / 1024,
         rss / 1024,
         server_pids.iter().map(|p| format!("{} MiB", rss_kib(*p) / 1024)).collect::<Vec<_>>().join(" + ")
     );
@@ -698,6 +704,12 @@ async fn run_target(args: &Args, target: Target, setup: &Setup<'_>) -> Vec<Row> 
             p99: pct(0.99),
             max: lat.last().map_or(f64::NAN, |m| *m as f64 / 1000.0),
             rss_mib: pids.iter().map(|p| rss_kib(*p)).sum::<u64>() / 1024,
+            kib_per_connection: pids
+                .iter()
+                .map(|p| rss_kib(*p))
+                .sum::<u64>()
+                .saturating_sub(rss_before) as f64
+                / held.max(1) as f64,
             cpu_pct: cpu_s / wall * 100.0,
             cpu_ms_per_1000: per_1000(cpu_s),
             user_ms_per_1000: per_1000(user_s),
@@ -709,6 +721,12 @@ async fn run_target(args: &Args, target: Target, setup: &Setup<'_>) -> Vec<Row> 
             nats_pct: nats1.saturating_sub(nats0) as f64 / ticks_per_s / wall * 100.0,
             bench_pct: bench1.saturating_sub(bench0) as f64 / ticks_per_s / wall * 100.0,
         };
+        if rate == 0 {
+            println!(
+                "{} holding {held} idle connections (heartbeats only) for {} s: server CPU {:.1} % of a core ({:.1} % user), RSS {} MiB, {:.1} KiB per connection",
+                target.name(), args.seconds, row.cpu_pct, user_s / wall * 100.0, row.rss_mib, row.kib_per_connection
+            );
+        }
         println!(
             "{} at {} changes/s: {:.0} deliveries/s, p99 {:.1} ms, server CPU {:.0} %, {:.1} ms per 1,000 deliveries ({:.1} user); softirq on the server's CPUs {:.1} ms per 1,000",
             target.name(), rate, row.deliveries, row.p99, row.cpu_pct, row.cpu_ms_per_1000, row.user_ms_per_1000, row.softirq_ms_per_1000

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod calendars;
 mod faces;
 pub mod favourites;
+pub mod leases;
 pub mod mail;
 mod notifications;
 mod orgs;
@@ -28,9 +29,10 @@ pub mod webhooks;
 
 pub use accounts::{DeviceAuth, KeyAuth, MAX_DEVICES};
 pub use admin::Actor;
+pub use leases::Beat;
 pub use notifications::{MAX_BODY, MAX_TITLE};
 pub use orgs::{MAX_CUSTOM_STATUSES, MAX_QUIET_WINDOWS};
-pub use registry::{Beat, IDLE_AFTER_RANGE};
+pub use registry::IDLE_AFTER_RANGE;
 
 use crate::broker::{Broker, Event, Frame, Origin};
 use crate::db::{Db, OrgRow, Role, UserRow};
@@ -50,6 +52,8 @@ pub struct App {
     /// The organisations, teams and people this node has loaded.
     roster: roster::Roster,
     timers: mpsc::UnboundedSender<(UserId, Option<Timestamp>)>,
+    /// Lease renewals waiting to be stored together (see [`leases`]).
+    leases: leases::Queued,
     assign_lock: Mutex<()>,
     pub shutdown: watch::Receiver<bool>,
     /// Every `now` the server uses, and every wait on time (timers, timeouts).
@@ -151,9 +155,11 @@ struct SlotState {
     applied: Vec<String>,
     team_view: TeamView,
     self_view: SelfView,
-    /// When the state was last stored: heartbeats renew leases in memory and store them at
-    /// most every half lease (a stored lease is never more than half a lease behind).
+    /// When the state was last stored: heartbeats renew leases in memory, and a renewal is
+    /// stored once the stored lease has half a lease or less left (see [`leases`]).
     stored_at: Timestamp,
+    /// A renewal of this person waits in [`App::leases`].
+    lease_queued: bool,
     last_assigned: Option<i64>,
     /// The version of the stored state this copy is (see [`App::mutate`]).
     version: i64,
@@ -254,6 +260,7 @@ impl App {
             broker,
             roster: roster::Roster::default(),
             timers,
+            leases: leases::Queued::default(),
             assign_lock: Mutex::new(()),
             shutdown,
             clock: clock.clone(),
@@ -334,6 +341,11 @@ impl App {
             clock,
             source,
             timer_rx,
+            app.shutdown.clone(),
+        ));
+        tokio::spawn(leases::store(
+            Arc::downgrade(&app),
+            app.clock.clone(),
             app.shutdown.clone(),
         ));
         tokio::spawn(admin::watch_revisions(
@@ -511,6 +523,7 @@ impl App {
                 person: row.state,
                 applied: row.applied_requests,
                 stored_at: now,
+                lease_queued: false,
                 last_assigned: row.last_assigned,
                 version: row.version,
                 stored_deadline: row.next_deadline,

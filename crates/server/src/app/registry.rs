@@ -15,7 +15,7 @@ use std::sync::Arc;
 const REMEMBERED_REQUESTS: usize = 200;
 
 /// How many times a change is applied again onto what another node stored meanwhile.
-const CONFLICT_RETRIES: usize = 50;
+pub(super) const CONFLICT_RETRIES: usize = 50;
 
 impl App {
     /// Applies a change to one person. With a request id already applied, changes nothing and
@@ -94,7 +94,7 @@ impl App {
 
     /// Reads a person's stored state again (another node stored a newer version), with the
     /// views of it: the node that stored it published those, so they are not published here.
-    async fn reread(
+    pub(super) async fn reread(
         &self,
         user: &UserId,
         st: &mut SlotState,
@@ -195,7 +195,7 @@ impl App {
     }
 
     /// Tells the other nodes what was just stored onto `st` (see [`Event::Stored`]).
-    fn tell_stored(
+    pub(super) fn tell_stored(
         &self,
         user: &UserId,
         st: &SlotState,
@@ -258,7 +258,13 @@ impl App {
         Ok(())
     }
 
-    fn publish_views(&self, slot: &Slot, st: &mut SlotState, rules: &Rules, now: Timestamp) {
+    pub(super) fn publish_views(
+        &self,
+        slot: &Slot,
+        st: &mut SlotState,
+        rules: &Rules,
+        now: Timestamp,
+    ) {
         let team_view = rules.team_view(&st.person, now);
         if team_view != st.team_view {
             // Someone waits to be told this person is Available: they are now.
@@ -336,57 +342,6 @@ impl App {
         .await
     }
 
-    /// A heartbeat: renews the device's lease. False when the device has no live lease (it
-    /// must report first).
-    pub async fn heartbeat(&self, user: &Arc<Slot>, device: &DeviceId) -> Result<Beat, AppError> {
-        let rules = self.rules(&user.org)?;
-        let mut st = user.state.lock().await;
-        for _ in 0..CONFLICT_RETRIES {
-            let now = self.clock.now();
-            let mut person = st.person.clone();
-            if !person.keep_alive(&rules, now, device) {
-                return Ok(if person.knows_device(device) {
-                    Beat::Lapsed
-                } else {
-                    Beat::NotReported
-                });
-            }
-            let deadline = next_wakeup(&person, &rules, now);
-            let half = rules.policy.device_lease.millis() / 2;
-            if now.0 - st.stored_at.0 >= half {
-                let stored = self
-                    .db
-                    .save_state(
-                        user.id.as_str(),
-                        &person,
-                        &st.applied,
-                        deadline.map(|t| t.0),
-                        st.version,
-                    )
-                    .await?;
-                match stored {
-                    Some(v) => {
-                        self.tell_stored(&user.id, &st, v, &person, None, deadline.map(|t| t.0));
-                        st.version = v;
-                        st.stored_deadline = deadline.map(|t| t.0);
-                    }
-                    None => {
-                        self.reread(&user.id, &mut st, &rules).await?;
-                        continue;
-                    }
-                }
-                st.stored_at = now;
-            }
-            st.person = person;
-            self.publish_views(user, &mut st, &rules, now);
-            let _ = self.timers.send((user.id.clone(), deadline));
-            return Ok(Beat::Alive);
-        }
-        Err(AppError::internal(
-            "this person was changed too often elsewhere to renew the device's lease: try again",
-        ))
-    }
-
     pub async fn self_view(&self, user: &Slot) -> SelfView {
         user.state.lock().await.self_view.clone()
     }
@@ -428,7 +383,7 @@ impl App {
 }
 
 /// When to look at a person again: the earliest of a stored deadline and a visible change.
-fn next_wakeup(person: &Person, rules: &Rules, now: Timestamp) -> Option<Timestamp> {
+pub(super) fn next_wakeup(person: &Person, rules: &Rules, now: Timestamp) -> Option<Timestamp> {
     match (
         person.next_deadline(rules, now),
         person.next_change(rules, now),
@@ -602,15 +557,4 @@ impl App {
         }
         Ok(members)
     }
-}
-
-/// What a heartbeat found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Beat {
-    /// The device's lease was live and is renewed.
-    Alive,
-    /// The device reported before, but its lease lapsed: it must report again.
-    Lapsed,
-    /// The device has not reported on this connection's person yet.
-    NotReported,
 }

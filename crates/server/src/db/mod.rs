@@ -33,7 +33,7 @@ pub use favourites::*;
 pub use notifications::NewNotification;
 pub use orgs::OrgRow;
 pub use sso::*;
-pub use users::{role_str, Role, UserRow};
+pub use users::{role_str, Role, StateWrite, UserRow, STATES_PER_STATEMENT};
 pub use webhooks::*;
 
 use sqlx::any::AnyPoolOptions;

@@ -5,6 +5,20 @@ use presence::Person;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+/// How many people one statement of [`Db::save_states`] stores (five parameters each).
+pub const STATES_PER_STATEMENT: usize = 200;
+
+/// One person's state for [`Db::save_states`].
+#[derive(Debug, Clone, Copy)]
+pub struct StateWrite<'a> {
+    pub user: &'a str,
+    pub state: &'a Person,
+    pub applied_requests: &'a [String],
+    pub next_deadline: Option<i64>,
+    /// The version it was read at: stored only if it is still that.
+    pub version: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: String,
@@ -105,6 +119,53 @@ impl Db {
         .execute(&self.pool)
         .await?;
         Ok((done.rows_affected() == 1).then_some(version + 1))
+    }
+
+    /// Stores several people's states at once, each onto the version it names, as
+    /// [`Db::save_state`] does for one: one statement per [`STATES_PER_STATEMENT`] people (so
+    /// one commit, and on SQLite one trip to its thread, for all of them). Returns the people
+    /// stored, with their new version; one whose version moved on meanwhile is left out.
+    pub async fn save_states(
+        &self,
+        writes: &[StateWrite<'_>],
+    ) -> Result<Vec<(String, i64)>, DbError> {
+        let mut stored = Vec::with_capacity(writes.len());
+        for chunk in writes.chunks(STATES_PER_STATEMENT) {
+            // The same text for both databases: a CTE of the rows, UPDATE … FROM, RETURNING.
+            let mut sql = String::from("WITH v (uid, st, ap, dl, ver) AS (VALUES ");
+            for i in 0..chunk.len() {
+                let b = i * 5;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                ));
+            }
+            sql.push_str(
+                ") UPDATE users SET state = v.st, applied_requests = v.ap, next_deadline = v.dl, \
+                 version = version + 1, due_claimed_until = NULL \
+                 FROM v WHERE users.id = v.uid AND users.version = v.ver RETURNING id, version",
+            );
+            let mut query = sqlx::query(&sql);
+            for w in chunk {
+                query = query
+                    .bind(w.user)
+                    .bind(json(w.state))
+                    .bind(json(&w.applied_requests))
+                    .bind(w.next_deadline)
+                    .bind(w.version);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                stored.push((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?));
+            }
+        }
+        Ok(stored)
     }
 
     /// Claims up to `limit` people whose stored deadline is at or before `now` and whom no

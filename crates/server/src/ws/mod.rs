@@ -67,9 +67,10 @@ pub async fn upgrade(
             .into_response()
         }
     };
-    // Small initial buffers (they grow when a frame needs it): tens of thousands of mostly
-    // idle connections must not each hold 128 KiB.
-    ws.read_buffer_size(8 * 1024)
+    // Small buffers (they grow when a frame needs it): tens of thousands of mostly idle
+    // connections must not each hold 128 KiB. A client's frames are small (a hello is about
+    // 300 bytes); the write buffer is given back after a large frame (vendor/README.md).
+    ws.read_buffer_size(2 * 1024)
         .write_buffer_size(8 * 1024)
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
@@ -209,7 +210,7 @@ async fn hello(app: &App, socket: &mut WebSocket) -> Result<Hello, Refused> {
 
 async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Error> {
     // 1. hello, then 2. register before reading the backlog, so nothing falls between the two
-    let registered = match hello(&app, &mut socket).await {
+    let registered = match Box::pin(hello(&app, &mut socket)).await {
         Ok(h) => app
             .hub
             .register(&h.auth.user.id, &h.auth.device)
@@ -257,7 +258,7 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
     match result {
         Ok(End::ClientClosed) if !device_still_connected => {
             // A clean close is a sign-off: the device is gone now, not when its lease lapses.
-            if let Err(e) = app.device_gone(&user, &auth.device).await {
+            if let Err(e) = Box::pin(app.device_gone(&user, &auth.device)).await {
                 tracing::warn!(error = %e, "could not record a closed device");
             }
         }
@@ -289,46 +290,10 @@ async fn serve(
 ) -> Result<End, AppError> {
     let user = &auth.user;
     let send = |m: ServerMessage| Message::Text(encode(&m).into());
-    let cursor = app.notification_cursor(&user.id).await?;
-    let rules = app.rules(&user.org)?;
-    let lease = rules.policy.device_lease.millis().max(1000) as u64;
-    send_within(
-        &*app.clock,
-        socket,
-        send(ServerMessage::Welcome {
-            protocol: PROTOCOL_VERSION,
-            user: user.id.clone(),
-            device: auth.device.clone(),
-            server_time: app.clock.now(),
-            cursor,
-            heartbeat_ms: Some(heartbeat_for(lease)),
-        }),
-    )
-    .await?;
-    send_within(&*app.clock, socket, send(app.team_snapshot(&user.id).await)).await?;
-    send_within(
-        &*app.clock,
-        socket,
-        send(ServerMessage::SelfUpdate {
-            view: app.self_view(user).await,
-        }),
-    )
-    .await?;
-    // Resuming: everything after the cursor; a fresh start: what is neither read nor dismissed.
-    let backlog = app
-        .notifications(&user.id, resume_after, BACKLOG, resume_after.is_some())
-        .await?;
-    let mut sent_upto = resume_after.map_or(0, |s| s.0);
-    for n in backlog {
-        sent_upto = sent_upto.max(n.seq.0);
-        send_within(
-            &*app.clock,
-            socket,
-            send(ServerMessage::Notification { notification: n }),
-        )
-        .await?;
-    }
-
+    // Boxed, as every rarely taken await below: what a connection holds while it waits is only
+    // what the loop needs, not the largest future any branch ever awaits (kilobytes, for each
+    // of tens of thousands of idle connections).
+    let (lease, mut sent_upto) = Box::pin(greet(app, auth, socket, resume_after)).await?;
     let limiter: FrameLimiter = RateLimiter::direct_with_clock(
         Quota::per_second(NonZeroU32::new(RATE_PER_SECOND).expect("non-zero"))
             .allow_burst(NonZeroU32::new(RATE_BURST).expect("non-zero")),
@@ -402,7 +367,7 @@ async fn serve(
                 refused_in_a_row = 0;
                 let reply = match decode_client(text.as_str()) {
                     Err(e) => Some(ServerMessage::Error { request: request_of(text.as_str()), error: e }),
-                    Ok(m) => handler::handle(app, auth, protocol, conn_id, m).await,
+                    Ok(m) => Box::pin(handler::handle(app, auth, protocol, conn_id, m)).await,
                 };
                 if let Some(reply) = reply {
                     // What the request caused for this connection (its own self view) goes out
@@ -420,6 +385,58 @@ async fn serve(
             }
         }
     }
+}
+
+/// The welcome, the team snapshot, the self view and the backlog; returns the device lease in
+/// ms and the newest notification sent.
+async fn greet(
+    app: &Arc<App>,
+    auth: &DeviceAuth,
+    socket: &mut WebSocket,
+    resume_after: Option<NotificationSeq>,
+) -> Result<(u64, u64), AppError> {
+    let user = &auth.user;
+    let send = |m: ServerMessage| Message::Text(encode(&m).into());
+    let cursor = app.notification_cursor(&user.id).await?;
+    let rules = app.rules(&user.org)?;
+    let lease = rules.policy.device_lease.millis().max(1000) as u64;
+    send_within(
+        &*app.clock,
+        socket,
+        send(ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            user: user.id.clone(),
+            device: auth.device.clone(),
+            server_time: app.clock.now(),
+            cursor,
+            heartbeat_ms: Some(heartbeat_for(lease)),
+        }),
+    )
+    .await?;
+    send_within(&*app.clock, socket, send(app.team_snapshot(&user.id).await)).await?;
+    send_within(
+        &*app.clock,
+        socket,
+        send(ServerMessage::SelfUpdate {
+            view: app.self_view(user).await,
+        }),
+    )
+    .await?;
+    // Resuming: everything after the cursor; a fresh start: what is neither read nor dismissed.
+    let backlog = app
+        .notifications(&user.id, resume_after, BACKLOG, resume_after.is_some())
+        .await?;
+    let mut sent_upto = resume_after.map_or(0, |s| s.0);
+    for n in backlog {
+        sent_upto = sent_upto.max(n.seq.0);
+        send_within(
+            &*app.clock,
+            socket,
+            send(ServerMessage::Notification { notification: n }),
+        )
+        .await?;
+    }
+    Ok((lease, sent_upto))
 }
 
 /// Sends one frame the hub queued for this connection. `Some(end)` when the connection must
@@ -454,20 +471,8 @@ async fn forward(
                 frame
             }
             Some(Outgoing::Resync) => {
-                // Everything after what was sent (a fresh start that sent nothing: the unread).
-                let missed = app
-                    .notifications(
-                        user,
-                        Some(NotificationSeq(*sent_upto)),
-                        BACKLOG,
-                        *sent_upto > 0,
-                    )
-                    .await?;
-                for n in missed {
-                    *sent_upto = (*sent_upto).max(n.seq.0);
-                    let m = ServerMessage::Notification { notification: n };
-                    send_within(clock, socket, Message::Text(encode(&m).into())).await?;
-                }
+                // Rare, and a query: boxed, so the connection does not hold its future's room.
+                Box::pin(resync(app, user, socket, sent_upto)).await?;
                 return Ok(None);
             }
             Some(Outgoing::Close(f, reason)) => {
@@ -486,6 +491,29 @@ async fn forward(
         };
     send_within(clock, socket, Message::Text(frame.text())).await?;
     Ok(None)
+}
+
+/// Sends everything after what was sent (a fresh start that sent nothing: the unread).
+async fn resync(
+    app: &App,
+    user: &presence::UserId,
+    socket: &mut WebSocket,
+    sent_upto: &mut u64,
+) -> Result<(), AppError> {
+    let missed = app
+        .notifications(
+            user,
+            Some(NotificationSeq(*sent_upto)),
+            BACKLOG,
+            *sent_upto > 0,
+        )
+        .await?;
+    for n in missed {
+        *sent_upto = (*sent_upto).max(n.seq.0);
+        let m = ServerMessage::Notification { notification: n };
+        send_within(&*app.clock, socket, Message::Text(encode(&m).into())).await?;
+    }
+    Ok(())
 }
 
 /// Writes a frame, or gives up after [`SEND_TIMEOUT`]: the connection then ends and its memory

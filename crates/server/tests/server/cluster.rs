@@ -856,3 +856,101 @@ async fn three_node_processes_share_presence_notifications_and_concurrent_change
     drop(nodes);
     db.drop_db().await;
 }
+
+/// A `presently-server` process on its own (no cluster) on `url`.
+async fn single_process(url: &str) -> Process {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_presently-server"))
+        .args(["--database-url", url, "--listen", &addr.to_string()])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("presently-server starts");
+    let node = Process { child, addr };
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = http.get(format!("http://{addr}/healthz")).send().await {
+            if r.status().is_success() {
+                return node;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the server on {addr} never became healthy");
+}
+
+/// kill -9 while people only heartbeat, longer than a lease after they reported: what keeps
+/// them online in the database is the renewals stored together in the background. The server
+/// started again on the same database shows them online to the first teammate who connects,
+/// before they are back themselves: no one who was connected flaps Offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_while_people_only_heartbeat_shows_none_of_them_offline_after() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(db) = TestDb::new(backend).await else {
+            continue;
+        };
+        // Long enough that renewals are queued and stored together (more than two flushes
+        // left when they fall due), short enough for a test.
+        let lease = presence::Span::seconds(12);
+        let org = Org::make(
+            &db.url,
+            "Crash",
+            &["bea@c.test", "cal@c.test", "dan@c.test"],
+        )
+        .await;
+        org.setup
+            .update_org(&Actor::system(), "test", String::new(), &org.id, |o| {
+                o.policy.device_lease = lease;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let (bea, cal, dan) = (
+            org.people[0].clone(),
+            org.people[1].clone(),
+            org.people[2].clone(),
+        );
+        let node = single_process(&db.url).await;
+        let mut tasks = Vec::new();
+        for user in [&bea, &cal] {
+            let mut c = org.connect(node.addr, user, "desk").await;
+            c.report(DeviceActivity::Active, false).await;
+            tasks.push(keep_alive(c).1);
+        }
+        // A lease and a quarter: the leases their reports stored have lapsed by now.
+        tokio::time::sleep(std::time::Duration::from_millis(
+            lease.millis() as u64 * 5 / 4,
+        ))
+        .await;
+        for t in &tasks {
+            t.abort();
+        }
+        let mut node = node;
+        node.child.kill().expect("SIGKILL");
+        node.child.wait().unwrap();
+        let node = single_process(&db.url).await;
+        // The snapshot a client is sent first (Client::connect reads it).
+        let members = org.connect(node.addr, &dan, "desk").await.members;
+        for user in [&bea, &cal] {
+            let m = members
+                .iter()
+                .find(|m| &m.user == user)
+                .expect("a teammate");
+            assert_eq!(
+                m.view.status.status,
+                StatusId::AVAILABLE,
+                "{backend:?}: {} was connected when the server was killed and is shown {:?}",
+                user.as_str(),
+                m.view.status.status
+            );
+        }
+        drop(node);
+        db.drop_db().await;
+    }
+}

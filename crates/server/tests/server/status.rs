@@ -22,6 +22,8 @@ on_both_databases!(
     out_of_office_reaches_teammates_holds_notifications_and_outlasts_the_devices,
     why_lists_each_of_the_persons_devices,
     devices_keep_their_name_and_platform_and_teammates_see_only_the_kind,
+    lease_renewals_are_stored_together_within_a_flush_and_when_the_server_stops,
+    several_states_stored_in_one_statement_each_only_onto_its_own_version,
 );
 
 /// `PUT /me/preferences`: the status and the answer.
@@ -941,5 +943,108 @@ async fn devices_keep_their_name_and_platform_and_teammates_see_only_the_kind(b:
     f.restart().await;
     let (_, why) = f.get("/me/explain", &phone_token).await;
     assert!(why.to_string().contains("Work laptop"), "{why}");
+    f.finish().await;
+}
+
+/// The lease of `device` as stored in the database.
+async fn stored_lease(f: &Fixture, user: &presence::UserId, device: &str) -> presence::Timestamp {
+    let (person, ..) = f.app().db.user_state(user.as_str()).await.unwrap().unwrap();
+    person.devices()[&presence::DeviceId::parse(device).unwrap()].lease_until
+}
+
+async fn lease_renewals_are_stored_together_within_a_flush_and_when_the_server_stops(b: Backend) {
+    let Some(mut f) = Fixture::start(b).await else {
+        return;
+    };
+    let lease = Span::seconds(90); // the default
+    let mut bea = f.online(&f.bea, "desk").await;
+    bea.barrier().await;
+    let t = f.clock.now();
+    assert_eq!(stored_lease(&f, &f.bea, "desk").await, t.plus(lease));
+    // The flusher wakes every second of the clock: let it wake just before, so the heartbeat
+    // below falls between two of its flushes.
+    let settle = |at: presence::Timestamp| {
+        f.clock.set(at);
+        tokio::time::sleep(Duration::from_millis(300))
+    };
+    settle(t.plus(Span(49_500))).await;
+    // Half a lease on: the renewal is due for storing, and queued.
+    f.clock.set(t.plus(Span::seconds(50)));
+    bea.send(&ClientMessage::Heartbeat).await;
+    bea.until("heartbeat ack", |m| {
+        matches!(m, ServerMessage::HeartbeatAck { .. })
+    })
+    .await;
+    assert_eq!(
+        stored_lease(&f, &f.bea, "desk").await,
+        t.plus(lease),
+        "queued, not stored by the heartbeat itself"
+    );
+    // The next flush stores it (with every other one queued, in one statement).
+    f.clock.set(t.plus(Span::seconds(51)));
+    let renewed = t.plus(Span::seconds(50)).plus(lease);
+    let mut stored = stored_lease(&f, &f.bea, "desk").await;
+    for _ in 0..100 {
+        if stored == renewed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stored = stored_lease(&f, &f.bea, "desk").await;
+    }
+    assert_eq!(stored, renewed, "stored within a flush");
+    // Queued again, and the server stops before the next flush: stopping stores it.
+    settle(t.plus(Span(99_500))).await;
+    f.clock.set(t.plus(Span::seconds(100)));
+    bea.send(&ClientMessage::Heartbeat).await;
+    bea.until("heartbeat ack", |m| {
+        matches!(m, ServerMessage::HeartbeatAck { .. })
+    })
+    .await;
+    drop(bea);
+    f.restart().await;
+    assert_eq!(
+        stored_lease(&f, &f.bea, "desk").await,
+        t.plus(Span::seconds(100)).plus(lease),
+        "stored when the server stopped"
+    );
+    f.finish().await;
+}
+
+async fn several_states_stored_in_one_statement_each_only_onto_its_own_version(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let db = &f.app().db;
+    let (bea, bea_applied, bea_version, _) = db.user_state(f.bea.as_str()).await.unwrap().unwrap();
+    let (cal, cal_applied, cal_version, _) = db.user_state(f.cal.as_str()).await.unwrap().unwrap();
+    let mut bea_applied_now = bea_applied.clone();
+    bea_applied_now.push("r-1".into());
+    let writes = [
+        presently_server::db::StateWrite {
+            user: f.bea.as_str(),
+            state: &bea,
+            applied_requests: &bea_applied_now,
+            next_deadline: Some(42),
+            version: bea_version,
+        },
+        // Read before another write: left out.
+        presently_server::db::StateWrite {
+            user: f.cal.as_str(),
+            state: &cal,
+            applied_requests: &cal_applied,
+            next_deadline: None,
+            version: cal_version - 1,
+        },
+    ];
+    let stored = db.save_states(&writes).await.unwrap();
+    assert_eq!(stored, vec![(f.bea.as_str().to_string(), bea_version + 1)]);
+    let (bea_stored, applied, version, deadline) =
+        db.user_state(f.bea.as_str()).await.unwrap().unwrap();
+    assert_eq!(
+        (bea_stored, applied, version, deadline),
+        (bea, bea_applied_now, bea_version + 1, Some(42))
+    );
+    let (.., version, _) = db.user_state(f.cal.as_str()).await.unwrap().unwrap();
+    assert_eq!(version, cal_version, "cal untouched");
     f.finish().await;
 }
