@@ -13,7 +13,7 @@ use super::{App, Slot};
 use crate::db::StateWrite;
 use crate::error::AppError;
 use clock::SharedClock;
-use presence::{DeviceId, Person, Timestamp};
+use presence::DeviceId;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,17 +44,6 @@ impl Queued {
     fn take(&self) -> Vec<(Arc<Slot>, DeviceId)> {
         std::mem::take(&mut *self.0.lock().expect("lease queue"))
     }
-}
-
-/// One queued renewal as it is written: the person as of `at`, onto `version`.
-struct Renewal {
-    slot: Arc<Slot>,
-    device: DeviceId,
-    person: Person,
-    applied: Vec<String>,
-    deadline: Option<i64>,
-    version: i64,
-    at: Timestamp,
 }
 
 impl App {
@@ -138,17 +127,23 @@ impl App {
         ))
     }
 
-    /// Writes every queued renewal, in one statement per few hundred people. One that another
-    /// node (or a change here) stored meanwhile is renewed and stored on its own, as a heartbeat
-    /// did before queues. Returns how many were written together.
+    /// Writes every queued renewal, in one statement per few hundred people. Each person's lock
+    /// is held from the copy to the write, so nothing on this node changes them in between; one
+    /// busy at that moment waits for the next flush. One that another node stored meanwhile is
+    /// renewed and stored on its own, as a heartbeat did before queues. Returns how many were
+    /// written together.
     pub async fn store_leases(&self) -> usize {
         let queued = self.leases.take();
         if queued.is_empty() {
             return 0;
         }
-        let mut batch = Vec::with_capacity(queued.len());
+        let mut held = Vec::with_capacity(queued.len());
         for (slot, device) in queued {
-            let mut st = slot.state.lock().await;
+            let Ok(mut st) = slot.state.clone().try_lock_owned() else {
+                // Busy (a change or a heartbeat): still queued, for the next flush.
+                self.leases.push(slot, device);
+                continue;
+            };
             st.lease_queued = false;
             let Ok(rules) = self.rules(&slot.org) else {
                 continue;
@@ -158,62 +153,51 @@ impl App {
             if now.0 - st.stored_at.0 < rules.policy.device_lease.millis() / 2 {
                 continue;
             }
-            batch.push(Renewal {
-                device,
-                person: st.person.clone(),
-                applied: st.applied.clone(),
-                deadline: next_wakeup(&st.person, &rules, now).map(|t| t.0),
-                version: st.version,
-                at: now,
-                slot: slot.clone(),
-            });
+            let deadline = next_wakeup(&st.person, &rules, now).map(|t| t.0);
+            held.push((slot, device, st, deadline, now));
         }
-        let writes: Vec<StateWrite<'_>> = batch
+        let writes: Vec<StateWrite<'_>> = held
             .iter()
-            .map(|r| StateWrite {
-                user: r.slot.id.as_str(),
-                state: &r.person,
-                applied_requests: &r.applied,
-                next_deadline: r.deadline,
-                version: r.version,
+            .map(|(slot, _, st, deadline, _)| StateWrite {
+                user: slot.id.as_str(),
+                state: &st.person,
+                applied_requests: &st.applied,
+                next_deadline: *deadline,
+                version: st.version,
             })
             .collect();
-        let stored: HashMap<String, i64> = match self.db.save_states(&writes).await {
+        let result = self.db.save_states(&writes).await;
+        drop(writes);
+        let stored: HashMap<String, i64> = match result {
             Ok(s) => s.into_iter().collect(),
             Err(e) => {
                 // Kept for the next flush: the stored leases still have most of their time.
-                tracing::warn!(error = %e, people = batch.len(), "could not store lease renewals; trying again in {} ms", FLUSH.as_millis());
-                for r in batch {
-                    let mut st = r.slot.state.lock().await;
-                    if !st.lease_queued {
-                        st.lease_queued = true;
-                        self.leases.push(r.slot.clone(), r.device);
-                    }
+                tracing::warn!(error = %e, people = held.len(), "could not store lease renewals; trying again in {} ms", FLUSH.as_millis());
+                for (slot, device, mut st, ..) in held {
+                    st.lease_queued = true;
+                    self.leases.push(slot, device);
                 }
                 return 0;
             }
         };
-        let written = stored.len();
-        for r in batch {
-            let mut st = r.slot.state.lock().await;
-            match stored.get(r.slot.id.as_str()) {
-                Some(&v) if st.version == r.version => {
-                    self.tell_stored(&r.slot.id, &st, v, &r.person, None, r.deadline);
+        let mut elsewhere = Vec::new();
+        for (slot, device, mut st, deadline, at) in held {
+            match stored.get(slot.id.as_str()) {
+                Some(&v) => {
+                    self.tell_stored(&slot.id, &st, v, &st.person, None, deadline);
                     st.version = v;
-                    st.stored_at = r.at;
-                    st.stored_deadline = r.deadline;
+                    st.stored_at = at;
+                    st.stored_deadline = deadline;
                 }
-                // Stored, and a change here stored the person again since: nothing left to do.
-                Some(_) => {}
-                None => {
-                    drop(st);
-                    if let Err(e) = self.renew(&r.slot, &r.device, false).await {
-                        tracing::warn!(user = %r.slot.id, error = %e, "could not store a lease renewal");
-                    }
-                }
+                None => elsewhere.push((slot, device)),
             }
         }
-        written
+        for (slot, device) in elsewhere {
+            if let Err(e) = self.renew(&slot, &device, false).await {
+                tracing::warn!(user = %slot.id, error = %e, "could not store a lease renewal");
+            }
+        }
+        stored.len()
     }
 }
 
