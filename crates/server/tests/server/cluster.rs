@@ -190,16 +190,25 @@ async fn process(url: &str) -> Process {
 
 /// A node on `nats`.
 async fn process_on(url: &str, nats: &str) -> Process {
+    server_process(url, Some(nats)).await
+}
+
+/// A `presently-server` process on `url`, a node of the cluster on `cluster` when given.
+async fn server_process(url: &str, cluster: Option<&str>) -> Process {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_presently-server"))
-        .args(["--database-url", url, "--listen", &addr.to_string()])
-        .args(["--cluster", nats])
-        .env("PRESENTLY_CLUSTER_SECRET", CLUSTER_SECRET)
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_presently-server"));
+    command.args(["--database-url", url, "--listen", &addr.to_string()]);
+    if let Some(nats) = cluster {
+        command
+            .args(["--cluster", nats])
+            .env("PRESENTLY_CLUSTER_SECRET", CLUSTER_SECRET);
+    }
+    let child = command
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -859,30 +868,7 @@ async fn three_node_processes_share_presence_notifications_and_concurrent_change
 
 /// A `presently-server` process on its own (no cluster) on `url`.
 async fn single_process(url: &str) -> Process {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_presently-server"))
-        .args(["--database-url", url, "--listen", &addr.to_string()])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("presently-server starts");
-    let node = Process { child, addr };
-    let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if let Ok(r) = http.get(format!("http://{addr}/healthz")).send().await {
-            if r.status().is_success() {
-                return node;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the server on {addr} never became healthy");
+    server_process(url, None).await
 }
 
 /// kill -9 while people only heartbeat, longer than a lease after they reported: what keeps
