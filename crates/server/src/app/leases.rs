@@ -21,6 +21,11 @@ use std::time::Duration;
 /// How often queued renewals are written: the most a queued renewal waits.
 pub const FLUSH: Duration = Duration::from_secs(1);
 
+/// People written in one statement of a flush, their locks held only while it runs: a change
+/// to one of them waits for one short statement, not for the whole flush (on PostgreSQL, 300
+/// renewals in 200-row statements held people for about 150 ms, the p99 of every change).
+pub const FLUSH_BATCH: usize = 50;
+
 /// What a heartbeat found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Beat {
@@ -127,16 +132,35 @@ impl App {
         ))
     }
 
-    /// Writes every queued renewal, in one statement per few hundred people. Each person's lock
-    /// is held from the copy to the write, so nothing on this node changes them in between; one
-    /// busy at that moment waits for the next flush. One that another node stored meanwhile is
-    /// renewed and stored on its own, as a heartbeat did before queues. Returns how many were
-    /// written together.
+    /// Writes every queued renewal, in one statement per [`FLUSH_BATCH`] people. Each person's
+    /// lock is held from the copy to the write of their batch, so nothing on this node changes
+    /// them in between; one busy at that moment waits for the next flush. One that another node
+    /// stored meanwhile is renewed and stored on its own, as a heartbeat did before queues.
+    /// Returns how many were written together.
     pub async fn store_leases(&self) -> usize {
-        let queued = self.leases.take();
-        if queued.is_empty() {
-            return 0;
+        let mut queued = self.leases.take().into_iter();
+        let mut written = 0;
+        loop {
+            let batch: Vec<_> = queued.by_ref().take(FLUSH_BATCH).collect();
+            if batch.is_empty() {
+                return written;
+            }
+            match self.store_batch(batch).await {
+                Some(n) => written += n,
+                None => {
+                    // The database refused: the rest waits for the next flush too.
+                    for (slot, device) in queued {
+                        self.leases.push(slot, device);
+                    }
+                    return written;
+                }
+            }
         }
+    }
+
+    /// One batch of [`store_leases`]: how many were written, or None when the write failed
+    /// (all of them queued again).
+    async fn store_batch(&self, queued: Vec<(Arc<Slot>, DeviceId)>) -> Option<usize> {
         let mut held = Vec::with_capacity(queued.len());
         for (slot, device) in queued {
             let Ok(mut st) = slot.state.clone().try_lock_owned() else {
@@ -177,7 +201,7 @@ impl App {
                     st.lease_queued = true;
                     self.leases.push(slot, device);
                 }
-                return 0;
+                return None;
             }
         };
         let mut elsewhere = Vec::new();
@@ -197,7 +221,7 @@ impl App {
                 tracing::warn!(user = %slot.id, error = %e, "could not store a lease renewal");
             }
         }
-        stored.len()
+        Some(stored.len())
     }
 }
 

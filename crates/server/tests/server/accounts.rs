@@ -819,6 +819,8 @@ async fn the_directory_finds_everyone_in_the_organisation_as_teammates_see_them(
     assert_eq!(core["people"][0]["teams"][0]["name"], "Core");
     // By what people are shown as; Invisible is Offline here as everywhere.
     let mut bea = f.online(&f.bea, "laptop").await;
+    // Her report is applied before her heartbeat is answered: only then ask over HTTP.
+    bea.barrier().await;
     let (_, available) = f.get("/directory?family=available", &dan).await;
     assert_eq!(names(&available), ["bea@one.test"]);
     bea.request(|request| protocol::ClientMessage::Change {

@@ -24,6 +24,7 @@ on_both_databases!(
     devices_keep_their_name_and_platform_and_teammates_see_only_the_kind,
     lease_renewals_are_stored_together_within_a_flush_and_when_the_server_stops,
     several_states_stored_in_one_statement_each_only_onto_its_own_version,
+    more_renewals_than_a_batch_are_all_stored_in_one_flush,
 );
 
 /// `PUT /me/preferences`: the status and the answer.
@@ -1007,6 +1008,57 @@ async fn lease_renewals_are_stored_together_within_a_flush_and_when_the_server_s
         t.plus(Span::seconds(100)).plus(lease),
         "stored when the server stopped"
     );
+    f.finish().await;
+}
+
+/// A flush writes its people in batches of `FLUSH_BATCH`, each holding only its own people's
+/// locks: with more queued than a batch, every one is still stored by the one flush.
+async fn more_renewals_than_a_batch_are_all_stored_in_one_flush(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let lease = Span::seconds(90);
+    let count = 2 * presently_server::app::leases::FLUSH_BATCH + 1;
+    let mut people = Vec::with_capacity(count);
+    for i in 0..count {
+        let email = format!("p{i}@one.test");
+        let user = f
+            .app()
+            .create_user(
+                &f.org,
+                &email,
+                &email,
+                PASSWORD,
+                presently_server::db::Role::Member,
+                "Europe/London",
+                std::slice::from_ref(&f.team),
+            )
+            .await
+            .expect("user");
+        let mut c = f.online(&user, "desk").await;
+        c.barrier().await;
+        people.push((user, c));
+    }
+    let t = f.clock.now();
+    // Every heartbeat at half a lease queues its renewal (none stored by the heartbeat).
+    f.clock.set(t.plus(Span::seconds(50)));
+    for (_, c) in people.iter_mut() {
+        c.send(&ClientMessage::Heartbeat).await;
+        c.until("heartbeat ack", |m| {
+            matches!(m, ServerMessage::HeartbeatAck { .. })
+        })
+        .await;
+    }
+    // The flusher woke when the clock moved and may have taken some already; this flush takes
+    // the rest, in three batches or fewer.
+    f.app().store_leases().await;
+    for (user, _) in &people {
+        assert_eq!(
+            stored_lease(&f, user, "desk").await,
+            t.plus(Span::seconds(50)).plus(lease),
+            "{user:?}"
+        );
+    }
     f.finish().await;
 }
 
