@@ -485,11 +485,7 @@ async fn a_negative_idle_time_is_refused_and_changes_nothing(b: Backend) {
         return;
     };
     let mut desk = f.online(&f.bea, "desk").await;
-    desk.send(&ClientMessage::Heartbeat).await;
-    desk.until("heartbeat ack", |m| {
-        matches!(m, ServerMessage::HeartbeatAck { .. })
-    })
-    .await;
+    desk.heartbeat().await;
     let slot = f.app().slot(&f.bea).unwrap();
     let before = f.app().person(&slot).await;
     desk.send(&ClientMessage::DeviceReport {

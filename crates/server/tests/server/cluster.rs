@@ -273,6 +273,19 @@ impl Org {
         }
     }
 
+    /// Like [`Org::make`], with the organisation's device lease set to `lease`.
+    async fn with_lease(url: &str, name: &str, emails: &[&str], lease: presence::Span) -> Org {
+        let org = Org::make(url, name, emails).await;
+        org.setup
+            .update_org(&Actor::system(), "test", String::new(), &org.id, |o| {
+                o.policy.device_lease = lease;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        org
+    }
+
     /// A device token for `user` (the future borrows only the organisation).
     fn token(
         &self,
@@ -337,19 +350,13 @@ async fn a_killed_node_leaves_its_people_offline_within_the_lease_and_no_one_els
     };
     // The organisation, made on the database before the nodes start, with a short lease.
     let lease = presence::Span::seconds(4);
-    let org = Org::make(
+    let org = Org::with_lease(
         &db.url,
         "Three nodes",
         &["bea@k.test", "cal@k.test", "dan@k.test"],
+        lease,
     )
     .await;
-    org.setup
-        .update_org(&Actor::system(), "test", String::new(), &org.id, |o| {
-            o.policy.device_lease = lease;
-            Ok(())
-        })
-        .await
-        .unwrap();
     let (bea, cal, dan) = (
         org.people[0].clone(),
         org.people[1].clone(),
@@ -884,19 +891,13 @@ async fn a_server_killed_while_people_only_heartbeat_shows_none_of_them_offline_
         // Long enough that renewals are queued and stored together (more than two flushes
         // left when they fall due), short enough for a test.
         let lease = presence::Span::seconds(12);
-        let org = Org::make(
+        let org = Org::with_lease(
             &db.url,
             "Crash",
             &["bea@c.test", "cal@c.test", "dan@c.test"],
+            lease,
         )
         .await;
-        org.setup
-            .update_org(&Actor::system(), "test", String::new(), &org.id, |o| {
-                o.policy.device_lease = lease;
-                Ok(())
-            })
-            .await
-            .unwrap();
         let (bea, cal, dan) = (
             org.people[0].clone(),
             org.people[1].clone(),

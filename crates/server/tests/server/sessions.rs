@@ -248,11 +248,7 @@ async fn bad_frames_get_typed_errors_keep_the_connection_and_change_nothing(b: B
         assert!(!error.message.is_empty());
     }
     // Still connected and still served.
-    bea.send(&ClientMessage::Heartbeat).await;
-    bea.until("heartbeat ack", |m| {
-        matches!(m, ServerMessage::HeartbeatAck { .. })
-    })
-    .await;
+    bea.heartbeat().await;
     let after = f.app().person(&slot).await;
     assert_eq!(after.claims(), before.claims(), "nothing stored changed");
     // A frame beyond the WebSocket layer's limit ends the connection, not the server. The server
@@ -261,12 +257,7 @@ async fn bad_frames_get_typed_errors_keep_the_connection_and_change_nothing(b: B
     let cut = bea.try_send_raw("z".repeat(2 * 1024 * 1024)).await.is_err();
     assert!(cut || bea.closed().await);
     let mut again = f.online(&f.bea, "desk").await;
-    again.send(&ClientMessage::Heartbeat).await;
-    again
-        .until("heartbeat ack", |m| {
-            matches!(m, ServerMessage::HeartbeatAck { .. })
-        })
-        .await;
+    again.heartbeat().await;
     f.finish().await;
 }
 

@@ -75,11 +75,7 @@ async fn a_status_change_reaches_teammates_once_and_no_one_else(b: Backend) {
         .await;
 
     // A heartbeat changes nothing others see: no delta.
-    bea.send(&ClientMessage::Heartbeat).await;
-    bea.until("heartbeat ack", |m| {
-        matches!(m, ServerMessage::HeartbeatAck { .. })
-    })
-    .await;
+    bea.heartbeat().await;
     cal.none("delta after a heartbeat", any_delta).await;
     // Not in bea's team, not in her organisation: nothing at all.
     dan.none(
@@ -216,11 +212,7 @@ async fn message_pause_and_clear_are_acknowledged_and_reach_the_other_devices(b:
         at = at.plus(Span::seconds(45));
         f.clock.set(at);
         for c in [&mut desk, &mut laptop, &mut cal] {
-            c.send(&ClientMessage::Heartbeat).await;
-            c.until("heartbeat ack", |m| {
-                matches!(m, ServerMessage::HeartbeatAck { .. })
-            })
-            .await;
+            c.heartbeat().await;
         }
     }
     f.clock.set(clears_at.minus(Span(1)));
@@ -340,11 +332,7 @@ async fn several_devices_merge_and_a_silent_device_is_dropped(b: Backend) {
     std::mem::forget(laptop);
     // Cal heartbeats (the lease is short for everyone here) and stays.
     f.clock.set(t.plus(Span::seconds(1)));
-    cal.send(&ClientMessage::Heartbeat).await;
-    cal.until("heartbeat ack", |m| {
-        matches!(m, ServerMessage::HeartbeatAck { .. })
-    })
-    .await;
+    cal.heartbeat().await;
     let bea = f.bea.clone();
     let offline = delta_for(&bea, StatusId::OFFLINE);
     f.clock.set(t.plus(Span(1999)));
@@ -389,11 +377,7 @@ async fn stale_and_replayed_device_reports_change_nothing(b: Backend) {
     };
     bea.send(&ClientMessage::DeviceReport { report: stale })
         .await;
-    bea.send(&ClientMessage::Heartbeat).await;
-    bea.until("heartbeat ack", |m| {
-        matches!(m, ServerMessage::HeartbeatAck { .. })
-    })
-    .await;
+    bea.heartbeat().await;
     cal.none("a delta from a stale report", any_delta).await;
     let after = f.app().person(&slot).await;
     assert_eq!(
@@ -971,11 +955,7 @@ async fn lease_renewals_are_stored_together_within_a_flush_and_when_the_server_s
     settle(t.plus(Span(49_500))).await;
     // Half a lease on: the renewal is due for storing, and queued.
     f.clock.set(t.plus(Span::seconds(50)));
-    bea.send(&ClientMessage::Heartbeat).await;
-    bea.until("heartbeat ack", |m| {
-        matches!(m, ServerMessage::HeartbeatAck { .. })
-    })
-    .await;
+    bea.heartbeat().await;
     assert_eq!(
         stored_lease(&f, &f.bea, "desk").await,
         t.plus(lease),
@@ -996,11 +976,7 @@ async fn lease_renewals_are_stored_together_within_a_flush_and_when_the_server_s
     // Queued again, and the server stops before the next flush: stopping stores it.
     settle(t.plus(Span(99_500))).await;
     f.clock.set(t.plus(Span::seconds(100)));
-    bea.send(&ClientMessage::Heartbeat).await;
-    bea.until("heartbeat ack", |m| {
-        matches!(m, ServerMessage::HeartbeatAck { .. })
-    })
-    .await;
+    bea.heartbeat().await;
     drop(bea);
     f.restart().await;
     assert_eq!(
@@ -1021,20 +997,7 @@ async fn more_renewals_than_a_batch_are_all_stored_in_one_flush(b: Backend) {
     let count = 2 * presently_server::app::leases::FLUSH_BATCH + 1;
     let mut people = Vec::with_capacity(count);
     for i in 0..count {
-        let email = format!("p{i}@one.test");
-        let user = f
-            .app()
-            .create_user(
-                &f.org,
-                &email,
-                &email,
-                PASSWORD,
-                presently_server::db::Role::Member,
-                "Europe/London",
-                std::slice::from_ref(&f.team),
-            )
-            .await
-            .expect("user");
+        let user = f.member(&format!("p{i}@one.test")).await;
         let mut c = f.online(&user, "desk").await;
         c.barrier().await;
         people.push((user, c));
@@ -1043,11 +1006,7 @@ async fn more_renewals_than_a_batch_are_all_stored_in_one_flush(b: Backend) {
     // Every heartbeat at half a lease queues its renewal (none stored by the heartbeat).
     f.clock.set(t.plus(Span::seconds(50)));
     for (_, c) in people.iter_mut() {
-        c.send(&ClientMessage::Heartbeat).await;
-        c.until("heartbeat ack", |m| {
-            matches!(m, ServerMessage::HeartbeatAck { .. })
-        })
-        .await;
+        c.heartbeat().await;
     }
     // The flusher woke when the clock moved and may have taken some already; this flush takes
     // the rest, in three batches or fewer.

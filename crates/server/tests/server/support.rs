@@ -199,6 +199,22 @@ impl Fixture {
             .expect("token")
     }
 
+    /// Another member of org one's Core team.
+    pub async fn member(&self, email: &str) -> UserId {
+        self.app()
+            .create_user(
+                &self.org,
+                email,
+                email,
+                PASSWORD,
+                Role::Member,
+                "UTC",
+                std::slice::from_ref(&self.team),
+            )
+            .await
+            .expect("user")
+    }
+
     /// Connects a device (hello, welcome, snapshot, self view) and reports it active.
     pub async fn online(&self, user: &UserId, device: &str) -> Client {
         let token = self.token(user, device).await;
@@ -533,6 +549,15 @@ impl Client {
                 None => panic!("waited 10 s for {what}: it never came"),
             }
         }
+    }
+
+    /// Sends a heartbeat and waits for its ack, skipping what comes before it.
+    pub async fn heartbeat(&mut self) {
+        self.send(&ClientMessage::Heartbeat).await;
+        self.until("heartbeat ack", |m| {
+            matches!(m, ServerMessage::HeartbeatAck { .. })
+        })
+        .await;
     }
 
     /// Sends a heartbeat and reads up to its answer, returning what came before it. A connection

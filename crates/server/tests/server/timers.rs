@@ -9,7 +9,6 @@ use clock::Clock;
 use presence::{Change, ClearAfter, MessageText, SelfView, Span, UserId};
 use presently_server::app::timers::CLAIM;
 use presently_server::broker::Event;
-use presently_server::db::Role;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,21 +67,7 @@ async fn each_timer_fires_once_in_the_cluster_while_nodes_come_and_go() {
     };
     let mut people = Vec::new();
     for i in 0..PEOPLE {
-        let email = format!("p{i}@one.test");
-        let id = f
-            .app()
-            .create_user(
-                &f.org,
-                &email,
-                &email,
-                PASSWORD,
-                Role::Member,
-                "UTC",
-                std::slice::from_ref(&f.team),
-            )
-            .await
-            .unwrap();
-        people.push(id);
+        people.push(f.member(&format!("p{i}@one.test")).await);
     }
     let (_node_b_broker, node_b) = f.another_node().await;
 
