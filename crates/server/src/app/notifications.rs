@@ -162,11 +162,20 @@ impl App {
         Ok(changed)
     }
 
-    /// The newest notification sequence of a user (the cursor a welcome carries).
-    pub async fn notification_cursor(&self, user: &UserId) -> Result<NotificationSeq, AppError> {
-        Ok(NotificationSeq(
-            self.db.notification_cursor(user.as_str()).await?,
-        ))
+    /// What a hello sends from storage, read in one statement: the user's newest notification
+    /// sequence (the welcome's cursor) and the backlog, as [`App::notifications`] reads it.
+    pub async fn cursor_and_backlog(
+        &self,
+        user: &UserId,
+        after: Option<NotificationSeq>,
+        limit: u32,
+        all: bool,
+    ) -> Result<(NotificationSeq, Vec<Notification>), AppError> {
+        let (cursor, backlog) = self
+            .db
+            .notification_cursor_and_backlog(user.as_str(), after.map_or(0, |s| s.0), limit, all)
+            .await?;
+        Ok((NotificationSeq(cursor), backlog))
     }
 
     /// Notifications after `after`, oldest first, at most `limit`: every one when `all`, else

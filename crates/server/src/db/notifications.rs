@@ -129,13 +129,46 @@ impl Db {
         Ok(n as u64)
     }
 
-    pub async fn notification_cursor(&self, user_id: &str) -> Result<u64, DbError> {
-        let n: i64 = sqlx::query("SELECT notification_seq FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await?
-            .get(0);
-        Ok(n as u64)
+    /// What a hello needs in one round trip: the user's newest sequence (the welcome's cursor)
+    /// and the notifications after `after`, as [`Db::notifications`] reads them. One statement
+    /// where there were two, and both answers come from the same snapshot.
+    pub async fn notification_cursor_and_backlog(
+        &self,
+        user_id: &str,
+        after: u64,
+        limit: u32,
+        include_dismissed: bool,
+    ) -> Result<(u64, Vec<Notification>), DbError> {
+        let filter = if include_dismissed {
+            ""
+        } else {
+            " AND n.dismissed = 0"
+        };
+        // The left join gives the user's row once with no notification columns when nothing is
+        // waiting, and a row per notification (each with the cursor) otherwise.
+        let rows = sqlx::query(&format!(
+            "SELECT u.notification_seq, n.seq, n.title, n.body, n.sender, n.urgent, n.created_at, n.delivery, n.is_read, n.dismissed, n.link \
+             FROM users u LEFT JOIN notifications n ON n.user_id = u.id AND n.seq > $2{filter} \
+             WHERE u.id = $1 ORDER BY n.seq LIMIT $3"
+        ))
+        .bind(user_id)
+        .bind(after as i64)
+        .bind(limit.max(1) as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        // No row: the user was removed since the token was checked, as a lookup that finds none.
+        let Some(first) = rows.first() else {
+            return Err(sqlx::Error::RowNotFound.into());
+        };
+        let cursor = first.get::<i64, _>(0) as u64;
+        let mut backlog = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.get::<Option<i64>, _>(1).is_some() {
+                backlog.push(notification_at(row, 1)?);
+            }
+        }
+        backlog.truncate(limit as usize);
+        Ok((cursor, backlog))
     }
 
     /// Marks notifications read (and dismissed when asked). Returns the ones that changed;
@@ -188,22 +221,27 @@ impl Db {
 }
 
 fn notification_row(r: &AnyRow) -> Result<Notification, DbError> {
-    let sender: Option<String> = r.get(3);
+    notification_at(r, 0)
+}
+
+/// The notification whose [`NOTIFICATION_COLUMNS`] start at column `at` of the row.
+fn notification_at(r: &AnyRow, at: usize) -> Result<Notification, DbError> {
+    let sender: Option<String> = r.get(at + 3);
     Ok(Notification {
-        seq: NotificationSeq(r.get::<i64, _>(0) as u64),
-        title: r.get(1),
-        body: r.get(2),
+        seq: NotificationSeq(r.get::<i64, _>(at) as u64),
+        title: r.get(at + 1),
+        body: r.get(at + 2),
         sender: sender
             .map(presence::UserId::parse)
             .transpose()
             .map_err(|e| DbError::corrupt("sender id", e))?,
-        urgent: r.get::<i64, _>(4) != 0,
-        created_at: presence::Timestamp(r.get(5)),
-        delivery: parse(&r.get::<String, _>(6), "notification delivery")?,
-        read: r.get::<i64, _>(7) != 0,
-        dismissed: r.get::<i64, _>(8) != 0,
+        urgent: r.get::<i64, _>(at + 4) != 0,
+        created_at: presence::Timestamp(r.get(at + 5)),
+        delivery: parse(&r.get::<String, _>(at + 6), "notification delivery")?,
+        read: r.get::<i64, _>(at + 7) != 0,
+        dismissed: r.get::<i64, _>(at + 8) != 0,
         link: r
-            .get::<Option<String>, _>(9)
+            .get::<Option<String>, _>(at + 9)
             .map(protocol::Link::parse)
             .transpose()
             .map_err(|e| DbError::corrupt("notification link", e))?,

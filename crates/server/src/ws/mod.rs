@@ -1,11 +1,17 @@
 //! One WebSocket connection: `hello` first, then requests in, presence and notifications out.
-//! This module is the connection (the handshake, frames, limits, close codes); what a frame
-//! does is [`handler`]'s.
+//! This module is the connection (frames in and out, limits, the silence timer); the handshake
+//! is [`handshake`]'s, writing and closing [`send`]'s, and what a frame does [`handler`]'s.
 //!
 //! Every bad frame gets a typed `error`; only a failed sign-in, a protocol mismatch, a silent
 //! client or one that keeps flooding is disconnected. Nothing a bad frame carries is stored.
 
 mod handler;
+mod handshake;
+mod send;
+
+use handshake::{greet, hello, Hello, Refused};
+pub use send::violation;
+use send::{close, close_for_violation, close_with, error_frame, send_within, KindStr as _};
 
 use crate::app::{App, DeviceAuth};
 use crate::broker::Frame;
@@ -18,16 +24,12 @@ use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use clock::Clock;
 use governor::{Quota, RateLimiter};
 use protocol::{
-    decode_client, encode, ClientMessage, ErrorKind, NotificationSeq, RequestId, ServerMessage,
-    WireError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
+    decode_client, encode, ErrorKind, NotificationSeq, RequestId, ServerMessage, WireError,
 };
-use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 /// Frames above this are refused by the WebSocket layer itself (close code 1009); frames
@@ -101,113 +103,6 @@ pub async fn upgrade(
 
 type FrameLimiter = crate::limits::Single;
 
-fn error_frame(request: Option<RequestId>, error: WireError) -> Message {
-    Message::Text(encode(&ServerMessage::Error { request, error }).into())
-}
-
-async fn close(clock: &dyn Clock, mut socket: WebSocket, code: u16, error: WireError) {
-    close_with(clock, &mut socket, code, error).await;
-}
-
-trait KindStr {
-    fn kind_str(&self) -> &'static str;
-}
-
-impl KindStr for WireError {
-    fn kind_str(&self) -> &'static str {
-        match self.kind {
-            ErrorKind::Unauthorized => "unauthorized",
-            ErrorKind::UnsupportedVersion => "unsupported_version",
-            ErrorKind::RateLimited => "rate_limited",
-            _ => "error",
-        }
-    }
-}
-
-/// How a connection that did not get past its handshake ends.
-enum Refused {
-    /// Closed with this code, after an `error` saying why.
-    Close(u16, WireError),
-    /// A WebSocket protocol violation: closed with the RFC 6455 code it calls for.
-    Violation(axum::Error),
-    /// The client went away: nothing to send.
-    Gone,
-}
-
-/// What a good `hello` established.
-struct Hello {
-    auth: DeviceAuth,
-    protocol: u16,
-    resume_after: Option<NotificationSeq>,
-}
-
-/// The handshake: a `hello` within [`HELLO_TIMEOUT`] (a ping before it is fine: the WebSocket
-/// layer answers it), a protocol this server speaks, a valid token for the device it names.
-async fn hello(app: &App, socket: &mut WebSocket) -> Result<Hello, Refused> {
-    let unauthorized = |m: &str| Refused::Close(1008, WireError::new(ErrorKind::Unauthorized, m));
-    let first_frame = async {
-        loop {
-            match socket.recv().await {
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                other => return other,
-            }
-        }
-    };
-    let text = match clock::timeout(&*app.clock, HELLO_TIMEOUT, first_frame).await {
-        Err(_) => {
-            return Err(unauthorized(
-                "no hello within 10 s: the first frame must be a hello with a token",
-            ))
-        }
-        Ok(None) => return Err(Refused::Gone),
-        Ok(Some(Err(e))) => return Err(Refused::Violation(e)),
-        Ok(Some(Ok(Message::Text(t)))) => t,
-        Ok(Some(Ok(_))) => {
-            return Err(Refused::Close(
-                1003,
-                WireError::new(
-                    ErrorKind::Malformed,
-                    "frames are JSON text: the first must be a hello",
-                ),
-            ))
-        }
-    };
-    let (protocol, token, device, resume_after) = match decode_client(text.as_str()) {
-        Ok(ClientMessage::Hello {
-            protocol,
-            token,
-            device,
-            resume_after,
-        }) => (protocol, token, device, resume_after),
-        Ok(_) => return Err(unauthorized("the first frame must be a hello with a token")),
-        Err(e) => return Err(Refused::Close(1008, e)),
-    };
-    if let Some(message) =
-        protocol::protocol_mismatch(protocol, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION)
-    {
-        return Err(Refused::Close(
-            1002,
-            WireError::new(ErrorKind::UnsupportedVersion, message),
-        ));
-    }
-    let auth = app
-        .authenticate_device(&token)
-        .await
-        .map_err(|e| Refused::Close(1008, e.wire()))?;
-    if auth.device != device {
-        return Err(unauthorized(&format!(
-            "this token belongs to device \"{}\", not \"{}\": use the token this device signed in with",
-            auth.device.as_str(),
-            device.as_str()
-        )));
-    }
-    Ok(Hello {
-        auth,
-        protocol,
-        resume_after,
-    })
-}
-
 async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Error> {
     // 1. hello, then 2. register before reading the backlog, so nothing falls between the two
     let registered = match Box::pin(hello(&app, &mut socket)).await {
@@ -266,12 +161,6 @@ async fn connection(app: Arc<App>, mut socket: WebSocket) -> Result<(), axum::Er
         Err(e) => tracing::debug!(error = %e, "connection error"),
     }
     Ok(())
-}
-
-/// The heartbeat a client is asked for: three in every lease, never more often than once a
-/// second, never less often than the client's default of 30 s.
-fn heartbeat_for(lease_ms: u64) -> u64 {
-    (lease_ms / 3).clamp(1000, 30_000)
 }
 
 enum End {
@@ -389,56 +278,6 @@ async fn serve(
 
 /// The welcome, the team snapshot, the self view and the backlog; returns the device lease in
 /// ms and the newest notification sent.
-async fn greet(
-    app: &Arc<App>,
-    auth: &DeviceAuth,
-    socket: &mut WebSocket,
-    resume_after: Option<NotificationSeq>,
-) -> Result<(u64, u64), AppError> {
-    let user = &auth.user;
-    let send = |m: ServerMessage| Message::Text(encode(&m).into());
-    let cursor = app.notification_cursor(&user.id).await?;
-    let rules = app.rules(&user.org)?;
-    let lease = rules.policy.device_lease.millis().max(1000) as u64;
-    send_within(
-        &*app.clock,
-        socket,
-        send(ServerMessage::Welcome {
-            protocol: PROTOCOL_VERSION,
-            user: user.id.clone(),
-            device: auth.device.clone(),
-            server_time: app.clock.now(),
-            cursor,
-            heartbeat_ms: Some(heartbeat_for(lease)),
-        }),
-    )
-    .await?;
-    send_within(&*app.clock, socket, send(app.team_snapshot(&user.id).await)).await?;
-    send_within(
-        &*app.clock,
-        socket,
-        send(ServerMessage::SelfUpdate {
-            view: app.self_view(user).await,
-        }),
-    )
-    .await?;
-    // Resuming: everything after the cursor; a fresh start: what is neither read nor dismissed.
-    let backlog = app
-        .notifications(&user.id, resume_after, BACKLOG, resume_after.is_some())
-        .await?;
-    let mut sent_upto = resume_after.map_or(0, |s| s.0);
-    for n in backlog {
-        sent_upto = sent_upto.max(n.seq.0);
-        send_within(
-            &*app.clock,
-            socket,
-            send(ServerMessage::Notification { notification: n }),
-        )
-        .await?;
-    }
-    Ok((lease, sent_upto))
-}
-
 /// Sends one frame the hub queued for this connection. `Some(end)` when the connection must
 /// end: the hub dropped it (too far behind), or the device was signed out.
 async fn forward(
@@ -514,84 +353,6 @@ async fn resync(
         send_within(&*app.clock, socket, Message::Text(encode(&m).into())).await?;
     }
     Ok(())
-}
-
-/// Writes a frame, or gives up after [`SEND_TIMEOUT`]: the connection then ends and its memory
-/// is released.
-async fn send_within(
-    clock: &dyn Clock,
-    socket: &mut WebSocket,
-    m: Message,
-) -> Result<(), AppError> {
-    let send = socket.send(m);
-    tokio::pin!(send);
-    // Most writes finish at once: only one that has to wait gets a timer.
-    let first = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await;
-    let sent = match first {
-        Poll::Ready(sent) => Ok(sent),
-        Poll::Pending => clock::timeout(clock, SEND_TIMEOUT, send).await,
-    };
-    match sent {
-        Ok(sent) => sent.map_err(|e| AppError::internal(e.to_string())),
-        Err(_) => Err(AppError::new(
-            ErrorKind::RateLimited,
-            "the client stopped reading: its connection is closed",
-        )),
-    }
-}
-
-async fn close_with(clock: &dyn Clock, socket: &mut WebSocket, code: u16, error: WireError) {
-    let _ = send_within(clock, socket, error_frame(None, error.clone())).await;
-    let _ = send_within(
-        clock,
-        socket,
-        Message::Close(Some(CloseFrame {
-            code,
-            reason: error.kind_str().into(),
-        })),
-    )
-    .await;
-}
-
-/// The RFC 6455 close code and reason for a frame the WebSocket layer refused: 1009 for a frame
-/// or message over the hard limit (as soon as its header announces it), 1007 for a text frame
-/// that is not UTF-8, 1002 for any other protocol violation (a reserved opcode or bit, an
-/// unmasked frame, an oversized or fragmented control frame, a stray continuation frame).
-/// `None` for errors that are not the client's (the connection is simply gone).
-pub fn violation(error: &axum::Error) -> Option<(u16, String)> {
-    use tungstenite::Error;
-    let inner = std::error::Error::source(error)?.downcast_ref::<Error>()?;
-    match inner {
-        Error::Capacity(_) => Some((
-            1009,
-            format!("frame too large: at most {HARD_FRAME_LIMIT} bytes"),
-        )),
-        Error::Utf8(_) => Some((1007, "a text frame is not valid UTF-8".into())),
-        Error::Protocol(p) => Some((1002, format!("protocol error: {p}"))),
-        _ => None,
-    }
-}
-
-/// Closes with the code a protocol violation calls for (see [`violation`]).
-async fn close_for_violation(clock: &dyn Clock, socket: &mut WebSocket, error: &axum::Error) {
-    let Some((code, reason)) = violation(error) else {
-        return;
-    };
-    tracing::debug!(code, %reason, "closing for a protocol violation");
-    // A close reason has at most 123 bytes.
-    let mut reason = reason;
-    while reason.len() > 123 {
-        reason.pop();
-    }
-    let _ = send_within(
-        clock,
-        socket,
-        Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })),
-    )
-    .await;
 }
 
 /// The request id of a frame that could not be decoded, when it has one, so the client can
