@@ -13,14 +13,15 @@ use presence::{DeviceId, Person, UserId};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::{Arc, RwLock};
 
-/// A finished text frame; cloning it shares the bytes.
+/// A finished text frame; cloning it shares the bytes. One pointer wide: every slot of every
+/// connection's queue is as large as the largest thing queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame(Utf8Bytes);
+pub struct Frame(Arc<Utf8Bytes>);
 
 impl Frame {
     /// The text to hand to a WebSocket, without copying.
     pub fn text(&self) -> Utf8Bytes {
-        self.0.clone()
+        (*self.0).clone()
     }
 
     pub fn as_str(&self) -> &str {
@@ -30,7 +31,7 @@ impl Frame {
 
 impl From<String> for Frame {
     fn from(s: String) -> Frame {
-        Frame(s.into())
+        Frame(Arc::new(s.into()))
     }
 }
 

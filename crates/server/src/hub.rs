@@ -49,12 +49,17 @@ pub enum Outgoing {
         seq: u64,
         frame: Frame,
     },
-    /// Ends the connection after sending the frame, with the close frame's reason.
-    Close(Frame, &'static str),
+    /// Ends the connection after sending the frame, with the close frame's reason (boxed: it
+    /// is rare, and every slot of a queue is as large as the largest variant).
+    Close(Box<(Frame, &'static str)>),
     /// After a break between nodes: send what this connection has not been sent yet (a
     /// notification made on another node meanwhile never reached this one).
     Resync,
 }
+
+// Each connection's queue holds at least one block of 32 slots (two once it has carried more
+// than 32 frames), for its whole life: keep a slot small (docs/benchmarks.md).
+const _: () = assert!(std::mem::size_of::<Outgoing>() <= 24);
 
 struct Conn {
     id: u64,
@@ -310,7 +315,7 @@ impl Hub {
         }
         let excess = (same.len() + 1).saturating_sub(cap(limits.per_device));
         for old in same.into_iter().take(excess) {
-            let _ = old.tx.try_send(Outgoing::Close(
+            let _ = old.tx.try_send(Outgoing::Close(Box::new((
                 Frame::from(encode(&ServerMessage::Error {
                     request: None,
                     error: WireError::new(
@@ -322,7 +327,7 @@ impl Hub {
                     ),
                 })),
                 "replaced by a newer connection of this device",
-            ));
+            ))));
         }
         let (tx, rx) = mpsc::channel(CONNECTION_QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -424,7 +429,7 @@ impl Hub {
                 if keep(user) {
                     return true;
                 }
-                let _ = tx.try_send(Outgoing::Close(
+                let _ = tx.try_send(Outgoing::Close(Box::new((
                     Frame::from(encode(&ServerMessage::Error {
                         request: None,
                         error: WireError::new(
@@ -433,7 +438,7 @@ impl Hub {
                         ),
                     })),
                     "no longer an administrator",
-                ));
+                ))));
                 false
             });
         }
@@ -608,7 +613,11 @@ impl Hub {
                 } => {
                     for c in conns.get(user).into_iter().flatten() {
                         if &c.device == device {
-                            send(user, c, Outgoing::Close(frame.clone(), "signed out"));
+                            send(
+                                user,
+                                c,
+                                Outgoing::Close(Box::new((frame.clone(), "signed out"))),
+                            );
                         }
                     }
                 }

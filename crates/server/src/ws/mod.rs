@@ -314,7 +314,8 @@ async fn forward(
                 Box::pin(resync(app, user, socket, sent_upto)).await?;
                 return Ok(None);
             }
-            Some(Outgoing::Close(f, reason)) => {
+            Some(Outgoing::Close(closing)) => {
+                let (f, reason) = *closing;
                 let _ = send_within(clock, socket, Message::Text(f.text())).await;
                 let _ = send_within(
                     clock,

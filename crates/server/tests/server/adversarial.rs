@@ -22,7 +22,47 @@ on_both_databases!(
     every_rest_failure_is_the_error_envelope,
     sign_in_is_limited_per_address_and_per_account_with_retry_after,
     protocol_violations_close_with_their_rfc_6455_code,
+    frames_that_arrive_in_pieces_after_an_idle_while_are_read_whole,
 );
+
+/// An idle connection holds no read buffer (vendor/README.md): a frame that then arrives in
+/// pieces (its header cut in two, its payload in several), or one larger than the read buffer,
+/// is still read whole and answered.
+async fn frames_that_arrive_in_pieces_after_an_idle_while_are_read_whole(b: Backend) {
+    let Some(f) = Fixture::start(b).await else {
+        return;
+    };
+    let mut ws = RawWs::open(f.addr()).await;
+    let token = f.token(&f.bea, "desk").await;
+    let hello = serde_json::json!({"type": "hello", "protocol": protocol::PROTOCOL_VERSION, "token": token, "device": "desk"}).to_string();
+    // The first byte alone, then the length, the mask, and the payload in three.
+    ws.send_in_pieces(0x81, hello.as_bytes(), None, &[1, 4, 6, 20, 100])
+        .await;
+    let welcome = ws.text().await.expect("a welcome");
+    assert!(welcome.contains("\"type\":\"welcome\""), "{welcome}");
+    // Past the snapshot and self view, the connection idles; then a heartbeat of 5,000 bytes
+    // (over the 2 KiB read buffer), its 2-byte length cut off from its first byte.
+    let padded = serde_json::json!({"type": "heartbeat", "padding": "x".repeat(5000)}).to_string();
+    ws.send_in_pieces(0x81, padded.as_bytes(), None, &[1, 3, 8, 3000])
+        .await;
+    loop {
+        let text = ws.text().await.expect("the heartbeat is answered");
+        if text.contains("\"type\":\"heartbeat_ack\"") {
+            break;
+        }
+        assert!(!text.contains("\"type\":\"error\""), "{text}");
+    }
+    // And again after another idle while, a small one in pieces.
+    ws.send_in_pieces(0x81, br#"{"type":"heartbeat"}"#, None, &[1, 2, 9])
+        .await;
+    loop {
+        let text = ws.text().await.expect("the second heartbeat is answered");
+        if text.contains("\"type\":\"heartbeat_ack\"") {
+            break;
+        }
+    }
+    f.finish().await;
+}
 
 async fn protocol_violations_close_with_their_rfc_6455_code(b: Backend) {
     use presently_server::ws::HARD_FRAME_LIMIT;

@@ -99,8 +99,6 @@ where
     }
 }
 
-/// Presently's patch: the most an empty `out_buffer` keeps allocated between writes.
-const OUT_BUFFER_KEPT: usize = 4096;
 
 /// A codec for WebSocket frames.
 #[derive(Debug)]
@@ -191,6 +189,10 @@ impl FrameCodec {
                     // Reserve full message length only once, even for multiple
                     // loops or if WouldBlock errors cause multiple fn calls.
                     self.in_buffer.reserve(len);
+                } else if self.in_buffer.capacity() == 0 {
+                    // Presently's patch: an idle connection holds no read buffer (below); the
+                    // next read takes a whole one again.
+                    self.in_buffer.reserve(self.in_buf_max_read);
                 } else {
                     self.in_buffer.reserve(FrameHeader::MAX_SIZE);
                 }
@@ -204,7 +206,16 @@ impl FrameCodec {
             }
 
             // Not enough data in buffer.
-            if self.read_in(stream)? == 0 {
+            let read = self.read_in(stream);
+            // Presently's patch (vendor/README.md): nothing buffered and nothing to read: the
+            // connection is idle, and gives its read buffer back until data arrives.
+            if self.header.is_none()
+                && self.in_buffer.is_empty()
+                && matches!(&read, Err(e) if e.kind() == IoErrorKind::WouldBlock)
+            {
+                self.in_buffer = BytesMut::new();
+            }
+            if read? == 0 {
                 trace!("no frame received");
                 return Ok(None);
             }
@@ -288,11 +299,9 @@ impl FrameCodec {
             }
             self.out_buffer.drain(0..len);
         }
-        // Presently's patch (vendor/README.md): a buffer grown for one large frame is given
-        // back once it is written, so an idle connection does not hold it for good.
-        if self.out_buffer.capacity() > OUT_BUFFER_KEPT {
-            self.out_buffer = Vec::new();
-        }
+        // Presently's patch (vendor/README.md): the buffer is given back once it is written, so
+        // an idle connection holds none (the next frame allocates what it needs).
+        self.out_buffer = Vec::new();
 
         Ok(())
     }
