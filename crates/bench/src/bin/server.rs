@@ -96,6 +96,11 @@ struct Args {
     /// Run everything on every CPU (no taskset)
     #[arg(long)]
     no_pin: bool,
+    /// With --postgres on this machine: move its PostgreSQL processes onto the load's CPUs for
+    /// the run (as a database on a machine of its own would be), off the server's; put back on
+    /// every CPU at the end
+    #[arg(long)]
+    pin_postgres: bool,
     /// Clients on loopback beside the server (the old way), rather than in a network namespace
     /// of their own behind a veth pair, their receive on the load's CPUs (which takes root)
     #[arg(long)]
@@ -396,6 +401,14 @@ async fn coordinator(args: Args) {
         }
     };
     println!("network: {}", net.describe());
+    let _postgres_pinned = match (&pin, args.pin_postgres && args.postgres.is_some()) {
+        (Some((_, load)), true) => Some(PostgresPinned::to(load)),
+        (None, true) => {
+            println!("--pin-postgres: nothing is pinned (one CPU, or --no-pin), so PostgreSQL is left where it runs");
+            None
+        }
+        _ => None,
+    };
     let mut rows = Vec::new();
     for &target in &args.targets {
         rows.extend(
@@ -1497,13 +1510,59 @@ fn user_ticks(pid: u32) -> u64 {
 
 /// utime + stime of every process whose name is `name` (PostgreSQL's backends, nats-server).
 fn named_ticks(name: &str) -> u64 {
+    named_pids(name).into_iter().map(cpu_ticks).sum()
+}
+
+/// The processes of this machine whose command name is `name`.
+fn named_pids(name: &str) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
+        return Vec::new();
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == name)
         })
-        .map(cpu_ticks)
-        .sum()
+        .collect()
+}
+
+/// This machine's PostgreSQL on the load's CPUs for as long as it lives (`--pin-postgres`):
+/// the postmaster and every backend, so the backends it starts for the run inherit it.
+struct PostgresPinned;
+
+impl PostgresPinned {
+    fn to(cpus: &str) -> PostgresPinned {
+        let pids = named_pids("postgres");
+        Self::set(&pids, cpus);
+        println!(
+            "PostgreSQL: its {} processes moved onto CPU {cpus} for the run (if the bench is stopped before its end: taskset -a -p -c {} <pid> for each)",
+            pids.len(),
+            Self::all()
+        );
+        PostgresPinned
+    }
+
+    /// Every CPU of the machine (not this process's own share: the bench runs pinned itself).
+    fn all() -> String {
+        std::fs::read_to_string("/sys/devices/system/cpu/online")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "0-1023".into())
+    }
+
+    fn set(pids: &[u32], cpus: &str) {
+        for pid in pids {
+            let _ = std::process::Command::new("taskset")
+                .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
+impl Drop for PostgresPinned {
+    fn drop(&mut self) {
+        let all = Self::all();
+        Self::set(&named_pids("postgres"), &all);
+        println!("PostgreSQL: back on CPU {all}");
+    }
 }
