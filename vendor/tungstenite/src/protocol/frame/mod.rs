@@ -99,7 +99,6 @@ where
     }
 }
 
-
 /// A codec for WebSocket frames.
 #[derive(Debug)]
 pub(super) struct FrameCodec {
