@@ -288,7 +288,7 @@ impl Person {
     /// they are Offline to everyone from now, with nothing of it coming back if the account is
     /// reactivated. Their preferences stay. Doing it again changes nothing.
     pub fn depart(&mut self, rules: &Rules, now: Timestamp) {
-        for state in self.devices.values_mut() {
+        for (_, state) in self.devices.iter_mut() {
             if state.is_live(now) {
                 state.gone_at.get_or_insert(now);
                 state.lease_until = state.lease_until.min(now);

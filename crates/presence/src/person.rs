@@ -2,8 +2,9 @@
 //! read-only accessors; every change to it is in [`crate::changes`], so the rules and the views
 //! read a person without depending on how one changes.
 
+use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::call::CallSettings;
 use crate::catalog::{PersonalStatus, StatusId};
@@ -226,7 +227,7 @@ pub(crate) struct Shown {
 pub struct Person {
     pub(crate) next_claim: u64,
     pub(crate) claims: Vec<Claim>,
-    pub(crate) devices: BTreeMap<DeviceId, DeviceState>,
+    pub(crate) devices: LiteMap<DeviceId, DeviceState>,
     pub(crate) message: Option<StatusMessage>,
     pub(crate) pause_until: Option<Timestamp>,
     /// Choosing Available during a scheduled DND window skips the rest of that window.
@@ -278,7 +279,7 @@ impl Person {
         &self.calendar
     }
 
-    pub fn devices(&self) -> &BTreeMap<DeviceId, DeviceState> {
+    pub fn devices(&self) -> &LiteMap<DeviceId, DeviceState> {
         &self.devices
     }
 
@@ -299,7 +300,7 @@ impl Person {
     /// A copy whose connected devices keep their leases for good, to look ahead.
     pub(crate) fn assuming_devices_stay(&self, now: Timestamp) -> Person {
         let mut p = self.clone();
-        for d in p.devices.values_mut().filter(|d| d.is_live(now)) {
+        for (_, d) in p.devices.iter_mut().filter(|(_, d)| d.is_live(now)) {
             d.lease_until = Timestamp(i64::MAX);
         }
         p
