@@ -230,16 +230,7 @@ impl App {
                         if s.name != row.name || s.avatar != row.avatar {
                             renamed.insert(id.clone());
                         }
-                        Arc::new(Slot {
-                            id: id.clone(),
-                            org: row.org_id,
-                            email: row.email,
-                            name: row.name,
-                            role: row.role,
-                            active: row.active,
-                            avatar: row.avatar,
-                            state: s.state.clone(),
-                        })
+                        Arc::new(Slot::from_row(id.clone(), row, s.state.clone()))
                     }
                     None => Arc::new(self.slot_from_row(row, now)?),
                 };
@@ -318,27 +309,20 @@ impl App {
         }
     }
 
-    fn slot_from_row(&self, row: UserRow, now: Timestamp) -> Result<Slot, AppError> {
+    fn slot_from_row(&self, mut row: UserRow, now: Timestamp) -> Result<Slot, AppError> {
         let rules = self.rules(&row.org_id)?;
-        Ok(Slot {
-            id: UserId::parse(row.id)?,
-            org: row.org_id,
-            email: row.email,
-            name: row.name,
-            role: row.role,
-            active: row.active,
-            avatar: row.avatar,
-            state: Arc::new(Mutex::new(SlotState {
-                team_view: rules.team_view(&row.state, now),
-                self_view: rules.self_view(&row.state, now),
-                person: row.state,
-                applied: row.applied_requests,
-                stored_at: now,
-                lease_queued: false,
-                last_assigned: row.last_assigned,
-                version: row.version,
-                stored_deadline: row.next_deadline,
-            })),
-        })
+        let id = UserId::parse(row.id.clone())?;
+        let state = SlotState {
+            team_view: rules.team_view(&row.state, now),
+            self_view: rules.self_view(&row.state, now),
+            person: std::mem::take(&mut row.state),
+            applied: std::mem::take(&mut row.applied_requests),
+            stored_at: now,
+            lease_queued: false,
+            last_assigned: row.last_assigned,
+            version: row.version,
+            stored_deadline: row.next_deadline,
+        };
+        Ok(Slot::from_row(id, row, Arc::new(Mutex::new(state))))
     }
 }

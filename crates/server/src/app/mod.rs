@@ -131,6 +131,21 @@ pub struct Slot {
 }
 
 impl Slot {
+    /// The person of a stored row, holding `state` (their own, or the copy of a slot the row
+    /// replaces).
+    fn from_row(id: UserId, row: UserRow, state: Arc<Mutex<SlotState>>) -> Slot {
+        Slot {
+            id,
+            org: row.org_id,
+            email: row.email,
+            name: row.name,
+            role: row.role,
+            active: row.active,
+            avatar: row.avatar,
+            state,
+        }
+    }
+
     fn same_identity(&self, row: &UserRow) -> bool {
         self.org == row.org_id
             && self.email == row.email

@@ -41,6 +41,7 @@ mod edges;
 mod faces;
 mod faults;
 mod favourites;
+mod hostile_connections;
 mod https;
 mod mail;
 mod metrics;
