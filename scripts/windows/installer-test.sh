@@ -27,6 +27,8 @@ server_exe="$(dirname "$setup")/presently-server-$version-x64.exe"
 work="$(mktemp -d)"
 export PRESENTLY_WINEPREFIX="$work/prefix"
 export WINEPREFIX="$PRESENTLY_WINEPREFIX" WINEDEBUG=-all
+# Its servers end with their programs: settle waits for that.
+export PRESENTLY_WINE_LINGER=0
 cleanup() { /usr/lib/wine/wineserver -k 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 run() { scripts/windows/wine-run.sh "$@"; }

@@ -311,7 +311,7 @@ async fn set_preferences(
 #[utoipa::path(get, path = "/team", tag = "me", security(("device" = [])), responses((status = 200, description = "the person's teammates as the panel shows them", body = rest::Team), (status = "default", description = "what went wrong and what to do", body = rest::ErrorBody)))]
 async fn team(State(app): State<Arc<App>>, Device(d): Device) -> Json<rest::Team> {
     Json(rest::Team {
-        members: app.members(&d.user.id).await,
+        members: app.members(&d.user.id),
     })
 }
 

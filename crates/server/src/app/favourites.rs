@@ -74,7 +74,7 @@ impl App {
         self.personal_limit(me)?;
         let them = self.someone_else(me, user, "wait for")?;
         let statement = if on {
-            if them.state.lock().await.team_view.status.family == Family::Available {
+            if them.team_view().status.family == Family::Available {
                 return Err(AppError::conflict(format!(
                     "{} is available now: no need to wait",
                     them.name
@@ -92,7 +92,7 @@ impl App {
         let mut people = Vec::new();
         for id in self.hub.directory().favourites(&me.id).iter() {
             if let Some(slot) = self.slot(id) {
-                people.push(slot.member(&*slot.state.lock().await));
+                people.push(slot.member());
             }
         }
         let waiting = self

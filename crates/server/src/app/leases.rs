@@ -115,7 +115,7 @@ impl App {
                             st.stored_deadline = deadline.map(|t| t.0);
                         }
                         None => {
-                            self.reread(&user.id, &mut st, &rules).await?;
+                            self.reread(user, &mut st, &rules).await?;
                             continue;
                         }
                     }

@@ -230,7 +230,12 @@ impl App {
                         if s.name != row.name || s.avatar != row.avatar {
                             renamed.insert(id.clone());
                         }
-                        Arc::new(Slot::from_row(id.clone(), row, s.state.clone()))
+                        Arc::new(Slot::from_row(
+                            id.clone(),
+                            row,
+                            s.state.clone(),
+                            s.shown.clone(),
+                        ))
                     }
                     None => Arc::new(self.slot_from_row(row, now)?),
                 };
@@ -312,8 +317,8 @@ impl App {
     fn slot_from_row(&self, mut row: UserRow, now: Timestamp) -> Result<Slot, AppError> {
         let rules = self.rules(&row.org_id)?;
         let id = UserId::parse(row.id.clone())?;
+        let shown = Shown::of(&row.state, &rules, now);
         let state = SlotState {
-            team_view: rules.team_view(&row.state, now),
             self_view: rules.self_view(&row.state, now),
             person: std::mem::take(&mut row.state),
             applied: std::mem::take(&mut row.applied_requests),
@@ -323,6 +328,11 @@ impl App {
             version: row.version,
             stored_deadline: row.next_deadline,
         };
-        Ok(Slot::from_row(id, row, Arc::new(Mutex::new(state))))
+        Ok(Slot::from_row(
+            id,
+            row,
+            Arc::new(Mutex::new(state)),
+            Arc::new(std::sync::RwLock::new(shown)),
+        ))
     }
 }

@@ -128,12 +128,38 @@ pub struct Slot {
     /// The version of their photo; none: initials.
     pub avatar: Option<String>,
     state: Arc<Mutex<SlotState>>,
+    /// What teammates see of them, shared like `state`.
+    shown: Arc<std::sync::RwLock<Shown>>,
+}
+
+/// What teammates see of a person: written with the person's state lock held, before the change
+/// is published, and read without it, so a hello's snapshot, a board or the directory never
+/// waits on a teammate's change while it is stored. A reader sees the view before a change (and
+/// the change's delta after, if it listens already) or after it.
+#[derive(Debug, Clone, PartialEq)]
+struct Shown {
+    view: TeamView,
+    time_zone: presence::TimeZone,
+}
+
+impl Shown {
+    fn of(person: &Person, rules: &Rules, now: Timestamp) -> Shown {
+        Shown {
+            view: rules.team_view(person, now),
+            time_zone: person.preferences.time_zone,
+        }
+    }
 }
 
 impl Slot {
-    /// The person of a stored row, holding `state` (their own, or the copy of a slot the row
-    /// replaces).
-    fn from_row(id: UserId, row: UserRow, state: Arc<Mutex<SlotState>>) -> Slot {
+    /// The person of a stored row, holding `state` and `shown` (their own, or those of the slot
+    /// the row replaces).
+    fn from_row(
+        id: UserId,
+        row: UserRow,
+        state: Arc<Mutex<SlotState>>,
+        shown: Arc<std::sync::RwLock<Shown>>,
+    ) -> Slot {
         Slot {
             id,
             org: row.org_id,
@@ -143,6 +169,7 @@ impl Slot {
             active: row.active,
             avatar: row.avatar,
             state,
+            shown,
         }
     }
 
@@ -155,22 +182,47 @@ impl Slot {
             && self.avatar == row.avatar
     }
 
-    /// The person as teammates, the directory and boards show them.
-    fn member(&self, st: &SlotState) -> protocol::Member {
+    /// The person as teammates, the directory and boards show them (without waiting for their
+    /// state's lock).
+    fn member(&self) -> protocol::Member {
+        let shown = self.shown();
         protocol::Member {
             user: self.id.clone(),
             name: self.name.clone(),
-            time_zone: st.person.preferences.time_zone.name().to_string(),
-            view: st.team_view.clone(),
+            time_zone: shown.time_zone.name().to_string(),
+            view: shown.view,
             avatar: self.avatar.clone(),
         }
+    }
+
+    /// What teammates see of the person now.
+    fn team_view(&self) -> TeamView {
+        self.shown().view
+    }
+
+    fn shown(&self) -> Shown {
+        // A writer that panicked left a whole value (it only assigns): read it.
+        self.shown
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Publishes what teammates see of the person now (call it with their state's lock held);
+    /// the view before, when the view changed (a time zone alone is no change to tell anyone).
+    fn show(&self, view: &TeamView, time_zone: presence::TimeZone) -> Option<TeamView> {
+        let mut current = self
+            .shown
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        current.time_zone = time_zone;
+        (current.view != *view).then(|| std::mem::replace(&mut current.view, view.clone()))
     }
 }
 
 struct SlotState {
     person: Person,
     applied: Vec<String>,
-    team_view: TeamView,
     self_view: SelfView,
     /// When the state was last stored: heartbeats renew leases in memory, and a renewal is
     /// stored once the stored lease has half a lease or less left (see [`leases`]).

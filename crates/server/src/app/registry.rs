@@ -67,7 +67,7 @@ impl App {
                     )
                     .await?
                 else {
-                    self.reread(user, &mut st, &rules).await?;
+                    self.reread(&slot, &mut st, &rules).await?;
                     continue;
                 };
                 self.tell_stored(user, &st, version, &person, request, stored_deadline);
@@ -96,17 +96,17 @@ impl App {
     /// views of it: the node that stored it published those, so they are not published here.
     pub(super) async fn reread(
         &self,
-        user: &UserId,
+        slot: &Slot,
         st: &mut SlotState,
         rules: &Rules,
     ) -> Result<(), AppError> {
         let (person, applied, version, stored_deadline) = self
             .db
-            .user_state(user.as_str())
+            .user_state(slot.id.as_str())
             .await?
             .ok_or_else(|| AppError::not_found("the person was just removed"))?;
         let now = self.clock.now();
-        st.team_view = rules.team_view(&person, now);
+        slot.show(&rules.team_view(&person, now), person.preferences.time_zone);
         st.self_view = rules.self_view(&person, now);
         st.person = person;
         st.applied = applied;
@@ -132,7 +132,7 @@ impl App {
             if self.hub.devices_of(&slot.id).is_empty() {
                 continue;
             }
-            let snapshot = self.team_snapshot(&slot.id).await;
+            let snapshot = self.team_snapshot(&slot.id);
             let view = self.self_view(&slot).await;
             for m in [snapshot, ServerMessage::SelfUpdate { view }] {
                 self.hub.deliver(&Event::User {
@@ -161,7 +161,7 @@ impl App {
         if st.version >= version {
             return Ok(());
         }
-        self.reread(user, &mut st, &rules).await?;
+        self.reread(&slot, &mut st, &rules).await?;
         let now = self.clock.now();
         let _ = self
             .timers
@@ -247,7 +247,7 @@ impl App {
             let extra = st.applied.len().saturating_sub(REMEMBERED_REQUESTS);
             st.applied.drain(..extra);
         }
-        st.team_view = rules.team_view(&person, now);
+        slot.show(&rules.team_view(&person, now), person.preferences.time_zone);
         st.self_view = rules.self_view(&person, now);
         st.person = person;
         st.version = version;
@@ -266,15 +266,14 @@ impl App {
         now: Timestamp,
     ) {
         let team_view = rules.team_view(&st.person, now);
-        if team_view != st.team_view {
+        if let Some(before) = slot.show(&team_view, st.person.preferences.time_zone) {
             // Someone waits to be told this person is Available: they are now.
             if team_view.status.family == presence::Family::Available
-                && st.team_view.status.family != presence::Family::Available
+                && before.status.family != presence::Family::Available
                 && self.awaited.read().is_ok_and(|a| a.contains(&slot.id))
             {
                 let _ = self.became_available.send(slot.id.clone());
             }
-            st.team_view = team_view.clone();
             self.metrics.changes.inc();
             self.webhooks.emit(
                 &slot.org,
@@ -357,25 +356,22 @@ impl App {
     }
 
     /// The user's teammates and favourites as the panel shows them.
-    pub async fn members(&self, user: &UserId) -> Vec<Member> {
+    pub fn members(&self, user: &UserId) -> Vec<Member> {
         let mates = self.hub.directory().watched(user);
         let mut out = Vec::with_capacity(mates.len());
         for mate in mates.iter() {
             if let Some(slot) = self.slot(mate) {
-                out.push(slot.member(&*slot.state.lock().await));
+                out.push(slot.member());
             }
         }
         out
     }
 
     /// The user's team snapshot: their teammates, and themselves as teammates see them.
-    pub async fn team_snapshot(&self, user: &UserId) -> ServerMessage {
-        let me = match self.slot(user) {
-            Some(slot) => Some(slot.member(&*slot.state.lock().await)),
-            None => None,
-        };
+    pub fn team_snapshot(&self, user: &UserId) -> ServerMessage {
+        let me = self.slot(user).map(|slot| slot.member());
         ServerMessage::TeamSnapshot {
-            members: self.members(user).await,
+            members: self.members(user),
             me,
             favourites: self.hub.directory().favourites(user).to_vec(),
         }
@@ -493,12 +489,8 @@ impl App {
     }
 
     /// Everyone in an organisation as a board shows them.
-    pub async fn board(&self, org: &str) -> Vec<protocol::Member> {
-        let mut out = Vec::new();
-        for slot in self.people_of_org(org) {
-            out.push(slot.member(&*slot.state.lock().await));
-        }
-        out
+    pub fn board(&self, org: &str) -> Vec<protocol::Member> {
+        self.people_of_org(org).iter().map(|s| s.member()).collect()
     }
 
     /// Makes an administrator's connection a board of their organisation: everyone now, and
@@ -517,7 +509,7 @@ impl App {
             ));
         }
         self.hub.watch_board(&slot.org, &slot.id, conn_id);
-        Ok(self.board(&slot.org).await)
+        Ok(self.board(&slot.org))
     }
 
     /// A connection's people on screen beyond its teammates and favourites (the directory's
@@ -553,7 +545,7 @@ impl App {
         self.hub.glance(&me.id, conn_id, &ids);
         let mut members = Vec::with_capacity(slots.len());
         for slot in slots {
-            members.push(slot.member(&*slot.state.lock().await));
+            members.push(slot.member());
         }
         Ok(members)
     }

@@ -129,7 +129,7 @@ pub(super) async fn greet(
         }),
     )
     .await?;
-    send_within(&*app.clock, socket, send(app.team_snapshot(&user.id).await)).await?;
+    send_within(&*app.clock, socket, send(app.team_snapshot(&user.id))).await?;
     send_within(
         &*app.clock,
         socket,

@@ -174,7 +174,7 @@ async fn a_request_to_be_told_is_answered_once_when_they_become_available(backen
     assert_eq!(listed["waiting"], serde_json::json!([]));
 
     // A request taken back is never answered.
-    dan.report(IDLE, false).await;
+    dan.report_applied(IDLE, false).await;
     let (code, _) = f
         .call(Method::PUT, "/me/alerts/dan@one.test", &bea_token, None)
         .await;

@@ -220,11 +220,12 @@ impl Fixture {
             .expect("user")
     }
 
-    /// Connects a device (hello, welcome, snapshot, self view) and reports it active.
+    /// Connects a device (hello, welcome, snapshot, self view) and reports it active; returns once
+    /// the server has applied the report, so what others read of the person already counts it.
     pub async fn online(&self, user: &UserId, device: &str) -> Client {
         let token = self.token(user, device).await;
         let mut c = Client::connect(self.addr(), &token, device, None).await;
-        c.report(DeviceActivity::Active, false).await;
+        c.report_applied(DeviceActivity::Active, false).await;
         c
     }
 

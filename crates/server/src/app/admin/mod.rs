@@ -292,7 +292,7 @@ impl App {
             .collect();
         self.hub.close_boards_unless(|user| admins.contains(user));
         for (org, _) in self.hub.boards() {
-            let members = self.board(&org).await;
+            let members = self.board(&org);
             self.hub
                 .to_boards(&org, &frame(&ServerMessage::BoardSnapshot { members }));
         }
@@ -300,7 +300,7 @@ impl App {
             if self.hub.devices_of(user).is_empty() {
                 continue;
             }
-            let snapshot = self.team_snapshot(user).await;
+            let snapshot = self.team_snapshot(user);
             self.hub.deliver(&Event::User {
                 user: user.clone(),
                 frame: frame(&snapshot),

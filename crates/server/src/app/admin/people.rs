@@ -45,8 +45,8 @@ impl App {
             if !words.iter().all(|w| haystack.contains(w.as_str())) {
                 continue;
             }
-            let st = slot.state.lock().await;
-            if family.is_some_and(|f| st.team_view.status.family != f) {
+            let member = slot.member();
+            if family.is_some_and(|f| member.view.status.family != f) {
                 continue;
             }
             if out.len() == limit {
@@ -54,7 +54,7 @@ impl App {
                 break;
             }
             out.push(rest::DirectoryEntry {
-                member: slot.member(&st),
+                member,
                 email: slot.email.clone(),
                 teams: their_teams,
             });
@@ -162,7 +162,7 @@ impl App {
         let teams = self.teams_of_org(org);
         let mut out = Vec::new();
         for slot in self.people_of_org(org) {
-            let view = slot.state.lock().await.team_view.clone();
+            let view = slot.team_view();
             out.push(rest::AdminUser {
                 id: slot.id.clone(),
                 email: slot.email.clone(),

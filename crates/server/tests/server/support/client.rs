@@ -10,6 +10,9 @@ pub struct Client {
     pub members: Vec<protocol::Member>,
     /// The last self view this connection was sent, whoever read it.
     pub last_self: Option<presence::SelfView>,
+    /// Frames read while waiting for something else (see [`Client::report_applied`]), read
+    /// again first.
+    held: std::collections::VecDeque<ServerMessage>,
     seq: u64,
     request: u64,
 }
@@ -47,6 +50,7 @@ impl Client {
             cursor: NotificationSeq(0),
             members: vec![],
             last_self: None,
+            held: Default::default(),
             seq: 0,
             request: 0,
         };
@@ -112,6 +116,9 @@ impl Client {
 
     /// The next frame within `wait`, or none (connection closed or nothing came).
     pub async fn try_next(&mut self, wait: Duration) -> Option<ServerMessage> {
+        if let Some(m) = self.held.pop_front() {
+            return Some(m);
+        }
         loop {
             let m = tokio::time::timeout(wait, self.ws.next()).await.ok()??;
             match m {
@@ -254,6 +261,31 @@ impl Client {
             in_call,
         };
         self.send(&ClientMessage::DeviceReport { report }).await;
+    }
+
+    /// Reports and waits until the server has applied the report (stored and published what it
+    /// changed), keeping the frames that came before the answer to be read as usual. A report
+    /// the server calls stale (this device reported a higher sequence on an earlier connection)
+    /// is sent again above it, as the apps do.
+    pub async fn report_applied(&mut self, activity: DeviceActivity, in_call: bool) {
+        self.report(activity, in_call).await;
+        let mut before = std::collections::VecDeque::new();
+        loop {
+            match self.try_next(WAIT).await {
+                Some(ServerMessage::ReportApplied { seq }) if seq == self.seq => break,
+                Some(ServerMessage::ReportNeeded {
+                    last_seq: Some(last),
+                    ..
+                }) if last >= self.seq => {
+                    self.seq = last;
+                    self.report(activity, in_call).await;
+                }
+                Some(m) => before.push_back(m),
+                None => panic!("report {} was not applied within {WAIT:?}", self.seq),
+            }
+        }
+        before.append(&mut self.held);
+        self.held = before;
     }
 
     /// Sends a request and waits for its ack; panics on an error.
