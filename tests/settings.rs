@@ -395,7 +395,7 @@ async fn a_status_of_ones_own_is_made_in_settings_and_chosen_from_the_tray() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // What a teammate's panel is drawn from.
-    let team = ts.running.app.members(&ts.cal).await;
+    let team = ts.running.app.members(&ts.cal);
     let seen = &team
         .iter()
         .find(|m| m.user == ts.bea)
