@@ -582,3 +582,122 @@ async fn a_device_the_server_stopped_counting_reports_again_by_itself() {
     let _ = task.await;
     store.close().await;
 }
+
+/// A relay between the clients and the server that can go silent: it keeps every connection
+/// open and stops passing bytes either way, as a path that drops everything does (no reset, no
+/// close: only silence).
+struct Relay {
+    addr: std::net::SocketAddr,
+    silent: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    async fn start(to: std::net::SocketAddr) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let silent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = silent.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(to).await else {
+                    continue;
+                };
+                let (client_r, client_w) = client.into_split();
+                let (server_r, server_w) = server.into_split();
+                tokio::spawn(Relay::pipe(client_r, server_w, flag.clone()));
+                tokio::spawn(Relay::pipe(server_r, client_w, flag.clone()));
+            }
+        });
+        Relay { addr, silent }
+    }
+
+    async fn pipe(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        silent: Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let read = from.read(&mut buf).await;
+            if silent.load(Ordering::SeqCst) {
+                // What arrives is dropped, and an end is not passed on.
+                if matches!(read, Ok(0) | Err(_)) {
+                    return std::future::pending().await;
+                }
+                continue;
+            }
+            match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if to.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn go_silent(&self, silent: bool) {
+        self.silent
+            .store(silent, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A server that goes silent (a dead path: no reset, no close) is left after three heartbeats
+/// without a frame, not waited on for ever, and the client is back once the path is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_goes_silent_is_left_and_reconnected() {
+    let server = Server::start().await;
+    let relay = Relay::start(server.addr).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = server.token(&server.bea, "laptop").await;
+    let store = Store::open(&store_path(dir.path(), "laptop"))
+        .await
+        .unwrap();
+    let mut options = Options::new(
+        &endpoint(&format!("http://{}", relay.addr)),
+        &token,
+        DeviceId::parse("laptop").unwrap(),
+    );
+    options.heartbeat = Duration::from_millis(300);
+    options.max_backoff = Duration::from_millis(400);
+    let (sync, task) = sync::spawn(store.clone(), Arc::new(Recorder::default()), options);
+    let mut events = sync.subscribe();
+    next_event(&mut events, "online", online).await;
+    relay.go_silent(true);
+    let Event::Connection(Connection::Offline { reason, .. }) =
+        next_event(&mut events, "offline", |e| {
+            matches!(e, Event::Connection(Connection::Offline { .. }))
+        })
+        .await
+    else {
+        unreachable!()
+    };
+    assert!(reason.contains("went silent"), "{reason}");
+    relay.go_silent(false);
+    next_event(&mut events, "online again", online).await;
+    sync.stop();
+    let _ = task.await;
+    store.close().await;
+}
+
+/// The next event matching `pred`; panics after 15 s.
+async fn next_event(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    what: &str,
+    pred: impl Fn(&Event) -> bool,
+) -> Event {
+    tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match events.recv().await {
+                Ok(e) if pred(&e) => return e,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("events ended: {e}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("waited 15 s for {what}"))
+}

@@ -340,8 +340,19 @@ impl Worker {
         // After a sleep (or a stopped process), one heartbeat, not one per missed beat.
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         heartbeat.tick().await;
+        // Three heartbeats without a frame from the server (each heartbeat is answered): the
+        // server or the path to it is gone. Measured from the last frame heard, so nothing else
+        // the loop does (a heartbeat's tick, a command) restarts it.
+        let silence = tokio::time::sleep(beat * 3);
+        tokio::pin!(silence);
         loop {
             tokio::select! {
+                () = &mut silence => {
+                    return End::Lost(format!(
+                        "the server went silent (nothing heard for {} s): reconnecting",
+                        (beat * 3).as_secs_f32()
+                    ));
+                }
                 input = rx.recv() => match input {
                     None | Some(Input::Stop) => {
                         let _ = ws.close(None).await;
@@ -374,16 +385,18 @@ impl Worker {
                         }
                     }
                 }
-                frame = tokio::time::timeout(beat * 3, ws.next()) => {
+                frame = ws.next() => {
+                    if let Some(Ok(_)) = &frame {
+                        silence.as_mut().reset(tokio::time::Instant::now() + beat * 3);
+                    }
                     let text = match frame {
-                        Err(_) => return End::Lost("the server went silent".into()),
-                        Ok(None) => return End::Lost("the server closed the connection".into()),
-                        Ok(Some(Err(e))) => return End::Lost(format!("the connection failed: {e}")),
-                        Ok(Some(Ok(Message::Text(t)))) => (t, std::time::Instant::now()),
-                        Ok(Some(Ok(Message::Close(f)))) => {
+                        None => return End::Lost("the server closed the connection".into()),
+                        Some(Err(e)) => return End::Lost(format!("the connection failed: {e}")),
+                        Some(Ok(Message::Text(t))) => (t, std::time::Instant::now()),
+                        Some(Ok(Message::Close(f))) => {
                             return End::Lost(f.map(|f| f.reason.to_string()).unwrap_or_else(|| "the server closed the connection".into()))
                         }
-                        Ok(Some(Ok(_))) => continue,
+                        Some(Ok(_)) => continue,
                     };
                     let (text, read_at) = text;
                     let message = match decode_server(text.as_str()) {
@@ -399,6 +412,7 @@ impl Worker {
                         if let Some(asked) = heartbeat_ms.map(Duration::from_millis) {
                             if asked < beat && !asked.is_zero() {
                                 beat = asked;
+                                silence.as_mut().reset(tokio::time::Instant::now() + beat * 3);
                                 heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
                                 heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                             }
