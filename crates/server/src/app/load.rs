@@ -218,7 +218,8 @@ impl App {
             teams.insert(id, TeamEntry { org, name, members });
         }
         let user_rows = self.db.users().await?;
-        let mut users: HashMap<UserId, Arc<Slot>> = HashMap::with_capacity(user_rows.len());
+        let mut users: IdMap<UserId, Arc<Slot>> =
+            IdMap::with_capacity_and_hasher(user_rows.len(), Default::default());
         let mut renamed = std::collections::HashSet::new();
         let old = self.roster.people();
         {

@@ -1,6 +1,7 @@
 //! Who sees whom on this node: built from the stored teams and favourites on every reload, read
 //! on every delivery.
 
+use super::IdMap;
 use presence::UserId;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -10,10 +11,10 @@ use std::sync::Arc;
 /// administrators' boards).
 #[derive(Default)]
 pub struct Directory {
-    audience: HashMap<UserId, Arc<[UserId]>>,
-    orgs: HashMap<UserId, Arc<str>>,
-    favourites: HashMap<UserId, Arc<[UserId]>>,
-    fans: HashMap<UserId, Arc<[UserId]>>,
+    audience: IdMap<UserId, Arc<[UserId]>>,
+    orgs: IdMap<UserId, Arc<str>>,
+    favourites: IdMap<UserId, Arc<[UserId]>>,
+    fans: IdMap<UserId, Arc<[UserId]>>,
 }
 
 impl Directory {
@@ -31,9 +32,9 @@ impl Directory {
             }
         }
         Directory {
-            orgs: HashMap::new(),
-            favourites: HashMap::new(),
-            fans: HashMap::new(),
+            orgs: IdMap::default(),
+            favourites: IdMap::default(),
+            fans: IdMap::default(),
             audience: audience
                 .into_iter()
                 .map(|(u, set)| {
