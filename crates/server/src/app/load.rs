@@ -218,8 +218,7 @@ impl App {
             teams.insert(id, TeamEntry { org, name, members });
         }
         let user_rows = self.db.users().await?;
-        let mut users: IdMap<UserId, Arc<Slot>> =
-            IdMap::with_capacity_and_hasher(user_rows.len(), Default::default());
+        let mut users: HashMap<UserId, Arc<Slot>> = HashMap::with_capacity(user_rows.len());
         let mut renamed = std::collections::HashSet::new();
         let old = self.roster.people();
         {

@@ -39,7 +39,7 @@ pub use registry::IDLE_AFTER_RANGE;
 use crate::broker::{Broker, Event, Frame, Origin};
 use crate::db::{Db, OrgRow, Role, UserRow};
 use crate::error::AppError;
-use crate::hub::{Directory, Hub, IdMap};
+use crate::hub::{Directory, Hub};
 use clock::SharedClock;
 use presence::{Person, Rules, SelfView, TeamView, Timestamp, UserId};
 use protocol::{encode, ServerMessage};

@@ -6,7 +6,6 @@
 use super::{OrgEntry, Slot, TeamEntry};
 use crate::db::OrgRow;
 use crate::error::AppError;
-use crate::hub::IdMap;
 use presence::{Rules, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,7 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 #[derive(Default)]
 pub struct Roster {
     orgs: RwLock<HashMap<String, Arc<OrgEntry>>>,
-    users: RwLock<IdMap<UserId, Arc<Slot>>>,
+    users: RwLock<HashMap<UserId, Arc<Slot>>>,
     teams: RwLock<HashMap<String, TeamEntry>>,
     /// The organisations' revisions loaded (see [`Roster::moved`]).
     revisions: Mutex<HashMap<String, i64>>,
@@ -144,7 +143,7 @@ impl Roster {
     }
 
     /// The people now, for building the next roster from.
-    pub fn people(&self) -> IdMap<UserId, Arc<Slot>> {
+    pub fn people(&self) -> HashMap<UserId, Arc<Slot>> {
         read(&self.users, |m| m.clone())
     }
 
@@ -152,7 +151,7 @@ impl Roster {
     pub fn replace(
         &self,
         teams: HashMap<String, TeamEntry>,
-        users: IdMap<UserId, Arc<Slot>>,
+        users: HashMap<UserId, Arc<Slot>>,
         revisions: Vec<(String, i64)>,
     ) {
         write(&self.teams, |t| *t = teams);

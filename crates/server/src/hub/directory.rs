@@ -1,7 +1,6 @@
 //! Who sees whom on this node: built from the stored teams and favourites on every reload, read
 //! on every delivery.
 
-use super::IdMap;
 use presence::UserId;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -11,10 +10,10 @@ use std::sync::Arc;
 /// administrators' boards).
 #[derive(Default)]
 pub struct Directory {
-    audience: IdMap<UserId, Arc<[UserId]>>,
-    orgs: IdMap<UserId, Arc<str>>,
-    favourites: IdMap<UserId, Arc<[UserId]>>,
-    fans: IdMap<UserId, Arc<[UserId]>>,
+    audience: HashMap<UserId, Arc<[UserId]>>,
+    orgs: HashMap<UserId, Arc<str>>,
+    favourites: HashMap<UserId, Arc<[UserId]>>,
+    fans: HashMap<UserId, Arc<[UserId]>>,
 }
 
 impl Directory {
@@ -32,9 +31,9 @@ impl Directory {
             }
         }
         Directory {
-            orgs: IdMap::default(),
-            favourites: IdMap::default(),
-            fans: IdMap::default(),
+            orgs: HashMap::new(),
+            favourites: HashMap::new(),
+            fans: HashMap::new(),
             audience: audience
                 .into_iter()
                 .map(|(u, set)| {

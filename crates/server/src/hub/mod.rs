@@ -13,10 +13,6 @@ use tokio::sync::mpsc;
 mod directory;
 pub use directory::Directory;
 
-/// A map keyed by the server's own ids (people, whom no client names into being): foldhash, a
-/// fraction of SipHash's cost on every delivery's lookups, still seeded per process.
-pub type IdMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
 /// How many frames may wait for one connection. A client that falls this far behind is
 /// disconnected (it resumes from its cursor when it reconnects) rather than growing memory.
 pub const CONNECTION_QUEUE: usize = 4096;
@@ -102,7 +98,7 @@ impl Glances {
 
 /// This node's open connections.
 pub struct Hub {
-    conns: RwLock<IdMap<UserId, Vec<Conn>>>,
+    conns: RwLock<HashMap<UserId, Vec<Conn>>>,
     /// Administrators' boards, by organisation.
     boards: RwLock<HashMap<String, Vec<Board>>>,
     glances: RwLock<Glances>,
@@ -110,7 +106,7 @@ pub struct Hub {
     next_id: AtomicU64,
     /// The newest stored version of each person whose state frames this node delivered: an
     /// older one (a node that published late) is dropped.
-    delivered: std::sync::Mutex<IdMap<(UserId, bool), i64>>,
+    delivered: std::sync::Mutex<HashMap<(UserId, bool), i64>>,
     limits: RwLock<ConnectionLimits>,
     /// Open connections per address (network).
     addresses: std::sync::Mutex<HashMap<std::net::IpAddr, usize>>,
@@ -150,12 +146,12 @@ impl Drop for AddressSlot {
 impl Default for Hub {
     fn default() -> Self {
         Hub {
-            conns: RwLock::new(IdMap::default()),
+            conns: RwLock::new(HashMap::new()),
             boards: RwLock::new(HashMap::new()),
             glances: RwLock::new(Glances::default()),
             directory: RwLock::new(Arc::new(Directory::default())),
             next_id: AtomicU64::new(1),
-            delivered: std::sync::Mutex::new(IdMap::default()),
+            delivered: std::sync::Mutex::new(HashMap::new()),
             limits: RwLock::new(ConnectionLimits::default()),
             addresses: std::sync::Mutex::new(HashMap::new()),
             counters: HubCounters::default(),
