@@ -20,7 +20,7 @@ cargo clippy --target x86_64-pc-windows-gnu --workspace --all-targets -- -D warn
 echo "==> Windows: the engine, protocol and clock tests built for Windows and run under Wine"
 cargo test --target x86_64-pc-windows-gnu -p presence -p protocol -p clock
 echo "==> Windows: the client core's tests (store, outbox, sync and resume against a real server, TLS with a company CA, the center, idle, lock and microphone) under Wine"
-cargo test --target x86_64-pc-windows-gnu -p client --lib --test sync --test tls
+cargo test --target x86_64-pc-windows-gnu -p client --lib --test sync --test silent_server --test tls
 echo "==> Windows: the server's unit tests (database paths with a drive letter, secrets, timers) under Wine"
 cargo test --target x86_64-pc-windows-gnu -p server --lib
 echo "==> Windows: presently.exe, presently-cli.exe, presently-server.exe and the installer (scripts/package.sh --windows --debug)"

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod relay;
+
 pub const PASSWORD: &str = "correct horse";
 
 /// A server on a fixed loopback port (so it can be stopped and started again at the same
@@ -365,4 +367,23 @@ pub fn endpoint(url: &str) -> presently_client::server::Server {
 
 pub fn store_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.db"))
+}
+
+/// The next event matching `pred`; panics after 15 s.
+pub async fn next_event(
+    events: &mut tokio::sync::broadcast::Receiver<presently_client::sync::Event>,
+    what: &str,
+    pred: impl Fn(&presently_client::sync::Event) -> bool,
+) -> presently_client::sync::Event {
+    tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match events.recv().await {
+                Ok(e) if pred(&e) => return e,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("events ended: {e}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("waited 15 s for {what}"))
 }

@@ -290,18 +290,9 @@ impl Client {
 
     /// Sends a request and waits for its ack; panics on an error.
     pub async fn request(&mut self, make: impl FnOnce(RequestId) -> ClientMessage) {
-        let id = self.next_request();
-        self.send(&make(id.clone())).await;
-        match self
-            .until("the answer", |m| match m {
-                ServerMessage::Ack { request } => *request == id,
-                ServerMessage::Error { request, .. } => request.as_ref() == Some(&id),
-                _ => false,
-            })
-            .await
-        {
-            ServerMessage::Ack { .. } => {}
-            other => panic!("request {id:?} failed: {other:?}"),
+        let (id, answer) = self.answer(make).await;
+        if !matches!(answer, ServerMessage::Ack { .. }) {
+            panic!("request {id:?} failed: {answer:?}");
         }
     }
 
@@ -310,19 +301,27 @@ impl Client {
         &mut self,
         make: impl FnOnce(RequestId) -> ClientMessage,
     ) -> protocol::WireError {
+        match self.answer(make).await {
+            (_, ServerMessage::Error { error, .. }) => error,
+            (id, other) => panic!("request {id:?} was accepted: {other:?}"),
+        }
+    }
+
+    /// Sends a request and returns its id and its answer: the `Ack` or the `Error` naming it.
+    async fn answer(
+        &mut self,
+        make: impl FnOnce(RequestId) -> ClientMessage,
+    ) -> (RequestId, ServerMessage) {
         let id = self.next_request();
         self.send(&make(id.clone())).await;
-        match self
+        let answer = self
             .until("the answer", |m| match m {
                 ServerMessage::Ack { request } => *request == id,
                 ServerMessage::Error { request, .. } => request.as_ref() == Some(&id),
                 _ => false,
             })
-            .await
-        {
-            ServerMessage::Error { error, .. } => error,
-            other => panic!("request {id:?} was accepted: {other:?}"),
-        }
+            .await;
+        (id, answer)
     }
 
     pub async fn close(mut self) {
