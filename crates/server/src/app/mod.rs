@@ -211,6 +211,18 @@ impl Slot {
     /// Publishes what teammates see of the person now (call it with their state's lock held);
     /// the view before, when the view changed (a time zone alone is no change to tell anyone).
     fn show(&self, view: &TeamView, time_zone: presence::TimeZone) -> Option<TeamView> {
+        // Most calls (every heartbeat) show what is already shown: readers are not held up
+        // for them. Only the caller, holding the state's lock, writes, so nothing can change
+        // between this read and the write below.
+        {
+            let current = self
+                .shown
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if current.view == *view && current.time_zone == time_zone {
+                return None;
+            }
+        }
         let mut current = self
             .shown
             .write()
