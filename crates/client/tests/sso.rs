@@ -171,6 +171,18 @@ impl Browser {
         }
     }
 
+    /// How often the server has read the provider's signing keys (each read of its discovery
+    /// document reads them).
+    async fn key_reads(&self) -> u64 {
+        let r: Value = reqwest::get(format!("{}/__reads", self.issuer))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["jwks"].as_u64().expect("a count")
+    }
+
     async fn mode(&self, mode: &str) {
         reqwest::Client::new()
             .post(format!("{}/__mode?mode={mode}", self.issuer))
@@ -412,12 +424,20 @@ async fn people_sign_in_through_their_organisations_provider_and_bad_tokens_are_
         l.stderr
     );
 
-    // What a broken or hostile provider might send, each refused with words.
-    for (mode, words) in [
-        ("wrong_audience", "issued to another application"),
-        ("bad_signature", "signature does not verify"),
-        ("expired", "ID token has expired"),
-        ("replay", "made for another sign-in"),
+    // What a broken or hostile provider might send, each refused with words. The discovery
+    // document read when the provider was last set serves every sign-in (its start and the answer)
+    // until an ID token's signature does not verify: then it is read again, keys and all, on
+    // the next sign-in, as after a provider rotated its keys.
+    let reads = b.key_reads().await;
+    assert_eq!(
+        reads, 2,
+        "read each time the provider was set (twice), and not for each sign-in since"
+    );
+    for (mode, words, read_again) in [
+        ("wrong_audience", "issued to another application", 0),
+        ("bad_signature", "signature does not verify", 0),
+        ("expired", "ID token has expired", 1),
+        ("replay", "made for another sign-in", 1),
     ] {
         b.mode(mode).await;
         let store = store_path(dir.path(), mode);
@@ -425,6 +445,11 @@ async fn people_sign_in_through_their_organisations_provider_and_bad_tokens_are_
         assert!(!l.ok, "{mode}: {}", l.stdout);
         assert!(l.stderr.contains(words), "{mode}: {}", l.stderr);
         assert!(l.page.contains(words), "{mode}: {}", l.page);
+        assert_eq!(
+            b.key_reads().await,
+            reads + read_again,
+            "{mode}: the provider's keys read again"
+        );
     }
     b.mode("none").await;
 

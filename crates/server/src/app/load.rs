@@ -86,6 +86,7 @@ impl App {
             calendars: Default::default(),
             metrics: Default::default(),
             mail: Default::default(),
+            discovered: Default::default(),
             public_url: Default::default(),
             serving,
             reloads: roster::Reloads::default(),

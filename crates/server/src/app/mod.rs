@@ -82,6 +82,8 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// The SMTP relay invites and password resets are sent through, if configured.
     pub mail: mail::Mail,
+    /// The identity providers' discovery documents, read recently.
+    discovered: sso::Discovered,
     /// Where people reach this server (no trailing slash), for links in mail and sign-in
     /// redirects: the listener's address until the configuration's `public_url` is set.
     public_url: std::sync::RwLock<String>,

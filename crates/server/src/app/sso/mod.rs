@@ -18,6 +18,8 @@ mod accounts;
 mod provider;
 mod settings;
 
+pub(crate) use provider::Discovered;
+
 use super::{App, Slot};
 use crate::auth;
 use crate::db::{self, Role, SsoLoginRow};

@@ -9,7 +9,43 @@ use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, IssuerUrl, Nonce,
     PkceCodeVerifier, RedirectUrl, RequestTokenError, TokenResponse,
 };
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// How long a provider's discovery document (with its signing keys) is used before it is read
+/// again (ms): a sign-in reads it at its start and again for the provider's answer, and
+/// providers publish it to be cached for hours.
+pub const DISCOVERY_MS: i64 = 10 * 60 * 1000;
+
+/// The providers' discovery documents read in the last [`DISCOVERY_MS`], by issuer, with when
+/// each was read. An ID token whose signature does not verify drops its issuer's document, so
+/// keys the provider rotated meanwhile are read on the next try.
+pub(crate) struct Discovered<M = CoreProviderMetadata>(Mutex<HashMap<String, (i64, M)>>);
+
+impl<M> Default for Discovered<M> {
+    fn default() -> Self {
+        Discovered(Mutex::default())
+    }
+}
+
+impl<M: Clone> Discovered<M> {
+    fn get(&self, issuer: &str, now: i64) -> Option<M> {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // A clock set back counts as old, as does anything past its time.
+        kept.retain(|_, (at, _)| *at <= now && now - *at < DISCOVERY_MS);
+        kept.get(issuer).map(|(_, m)| m.clone())
+    }
+
+    pub(super) fn keep(&self, issuer: &str, now: i64, metadata: &M) {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.insert(issuer.to_string(), (now, metadata.clone()));
+    }
+
+    fn forget(&self, issuer: &str) {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.remove(issuer);
+    }
+}
 
 impl App {
     /// Exchanges the provider's code, checks its ID token and finds (or makes) the account.
@@ -50,7 +86,13 @@ impl App {
         let verifier = client.id_token_verifier().set_time_fn(move || at);
         let claims = id_token
             .claims(&verifier, &Nonce::new(login.nonce.clone()))
-            .map_err(refused_token)?;
+            .map_err(|e| {
+                if matches!(e, ClaimsVerificationError::SignatureVerification(_)) {
+                    // Perhaps keys rotated since the document was read: read it on the next try.
+                    self.discovered.forget(&row.issuer);
+                }
+                refused_token(e)
+            })?;
         let email = claims
             .email()
             .map(|e| e.as_str().trim().to_string())
@@ -72,6 +114,18 @@ impl App {
         self.sso_account(&row, &email, name).await
     }
 
+    /// The provider's discovery document, as read in the last [`DISCOVERY_MS`] or read now.
+    async fn discovered(&self, issuer: &str) -> Result<CoreProviderMetadata, AppError> {
+        let now = self.clock.now().0;
+        if let Some(metadata) = self.discovered.get(issuer, now) {
+            return Ok(metadata);
+        }
+        let metadata = self.discover(issuer).await?;
+        self.discovered.keep(issuer, now, &metadata);
+        Ok(metadata)
+    }
+
+    /// Reads the provider's discovery document and its signing keys now.
     pub(super) async fn discover(&self, issuer: &str) -> Result<CoreProviderMetadata, AppError> {
         let url = IssuerUrl::new(issuer.to_string()).map_err(|e| {
             AppError::invalid(format!("the issuer {issuer} is not an address: {e}"))
@@ -106,7 +160,7 @@ impl App {
         >,
         AppError,
     > {
-        let metadata = self.discover(&row.issuer).await?;
+        let metadata = self.discovered(&row.issuer).await?;
         let secret = self.calendars.sealer()?.open(
             &row.key_id,
             &sso_what(&row.org_id),
@@ -151,4 +205,30 @@ fn refused_token(e: ClaimsVerificationError) -> AppError {
         other => format!("the ID token was refused: {other}"),
     };
     AppError::unauthorized(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_is_used_for_its_time_then_read_again() {
+        let kept: Discovered<&str> = Discovered::default();
+        let issuer = "https://id.example";
+        assert_eq!(kept.get(issuer, 0), None);
+        kept.keep(issuer, 1_000, &"first");
+        assert_eq!(kept.get(issuer, 1_000), Some("first"));
+        assert_eq!(kept.get(issuer, 1_000 + DISCOVERY_MS - 1), Some("first"));
+        assert_eq!(kept.get("https://other.example", 1_000), None);
+        assert_eq!(kept.get(issuer, 1_000 + DISCOVERY_MS), None, "expired");
+        kept.keep(issuer, 5_000, &"second");
+        assert_eq!(
+            kept.get(issuer, 4_999),
+            None,
+            "a clock set back reads again"
+        );
+        kept.keep(issuer, 5_000, &"second");
+        kept.forget(issuer);
+        assert_eq!(kept.get(issuer, 5_000), None, "forgotten");
+    }
 }

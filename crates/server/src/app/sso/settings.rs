@@ -111,8 +111,9 @@ impl App {
             Some(l) if !l.is_empty() => crate::app::checked_name(l, "label")?,
             _ => "Sign in with single sign-on".to_string(),
         };
-        // The provider must answer before anything is kept.
-        self.discover(&issuer).await?;
+        // The provider must answer before anything is kept; sign-ins use what it said now.
+        let metadata = self.discover(&issuer).await?;
+        self.discovered.keep(&issuer, self.clock.now().0, &metadata);
         let row = SsoRow {
             org_id: org.to_string(),
             issuer: issuer.clone(),

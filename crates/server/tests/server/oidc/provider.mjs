@@ -11,6 +11,9 @@
 //   expired         the ID token re-signed with an expiry an hour ago
 //   replay          the ID token of the previous sign-in (its nonce is another sign-in's)
 //
+// GET /__reads says how often its signing keys were read ({"jwks": n}): only a relying party
+// (the server, after the discovery document) reads them, never the browser.
+//
 // Usage: node provider.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI
 // Prints "ready ISSUER" once it listens.
 
@@ -71,6 +74,7 @@ provider.proxy = false;
 
 let mode = 'none';
 let previous = null;
+let jwksReads = 0;
 
 async function resign(token, change, key = signing.privateKey) {
   const claims = { ...decodeJwt(token), ...change };
@@ -84,6 +88,11 @@ provider.use(async (ctx, next) => {
     ctx.body = { mode };
     return;
   }
+  if (ctx.path === '/__reads' && ctx.method === 'GET') {
+    ctx.body = { jwks: jwksReads };
+    return;
+  }
+  if (ctx.path === '/jwks') jwksReads += 1;
   await next();
   if (ctx.path !== '/token' || ctx.status !== 200 || !ctx.body?.id_token) return;
   const issued = ctx.body.id_token;
