@@ -8,10 +8,12 @@ use protocol::{encode, ErrorKind, ServerMessage, WireError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use tokio::sync::mpsc;
 
 mod directory;
+mod queue;
 pub use directory::Directory;
+pub use queue::Receiver;
+use queue::Sender;
 
 /// How many frames may wait for one connection. A client that falls this far behind is
 /// disconnected (it resumes from its cursor when it reconnects) rather than growing memory.
@@ -60,18 +62,18 @@ pub enum Outgoing {
     Resync,
 }
 
-// Each connection's queue holds at least one block of 32 slots (two once it has carried more
-// than 32 frames), for its whole life: keep a slot small (docs/benchmarks.md).
+// A connection's queue holds room for the frames waiting in it (given back once it is drained):
+// keep a slot small (docs/benchmarks.md).
 const _: () = assert!(std::mem::size_of::<Outgoing>() <= 24);
 
 struct Conn {
     id: u64,
     device: DeviceId,
-    tx: mpsc::Sender<Outgoing>,
+    tx: Sender,
 }
 
 /// An administrator's board: who watches, on which connection, and its queue.
-type Board = (UserId, u64, mpsc::Sender<Outgoing>);
+type Board = (UserId, u64, Sender);
 
 /// The people connections watch beyond their teammates and favourites (the directory's results
 /// on screen), both ways round.
@@ -183,11 +185,7 @@ impl Hub {
 
     /// Registers a signed-in connection of `user`'s `device`: refused when the person holds as
     /// many as allowed; over the device's cap, its oldest connection is closed.
-    pub fn register(
-        &self,
-        user: &UserId,
-        device: &DeviceId,
-    ) -> Result<(u64, mpsc::Receiver<Outgoing>), OverCap> {
+    pub fn register(&self, user: &UserId, device: &DeviceId) -> Result<(u64, Receiver), OverCap> {
         let limits = *self.limits.read().expect("limits lock");
         let mut conns = self.conns.write().expect("hub lock");
         let list = conns.entry(user.clone()).or_default();
@@ -222,7 +220,7 @@ impl Hub {
                 "replaced by a newer connection of this device",
             ))));
         }
-        let (tx, rx) = mpsc::channel(CONNECTION_QUEUE);
+        let (tx, rx) = queue::channel(CONNECTION_QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         list.push(Conn {
             id,

@@ -174,7 +174,7 @@ async fn serve(
     protocol: u16,
     conn_id: u64,
     socket: &mut WebSocket,
-    rx: &mut tokio::sync::mpsc::Receiver<Outgoing>,
+    rx: &mut crate::hub::Receiver,
     resume_after: Option<NotificationSeq>,
 ) -> Result<End, AppError> {
     let user = &auth.user;
@@ -264,7 +264,7 @@ async fn serve(
                     // before `watching`: the deltas queued since its people were watched may be
                     // newer than the views it carries, so they follow it.
                     let first = matches!(reply, ServerMessage::Watching { .. });
-                    while let Some(out) = (!first).then(|| rx.try_recv().ok()).flatten() {
+                    while let Some(out) = (!first).then(|| rx.try_recv()).flatten() {
                         if let Some(end) = forward(app, &user.id, socket, Some(out), &mut sent_upto).await? {
                             return Ok(end);
                         }
