@@ -3,14 +3,14 @@
 //! tokio's `mpsc` allocates its slots 32 at a time and keeps a used block for reuse, so every
 //! connection held two blocks (about 1.6 KiB) for its whole life, though an idle connection's
 //! queue is empty nearly always. `futures`' bounded sender needs `&mut self` to send, and the
-//! hub sends under a shared lock. This one is a `VecDeque` under a mutex that is given back
-//! whenever it is drained: an idle connection's queue is its small shared header alone
-//! (docs/benchmarks.md).
+//! hub sends under a shared lock. This one is a `VecDeque` and the receiver's waker under one
+//! mutex, and the `VecDeque`'s memory is given back whenever it is drained: an idle
+//! connection's queue is its small shared header alone (docs/benchmarks.md).
 
 use super::Outgoing;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use tokio::sync::Notify;
+use std::task::{Poll, Waker};
 
 /// A bounded queue of at most `capacity` frames, with any number of senders and one receiver.
 pub fn channel(capacity: usize) -> (Sender, Receiver) {
@@ -19,9 +19,9 @@ pub fn channel(capacity: usize) -> (Sender, Receiver) {
             items: VecDeque::new(),
             senders: 1,
             receiving: true,
+            waiting: None,
         }),
         capacity,
-        ready: Notify::new(),
     });
     (Sender(shared.clone()), Receiver(shared))
 }
@@ -29,14 +29,14 @@ pub fn channel(capacity: usize) -> (Sender, Receiver) {
 struct Shared {
     state: Mutex<State>,
     capacity: usize,
-    /// Wakes the receiver: a frame was queued, or the last sender went.
-    ready: Notify,
 }
 
 struct State {
     items: VecDeque<Outgoing>,
     senders: usize,
     receiving: bool,
+    /// The receiver, waiting for a frame or for the last sender to go.
+    waiting: Option<Waker>,
 }
 
 impl Shared {
@@ -52,14 +52,17 @@ pub struct Sender(Arc<Shared>);
 impl Sender {
     /// Queues `item`, or gives it back when the queue is full or its connection has ended.
     pub fn try_send(&self, item: Outgoing) -> Result<(), Outgoing> {
-        {
+        let waiting = {
             let mut state = self.0.state();
             if !state.receiving || state.items.len() >= self.0.capacity {
                 return Err(item);
             }
             state.items.push_back(item);
+            state.waiting.take()
+        };
+        if let Some(receiver) = waiting {
+            receiver.wake();
         }
-        self.0.ready.notify_one();
         Ok(())
     }
 }
@@ -73,13 +76,17 @@ impl Clone for Sender {
 
 impl Drop for Sender {
     fn drop(&mut self) {
-        let last = {
+        let waiting = {
             let mut state = self.0.state();
             state.senders -= 1;
-            state.senders == 0
+            if state.senders == 0 {
+                state.waiting.take()
+            } else {
+                None
+            }
         };
-        if last {
-            self.0.ready.notify_one();
+        if let Some(receiver) = waiting {
+            receiver.wake();
         }
     }
 }
@@ -91,19 +98,24 @@ impl Receiver {
     /// The next frame, waiting for one; `None` once every sender is gone and the queue is
     /// drained. Cancel-safe: a frame is taken only by the call that returns it.
     pub async fn recv(&mut self) -> Option<Outgoing> {
-        loop {
-            {
-                let mut state = self.0.state();
-                if let Some(item) = take(&mut state) {
-                    return Some(item);
-                }
-                if state.senders == 0 {
-                    return None;
-                }
+        std::future::poll_fn(|cx| {
+            let mut state = self.0.state();
+            if let Some(item) = take(&mut state) {
+                return Poll::Ready(Some(item));
             }
-            // A frame queued since the check above left a permit: this returns at once.
-            self.0.ready.notified().await;
-        }
+            if state.senders == 0 {
+                return Poll::Ready(None);
+            }
+            if !state
+                .waiting
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+            {
+                state.waiting = Some(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// The next frame if one is queued.
@@ -122,6 +134,7 @@ impl Drop for Receiver {
         let mut state = self.0.state();
         state.receiving = false;
         state.items = VecDeque::new();
+        state.waiting = None;
     }
 }
 
