@@ -132,6 +132,9 @@ impl Db {
                 None => format!("cannot bring the database schema up to date: {e}"),
             }));
         }
+        if backend == Backend::Sqlite {
+            drop_claims_index(&pool).await?;
+        }
         if let Some(file) = file {
             owner_only(&file)?;
         }
@@ -156,6 +159,19 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The index of stored deadlines (migration 5) serves the nodes' claims of due people
+/// ([`Db::claim_due`]), which only PostgreSQL runs: one node on SQLite keeps its deadlines in
+/// memory. SQLite rewrites an index entry whenever its column is set, even to the same value, so
+/// on SQLite the index only made every store of a person write two more pages (about twice the
+/// time of the store, docs/benchmarks.md). It is dropped after the migrations, every start
+/// (idempotent); the column stays, read when the server starts.
+async fn drop_claims_index(pool: &sqlx::AnyPool) -> Result<(), DbError> {
+    sqlx::query("DROP INDEX IF EXISTS users_next_deadline")
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Accounts whose emails differ only in case, which the schema no longer allows (migration 7),

@@ -60,6 +60,44 @@ fn self_updates(brokers: &[&Arc<RecordingBroker>], user: &UserId) -> usize {
         .count()
 }
 
+on_both_databases!(the_deadline_index_is_kept_only_where_nodes_claim_from_it);
+
+/// Nodes on PostgreSQL claim the people who are due through the index of stored deadlines; one
+/// node on SQLite keeps its deadlines in memory, and there the index would only make every store
+/// of a person slower. It is dropped on SQLite at every start, and a second start still opens.
+async fn the_deadline_index_is_kept_only_where_nodes_claim_from_it(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let indexed = || async {
+        let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+        let sql = match backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'users_next_deadline'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'users_next_deadline'"
+            }
+        };
+        let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n == 1
+    };
+    let want = matches!(backend, Backend::Postgres);
+    for start in ["first", "second"] {
+        let store = presently_server::db::Db::connect(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("the {start} start opens the database: {e}"));
+        store.close().await;
+        assert_eq!(
+            indexed().await,
+            want,
+            "after the {start} start, {backend:?} keeps the deadline index: {want}"
+        );
+    }
+    db.drop_db().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_timer_fires_once_in_the_cluster_while_nodes_come_and_go() {
     let Some(f) = Fixture::start(Backend::Postgres).await else {
