@@ -18,7 +18,6 @@ use presently_client::sync::{self, Event, Options};
 use presently_server::db::Role;
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
 use support::{require, Server, PASSWORD};
 use test_support::webdriver::{chromium, settle, Driver};
 
@@ -35,23 +34,15 @@ async fn sees(
     user: &UserId,
     status: StatusId,
 ) {
-    let wait = tokio::time::timeout(Duration::from_secs(15), async {
-        loop {
-            let seen = match events.recv().await {
-                Ok(Event::Team { members }) => members
-                    .iter()
-                    .any(|m| &m.user == user && m.view.status.status == status),
-                Ok(Event::Delta { user: u, view }) => &u == user && view.status.status == status,
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => false,
-                Err(e) => panic!("the client's events ended: {e}"),
-            };
-            if seen {
-                return;
-            }
-        }
-    });
-    wait.await
-        .unwrap_or_else(|_| panic!("the teammate's client sees {user:?} as {status}"));
+    let what = format!("the teammate's client to see {user:?} as {status}");
+    support::next_event(events, &what, |e| match e {
+        Event::Team { members } => members
+            .iter()
+            .any(|m| &m.user == user && m.view.status.status == status),
+        Event::Delta { user: u, view } => u == user && view.status.status == status,
+        _ => false,
+    })
+    .await;
 }
 
 /// What an element's `data-status` says once it is `want` (or its last reading after 5 s).

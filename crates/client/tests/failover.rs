@@ -164,17 +164,7 @@ async fn resumes_on_another_node(route: Route) {
                     what: &'static str,
                     f: fn(&Event) -> bool| {
         async move {
-            tokio::time::timeout(Duration::from_secs(20), async {
-                loop {
-                    match events.recv().await {
-                        Ok(e) if f(&e) => return,
-                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                        Err(e) => panic!("events ended: {e}"),
-                    }
-                }
-            })
-            .await
-            .unwrap_or_else(|_| panic!("waited 20 s for {what}"));
+            support::next_event(&mut events, what, f).await;
         }
     };
 

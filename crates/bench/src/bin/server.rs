@@ -27,6 +27,7 @@ use presence::{
 };
 use presently_server::db::{Db, Role, UserRow};
 use protocol::{encode, ClientMessage, RequestId};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -266,6 +267,28 @@ struct Shared {
     deliveries: AtomicU64,
     recording: AtomicBool,
     finished: AtomicBool,
+    /// Until the coordinator asks for them: the frames every client read while everyone
+    /// connected, by type (what each hello caused, to the client and to its teammates).
+    connecting: AtomicBool,
+    greeting_frames: Mutex<BTreeMap<String, u64>>,
+}
+
+/// A frame's `type` (the field every server frame starts with).
+fn frame_type(text: &str) -> &str {
+    text.split_once("\"type\":\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or("?", |(t, _)| t)
+}
+
+fn count_greeting(shared: &Shared, text: &str) {
+    if shared.connecting.load(Ordering::Relaxed) {
+        *shared
+            .greeting_frames
+            .lock()
+            .unwrap()
+            .entry(frame_type(text).to_string())
+            .or_default() += 1;
+    }
 }
 
 /// Now, in µs since the Unix epoch: the one clock every process reads.
@@ -324,6 +347,39 @@ impl Worker {
             .flatten()
             .expect("a worker ended early: see its messages above")
     }
+}
+
+/// What the hellos caused: every frame the clients read while they all connected (and in the
+/// settling seconds after), by type, per hello. Heartbeat acks are counted apart: they come
+/// from the clock, not from the hellos.
+async fn greeting_frames(workers: &mut [Worker], hellos: u64) {
+    let mut total: BTreeMap<String, u64> = BTreeMap::new();
+    for w in workers.iter_mut() {
+        let _ = w.stdin.write_all(b"frames\n").await;
+    }
+    for w in workers.iter_mut() {
+        let line = w.line().await;
+        for field in line.split_whitespace().skip(1) {
+            if let Some((t, n)) = field.split_once('=') {
+                *total.entry(t.to_string()).or_default() += n.parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    let per = |n: u64| n as f64 / hellos.max(1) as f64;
+    let caused: u64 = total
+        .iter()
+        .filter(|(t, _)| t.as_str() != "heartbeat_ack")
+        .map(|(_, n)| n)
+        .sum();
+    println!(
+        "frames while connecting: {:.2} per hello, heartbeat acks apart ({})",
+        per(caused),
+        total
+            .iter()
+            .map(|(t, n)| format!("{t} {:.2}", per(*n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 }
 
 async fn coordinator(args: Args) {
@@ -672,6 +728,9 @@ async fn run_target(args: &Args, target: Target, setup: &Setup<'_>) -> Vec<Row> 
     );
     // Let the initial reports settle.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    if !xmpp {
+        greeting_frames(&mut workers, held).await;
+    }
 
     let mut rows = Vec::new();
     let mut rate = args.rate;
@@ -858,6 +917,8 @@ async fn worker(spec: &Path) {
         deliveries: AtomicU64::new(0),
         recording: AtomicBool::new(false),
         finished: AtomicBool::new(false),
+        connecting: AtomicBool::new(true),
+        greeting_frames: Mutex::new(BTreeMap::new()),
     });
     // Connect this worker's clients, a few hundred at a time, each to its user's node.
     let mut senders: Vec<mpsc::UnboundedSender<String>> = Vec::with_capacity(spec.count);
@@ -941,6 +1002,13 @@ async fn worker(spec: &Path) {
                     t.elapsed().as_millis(),
                     shared.back.load(Ordering::Relaxed)
                 );
+                let _ = out.flush();
+            }
+            ["frames"] => {
+                shared.connecting.store(false, Ordering::Relaxed);
+                let counts = std::mem::take(&mut *shared.greeting_frames.lock().unwrap());
+                let counts: Vec<String> = counts.iter().map(|(t, n)| format!("{t}={n}")).collect();
+                let _ = writeln!(out, "frames {}", counts.join(" "));
                 let _ = out.flush();
             }
             ["count"] => {
@@ -1248,7 +1316,11 @@ async fn client(
         };
         // Wait for the welcome before counting this client as connected.
         loop {
-            match ws.next().await {
+            let next = ws.next().await;
+            if let Some(Ok(Message::Text(t))) = &next {
+                count_greeting(&shared, t.as_str());
+            }
+            match next {
                 Some(Ok(Message::Text(t))) if t.as_str().contains("\"welcome\"") => {
                     if let Ok(protocol::ServerMessage::Welcome { cursor: c, .. }) =
                         protocol::decode_server(t.as_str())
@@ -1294,6 +1366,7 @@ async fn client(
                         continue;
                     };
                     let t = t.as_str();
+                    count_greeting(&shared, t);
                     if snapshot_due && t.starts_with("{\"type\":\"team_snapshot\"") {
                         snapshot_due = false;
                         check_snapshot(i, t, &shared);

@@ -369,13 +369,13 @@ pub fn store_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.db"))
 }
 
-/// The next event matching `pred`; panics after 15 s.
+/// The next event matching `pred`; panics after 20 s.
 pub async fn next_event(
     events: &mut tokio::sync::broadcast::Receiver<presently_client::sync::Event>,
     what: &str,
     pred: impl Fn(&presently_client::sync::Event) -> bool,
 ) -> presently_client::sync::Event {
-    tokio::time::timeout(Duration::from_secs(15), async {
+    tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             match events.recv().await {
                 Ok(e) if pred(&e) => return e,
@@ -385,5 +385,5 @@ pub async fn next_event(
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("waited 15 s for {what}"))
+    .unwrap_or_else(|_| panic!("waited 20 s for {what}"))
 }
