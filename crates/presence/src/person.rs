@@ -222,11 +222,35 @@ pub(crate) struct Shown {
     pub since: Timestamp,
 }
 
+/// A person's devices are stored as a JSON object keyed by device, as they were while they were
+/// a `BTreeMap`. `LiteMap`'s own `Serialize` writes an empty map as a list (`[]`: with no first
+/// key, it cannot tell that keys are strings), which an earlier release cannot read: a rollback,
+/// or an older node beside a newer one on PostgreSQL, would refuse the stored person. Reading
+/// takes either form, so what was stored as `[]` is read too.
+mod devices_as_map {
+    use super::{DeviceId, DeviceState, LiteMap};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        devices: &LiteMap<DeviceId, DeviceState>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(devices.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<LiteMap<DeviceId, DeviceState>, D::Error> {
+        LiteMap::deserialize(deserializer)
+    }
+}
+
 /// Everything the engine knows about one person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Person {
     pub(crate) next_claim: u64,
     pub(crate) claims: Vec<Claim>,
+    #[serde(with = "devices_as_map")]
     pub(crate) devices: LiteMap<DeviceId, DeviceState>,
     pub(crate) message: Option<StatusMessage>,
     pub(crate) pause_until: Option<Timestamp>,

@@ -385,3 +385,23 @@ fn each_device_keeps_its_name_and_teammates_see_the_kind_that_makes_them_reachab
     let back: Person = serde_json::from_str(&json).unwrap();
     assert_eq!(back, w.person);
 }
+
+#[test]
+fn devices_are_stored_as_an_object_keyed_by_device_even_when_there_are_none() {
+    let devices = |p: &Person| serde_json::to_value(p).unwrap()["devices"].clone();
+    // No device yet: an object, as the releases before read it (a list would not be).
+    let fresh = Person::new(Preferences::default());
+    assert_eq!(devices(&fresh), serde_json::json!({}));
+    let mut w = World::new();
+    w.report(1, "laptop", DeviceActivity::Active, false);
+    let stored = devices(&w.person);
+    let keys: Vec<&String> = stored.as_object().expect("an object").keys().collect();
+    assert_eq!(keys, ["desk", "laptop"]);
+    // Read back the same, and a person stored with `[]` for no devices is read too.
+    let json = serde_json::to_string(&w.person).unwrap();
+    assert_eq!(serde_json::from_str::<Person>(&json).unwrap(), w.person);
+    let mut none = serde_json::to_value(&fresh).unwrap();
+    none["devices"] = serde_json::json!([]);
+    let read: Person = serde_json::from_value(none).expect("an empty list reads as no devices");
+    assert_eq!(read, fresh);
+}
