@@ -225,24 +225,13 @@ pub(crate) struct Shown {
 /// A person's devices are stored as a JSON object keyed by device, as they were while they were
 /// a `BTreeMap`. `LiteMap`'s own `Serialize` writes an empty map as a list (`[]`: with no first
 /// key, it cannot tell that keys are strings), which an earlier release cannot read: a rollback,
-/// or an older node beside a newer one on PostgreSQL, would refuse the stored person. Reading
-/// takes either form, so what was stored as `[]` is read too.
-mod devices_as_map {
-    use super::{DeviceId, DeviceState, LiteMap};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(
-        devices: &LiteMap<DeviceId, DeviceState>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(devices.iter())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<LiteMap<DeviceId, DeviceState>, D::Error> {
-        LiteMap::deserialize(deserializer)
-    }
+/// or an older node beside a newer one on PostgreSQL, would refuse the stored person. `LiteMap`'s
+/// `Deserialize` takes either form, so what was stored as `[]` is read too.
+fn devices_as_map<S: serde::Serializer>(
+    devices: &LiteMap<DeviceId, DeviceState>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(devices.iter())
 }
 
 /// Everything the engine knows about one person.
@@ -250,7 +239,7 @@ mod devices_as_map {
 pub struct Person {
     pub(crate) next_claim: u64,
     pub(crate) claims: Vec<Claim>,
-    #[serde(with = "devices_as_map")]
+    #[serde(serialize_with = "devices_as_map")]
     pub(crate) devices: LiteMap<DeviceId, DeviceState>,
     pub(crate) message: Option<StatusMessage>,
     pub(crate) pause_until: Option<Timestamp>,
